@@ -1,0 +1,5 @@
+"""``python -m synthpay``."""
+
+from synthpay.cli import entry
+
+entry()

@@ -1,0 +1,689 @@
+"""The one typed configuration object, built in one place.
+
+Precedence, lowest first: built-in defaults < ``config.toml`` (or ``--config``) < ``.env``
+file < environment < command-line flags. Every scalar setting has a canonical environment
+name ``SYNTHPAY_<SECTION>_<KEY>``; the original generator's names are aliases of it.
+Validation happens here, once: anything wrong raises :class:`ConfigError` with one line
+that names the setting, where it came from, the bad value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+from synthpay.plugins import PluginError, Registry, load_registry
+from synthpay.workflow import TIMINGS, Status, Timing, Workflow
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A credential: prints as ``***`` everywhere so it never reaches a log or an error."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "'***'" if self.value else "''"
+
+    def __str__(self) -> str:
+        return "***" if self.value else ""
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """How one run goes: how much, how fast, where to, on which clock."""
+
+    sink: str
+    sink_is_default: bool
+    payments: int
+    workers: int
+    clock: str
+    start_ms: int | None
+    seed: int | None
+    summary_interval_s: float
+    summary_json: str
+    shutdown_grace_s: float
+    log_level: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySettings:
+    """The banks payments move between, and the changelog stream of their updates."""
+
+    sources: int
+    destinations: int
+    bank_update_interval_ms: int
+    banks_topic: str
+    banks_partitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Batching across the thread boundary between the Trio engine and the I/O thread."""
+
+    batch_size: int
+    channel_batches: int
+    linger_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """The embedded default sink: one Avro object container file per topic."""
+
+    dir: str
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """Connection to the Kafka cluster; ``config`` passes any librdkafka setting through."""
+
+    bootstrap_servers: str
+    security_protocol: str
+    sasl_mechanisms: str
+    sasl_username: str
+    sasl_password: Secret
+    client_id: str
+    ssl_ca_location: str
+    replication_factor: int
+    flush_timeout_s: float
+    config: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    """Confluent-compatible schema registry."""
+
+    url: str
+    api_key: str
+    api_secret: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs, validated."""
+
+    run: RunSettings
+    entities: EntitySettings
+    engine: EngineSettings
+    file: FileSettings
+    kafka: KafkaSettings
+    schema_registry: RegistrySettings
+    timing: Timing
+    statuses: Mapping[str, Status]
+    workflows: tuple[Workflow, ...]
+    plugins: tuple[str, ...]
+    registry: Registry = field(repr=False, compare=False)
+    source: str = ""
+
+
+# --- parsers: (value, came_from_text) -> typed value; ValueError(text) says what is accepted
+
+
+Parser = Callable[[Any, bool], Any]
+
+
+def _whole(minimum: int) -> Parser:
+    def parse(raw: Any, text: bool) -> int:
+        accepted = f"a whole number >= {minimum}"
+        if text:
+            try:
+                raw = int(str(raw).strip().replace("_", ""))
+            except ValueError:
+                raise ValueError(accepted) from None
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
+            raise ValueError(accepted)
+        return raw
+
+    return parse
+
+
+def _number(minimum: float, *, exclusive: bool = False) -> Parser:
+    def parse(raw: Any, text: bool) -> float:
+        accepted = f"a number {'>' if exclusive else '>='} {minimum:g}"
+        if text:
+            try:
+                raw = float(str(raw).strip())
+            except ValueError:
+                raise ValueError(accepted) from None
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
+            raise ValueError(accepted)
+        if raw < minimum or (exclusive and raw == minimum) or raw == float("inf"):
+            raise ValueError(accepted)
+        return float(raw)
+
+    return parse
+
+
+def _choice(*values: str) -> Parser:
+    def parse(raw: Any, text: bool) -> str:
+        if not isinstance(raw, str) or raw.strip().lower() not in values:
+            raise ValueError("one of " + ", ".join(repr(v) for v in values))
+        return raw.strip().lower()
+
+    return parse
+
+
+def _text(raw: Any, text: bool) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("a string")
+    return raw.strip()
+
+
+def _optional_seed(raw: Any, text: bool) -> int | None:
+    if raw == "" or raw is None:
+        return None
+    # The shipped config.toml shows ``seed = ""``, so ``seed = "42"`` must work too.
+    parsed: int = _whole(0)(raw, text or isinstance(raw, str))
+    return parsed
+
+
+def _start(raw: Any, text: bool) -> int | None:
+    accepted = "an ISO 8601 time such as 2026-01-31T09:00:00Z, or empty for now"
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, str):
+        if not raw.strip():
+            return None
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(accepted) from None
+    else:
+        raise ValueError(accepted)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def _security_protocol(raw: Any, text: bool) -> str:
+    accepted = ("", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+    if not isinstance(raw, str) or raw.strip().upper() not in accepted:
+        raise ValueError("one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (or empty for automatic)")
+    return raw.strip().upper()
+
+
+def _replication(raw: Any, text: bool) -> int:
+    accepted = "-1 (the broker's default) or a whole number >= 1"
+    try:
+        value: int = _whole(-1)(raw, text)
+    except ValueError:
+        raise ValueError(accepted) from None
+    if value == 0:
+        raise ValueError(accepted)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    key: str
+    default: Any
+    parse: Parser
+    aliases: tuple[str, ...] = ()
+    flag: str | None = None
+    secret: bool = False
+
+    @property
+    def env(self) -> tuple[str, ...]:
+        return ("SYNTHPAY_" + self.key.replace(".", "_").upper(), *self.aliases)
+
+
+_SETTINGS: tuple[_Setting, ...] = (
+    _Setting("run.sink", "", _text, ("SYNTHPAY_SINK",), "--sink"),
+    _Setting("run.payments", 100_000, _whole(0), ("NUM_PAYMENTS",), "--payments"),
+    _Setting("run.workers", 100, _whole(1), ("NUM_WORKERS",), "--workers"),
+    _Setting("run.clock", "real", _choice("real", "virtual"), ("SYNTHPAY_CLOCK",), "--clock"),
+    _Setting("run.start", "", _start, (), "--start"),
+    _Setting("run.seed", "", _optional_seed, ("SYNTHPAY_SEED",), "--seed"),
+    _Setting("run.summary_interval_s", 10.0, _number(0, exclusive=True), (), "--summary-interval"),
+    _Setting("run.summary_json", "", _text, (), "--summary-json"),
+    _Setting("run.shutdown_grace_s", 20.0, _number(0), (), "--shutdown-grace"),
+    _Setting("run.log_level", "info", _choice("debug", "info", "warning", "error"), (), "--log-level"),
+    _Setting("entities.sources", 10, _whole(1), ("NUM_SOURCES",)),
+    _Setting("entities.destinations", 10, _whole(1), ("NUM_DESTINATIONS",)),
+    _Setting("entities.bank_update_interval_ms", 3000, _whole(0), ("UPDATE_BANKS_INTERVAL",)),
+    _Setting("entities.banks_topic", "banks", _text),
+    _Setting("entities.banks_partitions", 1, _whole(1)),
+    _Setting("engine.batch_size", 2000, _whole(1)),
+    _Setting("engine.channel_batches", 4, _whole(1)),
+    _Setting("engine.linger_ms", 10, _whole(1)),
+    _Setting("file.dir", "out", _text, (), "--out"),
+    _Setting("file.codec", "deflate", _choice("deflate", "null")),
+    _Setting(
+        "kafka.bootstrap_servers", "", _text, ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER")
+    ),
+    _Setting("kafka.security_protocol", "", _security_protocol, ("KAFKA_SECURITY_PROTOCOL",)),
+    _Setting("kafka.sasl_mechanisms", "PLAIN", _text, ("KAFKA_SASL_MECHANISMS",)),
+    _Setting("kafka.sasl_username", "", _text, ("KAFKA_SASL_USERNAME",)),
+    _Setting("kafka.sasl_password", "", _text, ("KAFKA_SASL_PASSWORD",), secret=True),
+    _Setting("kafka.client_id", "synthpay", _text, ("KAFKA_CLIENT_ID",)),
+    _Setting("kafka.ssl_ca_location", "", _text, ("KAFKA_SSL_CA_LOCATION",)),
+    _Setting("kafka.replication_factor", -1, _replication),
+    _Setting("kafka.flush_timeout_s", 30.0, _number(0)),
+    _Setting(
+        "schema_registry.url", "http://localhost:8081", _text, ("SCHEMA_REGISTRY_ENDPOINT",)
+    ),
+    _Setting("schema_registry.api_key", "", _text, ("SCHEMA_REGISTRY_API_KEY",)),
+    _Setting("schema_registry.api_secret", "", _text, ("SCHEMA_REGISTRY_API_SECRET",), secret=True),
+    _Setting("timing", "sequential", _choice(*TIMINGS), ("SYNTHPAY_TIMING",), "--timing"),
+)
+_BY_KEY = {s.key: s for s in _SETTINGS}
+# Tables and arrays that are not plain scalars; each is validated by its own function.
+_STRUCTURED = ("statuses", "workflows", "plugins", "kafka.config")
+
+#: The original generator's status delays (code defaults) and partition counts.
+DEFAULT_STATUSES: tuple[tuple[str, int, int], ...] = (
+    ("Initiated", 100, 12),
+    ("Validated", 1000, 12),
+    ("Accounted", 1000, 12),
+    ("Completed", 3000, 12),
+    ("Failed", 1000, 4),
+    ("Rejected", 2000, 4),
+    ("Canceled", 2000, 4),
+)
+#: The original generator's eight weighted workflows.
+DEFAULT_WORKFLOWS: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("Initiated", "Failed"), 1),
+    (("Initiated", "Rejected"), 2),
+    (("Initiated", "Validated", "Failed"), 1),
+    (("Initiated", "Validated", "Rejected"), 1),
+    (("Initiated", "Validated", "Accounted", "Failed"), 1),
+    (("Initiated", "Validated", "Accounted", "Completed"), 9),
+    (("Initiated", "Validated", "Accounted", "Canceled"), 2),
+    (("Initiated", "Validated", "Accounted", "Rejected"), 1),
+)
+#: Spellings of DELAY_* that the original's README used for the same status.
+_DELAY_ALIASES = {"CANCELLED": "CANCELED"}
+
+FLAGS: Mapping[str, str] = MappingProxyType({s.flag: s.key for s in _SETTINGS if s.flag})
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    raw: Any
+    origin: str  # where it came from, for error messages
+    name: str  # how the user spelled it there
+    text: bool  # True when it came as text (environment, flags) and needs converting
+
+
+def load(
+    *,
+    config_path: str | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    env_file: str | None = None,
+    cwd: Path | None = None,
+    read_files: bool = True,
+) -> Settings:
+    """Build the settings from every layer; raise ConfigError on the first problem."""
+    cwd = cwd or Path.cwd()
+    environ = dict(os.environ if env is None else env)
+    values: dict[str, _Value] = {
+        s.key: _Value(s.default, "default", s.key, False) for s in _SETTINGS
+    }
+    structured: dict[str, _Value] = {}
+
+    path = _config_file(config_path or environ.get("SYNTHPAY_CONFIG"), cwd) if read_files else None
+    if path is not None:
+        _apply_toml(_read_toml(path), path.name, values, structured)
+    dotenv = _read_dotenv(env_file, cwd) if read_files else {}
+    for layer_name, layer in ((dotenv_origin(env_file), dotenv), ("environment", environ)):
+        _apply_env(layer, layer_name, values, structured)
+    for key, raw in (flags or {}).items():
+        if raw is not None:
+            values[key] = _Value(raw, "command line", _BY_KEY[key].flag or key, isinstance(raw, str))
+
+    parsed = {key: _parse(_BY_KEY[key], value) for key, value in values.items()}
+    return _build(parsed, structured, str(path) if path else "")
+
+
+def dotenv_origin(env_file: str | None) -> str:
+    """How errors name the .env layer."""
+    return env_file or ".env"
+
+
+def _config_file(explicit: str | None, cwd: Path) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_absolute():
+            path = cwd / path
+        if not path.is_file():
+            raise ConfigError(f"--config: {explicit!r} is not a readable file")
+        return path
+    default = cwd / "config.toml"
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+
+
+def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
+    """The original reads ``.env`` from its working directory; values never override the real environment."""
+    from dotenv import dotenv_values
+
+    path = Path(env_file) if env_file else cwd / ".env"
+    if not path.is_absolute():
+        path = cwd / path
+    if not path.is_file():
+        if env_file:
+            raise ConfigError(f"--env-file: {env_file!r} is not a readable file")
+        return {}
+    try:
+        loaded = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--env-file: cannot read {str(path)!r}: {exc}") from None
+    return {k: v for k, v in loaded.items() if v is not None}
+
+
+def _apply_toml(
+    doc: Mapping[str, Any], origin: str, values: dict[str, _Value], structured: dict[str, _Value]
+) -> None:
+    def walk(table: Mapping[str, Any], prefix: str) -> None:
+        for name, raw in table.items():
+            key = f"{prefix}{name}"
+            if key in _STRUCTURED:
+                structured[key] = _Value(raw, origin, key, False)
+            elif key in _BY_KEY:
+                values[key] = _Value(raw, origin, key, False)
+            elif any(k.startswith(key + ".") for k in (*_BY_KEY, *_STRUCTURED)):
+                if not isinstance(raw, dict):
+                    raise ConfigError(f"{origin}: {key} = {raw!r}: expected a table [{key}]")
+                walk(raw, key + ".")
+            else:
+                raise ConfigError(f"{origin}: unknown setting {key!r}; accepted here: {_siblings(prefix)}")
+
+    walk(doc, "")
+
+
+def _siblings(prefix: str) -> str:
+    names = sorted(
+        {k[len(prefix):].split(".")[0] for k in (*_BY_KEY, *_STRUCTURED) if k.startswith(prefix)}
+    )
+    return ", ".join(names)
+
+
+def _apply_env(
+    env: Mapping[str, str], origin: str, values: dict[str, _Value], structured: dict[str, _Value]
+) -> None:
+    for setting in _SETTINGS:
+        for name in setting.env:
+            if name in env:
+                values[setting.key] = _Value(env[name], origin, name, True)
+                break
+    delays = {
+        _DELAY_ALIASES.get(name[6:], name[6:]): _Value(raw, origin, name, True)
+        for name, raw in env.items()
+        if name.startswith("DELAY_") and len(name) > 6
+    }
+    if delays:
+        previous = structured.get("env.delays")
+        merged = dict(previous.raw) if previous else {}
+        merged.update(delays)
+        structured["env.delays"] = _Value(merged, origin, "DELAY_*", True)
+
+
+def _parse(setting: _Setting, value: _Value) -> Any:
+    try:
+        return setting.parse(value.raw, value.text)
+    except ValueError as exc:
+        shown = "'***'" if setting.secret else repr(value.raw)
+        raise ConfigError(f"{value.name} = {shown} ({value.origin}): expected {exc}") from None
+
+
+def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: str) -> Settings:
+    statuses = _statuses(structured.get("statuses"), structured.get("env.delays"), parsed)
+    workflows = _workflows(structured.get("workflows"), statuses)
+    plugins = _plugins(structured.get("plugins"))
+    try:
+        registry = load_registry(plugins)
+    except PluginError as exc:
+        raise ConfigError(str(exc)) from None
+
+    sink, sink_is_default = parsed["run.sink"], False
+    if not sink:
+        sink, sink_is_default = ("kafka" if parsed["kafka.bootstrap_servers"] else "file"), True
+    if sink not in registry.sink_names():
+        origin = "run.sink / --sink / SYNTHPAY_SINK"
+        raise ConfigError(
+            f"{origin} = {sink!r}: expected one of {', '.join(repr(n) for n in registry.sink_names())}"
+        )
+    banks_topic = parsed["entities.banks_topic"]
+    if not banks_topic:
+        raise ConfigError("entities.banks_topic = '': expected a topic name")
+    if any(s.topic == banks_topic for s in statuses.values()):
+        raise ConfigError(f"entities.banks_topic = {banks_topic!r}: expected a topic no status uses")
+
+    return Settings(
+        run=RunSettings(
+            sink=sink,
+            sink_is_default=sink_is_default,
+            payments=parsed["run.payments"],
+            workers=parsed["run.workers"],
+            clock=parsed["run.clock"],
+            start_ms=parsed["run.start"],
+            seed=parsed["run.seed"],
+            summary_interval_s=parsed["run.summary_interval_s"],
+            summary_json=parsed["run.summary_json"],
+            shutdown_grace_s=parsed["run.shutdown_grace_s"],
+            log_level=parsed["run.log_level"],
+        ),
+        entities=EntitySettings(
+            sources=parsed["entities.sources"],
+            destinations=parsed["entities.destinations"],
+            bank_update_interval_ms=parsed["entities.bank_update_interval_ms"],
+            banks_topic=banks_topic,
+            banks_partitions=parsed["entities.banks_partitions"],
+        ),
+        engine=EngineSettings(
+            batch_size=parsed["engine.batch_size"],
+            channel_batches=parsed["engine.channel_batches"],
+            linger_ms=parsed["engine.linger_ms"],
+        ),
+        file=FileSettings(dir=parsed["file.dir"] or ".", codec=parsed["file.codec"]),
+        kafka=KafkaSettings(
+            bootstrap_servers=parsed["kafka.bootstrap_servers"],
+            security_protocol=parsed["kafka.security_protocol"],
+            sasl_mechanisms=parsed["kafka.sasl_mechanisms"],
+            sasl_username=parsed["kafka.sasl_username"],
+            sasl_password=Secret(parsed["kafka.sasl_password"]),
+            client_id=parsed["kafka.client_id"],
+            ssl_ca_location=parsed["kafka.ssl_ca_location"],
+            replication_factor=parsed["kafka.replication_factor"],
+            flush_timeout_s=parsed["kafka.flush_timeout_s"],
+            config=_kafka_config(structured.get("kafka.config")),
+        ),
+        schema_registry=RegistrySettings(
+            url=parsed["schema_registry.url"],
+            api_key=parsed["schema_registry.api_key"],
+            api_secret=Secret(parsed["schema_registry.api_secret"]),
+        ),
+        timing=parsed["timing"],
+        statuses=MappingProxyType(statuses),
+        workflows=workflows,
+        plugins=plugins,
+        registry=registry,
+        source=source,
+    )
+
+
+def _statuses(
+    table: _Value | None, env_delays: _Value | None, parsed: Mapping[str, Any]
+) -> dict[str, Status]:
+    specs: dict[str, dict[str, Any]] = {
+        name: {"delay_ms": delay, "partitions": parts} for name, delay, parts in DEFAULT_STATUSES
+    }
+    if table is not None:
+        if not isinstance(table.raw, dict):
+            raise ConfigError(f"statuses ({table.origin}): expected a table of statuses")
+        for name, spec in table.raw.items():
+            if not isinstance(spec, dict):
+                raise ConfigError(
+                    f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}"
+                )
+            unknown = set(spec) - {"delay_ms", "partitions", "topic"}
+            if unknown:
+                raise ConfigError(
+                    f"{table.origin}: unknown setting 'statuses.{name}.{sorted(unknown)[0]}'; "
+                    "accepted here: delay_ms, partitions, topic"
+                )
+            specs.setdefault(name, {}).update(spec)
+    if env_delays is not None:
+        by_upper = {name.upper(): name for name in specs}
+        for upper, value in env_delays.raw.items():
+            if upper in by_upper:
+                specs[by_upper[upper]]["delay_ms"] = _Value(value.raw, value.origin, value.name, True)
+
+    statuses: dict[str, Status] = {}
+    topics: set[str] = set()
+    for name, spec in specs.items():
+        if not name or not name.replace("_", "").isalnum():
+            raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
+        delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), _whole(0), table)
+        parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), _whole(1), table)
+        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), _text, table)
+        if not topic or topic in topics:
+            raise ConfigError(f"statuses.{name}.topic = {topic!r}: expected a topic name no other status uses")
+        topics.add(topic)
+        statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts)
+    return statuses
+
+
+def _field(key: str, raw: Any, parse: Parser, table: _Value | None) -> Any:
+    value = raw if isinstance(raw, _Value) else _Value(raw, table.origin if table else "default", key, False)
+    if value.raw is None:
+        raise ConfigError(f"{key} ({value.origin}): missing; expected a value")
+    return _parse(_Setting(key, None, parse), value)
+
+
+def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Workflow, ...]:
+    if table is None:
+        return tuple(Workflow(steps, weight) for steps, weight in DEFAULT_WORKFLOWS)
+    if not isinstance(table.raw, list) or not table.raw:
+        raise ConfigError(f"workflows ({table.origin}): expected one or more [[workflows]] tables")
+    workflows = []
+    for i, spec in enumerate(table.raw):
+        where = f"workflows[{i}]"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where} ({table.origin}): expected a table with steps and weight")
+        unknown = set(spec) - {"steps", "weight"}
+        if unknown:
+            raise ConfigError(
+                f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: steps, weight"
+            )
+        steps = spec.get("steps")
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
+            raise ConfigError(f"{where}.steps = {steps!r} ({table.origin}): expected a non-empty list of status names")
+        for name in steps:
+            if name not in statuses:
+                raise ConfigError(
+                    f"{where}.steps: unknown status {name!r} ({table.origin}); "
+                    f"accepted: {', '.join(statuses)}"
+                )
+        if len(set(steps)) != len(steps):
+            raise ConfigError(f"{where}.steps = {steps!r} ({table.origin}): expected each status at most once")
+        weight = _field(f"{where}.weight", spec.get("weight", 1), _whole(0), table)
+        workflows.append(Workflow(tuple(steps), weight))
+    if sum(wf.weight for wf in workflows) == 0:
+        raise ConfigError(f"workflows ({table.origin}): the weights sum to 0; expected at least one weight >= 1")
+    return tuple(workflows)
+
+
+def _plugins(table: _Value | None) -> tuple[str, ...]:
+    if table is None:
+        return ()
+    if not isinstance(table.raw, list) or not all(isinstance(p, str) for p in table.raw):
+        raise ConfigError(
+            f"plugins = {table.raw!r} ({table.origin}): expected a list of 'package.module:attribute' strings"
+        )
+    return tuple(table.raw)
+
+
+def _kafka_config(table: _Value | None) -> Mapping[str, str]:
+    if table is None:
+        return MappingProxyType({})
+    if not isinstance(table.raw, dict):
+        raise ConfigError(f"kafka.config ({table.origin}): expected a table of librdkafka settings")
+    out: dict[str, str] = {}
+    for key, raw in table.raw.items():
+        if isinstance(raw, bool):
+            out[key] = "true" if raw else "false"
+        elif isinstance(raw, (int, float, str)):
+            out[key] = str(raw)
+        else:
+            raise ConfigError(f"kafka.config.{key} ({table.origin}): expected a string, number or boolean")
+    return MappingProxyType(out)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data, secrets masked (for ``synthpay validate``)."""
+
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, Secret):
+            return str(obj)
+        if isinstance(obj, Mapping):
+            return {k: plain(v) for k, v in obj.items()}
+        if isinstance(obj, (tuple, list)):
+            return [plain(v) for v in obj]
+        if hasattr(obj, "__dataclass_fields__"):
+            return {f: plain(getattr(obj, f)) for f in obj.__dataclass_fields__ if f != "registry"}
+        return obj
+
+    described: dict[str, Any] = plain(settings)
+    described["sinks_available"] = list(settings.registry.sink_names())
+    described["kafka"]["config"] = {
+        k: ("***" if _looks_secret(k) else v) for k, v in settings.kafka.config.items()
+    }
+    return described
+
+
+def _looks_secret(key: str) -> bool:
+    return any(word in key.lower() for word in ("password", "secret", "key.pem", "token"))
+
+
+def env_names() -> dict[str, tuple[str, ...]]:
+    """Every setting's environment names, canonical first (for the README and tests)."""
+    return {s.key: s.env for s in _SETTINGS}
+
+
+def defaults_only(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from built-in defaults plus ``overrides`` given as dotted keys (for tests and tools)."""
+    return load(env={}, flags=overrides, read_files=False)
+
+
+__all__ = [
+    "ConfigError",
+    "DEFAULT_STATUSES",
+    "DEFAULT_WORKFLOWS",
+    "FLAGS",
+    "Secret",
+    "Settings",
+    "describe",
+    "env_names",
+    "load",
+]
+

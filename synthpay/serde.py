@@ -1,0 +1,89 @@
+"""Avro encoding of the two fixed record types, and their plain-dict form.
+
+The schemas are the original generator's (``avro/payment.avsc``, ``avro/bank.avsc``).
+Encoding is hand-rolled for those fixed schemas because it runs once per event: a
+payment's invariant fields are encoded once when it is created (see ``entities``), so an
+event only encodes ``ts``, ``date_ts`` and a pre-encoded status. Tests check every byte
+against fastavro's schemaless writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import struct
+import time
+from pathlib import Path
+from typing import Any
+
+_DOUBLE = struct.Struct("<d")
+SCHEMA_NAMES = ("payment", "bank")
+
+
+def avro_long(n: int) -> bytes:
+    """Avro ``long``/``int``: zig-zag, then base-128 varint."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def avro_string(s: str) -> bytes:
+    """Avro ``string``: length as a long, then UTF-8 bytes."""
+    b = s.encode()
+    return avro_long(len(b)) + b
+
+
+def avro_double(x: float) -> bytes:
+    """Avro ``double``: 8 bytes little-endian IEEE 754."""
+    return _DOUBLE.pack(x)
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_text(second: int) -> str:
+    # Not strftime("%Y"): glibc does not zero-pad years before 1000 ("999-..."), which is
+    # not RFC 3339 and would break the constant length prefix below.
+    t = time.gmtime(second)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+
+
+def rfc3339_ms(ts_ms: int) -> str:
+    """``2026-01-31T09:00:00.123Z``: RFC 3339 in UTC with milliseconds."""
+    second, ms = divmod(ts_ms, 1000)
+    return f"{_second_text(second)}.{ms:03d}Z"
+
+
+# RFC 3339 text above is 24 ASCII bytes for years 0..9999, so its Avro length prefix is
+# constant there; other years (5+ digits or negative) get their own prefix.
+_DATE_PREFIX = avro_long(24)
+
+
+def encode_payment_event(head: bytes, tail: bytes, status: bytes, ts_ms: int) -> bytes:
+    """A Payment record: ``head`` = encoded id, ``tail`` = destination..amount, ``status`` encoded."""
+    date = rfc3339_ms(ts_ms).encode()
+    prefix = _DATE_PREFIX if len(date) == 24 else avro_long(len(date))
+    return b"".join((head, avro_long(ts_ms), prefix, date, tail, status))
+
+
+def schema_dir() -> Path:
+    """Where the .avsc files are: inside the installed wheel, or the checkout's ``avro/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "avro", here.parent / "avro"):
+        if (candidate / "payment.avsc").is_file():
+            return candidate
+    raise FileNotFoundError("avro/payment.avsc not found beside the synthpay package")
+
+
+@functools.cache
+def schema_text(name: str) -> str:
+    """The schema's JSON text exactly as shipped (what gets registered)."""
+    return (schema_dir() / f"{name}.avsc").read_text()
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The parsed schema."""
+    parsed: dict[str, Any] = json.loads(schema_text(name))
+    return parsed
