@@ -1,0 +1,57 @@
+"""Engine time: epoch milliseconds on top of Trio's clock, real or virtual.
+
+Under the virtual clock Trio runs on a ``MockClock`` with autojump: whenever every task
+waits, time jumps to the next deadline, so a backfill of history is emitted as fast as
+the sink takes it. Event times are the scheduler's intended deadlines, so they are exact
+whatever the sink's speed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import trio
+
+
+class EngineClock:
+    """Maps Trio time to epoch milliseconds; knows whether it is virtual."""
+
+    __slots__ = ("virtual", "_base_ms", "_base_t", "_closed")
+
+    def __init__(self, *, virtual: bool, start_ms: int | None = None) -> None:
+        self.virtual = virtual
+        self._base_ms = start_ms if (virtual and start_ms is not None) else time.time_ns() // 1_000_000
+        self._base_t = trio.current_time()
+        self._closed = threading.Event()
+
+    @property
+    def start_ms(self) -> int:
+        """Epoch ms at which the engine started."""
+        return self._base_ms
+
+    def now_ms(self) -> int:
+        """Current engine time in epoch milliseconds."""
+        return self._base_ms + round((trio.current_time() - self._base_t) * 1000)
+
+    async def sleep_until_ms(self, deadline_ms: int) -> None:
+        """Sleep until the engine time reaches ``deadline_ms``."""
+        await trio.sleep_until(self._base_t + (deadline_ms - self._base_ms) / 1000)
+
+    async def wall_sleep(self, seconds: float) -> bool:
+        """Sleep in wall-clock time even under the virtual clock; False once the clock is closed.
+
+        Virtual time races ahead, so periodic summaries wait on a real timer in a worker
+        thread (an idle wait, which autojump ignores); closing wakes it at once.
+        """
+        if self._closed.is_set():
+            return False
+        if not self.virtual:
+            await trio.sleep(seconds)
+            return not self._closed.is_set()
+        closed = await trio.to_thread.run_sync(self._closed.wait, seconds, abandon_on_cancel=True)
+        return not closed
+
+    def close(self) -> None:
+        """End every pending and future wall_sleep."""
+        self._closed.set()

@@ -1,0 +1,206 @@
+"""The daemon: one nursery owns the I/O thread, the worker, the linger flush and the summaries.
+
+Start-up: the I/O thread opens the sink (for Kafka: connects, creates topics, registers
+schemas) before any event is generated. Shutdown: the first SIGTERM/SIGINT stops
+admitting payments and lets those in flight finish within ``shutdown_grace_s``; a second
+signal, or the end of the grace, cuts them. Then the last batch ships, the channel closes,
+the I/O thread flushes the sink and the summary is built from the counters.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Callable
+
+import trio
+
+from synthpay import producer, serde
+from synthpay.clock import EngineClock
+from synthpay.config import Settings
+from synthpay.events import Event, Topic
+from synthpay.outbox import Outbox
+from synthpay.scheduler import Scheduler
+from synthpay.sinks.base import SinkContext
+from synthpay.stats import EngineStats, Ledger, Summary
+
+
+def topics_for(settings: Settings) -> tuple[Topic, ...]:
+    """Every topic a run writes to: one per status, then banks."""
+    payment_topics = tuple(
+        Topic(s.topic, "payment", s.partitions, s.name, serde.avro_string(s.name))
+        for s in settings.statuses.values()
+    )
+    banks = Topic(settings.entities.banks_topic, "bank", settings.entities.banks_partitions)
+    return (*payment_topics, banks)
+
+
+class Engine:
+    """One run of the generator. Call :meth:`run` inside ``trio.run``."""
+
+    def __init__(self, settings: Settings, log: object, *, handle_signals: bool = False) -> None:
+        self.settings = settings
+        self.log = log
+        self.run_id = str(uuid.uuid4())
+        self.seed = settings.run.seed if settings.run.seed is not None else random.SystemRandom().getrandbits(32)
+        self.topics = topics_for(settings)
+        self.ledger = Ledger(t.name for t in self.topics)
+        self.stats = EngineStats((t.name for t in self.topics), (wf.label for wf in settings.workflows))
+        self._handle_signals = handle_signals
+        self._scheduler: Scheduler | None = None
+        self._drain = trio.CancelScope()
+        self._undelivered = 0
+        self._began = 0.0
+        self._stopping = False
+
+    # -- public control
+
+    def request_stop(self) -> None:
+        """Stop admitting payments; cut the rest after the grace period (a second call cuts now)."""
+        scheduler = self._scheduler
+        if scheduler is None or self._stopping:
+            self._drain.cancel()
+            return
+        self._stopping = True
+        scheduler.stop_admitting()
+        self._drain.deadline = trio.current_time() + self.settings.run.shutdown_grace_s
+        self._info("stopping", in_flight=scheduler.in_flight, grace_s=self.settings.run.shutdown_grace_s)
+
+    async def run(self) -> Summary:
+        """Generate until done or stopped; return the summary."""
+        settings = self.settings
+        clock = EngineClock(virtual=settings.run.clock == "virtual", start_ms=settings.run.start_ms)
+        self._began = time.monotonic()
+        send, receive = trio.open_memory_channel[list[Event]](settings.engine.channel_batches)
+        outbox = Outbox(send, settings.engine.batch_size)
+        topics = {t.status: t for t in self.topics if t.status}
+        scheduler = Scheduler(settings, clock, outbox, self.stats, topics, self.topics[-1], self.seed)
+        self._info(
+            "run_start", run_id=self.run_id, sink=settings.run.sink, clock=settings.run.clock,
+            payments=settings.run.payments, workers=settings.run.workers, seed=self.seed,
+            timing=settings.timing, start=serde.rfc3339_ms(clock.start_ms), pid=os.getpid(),
+        )
+        if settings.run.sink_is_default and settings.run.sink == "file":
+            self._info("embedded_default", detail="no Kafka bootstrap servers configured: writing Avro files",
+                       dir=settings.file.dir)
+        async with trio.open_nursery() as outer:
+            if self._handle_signals:
+                outer.start_soon(self._watch_signals)
+            async with trio.open_nursery() as core:
+                await core.start(self._io, receive)
+                self._scheduler = scheduler
+                async with send:
+                    async with trio.open_nursery() as generation:
+                        generation.start_soon(self._report, clock, outbox)
+                        if not clock.virtual:
+                            generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
+                        with self._drain:
+                            await scheduler.run()
+                        clock.close()
+                        generation.cancel_scope.cancel()
+                    await outbox.ship()
+            outer.cancel_scope.cancel()
+        return self._summary(scheduler)
+
+    # -- tasks
+
+    async def _io(self, receive: trio.MemoryReceiveChannel[list[Event]], task_status: trio.TaskStatus[None]) -> None:
+        """Run the I/O thread for the whole run; report started once the sink is open."""
+
+        async def next_batch() -> list[Event] | None | str:
+            with trio.move_on_after(producer.POLL_INTERVAL_S):
+                try:
+                    return await receive.receive()
+                except trio.EndOfChannel:
+                    return producer.END
+            return None
+
+        def fetch() -> list[Event] | None | str:
+            try:
+                return trio.from_thread.run(next_batch)
+            except (trio.Cancelled, trio.RunFinishedError):
+                return producer.END
+
+        def started() -> None:
+            trio.from_thread.run_sync(task_status.started)
+
+        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id)
+        factory = self.settings.registry.sink(self.settings.run.sink)
+        self._undelivered = await trio.to_thread.run_sync(
+            producer.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
+            thread_name="synthpay-io", limiter=trio.CapacityLimiter(1),
+        )
+
+    async def _watch_signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                self._info("signal", signal=signal.Signals(signum).name)
+                self.request_stop()
+
+    async def _report(self, clock: EngineClock, outbox: Outbox) -> None:
+        """A progress line every ``summary_interval_s`` of wall time."""
+        interval = self.settings.run.summary_interval_s
+        last_events, last_t = 0, time.monotonic()
+        while await clock.wall_sleep(interval):
+            now = time.monotonic()
+            events = self.stats.events
+            produced, delivered, failed = self.ledger.totals()
+            scheduler = self._scheduler
+            self._info(
+                "progress",
+                events=events,
+                rate_eps=round((events - last_events) / (now - last_t), 1),
+                in_flight=scheduler.in_flight if scheduler else 0,
+                started=self.stats.started,
+                completed=self.stats.completed,
+                delivered=delivered,
+                failed=failed,
+                queued_batches=outbox.queued_batches(),
+                lag_max_ms=self.stats.lag_max_ms,
+                by_status=dict(self.stats.emitted),
+                elapsed_s=round(now - self._began, 3),
+            )
+            last_events, last_t = events, now
+
+    # -- helpers
+
+    def _info(self, event: str, **fields: object) -> None:
+        info: Callable[..., None] = getattr(self.log, "info")
+        info(event, **fields)
+
+    def _summary(self, scheduler: Scheduler) -> Summary:
+        stats, ledger = self.stats, self.ledger
+        produced, delivered, failed = ledger.totals()
+        events = stats.events
+        statuses = {t.status: stats.emitted[t.name] for t in self.topics if t.status}
+        return Summary(
+            run_id=self.run_id,
+            seed=self.seed,
+            sink=self.settings.run.sink,
+            clock=self.settings.run.clock,
+            elapsed_s=round(time.monotonic() - self._began, 3),
+            workflows=dict(stats.workflows),
+            statuses=statuses,
+            bank_updates=stats.bank_updates,
+            banks_created=stats.banks_created,
+            payments_started=stats.started,
+            payments_completed=stats.completed,
+            payments_cut=scheduler.in_flight,
+            events_total=events,
+            produced=produced,
+            delivered=delivered,
+            failed=failed,
+            undelivered=self._undelivered + (events - produced),
+            topics={
+                t.name: {"emitted": stats.emitted[t.name], "produced": ledger.produced[t.name],
+                         "delivered": ledger.delivered[t.name], "failed": ledger.failed[t.name]}
+                for t in self.topics
+            },
+            first_event_ts_ms=stats.first_ts_ms,
+            last_event_ts_ms=stats.last_ts_ms,
+            max_lag_ms=stats.lag_max_ms,
+        )
+

@@ -1,0 +1,50 @@
+"""The dedicated I/O thread: owns the sink, takes batches from the engine, drains on the way out.
+
+Only this thread touches the sink (for Kafka: the one ``confluent_kafka.Producer``). It
+pulls batches from the Trio memory channel through ``receive`` and services the sink
+(delivery reports) at least every 100 ms while waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from synthpay.events import Event
+from synthpay.sinks.base import Sink, SinkContext
+
+#: ``receive`` returns this when the engine has closed the channel.
+END: Final = "end"
+#: How long ``receive`` may wait before the sink is polled again.
+POLL_INTERVAL_S: Final = 0.1
+
+Receive = Callable[[], "list[Event] | None | str"]
+
+
+def serve(
+    factory: Callable[[SinkContext], Sink],
+    ctx: SinkContext,
+    receive: Receive,
+    started: Callable[[], None],
+    flush_timeout_s: float,
+) -> int:
+    """Open the sink, write every batch until the channel ends, flush; return events left undelivered.
+
+    ``receive`` returns a batch, None after waiting POLL_INTERVAL_S with nothing to do, or END.
+    The sink is closed on every path, so a failure loses nothing already handed to it
+    that it could still write.
+    """
+    sink = factory(ctx)
+    try:
+        started()
+        while True:
+            batch = receive()
+            if batch == END:
+                break
+            if batch:
+                sink.write(batch)  # type: ignore[arg-type]
+            sink.poll()
+        undelivered = sink.flush(flush_timeout_s)
+    finally:
+        sink.close()
+    return undelivered

@@ -1,0 +1,47 @@
+"""The sink extension point: what the I/O thread drives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from synthpay.config import Settings
+    from synthpay.events import Event, Topic
+    from synthpay.stats import Ledger
+
+
+class SinkError(Exception):
+    """The sink cannot go on (or cannot start); the message is one line meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkContext:
+    """Everything a sink factory gets: the settings, the topics, where to count deliveries."""
+
+    settings: Settings
+    topics: tuple[Topic, ...]
+    ledger: Ledger
+    log: Any  # a structlog logger
+    run_id: str
+
+
+class Sink(Protocol):
+    """Takes batches of events. Every method is called from the one I/O thread, never from Trio.
+
+    Accounting: count each event in ``ctx.ledger`` as produced when accepted, and as
+    delivered or failed once its fate is known (at once for synchronous sinks).
+    """
+
+    def write(self, batch: Sequence[Event]) -> None:
+        """Accept a batch, in order. May block (that is the backpressure); must not drop."""
+
+    def poll(self) -> None:
+        """Service background work such as delivery reports; called at least every 100 ms."""
+
+    def flush(self, timeout_s: float) -> int:
+        """Deliver what is pending within ``timeout_s``; return how many events remain undelivered."""
+
+    def close(self) -> None:
+        """Release resources. Called once, also after an error."""

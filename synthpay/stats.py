@@ -1,0 +1,128 @@
+"""Counting what happened, and the summaries made from the counts.
+
+Counters only, never lists: memory does not grow with the number of events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class Ledger:
+    """Delivery accounting per topic. Written only by the I/O thread; read by summaries.
+
+    Every topic's counters exist from the start, so readers on another thread never see a
+    dict change size.
+    """
+
+    __slots__ = ("produced", "delivered", "failed")
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        names = list(topics)
+        self.produced = dict.fromkeys(names, 0)
+        self.delivered = dict.fromkeys(names, 0)
+        self.failed = dict.fromkeys(names, 0)
+
+    def totals(self) -> tuple[int, int, int]:
+        """(produced, delivered, failed) over all topics."""
+        return sum(self.produced.values()), sum(self.delivered.values()), sum(self.failed.values())
+
+
+class EngineStats:
+    """What the engine emitted. Written only by the Trio scheduler."""
+
+    __slots__ = (
+        "emitted", "workflows", "started", "completed", "bank_updates", "banks_created",
+        "lag_max_ms", "first_ts_ms", "last_ts_ms",
+    )
+
+    def __init__(self, topics: Iterable[str], workflow_labels: Iterable[str]) -> None:
+        self.emitted = dict.fromkeys(topics, 0)
+        self.workflows = dict.fromkeys(workflow_labels, 0)
+        self.started = 0
+        self.completed = 0
+        self.bank_updates = 0
+        self.banks_created = 0
+        self.lag_max_ms = 0
+        self.first_ts_ms: int | None = None
+        self.last_ts_ms: int | None = None
+
+    @property
+    def events(self) -> int:
+        """Events emitted so far."""
+        return sum(self.emitted.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The outcome of a run; written as tables and as ``--summary-json``."""
+
+    run_id: str
+    seed: int
+    sink: str
+    clock: str
+    elapsed_s: float
+    workflows: Mapping[str, int]
+    statuses: Mapping[str, int]
+    bank_updates: int
+    banks_created: int
+    payments_started: int
+    payments_completed: int
+    payments_cut: int
+    events_total: int
+    produced: int
+    delivered: int
+    failed: int
+    undelivered: int
+    topics: Mapping[str, Mapping[str, int]]
+    first_event_ts_ms: int | None
+    last_event_ts_ms: int | None
+    max_lag_ms: int
+
+    @property
+    def ok(self) -> bool:
+        """True when everything emitted was delivered."""
+        return self.failed == 0 and self.undelivered == 0 and self.delivered == self.events_total
+
+    def to_json(self) -> str:
+        """The summary as one JSON document."""
+        data: dict[str, Any] = asdict(self)
+        data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
+        data["ok"] = self.ok
+        return json.dumps(data, indent=2)
+
+
+def _table(headers: tuple[str, str], rows: list[tuple[str, int]], total: int) -> str:
+    width = max([len(headers[0]), len("TOTAL")] + [len(r[0]) for r in rows])
+    nwidth = max([len(headers[1]), len(str(total))] + [len(str(r[1])) for r in rows])
+    rule = f"+-{'-' * width}-+-{'-' * nwidth}-+"
+    lines = [rule, f"| {headers[0]:<{width}} | {headers[1]:>{nwidth}} |", rule]
+    lines += [f"| {name:<{width}} | {count:>{nwidth}} |" for name, count in rows]
+    lines += [rule, f"| {'TOTAL':<{width}} | {total:>{nwidth}} |", rule]
+    return "\n".join(lines)
+
+
+def render(summary: Summary) -> str:
+    """The original generator's closing tables, plus delivery accounting."""
+    parts = [
+        _table(("WORKFLOW", "COUNT"), list(summary.workflows.items()), summary.payments_started),
+        _table(("STATUS", "PRODUCED EVENTS"), list(summary.statuses.items()), sum(summary.statuses.values())),
+        _table(("BANKS", "EVENTS"), [("created", summary.banks_created), ("updated", summary.bank_updates)],
+               summary.banks_created + summary.bank_updates),
+        _table(
+            ("DELIVERY", "EVENTS"),
+            [("produced", summary.produced), ("delivered", summary.delivered), ("failed", summary.failed),
+             ("undelivered", summary.undelivered)],
+            summary.events_total,
+        ),
+    ]
+    rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
+    cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
+    parts.append(
+        f"Generating... [{summary.payments_started}] payments{cut} took {summary.elapsed_s:.3f}s "
+        f"({rate:,.0f} events/s, sink {summary.sink}, clock {summary.clock}, seed {summary.seed})"
+    )
+    return "\n\n".join(parts) + "\n"
