@@ -1,0 +1,263 @@
+"""Kafka sink: one ``confluent_kafka.Producer``, Confluent Schema Registry wire format.
+
+Everything here runs on the I/O thread, which owns the producer. Start-up checks come
+first and fail with one clear line before any event is produced: the cluster answers
+(and accepts the credentials), the topics exist or are created, the schemas register.
+Values are framed as magic byte 0, the 4-byte schema id, then the Avro body; the id is
+looked up once per topic at start, never per message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from synthpay import serde
+from synthpay.config import KafkaSettings, RegistrySettings
+from synthpay.events import Event, Topic
+from synthpay.sinks.base import SinkContext, SinkError
+
+#: Producer defaults; any of them can be overridden from [kafka.config].
+PRODUCER_DEFAULTS: Mapping[str, str] = {
+    "enable.idempotence": "true",  # acks=all, no duplicates, order kept per partition
+    "compression.type": "lz4",
+    "linger.ms": "50",
+    "batch.num.messages": "10000",
+    "batch.size": "1000000",
+    "queue.buffering.max.messages": "500000",
+    "queue.buffering.max.kbytes": "1048576",
+    "message.timeout.ms": "300000",
+}
+_CONNECT_TIMEOUT_S = 15.0
+_BUFFER_FULL_WAIT_S = 0.05
+# Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
+_HOPELESS = {
+    KafkaError._AUTHENTICATION,
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    KafkaError._INVALID_ARG,
+}
+
+
+def connection_config(kafka: KafkaSettings) -> dict[str, str]:
+    """Client settings shared by the producer and the admin client.
+
+    The original generator defaulted to SASL_SSL + PLAIN; synthpay does so when a username
+    is given and otherwise speaks PLAINTEXT, which is what a local broker expects.
+    """
+    conf = {"bootstrap.servers": kafka.bootstrap_servers, "client.id": kafka.client_id}
+    protocol = kafka.security_protocol or ("SASL_SSL" if kafka.sasl_username else "PLAINTEXT")
+    conf["security.protocol"] = protocol
+    if protocol.startswith("SASL"):
+        conf["sasl.mechanisms"] = kafka.sasl_mechanisms
+        conf["sasl.username"] = kafka.sasl_username
+        conf["sasl.password"] = kafka.sasl_password.value
+    if kafka.ssl_ca_location:
+        conf["ssl.ca.location"] = kafka.ssl_ca_location
+    # Connection-level overrides (e.g. ssl.* or sasl.oauthbearer.*) apply to the admin client too.
+    conf.update({k: v for k, v in kafka.config.items() if k.startswith(("ssl.", "sasl.", "socket."))})
+    return conf
+
+
+def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
+    """A schema registry client with basic auth when an API key is set."""
+    conf: dict[str, Any] = {"url": registry.url}
+    if registry.api_key:
+        conf["basic.auth.user.info"] = f"{registry.api_key}:{registry.api_secret.value}"
+    return SchemaRegistryClient(conf)
+
+
+class _LibrdkafkaLog:
+    """Routes librdkafka's own log lines into the structured log instead of raw stderr."""
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    def log(self, level: int, fmt: str, *args: object) -> None:
+        method = "error" if level >= 40 else "warning" if level >= 30 else "info" if level >= 20 else "debug"
+        getattr(self._log, method)("librdkafka", message=fmt % args if args else fmt)
+
+
+def _describe(err: Any) -> str:
+    if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
+        err = err.args[0]
+    if isinstance(err, KafkaError):
+        return f"{err.str()} ({err.name()})"
+    return str(err)
+
+
+class KafkaSink:
+    """Produces every event to its topic; counts each delivery report in the ledger."""
+
+    def __init__(self, ctx: SinkContext) -> None:
+        self._ctx = ctx
+        self._log = ctx.log
+        kafka = ctx.settings.kafka
+        self._where = kafka.bootstrap_servers
+        conf = connection_config(kafka)
+        self._fatal: str | None = None
+        self._last_error = ""
+        self._check_cluster(conf)
+        self._ensure_topics(conf, ctx.topics)
+        self._framing = self._register_schemas(ctx.topics)
+        run_id = ctx.run_id.encode()
+        self._headers: dict[str, list[tuple[str, str | bytes | None]]] = {
+            t.name: ([("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
+            for t in ctx.topics
+        }
+        producer_conf: dict[str, Any] = {**PRODUCER_DEFAULTS, **conf, **kafka.config}
+        producer_conf["error_cb"] = self._on_error
+        producer_conf["on_delivery"] = self._on_delivery
+        producer_conf["logger"] = _LibrdkafkaLog(self._log)
+        try:
+            self._producer = Producer(producer_conf)
+        except KafkaException as exc:
+            raise SinkError(f"kafka: invalid producer setting: {_describe(exc)}") from None
+        self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
+                       registry=ctx.settings.schema_registry.url)
+
+    # -- start-up checks
+
+    def _check_cluster(self, conf: dict[str, str]) -> None:
+        """Fail fast on bad credentials; give an unreachable cluster the connect timeout."""
+        admin_conf: dict[str, Any] = {**conf, "error_cb": self._on_error, "logger": _LibrdkafkaLog(self._log)}
+        admin = AdminClient(admin_conf)
+        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
+        while True:
+            try:
+                admin.list_topics(timeout=1.0)
+                break
+            except KafkaException as exc:
+                admin.poll(0)  # serves error_cb, which is where authentication failures show up
+                if self._fatal or time.monotonic() >= deadline:
+                    reason = self._fatal or self._last_error or _describe(exc)
+                    raise SinkError(f"kafka: cannot use the cluster at {self._where}: {reason}") from None
+        admin.poll(0)
+        if self._fatal:
+            raise SinkError(f"kafka: cannot use the cluster at {self._where}: {self._fatal}")
+
+    def _ensure_topics(self, conf: dict[str, str], topics: Sequence[Topic]) -> None:
+        admin_conf: dict[str, Any] = {**conf, "logger": _LibrdkafkaLog(self._log)}
+        admin = AdminClient(admin_conf)
+        existing = set(admin.list_topics(timeout=_CONNECT_TIMEOUT_S).topics)
+        replication = self._ctx.settings.kafka.replication_factor
+        wanted = [
+            NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
+                     config={"cleanup.policy": "compact"} if t.compacted else {})
+            for t in topics if t.name not in existing
+        ]
+        if not wanted:
+            return
+        denied = []
+        for name, future in admin.create_topics(wanted, request_timeout=_CONNECT_TIMEOUT_S).items():
+            try:
+                future.result()
+                self._log.info("topic_created", topic=name)
+            except KafkaException as exc:
+                code = exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if code == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue
+                if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+                    denied.append(name)
+                    continue
+                raise SinkError(f"kafka: cannot create topic {name!r}: {_describe(exc)}") from None
+        if denied:
+            self._log.warning("topic_create_denied", topics=denied,
+                              detail="no permission to create topics; carrying on if they exist")
+            present = set(admin.list_topics(timeout=_CONNECT_TIMEOUT_S).topics)
+            missing = [n for n in denied if n not in present]
+            if missing:
+                raise SinkError(
+                    f"kafka: no permission to create topics and they do not exist: {', '.join(missing)}; "
+                    "create them or grant CREATE on the cluster"
+                )
+
+    def _register_schemas(self, topics: Sequence[Topic]) -> dict[str, bytes]:
+        registry = self._ctx.settings.schema_registry
+        client = registry_client(registry)
+        framing: dict[str, bytes] = {}
+        for topic in topics:
+            subject = f"{topic.name}-value"  # TopicNameStrategy
+            try:
+                schema_id = client.register_schema(subject, Schema(serde.schema_text(topic.schema), "AVRO"))
+            except SchemaRegistryError as exc:
+                raise SinkError(
+                    f"schema registry at {registry.url} rejected {subject!r}: "
+                    f"{exc.error_message} (HTTP {exc.http_status_code}, code {exc.error_code})"
+                ) from None
+            except Exception as exc:  # requests/httpx raise many kinds; the user needs one line
+                raise SinkError(f"schema registry at {registry.url} unreachable: {type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+            framing[topic.name] = b"\x00" + schema_id.to_bytes(4, "big")
+            self._log.info("schema_registered", subject=subject, schema_id=schema_id)
+        return framing
+
+    # -- callbacks (served inside poll/flush, on this thread)
+
+    def _on_error(self, err: KafkaError) -> None:
+        text = _describe(err)
+        if err.fatal() or err.code() in _HOPELESS:
+            self._fatal = self._fatal or text
+        if text != self._last_error:  # librdkafka repeats itself while a broker is down
+            self._log.warning("kafka_error", error=text, fatal=err.fatal())
+        self._last_error = text
+
+    def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
+        topic = msg.topic()
+        if err is None:
+            self._ctx.ledger.delivered[topic] += 1
+            return
+        self._ctx.ledger.failed[topic] += 1
+        text = _describe(err)
+        if text != self._last_error:
+            self._log.error("delivery_failed", topic=topic, error=text)
+            self._last_error = text
+
+    # -- Sink
+
+    def write(self, batch: Sequence[Event]) -> None:
+        produce, framing, headers = self._producer.produce, self._framing, self._headers
+        produced = self._ctx.ledger.produced
+        for event in batch:
+            name = event.topic.name
+            value = framing[name] + event.avro()
+            while True:
+                try:
+                    produce(name, value, event.key, timestamp=event.ts_ms, headers=headers[name])
+                    break
+                except BufferError:
+                    # The local queue is full: serve delivery reports and retry the same
+                    # message. Waiting here is the backpressure that reaches the engine.
+                    self._producer.poll(_BUFFER_FULL_WAIT_S)
+                    self._raise_if_fatal()
+            produced[name] += 1
+        self._producer.poll(0)
+        self._raise_if_fatal()
+
+    def poll(self) -> None:
+        self._producer.poll(0)
+        self._raise_if_fatal()
+
+    def flush(self, timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
+        remaining: int = len(self._producer)
+        while remaining and time.monotonic() < deadline and not self._fatal:
+            remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
+        if remaining:
+            self._log.error("flush_incomplete", undelivered=remaining, timeout_s=timeout_s,
+                            reason=self._fatal or self._last_error)
+        return remaining
+
+    def close(self) -> None:
+        pass
+
+    def _raise_if_fatal(self) -> None:
+        if self._fatal:
+            raise SinkError(f"kafka: {self._fatal}")
