@@ -662,7 +662,7 @@ def describe(settings: Settings) -> dict[str, Any]:
 
 
 def _looks_secret(key: str) -> bool:
-    return any(word in key.lower() for word in ("password", "secret", "key.pem", "token"))
+    return any(word in key.lower() for word in ("password", "secret", "key.pem", "token", "oauthbearer.config"))
 
 
 def env_names() -> dict[str, tuple[str, ...]]:

@@ -43,11 +43,19 @@ class Outbox:
                 raise
 
     async def linger(self, seconds: float) -> None:
-        """Ship partial batches every ``seconds`` so a slow trickle of events is not held back."""
+        """Ship partial batches every ``seconds`` so a slow trickle of events is not held back.
+
+        Only when the channel has room right now: a linger flush that waited on a full
+        channel would let the scheduler fill another batch behind it and break the bound.
+        """
         while True:
             await trio.sleep(seconds)
             if self.buffer and not self._lock.locked():
-                await self.ship()
+                try:
+                    self._send.send_nowait(self.buffer)
+                except trio.WouldBlock:
+                    continue
+                self.buffer = []
 
     def queued_batches(self) -> int:
         """Batches waiting in the channel for the I/O thread."""

@@ -68,8 +68,8 @@ def load_plugin(path: str, registry: Registry, *, origin: str) -> None:
         raise PluginError(f"{origin}: plugin {path!r} is not callable; expected register(registry)")
     try:
         target(registry)
-    except PluginError:
-        raise
+    except PluginError as exc:  # e.g. from Registry.add_sink: say which plugin did it
+        raise PluginError(f"{origin}: plugin {path!r}: {exc}") from None
     except Exception as exc:
         raise PluginError(f"{origin}: plugin {path!r} failed to register: {exc}") from None
 
