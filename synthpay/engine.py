@@ -14,7 +14,8 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import trio
 
@@ -38,10 +39,28 @@ def topics_for(settings: Settings) -> tuple[Topic, ...]:
     return (*payment_topics, banks)
 
 
-class Engine:
-    """One run of the generator. Call :meth:`run` inside ``trio.run``."""
+#: A companion task that lives as long as the engine (metrics endpoint, systemd notifier...).
+Service = Callable[["Engine"], Awaitable[None]]
+#: The I/O thread counts as stuck when it has not been heard from for this long.
+IO_STALL_S = 30.0
 
-    def __init__(self, settings: Settings, log: object, *, handle_signals: bool = False) -> None:
+
+class Engine:
+    """One run of the generator. Call :meth:`run` inside ``trio.run``.
+
+    ``services`` run beside the engine in its nursery from the start and are cancelled at
+    the end; they observe it through :attr:`ready`, :attr:`stopping`, :meth:`snapshot`
+    and :meth:`health`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        log: object,
+        *,
+        handle_signals: bool = False,
+        services: Sequence[Service] = (),
+    ) -> None:
         self.settings = settings
         self.log = log
         self.run_id = str(uuid.uuid4())
@@ -55,6 +74,12 @@ class Engine:
         self._undelivered = 0
         self._began = 0.0
         self._stopping = False
+        self._services = tuple(services)
+        self._outbox: Outbox | None = None
+        self.ready = trio.Event()  # the sink is open: topics exist, schemas registered
+        self.stopping = trio.Event()  # a stop was requested, or generation ended
+        self.io_heard = time.monotonic()  # last sign of life from the I/O thread
+        self.io_alive = False
 
     # -- public control
 
@@ -65,6 +90,7 @@ class Engine:
             self._drain.cancel()
             return
         self._stopping = True
+        self.stopping.set()
         scheduler.stop_admitting()
         self._drain.deadline = trio.current_time() + self.settings.run.shutdown_grace_s
         self._info("stopping", in_flight=scheduler.in_flight, grace_s=self.settings.run.shutdown_grace_s)
@@ -86,12 +112,16 @@ class Engine:
         if settings.run.sink_is_default and settings.run.sink == "file":
             self._info("embedded_default", detail="no Kafka bootstrap servers configured: writing Avro files",
                        dir=settings.file.dir)
+        self._outbox = outbox
         async with trio.open_nursery() as outer:
             if self._handle_signals:
                 outer.start_soon(self._watch_signals)
+            for service in self._services:
+                outer.start_soon(service, self)
             async with trio.open_nursery() as core:
                 await core.start(self._io, receive)
                 self._scheduler = scheduler
+                self.ready.set()
                 async with send:
                     async with trio.open_nursery() as generation:
                         generation.start_soon(self._report, clock, outbox)
@@ -99,6 +129,7 @@ class Engine:
                             generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
                         with self._drain:
                             await scheduler.run()
+                        self.stopping.set()
                         clock.close()
                         generation.cancel_scope.cancel()
                     await outbox.ship()
@@ -127,12 +158,19 @@ class Engine:
         def started() -> None:
             trio.from_thread.run_sync(task_status.started)
 
-        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id)
+        def heartbeat() -> None:
+            self.io_heard = time.monotonic()
+
+        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat)
         factory = self.settings.registry.sink(self.settings.run.sink)
-        self._undelivered = await trio.to_thread.run_sync(
-            producer.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
-            thread_name="synthpay-io", limiter=trio.CapacityLimiter(1),
-        )
+        self.io_alive = True
+        try:
+            self._undelivered = await trio.to_thread.run_sync(
+                producer.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
+                thread_name="synthpay-io", limiter=trio.CapacityLimiter(1),
+            )
+        finally:
+            self.io_alive = False
 
     async def _watch_signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -164,6 +202,38 @@ class Engine:
                 elapsed_s=round(now - self._began, 3),
             )
             last_events, last_t = events, now
+
+    # -- observation
+
+    def health(self) -> tuple[bool, str]:
+        """(healthy, reason): the I/O thread is alive and heard from recently, the sink not failed."""
+        if not self.io_alive:
+            return False, "the I/O thread is not running"
+        silent = time.monotonic() - self.io_heard
+        if silent > IO_STALL_S:
+            return False, f"the I/O thread has been silent for {silent:.0f}s"
+        return True, "ok"
+
+    def snapshot(self) -> dict[str, Any]:
+        """Live figures for metrics and status lines; plain data, cheap to build."""
+        produced, delivered, failed = self.ledger.totals()
+        scheduler, outbox = self._scheduler, self._outbox
+        return {
+            "events": self.stats.events,
+            "emitted": dict(self.stats.emitted),
+            "produced": dict(self.ledger.produced),
+            "delivered": dict(self.ledger.delivered),
+            "failed": dict(self.ledger.failed),
+            "produced_total": produced,
+            "delivered_total": delivered,
+            "failed_total": failed,
+            "in_flight": scheduler.in_flight if scheduler else 0,
+            "started": self.stats.started,
+            "completed": self.stats.completed,
+            "queued_batches": outbox.queued_batches() if outbox else 0,
+            "lag_max_ms": self.stats.lag_max_ms,
+            "elapsed_s": time.monotonic() - self._began if self._began else 0.0,
+        }
 
     # -- helpers
 

@@ -38,6 +38,7 @@ def serve(
     try:
         started()
         while True:
+            ctx.heartbeat()
             batch = receive()
             if batch == END:
                 break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +25,9 @@ class SinkContext:
     ledger: Ledger
     log: Any  # a structlog logger
     run_id: str
+    #: Call while blocked for long inside write/flush (e.g. waiting on a full queue), so the
+    #: engine's health check knows the I/O thread is alive, only slow.
+    heartbeat: Callable[[], None] = lambda: None
 
 
 class Sink(Protocol):

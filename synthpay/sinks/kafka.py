@@ -237,6 +237,7 @@ class KafkaSink:
                     # message. Waiting here is the backpressure that reaches the engine.
                     self._producer.poll(_BUFFER_FULL_WAIT_S)
                     self._raise_if_fatal()
+                    self._ctx.heartbeat()
             produced[name] += 1
         self._producer.poll(0)
         self._raise_if_fatal()
@@ -250,6 +251,7 @@ class KafkaSink:
         remaining: int = len(self._producer)
         while remaining and time.monotonic() < deadline and not self._fatal:
             remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
+            self._ctx.heartbeat()
         if remaining:
             self._log.error("flush_incomplete", undelivered=remaining, timeout_s=timeout_s,
                             reason=self._fatal or self._last_error)
