@@ -1,0 +1,331 @@
+"""The metrics and health endpoint over real sockets: routes, exposition, HTTP edge cases, timeouts."""
+
+from __future__ import annotations
+
+import io
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import make_engine, subprocess_env
+from synthpay import cli, config, metrics
+from synthpay.engine import Engine
+from synthpay.logs import make_logger
+
+TOPICS = ("payment-initiated", "banks")
+
+
+class FakeEngine:
+    """What the endpoint reads from an engine, with every figure under the test's control."""
+
+    def __init__(self) -> None:
+        self.settings = config.defaults_only({"run.clock": "real"})
+        self.log = make_logger("warning", stream=io.StringIO())
+        self.ready = trio.Event()
+        self.stopping = trio.Event()
+        self.healthy = (True, "ok")
+        self.figures: dict[str, Any] = {
+            "events": 12,
+            "emitted": {"payment-initiated": 7, "banks": 5},
+            "produced": {"payment-initiated": 6, "banks": 5},
+            "delivered": {"payment-initiated": 4, "banks": 5},
+            "failed": {"payment-initiated": 1, "banks": 0},
+            "produced_total": 11,
+            "delivered_total": 9,
+            "failed_total": 1,
+            "in_flight": 3,
+            "started": 7,
+            "completed": 4,
+            "queued_batches": 2,
+            "lag_max_ms": 250,
+            "elapsed_s": 1.5,
+        }
+
+    def health(self) -> tuple[bool, str]:
+        return self.healthy
+
+    def snapshot(self) -> dict[str, Any]:
+        return dict(self.figures)
+
+
+@pytest.fixture
+def fake() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+async def port(fake: FakeEngine) -> AsyncIterator[int]:
+    """The endpoint serving ``fake`` on an ephemeral port of 127.0.0.1."""
+    async with trio.open_nursery() as nursery:
+        bound: int = await nursery.start(metrics.serve, fake, "127.0.0.1", 0)
+        yield bound
+        nursery.cancel_scope.cancel()
+
+
+async def exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` raw and read the answer until the server closes."""
+    async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+        await stream.send_all(request)
+        received = b""
+        while chunk := await stream.receive_some():
+            received += chunk
+    return received
+
+
+def parse(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 "), lines[0]
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split(" ")[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+async def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    return parse(await exchange(port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
+
+
+def families(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """{sample name: {labels: value}} from Prometheus text, parsed by the library's own parser."""
+    found: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+# --- routes
+
+
+async def test_readyz_turns_200_once_the_engine_is_ready(fake: FakeEngine, port: int) -> None:
+    status, headers, body = await get(port, "/readyz")
+    assert status == 503 and b"not ready" in body
+    fake.ready.set()
+    status, headers, body = await get(port, "/readyz")
+    assert (status, body) == (200, b"ready\n")
+    assert headers["connection"] == "close" and headers["content-length"] == str(len(body))
+
+
+async def test_healthz_follows_engine_health(fake: FakeEngine, port: int) -> None:
+    status, _, body = await get(port, "/healthz")
+    assert (status, body) == (200, b"ok\n")
+    fake.healthy = (False, "the I/O thread has been silent for 31s")
+    status, _, body = await get(port, "/healthz")
+    assert (status, body) == (503, b"the I/O thread has been silent for 31s\n")
+
+
+async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, port: int) -> None:
+    status, headers, body = await get(port, "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=")
+    found = families(body.decode())
+    for kind in ("emitted", "produced", "delivered", "failed"):
+        by_topic = found[f"synthpay_events_{kind}_total"]
+        assert by_topic == {(("topic", t),): float(fake.figures[kind][t]) for t in TOPICS}
+    assert found["synthpay_payments_started_total"] == {(): 7.0}
+    assert found["synthpay_payments_completed_total"] == {(): 4.0}
+    assert found["synthpay_payments_in_flight"] == {(): 3.0}
+    assert found["synthpay_producer_queue_batches"] == {(): 2.0}
+    assert found["synthpay_scheduling_lag_max_seconds"] == {(): 0.25}
+    assert found["synthpay_ready"] == {(): 0.0} and found["synthpay_healthy"] == {(): 1.0}
+    # Figures the snapshot does not have are left out, not shown as zero.
+    for absent in ("synthpay_sink_queue_messages", "synthpay_rate_target_payments_per_second"):
+        assert absent not in found
+
+    fake.figures.update(sink_queue=40, target_rate=100.0, achieved_rate=98.5, started=9)
+    fake.ready.set()
+    found = families((await get(port, "/metrics"))[2].decode())
+    assert found["synthpay_sink_queue_messages"] == {(): 40.0}
+    assert found["synthpay_rate_target_payments_per_second"] == {(): 100.0}
+    assert found["synthpay_rate_achieved_payments_per_second"] == {(): 98.5}
+    assert found["synthpay_payments_started_total"] == {(): 9.0}
+    assert found["synthpay_ready"] == {(): 1.0}
+
+
+# --- HTTP details
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /healthz HTTP/1.0\r\n\r\n", 200),  # HTTP/1.0 needs no Host
+        (b"GET /healthz?verbose=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n", 200),
+        (b"GET http://a:1/healthz HTTP/1.1\r\nHost: a\r\n\r\n", 200),  # absolute form
+        (b"GET /healthz HTTP/1.1\nHost: a\n\n", 200),  # bare LF line ends
+        (b"GET /healthz HTTP/1.1\r\n\r\n", 400),  # HTTP/1.1 without Host
+        (b"GET /healthz HTTP/1.1\r\nHost a\r\n\r\n", 400),
+        (b"GET /healthz HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+        (b"GET /healthz\r\n\r\n", 400),
+        (b"garbage\r\n\r\n", 400),
+        (b"GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+        (b"POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 405),
+        (b"GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n", 404),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 404),
+        (b"GET /healthz HTTP/1.1\r\nHost: a\r\nX: " + b"y" * 9000 + b"\r\n\r\n", 431),
+    ],
+)
+async def test_request_handling(port: int, request_bytes: bytes, status: int) -> None:
+    got, headers, body = parse(await exchange(port, request_bytes))
+    assert got == status, body
+    assert "date" in headers and headers["connection"] == "close"
+    assert headers["content-length"] == str(len(body))
+    if status == 405:
+        assert headers["allow"] == "GET, HEAD"
+
+
+async def test_head_has_the_headers_and_no_body(port: int) -> None:
+    status, headers, body = parse(await exchange(port, b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n"))
+    assert (status, headers["content-length"], body) == (200, "3", b"")
+
+
+async def test_silent_and_slow_clients_are_dropped_after_the_timeout(port: int, mock_clock: Any) -> None:
+    # The clock moves only when the test jumps it, once the server waits on the client.
+    for partial in (b"", b"GET /healthz HTTP/1.1\r\nHost: a\r\n"):
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(partial)
+            client.setblocking(False)
+            await trio.testing.wait_all_tasks_blocked()
+            mock_clock.jump(metrics.IO_TIMEOUT_S - 0.01)
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(BlockingIOError):  # still open, nothing sent
+                client.recv(1)
+            mock_clock.jump(0.02)
+            await trio.testing.wait_all_tasks_blocked()
+            assert client.recv(1) == b""  # closed, unanswered
+    # Meanwhile and afterwards, everyone else is served.
+    assert (await get(port, "/healthz"))[0] == 200
+
+
+async def test_a_client_that_hangs_up_does_not_stop_the_server(port: int) -> None:
+    for _ in range(3):
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        await stream.aclose()
+    assert (await get(port, "/healthz"))[0] == 200
+
+
+async def test_connections_beyond_the_cap_are_closed_at_once(port: int, mock_clock: Any) -> None:
+    # The clock stands still (no autojump), so the idle connections never time out.
+    idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(metrics.MAX_CONNECTIONS)]
+    await trio.testing.wait_all_tasks_blocked()
+    async with await trio.open_tcp_stream("127.0.0.1", port) as extra:
+        await extra.send_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert await extra.receive_some() == b""  # closed unanswered, not served
+    for stream in idle:
+        await stream.aclose()
+    await trio.testing.wait_all_tasks_blocked()
+    assert (await get(port, "/healthz"))[0] == 200
+
+
+# --- with the real engine
+
+
+async def test_endpoint_follows_a_real_engine_run() -> None:
+    """As an engine service, real clock (virtual time would race the sockets): ready, healthy,
+    counters that grow."""
+    scrapes: list[dict[str, dict[tuple[tuple[str, str], ...], float]]] = []
+    health: list[int] = []
+
+    async def probe(engine: Engine) -> None:
+        async with trio.open_nursery() as nursery:
+            bound = await nursery.start(metrics.serve, engine, "127.0.0.1", 0)
+            await engine.ready.wait()
+            assert (await get(bound, "/readyz"))[0] == 200
+            for _ in range(3):
+                await trio.sleep(0.4)
+                scrapes.append(families((await get(bound, "/metrics"))[2].decode()))
+                health.append((await get(bound, "/healthz"))[0])
+            engine.request_stop()
+
+    # Short delays, so payments keep finishing and starting between scrapes.
+    settings = config.load(
+        env={f"DELAY_{name}": "20" for name in ("INITIATED", "VALIDATED", "ACCOUNTED", "COMPLETED",
+                                                 "FAILED", "REJECTED", "CANCELED")},
+        flags={"run.clock": "real", "run.payments": 0, "run.shutdown_grace_s": 0, "run.sink": "null",
+               "run.workers": 10},
+        read_files=False,
+    )
+    engine = Engine(settings, make_engine(settings).log, services=[probe])
+    summary = await engine.run()
+
+    assert health == [200, 200, 200]
+    started = [s["synthpay_payments_started_total"][()] for s in scrapes]
+    delivered = [sum(s["synthpay_events_delivered_total"].values()) for s in scrapes]
+    assert 0 < started[0] < started[1] < started[2] <= summary.payments_started
+    assert 0 < delivered[0] < delivered[1] < delivered[2] <= summary.delivered
+    assert all(s["synthpay_ready"] == {(): 1.0} for s in scrapes)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_cli_serves_the_endpoint_while_running(tmp_path: Path) -> None:
+    """A real process with --http-port: the counters move, health and readiness answer, SIGTERM ends it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthpay", "run", "--payments", "0", "--sink", "null", "--http-port", str(port),
+         "--shutdown-grace", "1"],
+        cwd=tmp_path, env=subprocess_env(SYNTHPAY_HTTP_HOST="127.0.0.1"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while http_get_or_none(base + "/readyz") != 200:
+            assert time.monotonic() < deadline and proc.poll() is None, "never became ready"
+            time.sleep(0.05)
+        first = families(http_get(base + "/metrics")[1])["synthpay_events_emitted_total"]
+        time.sleep(1.5)
+        second = families(http_get(base + "/metrics")[1])["synthpay_events_emitted_total"]
+        assert sum(second.values()) > sum(first.values()) > 0
+        assert http_get(base + "/healthz") == (200, "ok\n")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert f'"addresses": ["127.0.0.1:{port}"]' in err and '"event": "http_listening"' in err
+
+
+def http_get_or_none(url: str) -> int | None:
+    try:
+        return http_get(url)[0]
+    except OSError:
+        return None  # not listening yet
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYNTHPAY_HTTP_HOST", "127.0.0.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = cli.main(["run", "--payments", "5", "--clock", "virtual", "--http-port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.startswith("synthpay:")]
+    assert lines == [f"synthpay: error: http.port = {port}: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    assert "Traceback" not in err
