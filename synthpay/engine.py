@@ -26,7 +26,7 @@ from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.scheduler import Scheduler
 from synthpay.sinks.base import SinkContext
-from synthpay.stats import EngineStats, Ledger, Summary
+from synthpay.stats import EngineStats, Ledger, Summary, run_plan
 
 
 def topics_for(settings: Settings) -> tuple[Topic, ...]:
@@ -63,7 +63,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.log = log
-        self.run_id = str(uuid.uuid4())
+        self.run_id = settings.run.run_id or str(uuid.uuid4())
         self.seed = settings.run.seed if settings.run.seed is not None else random.SystemRandom().getrandbits(32)
         self.topics = topics_for(settings)
         self.ledger = Ledger(t.name for t in self.topics)
@@ -73,6 +73,7 @@ class Engine:
         self._drain = trio.CancelScope()
         self._undelivered = 0
         self._began = 0.0
+        self._ready_at = 0.0
         self._stopping = False
         self._services = tuple(services)
         self._outbox: Outbox | None = None
@@ -100,8 +101,7 @@ class Engine:
         settings = self.settings
         clock = EngineClock(virtual=settings.run.clock == "virtual", start_ms=settings.run.start_ms)
         self._began = time.monotonic()
-        send, receive = trio.open_memory_channel[list[Event]](settings.engine.channel_batches)
-        outbox = Outbox(send, settings.engine.batch_size)
+        outbox = Outbox(settings.engine.batch_size)
         topics = {t.status: t for t in self.topics if t.status}
         scheduler = Scheduler(settings, clock, outbox, self.stats, topics, self.topics[-1], self.seed)
         self._info(
@@ -119,41 +119,34 @@ class Engine:
             for service in self._services:
                 outer.start_soon(service, self)
             async with trio.open_nursery() as core:
-                await core.start(self._io, receive)
+                await core.start(self._io, outbox)
                 self._scheduler = scheduler
                 self.ready.set()
-                async with send:
-                    async with trio.open_nursery() as generation:
-                        generation.start_soon(self._report, clock, outbox)
-                        if not clock.virtual:
-                            generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
-                        with self._drain:
-                            await scheduler.run()
-                        self.stopping.set()
-                        clock.close()
-                        generation.cancel_scope.cancel()
-                    await outbox.ship()
+                self._ready_at = time.monotonic()
+                async with trio.open_nursery() as generation:
+                    generation.start_soon(self._report, clock, outbox)
+                    generation.start_soon(self._keep_io_polling, clock, outbox)
+                    if not clock.virtual:
+                        generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
+                    with self._drain:
+                        await scheduler.run()
+                    self.stopping.set()
+                    clock.close()
+                    generation.cancel_scope.cancel()
+                await outbox.close()
             outer.cancel_scope.cancel()
         return self._summary(scheduler)
 
     # -- tasks
 
-    async def _io(self, receive: trio.MemoryReceiveChannel[list[Event]], task_status: trio.TaskStatus[None]) -> None:
+    async def _io(self, outbox: Outbox, task_status: trio.TaskStatus[None]) -> None:
         """Run the I/O thread for the whole run; report started once the sink is open."""
 
-        async def next_batch() -> list[Event] | None | str:
-            with trio.move_on_after(producer.POLL_INTERVAL_S):
-                try:
-                    return await receive.receive()
-                except trio.EndOfChannel:
-                    return producer.END
-            return None
-
-        def fetch() -> list[Event] | None | str:
+        def fetch() -> list[Event] | None:
             try:
-                return trio.from_thread.run(next_batch)
+                return trio.from_thread.run(outbox.take)
             except (trio.Cancelled, trio.RunFinishedError):
-                return producer.END
+                return None
 
         def started() -> None:
             trio.from_thread.run_sync(task_status.started)
@@ -171,6 +164,15 @@ class Engine:
             )
         finally:
             self.io_alive = False
+
+    async def _keep_io_polling(self, clock: EngineClock, outbox: Outbox) -> None:
+        """Wake an idle I/O thread every POLL_INTERVAL_S of wall time so it services the sink.
+
+        The thread waits for batches without a timeout: a Trio timeout would be virtual
+        time under the virtual clock, and fire thousands of times a second.
+        """
+        while await clock.wall_sleep(producer.POLL_INTERVAL_S):
+            outbox.nudge()
 
     async def _watch_signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -196,7 +198,7 @@ class Engine:
                 completed=self.stats.completed,
                 delivered=delivered,
                 failed=failed,
-                queued_batches=outbox.queued_batches(),
+                io_busy=outbox.thread_busy(),
                 lag_max_ms=self.stats.lag_max_ms,
                 by_status=dict(self.stats.emitted),
                 elapsed_s=round(now - self._began, 3),
@@ -230,7 +232,7 @@ class Engine:
             "in_flight": scheduler.in_flight if scheduler else 0,
             "started": self.stats.started,
             "completed": self.stats.completed,
-            "queued_batches": outbox.queued_batches() if outbox else 0,
+            "io_busy": outbox.thread_busy() if outbox else False,
             "lag_max_ms": self.stats.lag_max_ms,
             "elapsed_s": time.monotonic() - self._began if self._began else 0.0,
         }
@@ -272,5 +274,10 @@ class Engine:
             first_event_ts_ms=stats.first_ts_ms,
             last_event_ts_ms=stats.last_ts_ms,
             max_lag_ms=stats.lag_max_ms,
+            lag_p50_ms=stats.lag_percentile(0.5),
+            lag_p99_ms=stats.lag_percentile(0.99),
+            plan=run_plan(self.settings),
+            setup_s=round(self._ready_at - self._began, 3) if self._ready_at else 0.0,
+            peak_in_flight=stats.peak_in_flight,
         )
 

@@ -13,12 +13,11 @@ from typing import Final
 from synthpay.events import Event
 from synthpay.sinks.base import Sink, SinkContext
 
-#: ``receive`` returns this when the engine has closed the channel.
-END: Final = "end"
-#: How long ``receive`` may wait before the sink is polled again.
+#: How often an idle I/O thread is woken (with an empty batch) to service the sink.
 POLL_INTERVAL_S: Final = 0.1
 
-Receive = Callable[[], "list[Event] | None | str"]
+#: Returns the next batch (empty when the engine only wants the sink serviced), or None at the end.
+Receive = Callable[[], "list[Event] | None"]
 
 
 def serve(
@@ -30,7 +29,6 @@ def serve(
 ) -> int:
     """Open the sink, write every batch until the channel ends, flush; return events left undelivered.
 
-    ``receive`` returns a batch, None after waiting POLL_INTERVAL_S with nothing to do, or END.
     The sink is closed on every path, so a failure loses nothing already handed to it
     that it could still write.
     """
@@ -40,10 +38,10 @@ def serve(
         while True:
             ctx.heartbeat()
             batch = receive()
-            if batch == END:
+            if batch is None:
                 break
             if batch:
-                sink.write(batch)  # type: ignore[arg-type]
+                sink.write(batch)
             sink.poll()
         undelivered = sink.flush(flush_timeout_s)
     finally:

@@ -1,46 +1,73 @@
-"""The worker: drives many payments' workflows from one deadline heap.
+"""The worker: drives every payment in flight from one timing wheel.
 
-A Trio task per payment costs about 3 KB and tops out near 25,000 steps/s; one task that
-sleeps until the earliest deadline and then emits every step that is due costs a heap
-entry per payment and goes an order of magnitude faster. The ``CapacityLimiter`` keeps
-the original's meaning of NUM_WORKERS: at most that many payments in flight. Bank updates
-are entries in the same heap, so one task emits everything, in time order, which is what
-makes a seeded virtual-clock run reproducible to the byte.
+A Trio task per payment costs about 3 KB and tops out near 25,000 steps/s. Here one task
+keeps every payment in flight in buckets keyed by the millisecond its next step is due
+(plus a heap of those milliseconds): it sleeps until the earliest one, then emits every
+step that is due. Many payments share a millisecond, so a bucket costs one dict entry and
+a list append per step instead of a heap operation.
+
+The ``CapacityLimiter`` keeps the original's meaning of NUM_WORKERS: at most that many
+payments in flight. Arrivals (with ``--rate``) and bank updates are entries in the same
+wheel, so one task emits everything in time order; that is what makes a seeded
+virtual-clock run reproducible to the byte. Arrivals follow a fixed schedule: when the
+engine falls behind, the backlog shows up as lag instead of being silently dropped.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Mapping
+from typing import Final
 
 import trio
 
 from synthpay import entities
 from synthpay.clock import EngineClock
 from synthpay.config import Settings
-from synthpay.entities import Bank, Payment
+from synthpay.entities import Bank
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.stats import EngineStats
 from synthpay.workflow import Mix
 
-# Admitting many payments at once is CPU work; under the real clock, re-read the time and
-# let other tasks run every so often so late admissions start late instead of lagging.
-_ADMIT_CHUNK = 1000
+# Admitting many payments at once is CPU work; under the real clock, admit this many at a
+# time and emit what fell due in between, so admissions start late instead of events lagging.
+_ADMIT_CHUNK: Final = 1000
 
 
 class _Flight:
     """A payment in flight: which step of which route comes next. Hashable by identity."""
 
-    __slots__ = ("payment", "route", "label", "step", "start_ms")
+    __slots__ = ("payment", "route", "step", "start_ms")
 
-    payment: Payment
-    route: tuple[tuple[int, Topic], ...]
-    start_ms: int
-
-    def __init__(self) -> None:
+    def __init__(self, payment: entities.Payment, route: tuple[tuple[int, Topic], ...], start_ms: int) -> None:
+        self.payment = payment
+        self.route = route
         self.step = 0
+        self.start_ms = start_ms
+
+
+class _Tick:
+    """A recurring wheel entry that is not a payment."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+# Builds an Event without NamedTuple's generated __new__ (a Python-level call per event).
+new_event: Final = tuple.__new__
+
+_BANK_UPDATE: Final = _Tick("bank update")
+_ARRIVAL: Final = _Tick("arrival")
+
+
+def share(total: int, index: int, count: int) -> int:
+    """Instance ``index`` of ``count``'s part of ``total``: parts differ by at most one."""
+    return total // count + (1 if index < total % count else 0)
 
 
 class Scheduler:
@@ -56,6 +83,7 @@ class Scheduler:
         banks_topic: Topic,
         seed: int,
     ) -> None:
+        run = settings.run
         self._settings = settings
         self._clock = clock
         self._outbox = outbox
@@ -65,21 +93,36 @@ class Scheduler:
         self._routes = [
             tuple((s.offset_ms, topics[s.status.name]) for s in plan.steps) for plan in self._mix.plans
         ]
+        self._labels = [plan.workflow.label for plan in self._mix.plans]
         self._banks_topic = banks_topic
-        self._rng = random.Random(f"{seed}:payments")
-        self._bank_rng = random.Random(f"{seed}:banks")
-        self.limiter = trio.CapacityLimiter(settings.run.workers)
-        self._heap: list[tuple[int, int, _Flight | None]] = []
-        self._seq = 0
+        instance = f"{seed}:{run.instance_index}"
+        self._rng = random.Random(f"{instance}:payments")
+        self._bank_rng = random.Random(f"{instance}:banks")
+        # Its own stream, so the arrival schedule does not depend on how ticks interleave.
+        self._arrival_rng = random.Random(f"{instance}:arrivals")
+        self._tag = run.instance_index if run.instance_count > 1 else None
+        self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
+        self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
+        self.limiter = trio.CapacityLimiter(run.workers)
+        self._times: list[int] = []  # heap of the milliseconds that have a bucket
+        self._buckets: dict[int, list[_Flight | _Tick]] = {}
         self._banks: list[Bank] = []
-        self._sources: list[str] = []
-        self._destinations: list[str] = []
+        self._sources: list[entities.Encoded] = []
+        self._destinations: list[entities.Encoded] = []
+        self._pending = 0  # arrivals waiting for the limiter
+        self._next_arrival = 0.0
+        self._stop_at = math.inf
         self.admitting = True
 
     @property
     def in_flight(self) -> int:
         """Payments started and not yet finished."""
         return self.limiter.borrowed_tokens
+
+    @property
+    def backlog(self) -> int:
+        """Arrivals due but not started because NUM_WORKERS payments are in flight."""
+        return self._pending
 
     def stop_admitting(self) -> None:
         """Start no new payment; those in flight go on to the end of their workflow."""
@@ -88,88 +131,129 @@ class Scheduler:
     async def run(self) -> None:
         """Emit the banks, then every payment's events, until all are done (or cancelled)."""
         start = self._clock.now_ms()
+        run = self._settings.run
+        if run.duration_s:
+            self._stop_at = start + run.duration_s * 1000
         await self._create_banks(start)
         interval = self._settings.entities.bank_update_interval_ms
         if interval:
-            self._push(start + interval, None)
-        await self._admit(start)
-        heap, outbox, virtual = self._heap, self._outbox, self._clock.virtual
-        while heap and (self.in_flight or self.admitting):
-            deadline = heap[0][0]
-            await self._clock.sleep_until_ms(deadline)
-            # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
-            now = deadline if virtual else max(deadline, self._clock.now_ms())
-            lag = now - deadline
-            if lag > self._stats.lag_max_ms:
-                self._stats.lag_max_ms = lag
-            while heap and heap[0][0] <= now:
-                due, _, flight = heapq.heappop(heap)
-                if flight is None:
-                    self._update_bank(due, interval)
-                else:
-                    self._step(flight, due)
-                if outbox.full:
-                    await outbox.ship()
-            await self._admit(now)
+            self._push(start + interval, _BANK_UPDATE)
+        if self.rate:
+            self._next_arrival = float(start)
+            self._arrive(start)
+        await self._loop(interval, more=self._admit(start))
 
-    def _push(self, deadline: int, flight: _Flight | None) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (deadline, self._seq, flight))
+    async def _loop(self, interval: int, more: bool) -> None:
+        times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
+        clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
+        limiter, batch_size = self.limiter, outbox.batch_size
+        while (times or more) and (self.in_flight or self.admitting):
+            if more:  # admission was cut short to keep lag low: emit what is due, go on admitting
+                await trio.lowlevel.checkpoint()
+                now = clock.now_ms()
+            else:
+                deadline = times[0]
+                await clock.sleep_until_ms(deadline)
+                # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
+                now = deadline if virtual else max(deadline, clock.now_ms())
+            buffer = outbox.buffer
+            while times and times[0] <= now:
+                due = heapq.heappop(times)
+                items = buckets.pop(due)
+                if not virtual:
+                    stats.record_lag(now - due, len(items))
+                stats.last_ts_ms = due
+                for item in items:
+                    if item.__class__ is _Flight:
+                        route, step = item.route, item.step
+                        topic = route[step][1]
+                        buffer.append(new_event(Event, (topic, due, item.payment)))
+                        emitted[topic.name] += 1
+                        step += 1
+                        if step < len(route):
+                            item.step = step
+                            next_due = item.start_ms + route[step][0]
+                            bucket = buckets.get(next_due)
+                            if bucket is None:
+                                buckets[next_due] = [item]
+                                heapq.heappush(times, next_due)
+                            else:
+                                bucket.append(item)
+                        else:
+                            stats.completed += 1
+                            limiter.release_on_behalf_of(item)
+                    elif item is _BANK_UPDATE:
+                        self._update_bank(due, interval)
+                    else:
+                        self._arrive(due)
+                    if len(buffer) >= batch_size:
+                        await outbox.ship()
+                        buffer = outbox.buffer
+            more = self._admit(now)
 
-    def _emit(self, topic: Topic, ts_ms: int, entity: Payment | Bank) -> None:
-        self._outbox.buffer.append(Event(topic, ts_ms, entity))
-        stats = self._stats
-        stats.emitted[topic.name] += 1
-        if stats.first_ts_ms is None:
-            stats.first_ts_ms = ts_ms
-        stats.last_ts_ms = ts_ms
-
-    def _step(self, flight: _Flight, due: int) -> None:
-        route = flight.route
-        self._emit(route[flight.step][1], due, flight.payment)
-        flight.step += 1
-        if flight.step < len(route):
-            self._push(flight.start_ms + route[flight.step][0], flight)
+    def _push(self, deadline: int, item: _Flight | _Tick) -> None:
+        bucket = self._buckets.get(deadline)
+        if bucket is None:
+            self._buckets[deadline] = [item]
+            heapq.heappush(self._times, deadline)
         else:
-            self._stats.completed += 1
-            self.limiter.release_on_behalf_of(flight)
+            bucket.append(item)
 
-    async def _admit(self, now: int) -> None:
-        """Start payments while the limiter has room and the run wants more."""
-        target = self._settings.run.payments
-        stats, rng, limiter = self._stats, self._rng, self.limiter
+    def _arrive(self, due: int) -> None:
+        """Count the arrivals due by ``due`` and schedule the next one."""
+        if not self.admitting:
+            return
+        constant = self._settings.run.arrivals == "constant"
+        mean_gap_ms = 1000.0 / self.rate
+        while self._next_arrival <= due:
+            self._pending += 1
+            self._next_arrival += mean_gap_ms if constant else self._arrival_rng.expovariate(1.0) * mean_gap_ms
+        self._push(math.ceil(self._next_arrival), _ARRIVAL)
+
+    def _admit(self, now: int) -> bool:
+        """Start payments while the limiter has room and the run wants more.
+
+        Under the real clock at most _ADMIT_CHUNK at a time; True means there may be more,
+        so the loop emits what fell due meanwhile and comes back without sleeping.
+        """
+        stats, rng, limiter, paced = self._stats, self._rng, self.limiter, bool(self.rate)
+        chunk = math.inf if self._clock.virtual else _ADMIT_CHUNK
         admitted = 0
         while self.admitting:
-            if target and stats.started >= target:
+            if (self.target and stats.started >= self.target) or now >= self._stop_at:
                 self.admitting = False
                 break
-            flight = _Flight()
-            try:
-                limiter.acquire_on_behalf_of_nowait(flight)
-            except trio.WouldBlock:
+            if (paced and not self._pending) or limiter.available_tokens < 1:
                 break
+            if admitted >= chunk:
+                return True
             plan = self._mix.pick(rng)
-            flight.payment = entities.new_payment(rng, self._sources, self._destinations)
-            flight.route = self._routes[plan.index]
-            flight.start_ms = now
+            payment = entities.new_payment(rng, self._sources, self._destinations, self._tag)
+            flight = _Flight(payment, self._routes[plan.index], now)
+            limiter.acquire_on_behalf_of_nowait(flight)
+            self._pending -= paced
             stats.started += 1
-            stats.workflows[plan.workflow.label] += 1
+            stats.workflows[self._labels[plan.index]] += 1
             self._push(now + flight.route[0][0], flight)
             admitted += 1
-            if admitted % _ADMIT_CHUNK == 0:
-                await trio.lowlevel.checkpoint()
-                if not self._clock.virtual:
-                    now = max(now, self._clock.now_ms())
+        if limiter.borrowed_tokens > stats.peak_in_flight:
+            stats.peak_in_flight = limiter.borrowed_tokens
+        return False
+
+    def _emit(self, topic: Topic, ts_ms: int, bank: Bank) -> None:
+        self._outbox.buffer.append(Event(topic, ts_ms, bank))
+        self._stats.emitted[topic.name] += 1
 
     async def _create_banks(self, now: int) -> None:
         """Every bank is on the banks topic before any payment can reference it."""
         entity_settings = self._settings.entities
+        self._stats.first_ts_ms = now
         for count, ids in ((entity_settings.sources, self._sources),
                            (entity_settings.destinations, self._destinations)):
             for _ in range(count):
                 bank = entities.new_bank(self._bank_rng, now)
                 self._banks.append(bank)
-                ids.append(bank.id)
+                ids.append(entities.encoded(bank.id))
                 self._emit(self._banks_topic, now, bank)
                 self._stats.banks_created += 1
                 if self._outbox.full:
@@ -182,4 +266,4 @@ class Scheduler:
         self._emit(self._banks_topic, due, bank)
         self._stats.bank_updates += 1
         if self.in_flight or self.admitting:
-            self._push(due + interval, None)
+            self._push(due + interval, _BANK_UPDATE)

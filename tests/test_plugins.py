@@ -70,26 +70,26 @@ def test_plugin_sink_in_a_real_process(tmp_path: Path) -> None:
     assert "sink collect" in proc.stdout
 
 
-@pytest.mark.parametrize(("batch_size", "channel_batches"), [(100, 2), (50, 1), (250, 4)])
+@pytest.mark.parametrize("batch_size", [50, 100, 250])
 def test_slow_sink_backpressure_bounds_memory_and_loses_nothing(
-    tmp_path: Path, collected: Any, batch_size: int, channel_batches: int
+    tmp_path: Path, collected: Any, batch_size: int
 ) -> None:
     write_config(
         tmp_path, "slow", payments=1200,
-        extra=f"workers = 400\n[engine]\nbatch_size = {batch_size}\nchannel_batches = {channel_batches}\n",
+        extra=f"workers = 400\n[engine]\nbatch_size = {batch_size}\n",
     )
     settings = config.load(env={}, cwd=tmp_path)
     engine = make_engine(settings)
     collected.PROBE = lambda: engine.stats.events
     summary = run_to_end(engine)
 
-    bound = (channel_batches + 2) * batch_size
+    bound = 2 * batch_size
     assert collected.OUTSTANDING, "the sink never sampled"
     peak = max(collected.OUTSTANDING)
-    # Bounded: never more than (channel_batches + 2) batches emitted and not yet written ...
+    # Bounded: never more than the batch being written and the one being filled ...
     assert peak <= bound, (peak, bound)
-    # ... and the bound was really tested: the engine ran ahead until the channel was full.
-    assert peak > channel_batches * batch_size, (peak, bound)
+    # ... and the bound was really tested: a whole batch was waiting on the slow sink.
+    assert peak >= batch_size, (peak, bound)
     assert max(collected.BATCHES) <= batch_size
     # Lossless: every event emitted reached the sink, exactly once.
     assert summary.ok

@@ -78,7 +78,7 @@ def test_rfc3339_ms_matches_datetime(ts_ms: int) -> None:
 )
 def test_payment_event_encoding_matches_fastavro(seed: int, ts_ms: int, status: str, n_banks: int) -> None:
     rng = random.Random(seed)
-    ids = [f"bank-{i}-{rng.random()}" for i in range(n_banks)]
+    ids = [entities.encoded(f"bank-{i}-{rng.random()}") for i in range(n_banks)]
     payment = entities.new_payment(rng, ids, ids[::-1])
     event = Event(payment_topic(status), ts_ms, payment)
     record = event.record()
@@ -98,7 +98,9 @@ def test_payment_with_arbitrary_fields_matches_fastavro(seed: int, amount: float
     pid, source, destination, currency = ids
     tail = b"".join((serde.avro_string(destination), serde.avro_string(source), serde.avro_string(currency),
                      serde.avro_double(amount)))
-    payment = entities.Payment(pid, source, destination, currency, amount, serde.avro_string(pid), tail)
+    payment = entities.Payment(serde.avro_string(pid), tail)
+    assert (payment.id, payment.source, payment.destination, payment.currency, payment.amount) == (
+        pid, source, destination, currency, amount)
     event = Event(payment_topic("Initiated"), ts_ms, payment)
     assert event.avro() == fastavro_bytes(PAYMENT, event.record())
 
@@ -134,7 +136,7 @@ def test_generated_payment_values() -> None:
     rng = random.Random(7)
     amounts = []
     for _ in range(20_000):
-        p = entities.new_payment(rng, ["s1", "s2"], ["d1"])
+        p = entities.new_payment(rng, [entities.encoded("s1"), entities.encoded("s2")], [entities.encoded("d1")])
         assert p.source in ("s1", "s2") and p.destination == "d1"
         assert p.currency in entities.CURRENCIES and len(p.currency) == 3
         amounts.append(p.amount)

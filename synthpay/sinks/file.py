@@ -1,4 +1,5 @@
-"""The embedded default sink: one Avro object container file per topic, ``<dir>/<topic>.avro``.
+"""The embedded default sink: one Avro object container file per topic, ``<dir>/<topic>.avro``
+(``<topic>.part<index>.avro`` per instance when a run is split, e.g. ``--processes``).
 
 The container format is written directly (header, then blocks of pre-encoded records) so
 the file sink reuses the same fast encoder as Kafka. Block boundaries depend only on each
@@ -28,6 +29,11 @@ FLUSH_EVERY_S = 1.0
 
 def _avro_bytes(b: bytes) -> bytes:
     return serde.avro_long(len(b)) + b
+
+
+def file_name(topic: str, index: int, count: int) -> str:
+    """``<topic>.avro``; a run split across instances writes ``<topic>.part<index>.avro`` each."""
+    return f"{topic}.avro" if count == 1 else f"{topic}.part{index}.avro"
 
 
 class _TopicFile:
@@ -62,7 +68,8 @@ class FileSink:
             directory.mkdir(parents=True, exist_ok=True)
             for topic in ctx.topics:
                 self._files[topic.name] = _TopicFile(
-                    topic, directory / f"{topic.name}.avro", self._sync(ctx, topic), settings.file.codec
+                    topic, directory / file_name(topic.name, settings.run.instance_index, settings.run.instance_count),
+                    self._sync(ctx, topic), settings.file.codec,
                 )
         except OSError as exc:
             self.close()

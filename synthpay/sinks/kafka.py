@@ -68,7 +68,8 @@ def connection_config(kafka: KafkaSettings) -> dict[str, str]:
 
 def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
     """A schema registry client with basic auth when an API key is set."""
-    conf: dict[str, Any] = {"url": registry.url}
+    # A timeout: the client waits forever by default, and a stuck registry must not hang start-up.
+    conf: dict[str, Any] = {"url": registry.url, "timeout": 10}
     if registry.api_key:
         conf["basic.auth.user.info"] = f"{registry.api_key}:{registry.api_secret.value}"
     return SchemaRegistryClient(conf)
@@ -230,7 +231,7 @@ class KafkaSink:
             value = framing[name] + event.avro()
             while True:
                 try:
-                    produce(name, value, event.key, timestamp=event.ts_ms, headers=headers[name])
+                    produce(name, value, event.entity.kafka_key, timestamp=event.ts_ms, headers=headers[name])
                     break
                 except BufferError:
                     # The local queue is full: serve delivery reports and retry the same
