@@ -1,0 +1,192 @@
+"""synthpay benchmark: every figure of the performance issue, measured in one run.
+
+Usage (services up, as for the tests):
+    scripts/services up && eval "$(scripts/services env)"
+    .venv/bin/python bench/run.py [--payments 200000] [--realtime-payments 100000]
+
+Prints one JSON line per figure, then a table with each figure beside its target. Runs
+against the broker and registry in SYNTHPAY_IT_BOOTSTRAP / SYNTHPAY_IT_REGISTRY, into
+fresh topics (a unique prefix per run). Figures are ratios and rates from this one run on
+this machine: compare them with each other, not with another day's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+
+from synthpay import entities, serde
+from synthpay.config import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.events import Topic
+from synthpay.sinks.kafka import PRODUCER_DEFAULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    summary: dict[str, Any]
+    cpu_s: float
+    max_rss_kb: int
+    wall_s: float
+
+
+def emit(figure: str, value: float, unit: str, target: str = "", ok: bool | None = None, **extra: Any) -> dict[str, Any]:
+    row = {"figure": figure, "value": round(value, 3), "unit": unit, "target": target, "ok": ok, **extra}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def config_file(tmp: Path, prefix: str) -> Path:
+    """Fresh topics for every scenario, so none reads another's data or pays for its size."""
+    lines = ["[entities]", f'banks_topic = "{prefix}-banks"', "[statuses]"]
+    for name, delay, partitions in DEFAULT_STATUSES:
+        lines.append(f'{name} = {{ delay_ms = {delay}, partitions = {partitions}, topic = "{prefix}-payment-{name.lower()}" }}')
+    path = tmp / f"{prefix}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def synthpay(tmp: Path, args: list[str], env: dict[str, str]) -> Outcome:
+    """Run ``synthpay run`` and collect its summary, CPU seconds and peak RSS (wait4)."""
+    summary_path = tmp / f"summary-{uuid.uuid4().hex[:8]}.json"
+    cmd = [sys.executable, "-m", "synthpay", "run", "--summary-json", str(summary_path), "--log-level", "warning", *args]
+    began = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=tmp, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - began
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 or not summary_path.exists():
+        raise SystemExit(f"bench: synthpay {' '.join(args)} failed with exit code {code}")
+    return Outcome(json.loads(summary_path.read_text()), usage.ru_utime + usage.ru_stime, usage.ru_maxrss, wall)
+
+
+def kafka_env(prefix_config: Path) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": os.environ["SYNTHPAY_IT_BOOTSTRAP"],
+        "SCHEMA_REGISTRY_ENDPOINT": os.environ["SYNTHPAY_IT_REGISTRY"],
+        "SYNTHPAY_CONFIG": str(prefix_config),
+    }
+
+
+def generation_rate(outcome: Outcome) -> float:
+    """Events delivered per second of generation (start-up: connect, topics, schemas excluded)."""
+    s = outcome.summary
+    return s["delivered"] / max(1e-9, s["elapsed_s"] - s["setup_s"])
+
+
+def client_limit(events: int, prefix: str) -> float:
+    """A bare confluent-kafka loop: pre-encoded values of the same sizes, keys and topics, same settings."""
+    import random
+
+    rng = random.Random(1)
+    banks = [entities.encoded(str(uuid.UUID(int=rng.getrandbits(128)))) for _ in range(20)]
+    statuses = {name: Topic(f"{prefix}-payment-{name.lower()}", "payment", parts, name, serde.avro_string(name))
+                for name, _, parts in DEFAULT_STATUSES}
+    weights = [w for _, w in DEFAULT_WORKFLOWS]
+    pool: list[tuple[str, bytes, bytes]] = []
+    while len(pool) < 50_000:
+        payment = entities.new_payment(rng, banks[:10], banks[10:])
+        steps = rng.choices([s for s, _ in DEFAULT_WORKFLOWS], weights)[0]
+        for step in steps:
+            topic = statuses[step]
+            pool.append((topic.name, payment.id.encode(), b"\x00\x00\x00\x00\x01" + payment.avro(topic, 1_700_000_000_000)))
+    delivered = [0]
+
+    def on_delivery(err: Any, msg: Any) -> None:
+        if err is None:
+            delivered[0] += 1
+
+    producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"],
+                         "on_delivery": on_delivery})
+    headers = [("status", b"Initiated"), ("run_id", b"bench")]
+    began = time.monotonic()
+    for i in range(events):
+        topic, key, value = pool[i % len(pool)]
+        while True:
+            try:
+                producer.produce(topic, value, key, timestamp=1_700_000_000_000, headers=headers)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if i % 2000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+    elapsed = time.monotonic() - began
+    return delivered[0] / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payments", type=int, default=200_000, help="payments in the backfill figures")
+    parser.add_argument("--workers", type=int, default=10_000, help="payments in flight during the backfill")
+    parser.add_argument("--realtime-payments", type=int, default=100_000, help="payments in the real-time figures")
+    args = parser.parse_args()
+    if "SYNTHPAY_IT_BOOTSTRAP" not in os.environ:
+        raise SystemExit('bench: run `scripts/services up && eval "$(scripts/services env)"` first')
+    rows: list[dict[str, Any]] = []
+    run = f"bench{uuid.uuid4().hex[:6]}"
+    with tempfile.TemporaryDirectory(prefix="synthpay-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        backfill = ["--clock", "virtual", "--payments", str(args.payments), "--workers", str(args.workers), "--seed", "7"]
+
+        null = synthpay(tmp, [*backfill, "--sink", "null"], {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-n"))})
+        null_rate = generation_rate(null)
+        rows.append(emit("engine_null_virtual_eps", null_rate, "events/s", ">= 250000", null_rate >= 250_000,
+                         events=null.summary["delivered"]))
+
+        kafka = synthpay(tmp, [*backfill, "--sink", "kafka"], kafka_env(config_file(tmp, f"{run}-k")))
+        kafka_rate = generation_rate(kafka)
+        events = kafka.summary["delivered"]
+        limit = client_limit(events, f"{run}-c")
+        rows.append(emit("client_limit_eps", limit, "events/s", "", None, events=events))
+        rows.append(emit("backfill_kafka_eps", kafka_rate, "events/s", ">= 150000", kafka_rate >= 150_000, events=events))
+        rows.append(emit("backfill_vs_null", kafka_rate / null_rate, "ratio", ">= 0.6", kafka_rate / null_rate >= 0.6))
+        rows.append(emit("backfill_vs_client_limit", kafka_rate / limit, "ratio"))
+        rows.append(emit("backfill_cpu_s_per_million", kafka.cpu_s / events * 1e6, "CPU s"))
+        rows.append(emit("backfill_peak_rss", kafka.max_rss_kb / 1024, "MiB"))
+
+        two = synthpay(tmp, [*backfill, "--sink", "kafka", "--processes", "2"], kafka_env(config_file(tmp, f"{run}-p")))
+        two_rate = two.summary["delivered"] / two.wall_s
+        rows.append(emit("backfill_kafka_2_processes_eps", two_rate, "events/s", ">= 250000", two_rate >= 250_000,
+                         note="whole wall time, start-up included"))
+
+        realtime = ["--clock", "real", "--payments", str(args.realtime_payments), "--workers", str(args.realtime_payments),
+                    "--summary-interval", "60"]
+        ideal_s = max(sum(delay for name, delay, _ in DEFAULT_STATUSES if name in steps)
+                      for steps, _ in DEFAULT_WORKFLOWS) / 1000
+        for sink in ("null", "kafka"):
+            env = kafka_env(config_file(tmp, f"{run}-r{sink}")) if sink == "kafka" else {}
+            base = synthpay(tmp, ["--clock", "real", "--payments", "1", "--workers", "1", "--sink", sink], env)
+            rt = synthpay(tmp, [*realtime, "--sink", sink], env)
+            s = rt.summary
+            wall = s["elapsed_s"] - s["setup_s"]
+            rows.append(emit(f"realtime_{sink}_wall_vs_ideal", wall / ideal_s, "ratio", "<= 1.2", wall / ideal_s <= 1.2,
+                             wall_s=round(wall, 3), ideal_s=ideal_s))
+            rows.append(emit(f"realtime_{sink}_lag_p50", s["lag_p50_ms"], "ms"))
+            rows.append(emit(f"realtime_{sink}_lag_p99", s["lag_p99_ms"], "ms", "<= 20", s["lag_p99_ms"] <= 20))
+            rows.append(emit(f"realtime_{sink}_lag_max", s["max_lag_ms"], "ms"))
+            per = (rt.max_rss_kb - base.max_rss_kb) * 1024 / max(1, s["peak_in_flight"])
+            rows.append(emit(f"realtime_{sink}_bytes_per_in_flight", per, "bytes", "<= 512", per <= 512,
+                             peak_in_flight=s["peak_in_flight"]))
+
+    print()
+    print(f"{'figure':<36} {'value':>14} {'unit':<9} {'target':<10} ok")
+    for row in rows:
+        ok = "" if row["ok"] is None else ("yes" if row["ok"] else "NO")
+        print(f"{row['figure']:<36} {row['value']:>14,.3f} {row['unit']:<9} {row['target']:<10} {ok}")
+
+
+if __name__ == "__main__":
+    main()
