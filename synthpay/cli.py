@@ -1,29 +1,34 @@
-"""Command line: ``synthpay run`` and ``synthpay validate``.
+"""Command line: ``synthpay run``, ``synthpay validate`` and ``synthpay verify``.
 
-Exit codes: 0 all events delivered; 1 the run failed or left events undelivered;
-2 bad configuration or usage (one line on stderr, never a traceback).
+Exit codes: 0 all events delivered (verify: every check passed); 1 the run failed or left
+events undelivered (verify: a check failed, or the cluster was unusable); 2 bad
+configuration or usage (one line on stderr, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import trio
 import trio.testing
 
-from synthpay import config
+from synthpay import config, metrics, notify, shards, verify
 from synthpay.config import ConfigError, Settings
-from synthpay.engine import Engine
+from synthpay.engine import Engine, Service
 from synthpay.logs import make_logger
 from synthpay.sinks.base import SinkError
 from synthpay.stats import Summary, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The scheduler moves the virtual clock itself; autojump only serves other timers. With a
+# threshold of 0 an idle run loop (waiting on the I/O thread) would spin instead of sleep.
+VIRTUAL_AUTOJUMP_S = 0.001
 
 _FLAG_HELP = {
     "--payments": "payments to generate; 0 runs until stopped (NUM_PAYMENTS)",
@@ -42,6 +47,15 @@ _FLAG_HELP = {
     "--summary-interval": "seconds between progress lines in the log",
     "--shutdown-grace": "seconds in-flight payments get to finish after SIGTERM",
     "--log-level": "debug, info, warning or error",
+    "--mode": "batch (stop after --payments) or continuous (until stopped; same as --payments 0)",
+    "--rate": "start this many payments per second on average (0: as fast as --workers allows)",
+    "--arrivals": "spacing of payment starts under --rate: poisson (random) or constant",
+    "--duration": "stop starting payments after this many seconds (0: no limit)",
+    "--instance-index": "this instance's share of a run split across pods (default: JOB_COMPLETION_INDEX)",
+    "--instance-count": "how many instances share the run",
+    "--processes": "engine processes on this machine, each with its own share and producer",
+    "--run-id": "the run id carried in every record's run_id header (default: a new UUID)",
+    "--http-port": "serve /metrics, /healthz and /readyz on this TCP port (0: off)",
 }
 
 
@@ -51,11 +65,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"synthpay: error: {message} (see {self.prog} --help)\n")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
-                        help="TOML configuration (default: ./config.toml if present; or SYNTHPAY_CONFIG)")
-    common.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
+    files = _Parser(add_help=False)
+    files.add_argument("--config", metavar="PATH",
+                       help="TOML configuration (default: ./config.toml if present; or SYNTHPAY_CONFIG)")
+    files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
+    common = _Parser(add_help=False, parents=[files])
     for flag, key in config.FLAGS.items():
         common.add_argument(flag, dest=key, metavar=flag[2:].replace("-", "_").upper(), help=_FLAG_HELP[flag])
 
@@ -69,11 +94,21 @@ def _parser() -> argparse.ArgumentParser:
                    description="Generate payment workflows and emit one event per status change.")
     sub.add_parser("validate", parents=[common], help="print the effective configuration (secrets masked)",
                    description="Load and check the configuration, print it as JSON; exit 0 if valid, 2 if not.")
+    check = sub.add_parser(
+        "verify", parents=[files], help="check a run's topics against its --summary-json",
+        description="Consume the run's topics from the beginning and check them against the summary "
+        "`run --summary-json` wrote: counts, workflows, order and timing, duplicates, bank references, "
+        "schema ids. Connection settings come from the usual configuration. Exit 0 if every check "
+        "passes, 1 if one fails, 2 on bad usage.")
+    check.add_argument("manifest", metavar="SUMMARY_JSON", help="the file `synthpay run --summary-json` wrote")
+    check.add_argument("--run-id", help="count only records with this run_id header (default: the summary's)")
+    check.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                       help="give up after this long without a record (default 30)")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    flags = {key: getattr(args, key) for key in config.FLAGS.values()}
+    flags = {key: getattr(args, key, None) for key in config.FLAGS.values()}
     return config.load(config_path=args.config, env_file=args.env_file, flags=flags)
 
 
@@ -89,19 +124,43 @@ def _leaf(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseExc
     return None
 
 
-def _run(settings: Settings) -> int:
-    log = make_logger(settings.run.log_level)
-    engine = Engine(settings, log, handle_signals=True)
-    clock = trio.testing.MockClock(autojump_threshold=0) if settings.run.clock == "virtual" else None
+def _services(settings: Settings, log: Any) -> list[Service]:
+    """The companions the settings and the service manager ask for."""
+    services: list[Service] = []
+    if settings.http.port:
+        services.append(metrics.service(settings.http.host, settings.http.port))
     try:
-        summary: Summary = trio.run(engine.run, clock=clock)
+        target = notify.target_from_environ(os.environ, os.getpid())
+    except ValueError as exc:
+        # The service manager's variables, not the user's: carry on without notifying.
+        log.warning("notify_off", reason=str(exc))
+        target = None
+    if target is not None:
+        services.append(notify.service(target))
+    return services
+
+
+def _run(settings: Settings, argv: Sequence[str]) -> int:
+    log = make_logger(settings.run.log_level)
+    try:
+        if settings.run.processes > 1:
+            summary = shards.run(settings, argv, log)
+        else:
+            engine = Engine(settings, log, handle_signals=True, services=_services(settings, log))
+            clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
+            summary = trio.run(engine.run, clock=clock)
     except BaseException as exc:
-        known = _leaf(exc, (SinkError, ConfigError))
+        known = _leaf(exc, (SinkError, ConfigError, shards.ShardError))
         if known is None:
             raise
         log.error("run_failed", error=str(known))
         print(f"synthpay: error: {known}", file=sys.stderr)
         return EXIT_USAGE if isinstance(known, ConfigError) else EXIT_FAILED
+    return _finish(settings, summary, log)
+
+
+def _finish(settings: Settings, summary: Summary, log: Any) -> int:
+    """Tables, summary file, closing log line; the exit code says whether all was delivered."""
     out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
     out.write("\n" + render(summary))
     out.flush()
@@ -129,7 +188,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         print(json.dumps(config.describe(settings), indent=2))
         return EXIT_OK
-    return _run(settings)
+    if args.command == "verify":
+        return _verify(settings, args.manifest, args.run_id, args.timeout)
+    return _run(settings, list(sys.argv[1:] if argv is None else argv))
+
+
+def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_s: float) -> int:
+    if not settings.kafka.bootstrap_servers:
+        print("synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or "
+              "kafka.bootstrap_servers", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        manifest = verify.load_manifest(manifest_path)
+        report = verify.verify(settings, manifest, run_id or manifest.run_id, timeout_s)
+    except verify.VerifyError as exc:
+        print(f"synthpay: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, verify.ManifestError) else EXIT_FAILED
+    sys.stdout.write(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def entry() -> None:  # pragma: no cover - console script wrapper

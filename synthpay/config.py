@@ -62,6 +62,14 @@ class RunSettings:
     summary_json: str
     shutdown_grace_s: float
     log_level: str
+    mode: str  # "batch" (payments > 0) or "continuous" (payments == 0: until stopped)
+    rate: float  # payments started per second across all instances; 0 = paced by workers only
+    arrivals: str  # "poisson" or "constant" spacing of those starts
+    duration_s: float  # stop starting payments after this long; 0 = no limit
+    instance_index: int  # this instance's share of a run split across processes or pods
+    instance_count: int
+    processes: int  # engine processes to run on this machine, each with its own share
+    run_id: str  # carried in every record's run_id header; "" = a new UUID per run
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,6 @@ class EngineSettings:
     """Batching across the thread boundary between the Trio engine and the I/O thread."""
 
     batch_size: int
-    channel_batches: int
     linger_ms: int
 
 
@@ -101,6 +108,7 @@ class KafkaSettings:
     sasl_mechanisms: str
     sasl_username: str
     sasl_password: Secret
+    sasl_password_file: str
     client_id: str
     ssl_ca_location: str
     replication_factor: int
@@ -115,6 +123,15 @@ class RegistrySettings:
     url: str
     api_key: str
     api_secret: Secret
+    api_secret_file: str
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The metrics and health endpoint; ``port`` 0 turns it off."""
+
+    host: str
+    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +144,7 @@ class Settings:
     file: FileSettings
     kafka: KafkaSettings
     schema_registry: RegistrySettings
+    http: HttpSettings
     timing: Timing
     statuses: Mapping[str, Status]
     workflows: tuple[Workflow, ...]
@@ -221,6 +239,17 @@ def _security_protocol(raw: Any, text: bool) -> str:
     return raw.strip().upper()
 
 
+def _port(raw: Any, text: bool) -> int:
+    accepted = "a TCP port from 1 to 65535, or 0 for off"
+    try:
+        value: int = _whole(0)(raw, text)
+    except ValueError:
+        raise ValueError(accepted) from None
+    if value > 65535:
+        raise ValueError(accepted)
+    return value
+
+
 def _replication(raw: Any, text: bool) -> int:
     accepted = "-1 (the broker's default) or a whole number >= 1"
     try:
@@ -257,13 +286,20 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("run.summary_json", "", _text, (), "--summary-json"),
     _Setting("run.shutdown_grace_s", 20.0, _number(0), (), "--shutdown-grace"),
     _Setting("run.log_level", "info", _choice("debug", "info", "warning", "error"), (), "--log-level"),
+    _Setting("run.mode", "batch", _choice("batch", "continuous"), (), "--mode"),
+    _Setting("run.rate", 0.0, _number(0), (), "--rate"),
+    _Setting("run.arrivals", "poisson", _choice("poisson", "constant"), (), "--arrivals"),
+    _Setting("run.duration_s", 0.0, _number(0), (), "--duration"),
+    _Setting("run.instance_index", 0, _whole(0), ("JOB_COMPLETION_INDEX",), "--instance-index"),
+    _Setting("run.instance_count", 1, _whole(1), (), "--instance-count"),
+    _Setting("run.processes", 1, _whole(1), (), "--processes"),
+    _Setting("run.run_id", "", _text, (), "--run-id"),
     _Setting("entities.sources", 10, _whole(1), ("NUM_SOURCES",)),
     _Setting("entities.destinations", 10, _whole(1), ("NUM_DESTINATIONS",)),
     _Setting("entities.bank_update_interval_ms", 3000, _whole(0), ("UPDATE_BANKS_INTERVAL",)),
     _Setting("entities.banks_topic", "banks", _text),
     _Setting("entities.banks_partitions", 1, _whole(1)),
     _Setting("engine.batch_size", 2000, _whole(1)),
-    _Setting("engine.channel_batches", 4, _whole(1)),
     _Setting("engine.linger_ms", 10, _whole(1)),
     _Setting("file.dir", "out", _text, (), "--out"),
     _Setting("file.codec", "deflate", _choice("deflate", "null")),
@@ -274,6 +310,7 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("kafka.sasl_mechanisms", "PLAIN", _text, ("KAFKA_SASL_MECHANISMS",)),
     _Setting("kafka.sasl_username", "", _text, ("KAFKA_SASL_USERNAME",)),
     _Setting("kafka.sasl_password", "", _text, ("KAFKA_SASL_PASSWORD",), secret=True),
+    _Setting("kafka.sasl_password_file", "", _text, ("KAFKA_SASL_PASSWORD_FILE",)),
     _Setting("kafka.client_id", "synthpay", _text, ("KAFKA_CLIENT_ID",)),
     _Setting("kafka.ssl_ca_location", "", _text, ("KAFKA_SSL_CA_LOCATION",)),
     _Setting("kafka.replication_factor", -1, _replication),
@@ -283,6 +320,9 @@ _SETTINGS: tuple[_Setting, ...] = (
     ),
     _Setting("schema_registry.api_key", "", _text, ("SCHEMA_REGISTRY_API_KEY",)),
     _Setting("schema_registry.api_secret", "", _text, ("SCHEMA_REGISTRY_API_SECRET",), secret=True),
+    _Setting("schema_registry.api_secret_file", "", _text, ("SCHEMA_REGISTRY_API_SECRET_FILE",)),
+    _Setting("http.host", "0.0.0.0", _text),
+    _Setting("http.port", 0, _port, (), "--http-port"),
     _Setting("timing", "sequential", _choice(*TIMINGS), ("SYNTHPAY_TIMING",), "--timing"),
 )
 _BY_KEY = {s.key: s for s in _SETTINGS}
@@ -352,12 +392,47 @@ def load(
             values[key] = _Value(raw, "command line", _BY_KEY[key].flag or key, isinstance(raw, str))
 
     parsed = {key: _parse(_BY_KEY[key], value) for key, value in values.items()}
+    _read_secret_files(parsed, values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
     return _build(parsed, structured, str(path) if path else "")
 
 
 def dotenv_origin(env_file: str | None) -> str:
     """How errors name the .env layer."""
     return env_file or ".env"
+
+
+def _read_secret_files(
+    parsed: dict[str, Any], values: Mapping[str, _Value], credentials_dir: str | None, cwd: Path
+) -> None:
+    """Fill each secret from its ``<key>_file`` setting when that is given.
+
+    A relative path is resolved against ``$CREDENTIALS_DIRECTORY`` when systemd set it
+    (``LoadCredential=``), else against the working directory.
+    """
+    for setting in _SETTINGS:
+        if not setting.secret:
+            continue
+        file_key = setting.key + "_file"
+        if not parsed[file_key]:
+            continue
+        if parsed[setting.key]:
+            raise ConfigError(
+                f"{values[setting.key].name} ({values[setting.key].origin}) and {values[file_key].name} "
+                f"({values[file_key].origin}): expected one of them, not both"
+            )
+        parsed[setting.key] = _read_secret(parsed[file_key], values[file_key], Path(credentials_dir or cwd))
+
+
+def _read_secret(name: str, value: _Value, base: Path) -> str:
+    path = base / name  # an absolute name replaces base
+    try:
+        # A trailing newline comes from editors and `echo`, never from the secret itself.
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    except UnicodeDecodeError:
+        reason = "not UTF-8 text"
+    raise ConfigError(f"{value.name} = {name!r} ({value.origin}): cannot read {str(path)!r}: {reason}")
 
 
 def _config_file(explicit: str | None, cwd: Path) -> Path | None:
@@ -472,6 +547,16 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
         raise ConfigError(
             f"{origin} = {sink!r}: expected one of {', '.join(repr(n) for n in registry.sink_names())}"
         )
+    continuous = parsed["run.mode"] == "continuous" or parsed["run.payments"] == 0
+    if parsed["run.instance_count"] > 65536:
+        raise ConfigError(
+            f"run.instance_count = {parsed['run.instance_count']}: expected a whole number from 1 to 65536"
+        )
+    if parsed["run.instance_index"] >= parsed["run.instance_count"]:
+        raise ConfigError(
+            f"run.instance_index = {parsed['run.instance_index']}: expected a whole number below "
+            f"run.instance_count ({parsed['run.instance_count']})"
+        )
     banks_topic = parsed["entities.banks_topic"]
     if not banks_topic:
         raise ConfigError("entities.banks_topic = '': expected a topic name")
@@ -482,7 +567,7 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
         run=RunSettings(
             sink=sink,
             sink_is_default=sink_is_default,
-            payments=parsed["run.payments"],
+            payments=0 if continuous else parsed["run.payments"],
             workers=parsed["run.workers"],
             clock=parsed["run.clock"],
             start_ms=parsed["run.start"],
@@ -491,6 +576,14 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             summary_json=parsed["run.summary_json"],
             shutdown_grace_s=parsed["run.shutdown_grace_s"],
             log_level=parsed["run.log_level"],
+            mode="continuous" if continuous else "batch",
+            rate=parsed["run.rate"],
+            arrivals=parsed["run.arrivals"],
+            duration_s=parsed["run.duration_s"],
+            instance_index=parsed["run.instance_index"],
+            instance_count=parsed["run.instance_count"],
+            processes=parsed["run.processes"],
+            run_id=parsed["run.run_id"],
         ),
         entities=EntitySettings(
             sources=parsed["entities.sources"],
@@ -501,7 +594,6 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
         ),
         engine=EngineSettings(
             batch_size=parsed["engine.batch_size"],
-            channel_batches=parsed["engine.channel_batches"],
             linger_ms=parsed["engine.linger_ms"],
         ),
         file=FileSettings(dir=parsed["file.dir"] or ".", codec=parsed["file.codec"]),
@@ -511,6 +603,7 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             sasl_mechanisms=parsed["kafka.sasl_mechanisms"],
             sasl_username=parsed["kafka.sasl_username"],
             sasl_password=Secret(parsed["kafka.sasl_password"]),
+            sasl_password_file=parsed["kafka.sasl_password_file"],
             client_id=parsed["kafka.client_id"],
             ssl_ca_location=parsed["kafka.ssl_ca_location"],
             replication_factor=parsed["kafka.replication_factor"],
@@ -521,7 +614,9 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             url=parsed["schema_registry.url"],
             api_key=parsed["schema_registry.api_key"],
             api_secret=Secret(parsed["schema_registry.api_secret"]),
+            api_secret_file=parsed["schema_registry.api_secret_file"],
         ),
+        http=HttpSettings(host=parsed["http.host"], port=parsed["http.port"]),
         timing=parsed["timing"],
         statuses=MappingProxyType(statuses),
         workflows=workflows,

@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from synthpay.workflow import schedule
+
+if TYPE_CHECKING:
+    from synthpay.config import Settings
 
 
 class Ledger:
@@ -31,12 +36,16 @@ class Ledger:
         return sum(self.produced.values()), sum(self.delivered.values()), sum(self.failed.values())
 
 
+#: Scheduling lag is counted per millisecond up to this many ms.
+LAG_SLOTS = 60_000
+
+
 class EngineStats:
     """What the engine emitted. Written only by the Trio scheduler."""
 
     __slots__ = (
         "emitted", "workflows", "started", "completed", "bank_updates", "banks_created",
-        "lag_max_ms", "first_ts_ms", "last_ts_ms",
+        "lag_max_ms", "first_ts_ms", "last_ts_ms", "lag_counts", "peak_in_flight",
     )
 
     def __init__(self, topics: Iterable[str], workflow_labels: Iterable[str]) -> None:
@@ -47,6 +56,9 @@ class EngineStats:
         self.bank_updates = 0
         self.banks_created = 0
         self.lag_max_ms = 0
+        self.peak_in_flight = 0
+        # Events by scheduling lag in whole ms; the last slot collects everything beyond.
+        self.lag_counts = [0] * (LAG_SLOTS + 1)
         self.first_ts_ms: int | None = None
         self.last_ts_ms: int | None = None
 
@@ -54,6 +66,24 @@ class EngineStats:
     def events(self) -> int:
         """Events emitted so far."""
         return sum(self.emitted.values())
+
+    def record_lag(self, lag_ms: int, events: int) -> None:
+        """``events`` were emitted ``lag_ms`` after they were due."""
+        self.lag_counts[min(lag_ms, LAG_SLOTS)] += events
+        if lag_ms > self.lag_max_ms:
+            self.lag_max_ms = lag_ms
+
+    def lag_percentile(self, fraction: float) -> int:
+        """The lag in ms that ``fraction`` of events were emitted within (0 when none were measured)."""
+        total = sum(self.lag_counts)
+        if not total:
+            return 0
+        wanted, seen = fraction * total, 0
+        for lag, count in enumerate(self.lag_counts):
+            seen += count
+            if seen >= wanted:
+                return lag
+        return LAG_SLOTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +111,11 @@ class Summary:
     first_event_ts_ms: int | None
     last_event_ts_ms: int | None
     max_lag_ms: int
+    plan: Mapping[str, Any]  # see run_plan
+    lag_p50_ms: int
+    lag_p99_ms: int
+    setup_s: float  # start until the sink was ready (connect, topics, schemas)
+    peak_in_flight: int
 
     @property
     def ok(self) -> bool:
@@ -93,6 +128,26 @@ class Summary:
         data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
         data["ok"] = self.ok
         return json.dumps(data, indent=2)
+
+
+def run_plan(settings: Settings) -> dict[str, Any]:
+    """What the run was configured to emit, so ``synthpay verify`` needs only the summary.
+
+    ``schedule`` lists each workflow's statuses in emission order with their exact offset
+    from the payment's start (the scheduler stamps ``ts`` with the due time, not the wake-up
+    time, so offsets are exact under either clock). No secrets: the summary is shared.
+    """
+    statuses = settings.statuses
+    return {
+        "timing": settings.timing,
+        "banks_topic": settings.entities.banks_topic,
+        "statuses": {s.name: {"topic": s.topic, "delay_ms": s.delay_ms} for s in statuses.values()},
+        "workflows": [
+            {"label": wf.label, "steps": list(wf.steps),
+             "schedule": [[step.status.name, step.offset_ms] for step in schedule(wf, statuses, settings.timing)]}
+            for wf in settings.workflows
+        ],
+    }
 
 
 def _table(headers: tuple[str, str], rows: list[tuple[str, int]], total: int) -> str:

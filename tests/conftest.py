@@ -32,8 +32,11 @@ START_MS = int(datetime(2026, 1, 31, 9, tzinfo=timezone.utc).timestamp() * 1000)
 PLUGIN = "plugins_for_tests:register"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-# Environment variables the configuration reads; tests start without any of them.
-_CONFIG_ENV = {name for names in config.env_names().values() for name in names} | {"SYNTHPAY_CONFIG"}
+# Environment variables the configuration (and the service manager's protocol) reads;
+# tests start without any of them.
+_CONFIG_ENV = {name for names in config.env_names().values() for name in names} | {
+    "SYNTHPAY_CONFIG", "CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+}
 
 
 @pytest.fixture(autouse=True)

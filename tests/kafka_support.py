@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from synthpay.config import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.verify import watermarks
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,148 @@ class Run:
     stdout: str
     stderr: str
     summary: dict[str, Any] = field(default_factory=dict)
+    summary_path: Path | None = None
+
+    def log(self) -> list[dict[str, Any]]:
+        """The structured log lines on stderr (other lines skipped)."""
+        return log_records(self.stderr)
+
+
+@dataclass
+class Started:
+    """A ``synthpay`` process running in the background; its output goes to files."""
+
+    proc: subprocess.Popen[bytes]
+    summary_path: Path
+    stdout_path: Path
+    stderr_path: Path
+
+    def log(self) -> list[dict[str, Any]]:
+        """The structured log lines written to stderr so far."""
+        return log_records(self.stderr_path.read_text(errors="replace"))
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+
+def log_records(text: str) -> list[dict[str, Any]]:
+    """JSON log lines out of synthpay's stderr."""
+    records = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass  # a line cut short by a kill
+    return records
+
+
+def _clean_env(env: dict[str, str]) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "SCHEMA_REGISTRY_", "NUM_", "DELAY_"))}
+    return {**base, **env}
+
+
+def start_synthpay(tmp_path: Path, args: list[str], env: dict[str, str]) -> Started:
+    """``python -m synthpay run --summary-json ... ARGS`` in the background, with only ``env`` added."""
+    tag = uuid.uuid4().hex[:6]
+    summary_path = tmp_path / f"summary-{tag}.json"
+    out, err = tmp_path / f"stdout-{tag}.txt", tmp_path / f"stderr-{tag}.txt"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "synthpay", "run", "--summary-json", str(summary_path), *args],
+            cwd=tmp_path, env=_clean_env(env), stdout=stdout, stderr=stderr,
+        )
+    return Started(proc, summary_path, out, err)
+
+
+def finish(started: Started, timeout: float = 300) -> Run:
+    """Wait for a background run (killing it after ``timeout``) and collect its outcome."""
+    try:
+        started.proc.wait(timeout=timeout)
+    finally:
+        if started.proc.poll() is None:
+            started.proc.kill()
+            started.proc.wait()
+    path = started.summary_path
+    summary = json.loads(path.read_text()) if path.exists() else {}
+    return Run(started.proc.returncode, started.stdout_path.read_text(), started.stderr_path.read_text(),
+               summary, path if path.exists() else None)
 
 
 def run_synthpay(tmp_path: Path, args: list[str], env: dict[str, str], timeout: float = 300) -> Run:
     """``python -m synthpay run ...`` in a subprocess, with only the given environment added."""
-    summary_path = tmp_path / f"summary-{uuid.uuid4().hex[:6]}.json"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "SCHEMA_REGISTRY_", "NUM_", "DELAY_"))}
+    return finish(start_synthpay(tmp_path, args, env), timeout)
+
+
+def verify_run(tmp_path: Path, run: Run, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``synthpay verify`` on a run's summary; its report is printed for the test log."""
+    assert run.summary_path is not None, "the run wrote no summary"
     proc = subprocess.run(
-        [sys.executable, "-m", "synthpay", "run", "--summary-json", str(summary_path), *args],
-        cwd=tmp_path, env={**base, **env}, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "synthpay", "verify", str(run.summary_path), *args],
+        cwd=tmp_path, env=_clean_env(env), capture_output=True, text=True, timeout=300,
     )
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    return Run(proc.returncode, proc.stdout, proc.stderr, summary)
+    print(proc.stdout + proc.stderr)
+    return proc
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a live process in KiB, from /proc; (0, 0) once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0, 0
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return int(fields.get("VmRSS", "0 kB").split()[0]), int(fields.get("VmHWM", "0 kB").split()[0])
+
+
+@dataclass(frozen=True)
+class Broker:
+    """The services' broker, for fault tests: kill, freeze, thaw and restart it."""
+
+    pid_file: Path
+    script: str
+
+    def pid(self) -> int:
+        return int(self.pid_file.read_text().split()[0])
+
+    def kill(self) -> None:
+        os.kill(self.pid(), signal.SIGKILL)
+
+    def freeze(self) -> None:
+        os.kill(self.pid(), signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.pid(), signal.SIGCONT)
+
+    def restart(self) -> float:
+        """``scripts/services restart-kafka``; returns how long it took."""
+        began = time.monotonic()
+        proc = subprocess.run([self.script, "restart-kafka"], timeout=180, capture_output=True, text=True)
+        assert proc.returncode == 0, f"restart-kafka failed: {proc.stderr[-3000:]}"
+        return time.monotonic() - began
+
+    def heal(self) -> None:
+        """Leave the broker running whatever a test did to it: thaw a frozen one, restart a dead one."""
+        try:
+            pid = self.pid()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
+            state = "gone"
+        if state == "T":
+            self.thaw()
+        elif state in ("gone", "Z"):
+            self.restart()
+
+
+def broker() -> Broker:
+    """The broker of ``scripts/services env``; skip (or fail under CI) when fault control is not set up."""
+    services()
+    pid_file, script = os.environ.get("SYNTHPAY_SVC_KAFKA_PID_FILE"), os.environ.get("SYNTHPAY_SVC_SCRIPT")
+    if not pid_file or not script:
+        if os.environ.get("CI"):
+            pytest.fail("SYNTHPAY_SVC_KAFKA_PID_FILE / SYNTHPAY_SVC_SCRIPT not set: run through scripts/test")
+        pytest.skip("no broker control: `eval \"$(scripts/services env)\"`")
+    return Broker(Path(pid_file), script)
 
 
 def kafka_env(svc: Services) -> dict[str, str]:
@@ -144,14 +276,8 @@ def end_offsets(svc: Services, topics: list[str]) -> int:
     """Total records on the topics (high watermarks), without consuming."""
     consumer = Consumer({"bootstrap.servers": svc.bootstrap, "group.id": f"wm-{uuid.uuid4().hex}"})
     try:
-        meta = consumer.list_topics(timeout=10)
-        total = 0
-        for topic in topics:
-            if topic not in meta.topics:
-                continue
-            for p in meta.topics[topic].partitions:
-                total += consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-        return total
+        marks, _ = watermarks(consumer, topics, timeout_s=30)
+        return sum(high for _, high in marks.values())
     finally:
         consumer.close()
 
