@@ -455,6 +455,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing
+        raise ConfigError(f"{path.name}: invalid TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
@@ -556,6 +558,10 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
         raise ConfigError(
             f"run.instance_index = {parsed['run.instance_index']}: expected a whole number below "
             f"run.instance_count ({parsed['run.instance_count']})"
+        )
+    if sink == "kafka" and not parsed["kafka.bootstrap_servers"]:
+        raise ConfigError(
+            "run.sink = 'kafka' needs kafka.bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS), e.g. localhost:9092"
         )
     banks_topic = parsed["entities.banks_topic"]
     if not banks_topic:

@@ -77,6 +77,7 @@ class Engine:
         self._stopping = False
         self._services = tuple(services)
         self._outbox: Outbox | None = None
+        self._clock: EngineClock | None = None
         self.ready = trio.Event()  # the sink is open: topics exist, schemas registered
         self.stopping = trio.Event()  # a stop was requested, or generation ended
         self.io_heard = time.monotonic()  # last sign of life from the I/O thread
@@ -100,6 +101,7 @@ class Engine:
         """Generate until done or stopped; return the summary."""
         settings = self.settings
         clock = EngineClock(virtual=settings.run.clock == "virtual", start_ms=settings.run.start_ms)
+        self._clock = clock
         self._began = time.monotonic()
         outbox = Outbox(settings.engine.batch_size)
         topics = {t.status: t for t in self.topics if t.status}
@@ -199,6 +201,9 @@ class Engine:
                 delivered=delivered,
                 failed=failed,
                 io_busy=outbox.thread_busy(),
+                sink_queue=self.ledger.pending,
+                achieved_rate=round(self._achieved_rate(), 1),
+                backlog=scheduler.backlog if scheduler else 0,
                 lag_max_ms=self.stats.lag_max_ms,
                 by_status=dict(self.stats.emitted),
                 elapsed_s=round(now - self._began, 3),
@@ -233,11 +238,23 @@ class Engine:
             "started": self.stats.started,
             "completed": self.stats.completed,
             "io_busy": outbox.thread_busy() if outbox else False,
+            "sink_queue": self.ledger.pending,
+            "backlog": scheduler.backlog if scheduler else 0,
+            "target_rate": self.settings.run.rate / self.settings.run.instance_count,
+            "achieved_rate": self._achieved_rate(),
             "lag_max_ms": self.stats.lag_max_ms,
             "elapsed_s": time.monotonic() - self._began if self._began else 0.0,
         }
 
     # -- helpers
+
+    def _achieved_rate(self) -> float:
+        """Payments started per second of engine time so far (virtual time under the virtual clock)."""
+        clock = self._clock
+        if clock is None:
+            return 0.0
+        elapsed_ms = clock.now_ms() - clock.start_ms
+        return self.stats.started * 1000 / elapsed_ms if elapsed_ms > 0 else 0.0
 
     def _info(self, event: str, **fields: object) -> None:
         info: Callable[..., None] = getattr(self.log, "info")

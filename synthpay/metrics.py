@@ -57,7 +57,8 @@ _COUNTERS = (
 )
 _GAUGES = (
     ("in_flight", "synthpay_payments_in_flight", "Payments started and not yet at their last status", 1.0),
-    ("queued_batches", "synthpay_producer_queue_batches", "Event batches waiting for the I/O thread", 1.0),
+    ("io_busy", "synthpay_io_thread_busy", "1 while the I/O thread writes a batch the engine waits on", 1.0),
+    ("backlog", "synthpay_arrivals_backlog", "Arrivals due but waiting for a free worker", 1.0),
     ("sink_queue", "synthpay_sink_queue_messages", "Messages in the sink's own queue awaiting delivery", 1.0),
     ("lag_max_ms", "synthpay_scheduling_lag_max_seconds", "Largest delay of an event behind its due time", 0.001),
     ("target_rate", "synthpay_rate_target_payments_per_second", "Payments per second the run aims for", 1.0),

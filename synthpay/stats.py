@@ -23,13 +23,14 @@ class Ledger:
     dict change size.
     """
 
-    __slots__ = ("produced", "delivered", "failed")
+    __slots__ = ("produced", "delivered", "failed", "pending")
 
     def __init__(self, topics: Iterable[str]) -> None:
         names = list(topics)
         self.produced = dict.fromkeys(names, 0)
         self.delivered = dict.fromkeys(names, 0)
         self.failed = dict.fromkeys(names, 0)
+        self.pending = 0  # accepted by the sink, fate not known yet (e.g. librdkafka's queue)
 
     def totals(self) -> tuple[int, int, int]:
         """(produced, delivered, failed) over all topics."""

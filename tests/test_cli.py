@@ -202,6 +202,66 @@ BAD = [
     ("banks-topic-clash", '[entities]\nbanks_topic = "payment-failed"\n', {}, [],
      "entities.banks_topic = 'payment-failed': expected a topic no status uses"),
     ("bad-codec", '[file]\ncodec = "snappy"\n', {}, [], "file.codec = 'snappy' (config.toml): expected one of 'deflate', 'null'"),
+    # Gaps the reliability issue asked for: structure, types, ranges, unreadable files.
+    ("workflows-empty-list", "workflows = []\n", {}, [],
+     "workflows (config.toml): expected one or more [[workflows]] tables"),
+    ("workflow-not-a-table", "workflows = [5]\n", {}, [],
+     "workflows[0] (config.toml): expected a table with steps and weight"),
+    ("statuses-not-a-table", "statuses = 5\n", {}, [], "statuses (config.toml): expected a table of statuses"),
+    ("status-not-a-table", "[statuses]\nFailed = 5\n", {}, [],
+     "statuses.Failed (config.toml): expected a table such as { delay_ms = 100 }"),
+    ("status-bad-name", '[statuses]\n"Bad-Name" = { delay_ms = 5 }\n', {}, [],
+     "statuses.'Bad-Name': expected a status name of letters, digits and _"),
+    ("status-topic-clash", '[statuses]\nFailed = { topic = "payment-rejected" }\n', {}, [],
+     "statuses.Rejected.topic = 'payment-rejected': expected a topic name no other status uses"),
+    ("status-zero-partitions", "[statuses]\nFailed = { partitions = 0 }\n", {}, [],
+     "statuses.Failed.partitions = 0 (config.toml): expected a whole number >= 1"),
+    ("status-delay-not-a-number", '[statuses]\nFailed = { delay_ms = "soon" }\n', {}, [],
+     "statuses.Failed.delay_ms = 'soon' (config.toml): expected a whole number >= 0"),
+    ("new-status-without-delay", "[statuses]\nSettled = { partitions = 2 }\n", {}, [],
+     "statuses.Settled.delay_ms (config.toml): missing; expected a value"),
+    ("payments-boolean", "[run]\npayments = true\n", {}, [],
+     "run.payments = True (config.toml): expected a whole number >= 0"),
+    ("replication-factor-zero", "[kafka]\nreplication_factor = 0\n", {}, [],
+     "kafka.replication_factor = 0 (config.toml): expected -1 (the broker's default) or a whole number >= 1"),
+    ("flush-timeout-negative", "[kafka]\nflush_timeout_s = -1\n", {}, [],
+     "kafka.flush_timeout_s = -1 (config.toml): expected a number >= 0"),
+    ("kafka-config-nested-table", '[kafka.config]\n"linger.ms" = { a = 1 }\n', {}, [],
+     "kafka.config.linger.ms (config.toml): expected a string, number or boolean"),
+    ("kafka-section-not-a-table", "kafka = [1]\n", {}, [], "config.toml: kafka = [1]: expected a table [kafka]"),
+    ("banks-topic-empty", '[entities]\nbanks_topic = ""\n', {}, [], "entities.banks_topic = '': expected a topic name"),
+    ("start-of-the-wrong-type", "[run]\nstart = 5\n", {}, [],
+     "run.start = 5 (config.toml): expected an ISO 8601 time such as 2026-01-31T09:00:00Z, or empty for now"),
+    ("bad-log-level", None, {}, ["--log-level", "loud"],
+     "--log-level = 'loud' (command line): expected one of 'debug', 'info', 'warning', 'error'"),
+    ("negative-summary-interval", None, {}, ["--summary-interval", "-2"],
+     "--summary-interval = '-2' (command line): expected a number > 0"),
+    ("infinite-grace", None, {"SYNTHPAY_RUN_SHUTDOWN_GRACE_S": "inf"}, [],
+     "SYNTHPAY_RUN_SHUTDOWN_GRACE_S = 'inf' (environment): expected a number >= 0"),
+    ("zero-batch-size", None, {"SYNTHPAY_ENGINE_BATCH_SIZE": "0"}, [],
+     "SYNTHPAY_ENGINE_BATCH_SIZE = '0' (environment): expected a whole number >= 1"),
+    ("empty-NUM_SOURCES", None, {"NUM_SOURCES": ""}, [], "NUM_SOURCES = '' (environment): expected a whole number >= 1"),
+    ("exponent-NUM_WORKERS", None, {"NUM_WORKERS": "1e3"}, [],
+     "NUM_WORKERS = '1e3' (environment): expected a whole number >= 1"),
+    ("bad-clock-env", None, {"SYNTHPAY_CLOCK": "fast"}, [],
+     "SYNTHPAY_CLOCK = 'fast' (environment): expected one of 'real', 'virtual'"),
+    ("plugins-of-the-wrong-type", "plugins = [1]\n", {}, [],
+     "plugins = [1] (config.toml): expected a list of 'package.module:attribute' strings"),
+    ("config-is-a-directory", None, {}, ["--config", "."], "--config: '.' is not a readable file"),
+    ("env-file-is-a-directory", None, {}, ["--env-file", "."], "--env-file: '.' is not a readable file"),
+    ("config-not-utf8", b"[run]\npayments = 1 # \xff\xfe\n", {}, [],
+     "config.toml: invalid TOML: not UTF-8 (invalid start byte at byte 21)"),
+    ("kafka-sink-without-servers", None, {}, ["--sink", "kafka"],
+     "run.sink = 'kafka' needs kafka.bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS), e.g. localhost:9092"),
+    ("instance-index-out-of-range", None, {"JOB_COMPLETION_INDEX": "4"}, ["--instance-count", "4"],
+     "run.instance_index = 4: expected a whole number below run.instance_count (4)"),
+    ("negative-rate", None, {}, ["--rate", "-5"], "--rate = '-5' (command line): expected a number >= 0"),
+    ("bad-arrivals", None, {}, ["--arrivals", "bursty"],
+     "--arrivals = 'bursty' (command line): expected one of 'poisson', 'constant'"),
+    ("bad-mode", '[run]\nmode = "forever"\n', {}, [],
+     "run.mode = 'forever' (config.toml): expected one of 'batch', 'continuous'"),
+    ("zero-processes", None, {"SYNTHPAY_RUN_PROCESSES": "0"}, [],
+     "SYNTHPAY_RUN_PROCESSES = '0' (environment): expected a whole number >= 1"),
 ]
 
 
@@ -209,10 +269,10 @@ BAD = [
 @pytest.mark.parametrize(("case", "toml", "env", "flags", "message"), BAD, ids=[b[0] for b in BAD])
 def test_bad_config(
     in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    command: str, case: str, toml: str | None, env: dict[str, str], flags: list[str], message: str,
+    command: str, case: str, toml: str | bytes | None, env: dict[str, str], flags: list[str], message: str,
 ) -> None:
     if toml is not None:
-        (in_tmp / "config.toml").write_text(toml)
+        (in_tmp / "config.toml").write_bytes(toml if isinstance(toml, bytes) else toml.encode())
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     code, out, err = run_cli([command, *flags], capsys)
@@ -222,11 +282,11 @@ def test_bad_config(
     assert not (in_tmp / "out").exists()  # nothing ran
 
 
-@pytest.mark.parametrize("case", ["invalid-toml", "plugin-missing-module", "non-numeric-NUM_PAYMENTS"])
+@pytest.mark.parametrize("case", ["invalid-toml", "plugin-missing-module", "non-numeric-NUM_PAYMENTS", "config-not-utf8"])
 def test_bad_config_in_a_real_process(tmp_path: Path, case: str) -> None:
     _, toml, env, flags, message = next(b for b in BAD if b[0] == case)
     if toml is not None:
-        (tmp_path / "config.toml").write_text(toml)
+        (tmp_path / "config.toml").write_bytes(toml if isinstance(toml, bytes) else toml.encode())
     proc = subprocess.run([*PY, "run", *flags], cwd=tmp_path, env=subprocess_env(**env),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2

@@ -22,6 +22,7 @@ from tests.kafka_support import (
     kafka_env,
     run_synthpay,
     services,
+    verify_run,
     workflows_by_steps,
     write_config,
 )
@@ -161,25 +162,28 @@ def test_sasl_runs(tmp_path: Path, mechanism: str) -> None:
         (svc.plain_user, svc.plain_password) if mechanism == "PLAIN" else (svc.scram_user, svc.scram_password)
     )
     cfg, topics = write_config(tmp_path)
-    run = run_synthpay(
-        tmp_path,
-        ["--config", str(cfg), "--payments", "50", "--clock", "virtual"],
-        {
-            "KAFKA_BOOTSTRAP_SERVER": svc.sasl_bootstrap,
-            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-            "KAFKA_SASL_MECHANISMS": mechanism,
-            "KAFKA_SASL_USERNAME": user,
-            "KAFKA_SASL_PASSWORD": password,
-            "SCHEMA_REGISTRY_ENDPOINT": svc.registry,
-            "SCHEMA_REGISTRY_API_KEY": "registry-key",
-            "SCHEMA_REGISTRY_API_SECRET": "registry-secret-value",
-        },
-    )
+    env = {
+        "KAFKA_BOOTSTRAP_SERVER": svc.sasl_bootstrap,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISMS": mechanism,
+        "KAFKA_SASL_USERNAME": user,
+        "KAFKA_SASL_PASSWORD": password,
+        "SCHEMA_REGISTRY_ENDPOINT": svc.registry,
+        "SCHEMA_REGISTRY_API_KEY": "registry-key",
+        "SCHEMA_REGISTRY_API_SECRET": "registry-secret-value",
+    }
+    run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "50", "--clock", "virtual"], env)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.summary["delivered"] == run.summary["events_total"] > 50
     assert end_offsets(svc, list(topics.values())) == run.summary["delivered"]
-    for secret in (password, "registry-secret-value"):
-        assert secret not in run.stdout + run.stderr
+    # verify over SASL too, and once with a wrong password: its error must not echo either.
+    report = verify_run(tmp_path, run, env)
+    refused = verify_run(tmp_path, run, {**env, "KAFKA_SASL_PASSWORD": "wrong-pw-for-verify"}, "--timeout", "5")
+    assert report.returncode == 0 and refused.returncode == 1, refused.stdout + refused.stderr
+    assert run.summary_path is not None
+    shown = run.stdout + run.stderr + run.summary_path.read_text() + report.stdout + report.stderr
+    for secret in (password, "registry-secret-value", "wrong-pw-for-verify"):
+        assert secret not in shown + refused.stdout + refused.stderr
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])

@@ -48,7 +48,7 @@ class FakeEngine:
             "in_flight": 3,
             "started": 7,
             "completed": 4,
-            "queued_batches": 2,
+            "io_busy": True,
             "lag_max_ms": 250,
             "elapsed_s": 1.5,
         }
@@ -135,7 +135,7 @@ async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, p
     assert found["synthpay_payments_started_total"] == {(): 7.0}
     assert found["synthpay_payments_completed_total"] == {(): 4.0}
     assert found["synthpay_payments_in_flight"] == {(): 3.0}
-    assert found["synthpay_producer_queue_batches"] == {(): 2.0}
+    assert found["synthpay_io_thread_busy"] == {(): 1.0}
     assert found["synthpay_scheduling_lag_max_seconds"] == {(): 0.25}
     assert found["synthpay_ready"] == {(): 0.0} and found["synthpay_healthy"] == {(): 1.0}
     # Figures the snapshot does not have are left out, not shown as zero.

@@ -240,11 +240,11 @@ class KafkaSink:
                     self._raise_if_fatal()
                     self._ctx.heartbeat()
             produced[name] += 1
-        self._producer.poll(0)
-        self._raise_if_fatal()
+        self.poll()
 
     def poll(self) -> None:
         self._producer.poll(0)
+        self._ctx.ledger.pending = len(self._producer)
         self._raise_if_fatal()
 
     def flush(self, timeout_s: float) -> int:
@@ -253,6 +253,7 @@ class KafkaSink:
         while remaining and time.monotonic() < deadline and not self._fatal:
             remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
             self._ctx.heartbeat()
+        self._ctx.ledger.pending = remaining
         if remaining:
             self._log.error("flush_incomplete", undelivered=remaining, timeout_s=timeout_s,
                             reason=self._fatal or self._last_error)
