@@ -59,6 +59,15 @@ _FLAG_HELP = {
 }
 
 
+#: How --help shows each flag's value ("N" when missing: a whole number).
+_METAVAR = {
+    "--sink": "NAME", "--clock": "{real,virtual}", "--start": "TIME", "--summary-interval": "SECONDS",
+    "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--mode": "{batch,continuous}",
+    "--rate": "PER_SECOND", "--arrivals": "{poisson,constant}", "--duration": "SECONDS", "--instance-index": "I",
+    "--run-id": "ID", "--out": "DIR", "--http-port": "PORT", "--timing": "{sequential,parallel}",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # prog is "synthpay" or "synthpay run": the hint names the parser that failed.
@@ -82,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
     common = _Parser(add_help=False, parents=[files])
     for flag, key in config.FLAGS.items():
-        common.add_argument(flag, dest=key, metavar=flag[2:].replace("-", "_").upper(), help=_FLAG_HELP[flag])
+        common.add_argument(flag, dest=key, metavar=_METAVAR.get(flag, "N"), help=_FLAG_HELP[flag])
 
     parser = _Parser(
         prog="synthpay",
