@@ -14,6 +14,7 @@ from synthpay.workflow import schedule
 
 if TYPE_CHECKING:
     from synthpay.config import Settings
+    from synthpay.events import Event
 
 
 class Ledger:
@@ -31,6 +32,14 @@ class Ledger:
         self.delivered = dict.fromkeys(names, 0)
         self.failed = dict.fromkeys(names, 0)
         self.pending = 0  # accepted by the sink, fate not known yet (e.g. librdkafka's queue)
+
+    def written(self, batch: Iterable[Event]) -> None:
+        """Count a batch that a synchronous sink accepted and delivered in one go."""
+        produced, delivered = self.produced, self.delivered
+        for event in batch:
+            name = event.topic.name
+            produced[name] += 1
+            delivered[name] += 1
 
     def totals(self) -> tuple[int, int, int]:
         """(produced, delivered, failed) over all topics."""

@@ -352,6 +352,7 @@ class _Cluster:
     def __init__(self, settings: Settings) -> None:
         self._where = settings.kafka.bootstrap_servers
         self._error = ""
+        self._hopeless = False
         quiet = logging.getLogger("synthpay.verify.librdkafka")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False  # librdkafka's retry chatter is summed up by error_cb
@@ -369,9 +370,24 @@ class _Cluster:
 
     def _on_error(self, err: KafkaError) -> None:
         self._error = _describe(err)
+        self._hopeless = self._hopeless or err.fatal() or err.code() == KafkaError._AUTHENTICATION
+
+    def _connect(self) -> None:
+        """Fail within seconds on bad credentials, after the connect timeout on an unreachable cluster."""
+        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
+        while True:
+            try:
+                self.consumer.list_topics(timeout=1.0)
+                return
+            except KafkaException as exc:
+                self.consumer.poll(0)  # serves error_cb, which is where authentication failures show up
+                if self._hopeless or time.monotonic() >= deadline:
+                    raise VerifyError(f"verify: cannot use the cluster at {self._where}: "
+                                      f"{self._error or _describe(exc)}") from None
 
     def partitions(self, topics: Iterable[str]) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
         """(assignment from the beginning, {(topic, partition): high watermark}, missing topics)."""
+        self._connect()
         try:
             marks, missing = watermarks(self.consumer, topics)
         except KafkaException as exc:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from synthpay.sinks.base import SynchronousSink
+
 #: (topic, key, ts_ms) of every event any test sink received, in order.
 EVENTS: list[tuple[str, str, int]] = []
 #: Events emitted by the engine but not yet written, sampled at the start of each SlowSink.write.
@@ -36,7 +38,7 @@ def reset() -> None:
     PROBE = None
 
 
-class CollectingSink:
+class CollectingSink(SynchronousSink):
     """Records every event; each is produced and delivered at once."""
 
     name = "collect"
@@ -47,19 +49,11 @@ class CollectingSink:
         self._counts: dict[str, int] = {}
 
     def write(self, batch: Sequence[Any]) -> None:
-        produced, delivered = self._ledger.produced, self._ledger.delivered
         for event in batch:
             name = event.topic.name
             EVENTS.append((name, event.key, event.ts_ms))
             self._counts[name] = self._counts.get(name, 0) + 1
-            produced[name] += 1
-            delivered[name] += 1
-
-    def poll(self) -> None:
-        pass
-
-    def flush(self, timeout_s: float) -> int:
-        return 0
+        self._ledger.written(batch)
 
     def close(self) -> None:
         CLOSED.append(self.name)

@@ -180,6 +180,7 @@ def test_sasl_runs(tmp_path: Path, mechanism: str) -> None:
     report = verify_run(tmp_path, run, env)
     refused = verify_run(tmp_path, run, {**env, "KAFKA_SASL_PASSWORD": "wrong-pw-for-verify"}, "--timeout", "5")
     assert report.returncode == 0 and refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.startswith("synthpay: error: verify: cannot use the cluster") and "uthentication" in refused.stderr
     assert run.summary_path is not None
     shown = run.stdout + run.stderr + run.summary_path.read_text() + report.stdout + report.stderr
     for secret in (password, "registry-secret-value", "wrong-pw-for-verify"):

@@ -48,3 +48,20 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release resources. Called once, also after an error."""
+
+
+class SynchronousSink:
+    """Base for sinks whose every write is final: nothing to poll, flush or close.
+
+    Subclasses implement ``write`` and count with ``ctx.ledger.written(batch)``.
+    """
+
+    def poll(self) -> None:
+        """Nothing runs in the background."""
+
+    def flush(self, timeout_s: float) -> int:
+        """Everything written is delivered already."""
+        return 0
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from synthpay.events import Event
-from synthpay.sinks.base import SinkContext, SinkError
+from synthpay.sinks.base import SinkContext, SinkError, SynchronousSink
 
 
-class StdoutSink:
+class StdoutSink(SynchronousSink):
     """Writes one JSON object per event; a closed pipe (``| head``) stops the run cleanly."""
 
     def __init__(self, ctx: SinkContext, stream: TextIO | None = None) -> None:
@@ -29,16 +29,4 @@ class StdoutSink:
             self._out.flush()
         except BrokenPipeError:
             raise SinkError("stdout was closed by the reader") from None
-        for event in batch:
-            name = event.topic.name
-            self._ledger.produced[name] += 1
-            self._ledger.delivered[name] += 1
-
-    def poll(self) -> None:
-        pass
-
-    def flush(self, timeout_s: float) -> int:
-        return 0
-
-    def close(self) -> None:
-        pass
+        self._ledger.written(batch)
