@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import signal
 import time
 import uuid
@@ -207,6 +208,7 @@ class Engine:
                 lag_max_ms=self.stats.lag_max_ms,
                 by_status=dict(self.stats.emitted),
                 elapsed_s=round(now - self._began, 3),
+                peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             )
             last_events, last_t = events, now
 
