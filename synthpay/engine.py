@@ -26,7 +26,7 @@ from synthpay.config import Settings
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.scheduler import Scheduler
-from synthpay.sinks.base import SinkContext
+from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, StopDeadline
 from synthpay.stats import EngineStats, Ledger, Summary, run_plan
 
 
@@ -75,7 +75,8 @@ class Engine:
         self._undelivered = 0
         self._began = 0.0
         self._ready_at = 0.0
-        self._stopping = False
+        self._stop_requested = trio.Event()
+        self.stop_deadline = StopDeadline()
         self._services = tuple(services)
         self._outbox: Outbox | None = None
         self._clock: EngineClock | None = None
@@ -87,16 +88,22 @@ class Engine:
     # -- public control
 
     def request_stop(self) -> None:
-        """Stop admitting payments; cut the rest after the grace period (a second call cuts now)."""
+        """Stop admitting payments; cut the rest after the grace period (a second call cuts now).
+
+        The grace is wall time under either clock, and the whole stop, final flush included,
+        fits in it (the flush gets at least MIN_FLUSH_S).
+        """
         scheduler = self._scheduler
-        if scheduler is None or self._stopping:
+        if scheduler is None or self._stop_requested.is_set():
+            self.stop_deadline.set(time.monotonic())
             self._drain.cancel()
             return
-        self._stopping = True
+        grace = self.settings.run.shutdown_grace_s
+        self.stop_deadline.set(time.monotonic() + grace)
+        self._stop_requested.set()
         self.stopping.set()
         scheduler.stop_admitting()
-        self._drain.deadline = trio.current_time() + self.settings.run.shutdown_grace_s
-        self._info("stopping", in_flight=scheduler.in_flight, grace_s=self.settings.run.shutdown_grace_s)
+        self._info("stopping", in_flight=scheduler.in_flight, grace_s=grace)
 
     async def run(self) -> Summary:
         """Generate until done or stopped; return the summary."""
@@ -129,6 +136,7 @@ class Engine:
                 async with trio.open_nursery() as generation:
                     generation.start_soon(self._report, clock, outbox)
                     generation.start_soon(self._keep_io_polling, clock, outbox)
+                    generation.start_soon(self._enforce_grace, clock)
                     if not clock.virtual:
                         generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
                     with self._drain:
@@ -157,7 +165,8 @@ class Engine:
         def heartbeat() -> None:
             self.io_heard = time.monotonic()
 
-        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat)
+        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat,
+                          self.stop_deadline)
         factory = self.settings.registry.sink(self.settings.run.sink)
         self.io_alive = True
         try:
@@ -167,6 +176,14 @@ class Engine:
             )
         finally:
             self.io_alive = False
+
+    async def _enforce_grace(self, clock: EngineClock) -> None:
+        """Once a stop is requested, cut the payments still in flight when the grace is over."""
+        await self._stop_requested.wait()
+        # Cut early enough to leave the final flush its minimum within the grace.
+        if await clock.wall_sleep(max(0.0, self.stop_deadline.remaining() - MIN_FLUSH_S)):
+            self._info("grace_over", cut=self._scheduler.in_flight if self._scheduler else 0)
+            self._drain.cancel()
 
     async def _keep_io_polling(self, clock: EngineClock, outbox: Outbox) -> None:
         """Wake an idle I/O thread every POLL_INTERVAL_S of wall time so it services the sink.

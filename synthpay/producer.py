@@ -43,7 +43,7 @@ def serve(
             if batch:
                 sink.write(batch)
             sink.poll()
-        undelivered = sink.flush(flush_timeout_s)
+        undelivered = sink.flush(ctx.stop.flush_budget(flush_timeout_s))
     finally:
         sink.close()
     return undelivered

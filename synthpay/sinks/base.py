@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -14,6 +16,41 @@ if TYPE_CHECKING:
 
 class SinkError(Exception):
     """The sink cannot go on (or cannot start); the message is one line meant for the user."""
+
+
+#: However late the stop, a producer gets this long to hand over what it still holds.
+MIN_FLUSH_S = 1.0
+
+
+class StopDeadline:
+    """When a stopping run must be over, in ``time.monotonic()`` seconds; set from Trio, read
+    by the I/O thread (a float assignment, atomic under the GIL).
+
+    Until a stop is requested it is infinitely far. A sink waiting on something that may never
+    come (a full queue while the broker is down) gives up once the deadline has passed, and the
+    final flush gets what is left of the budget.
+    """
+
+    __slots__ = ("_at",)
+
+    def __init__(self) -> None:
+        self._at = math.inf
+
+    def set(self, at: float) -> None:
+        """Stop by ``at``; a deadline only ever moves earlier."""
+        self._at = min(self._at, at)
+
+    def passed(self) -> bool:
+        """True once a stop was requested and its time is up."""
+        return time.monotonic() >= self._at
+
+    def remaining(self) -> float:
+        """Seconds until the deadline (infinite while no stop is requested)."""
+        return self._at - time.monotonic()
+
+    def flush_budget(self, default_s: float) -> float:
+        """Seconds the final flush may take: ``default_s``, or what is left (at least MIN_FLUSH_S)."""
+        return min(default_s, max(MIN_FLUSH_S, self.remaining()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +65,8 @@ class SinkContext:
     #: Call while blocked for long inside write/flush (e.g. waiting on a full queue), so the
     #: engine's health check knows the I/O thread is alive, only slow.
     heartbeat: Callable[[], None] = lambda: None
+    #: When a stopping run must be over; a sink must not wait past it.
+    stop: StopDeadline = field(default_factory=StopDeadline)
 
 
 class Sink(Protocol):

@@ -235,10 +235,17 @@ class KafkaSink:
                     break
                 except BufferError:
                     # The local queue is full: serve delivery reports and retry the same
-                    # message. Waiting here is the backpressure that reaches the engine.
+                    # message. Waiting here is the backpressure that reaches the engine,
+                    # unless a stopping run's time is up: then the rest stays unproduced
+                    # (and is reported as undelivered).
                     self._producer.poll(_BUFFER_FULL_WAIT_S)
                     self._raise_if_fatal()
                     self._ctx.heartbeat()
+                    if self._ctx.stop.passed():
+                        self._log.error("produce_abandoned", detail="the stop deadline passed with the "
+                                        "producer queue full", reason=self._last_error)
+                        self.poll()
+                        return
             produced[name] += 1
         self.poll()
 
