@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -52,6 +52,11 @@ def services() -> Services:
         scram_user=env["SYNTHPAY_IT_SCRAM_USER"],
         scram_password=env["SYNTHPAY_IT_SCRAM_PASSWORD"],
     )
+
+
+def registry(svc: Services) -> SchemaRegistryClient:
+    """A registry client with a timeout: by default it waits forever on a stuck request."""
+    return SchemaRegistryClient({"url": svc.registry, "timeout": 10})
 
 
 def write_config(tmp_path: Path, prefix: str | None = None, extra: str = "") -> tuple[Path, dict[str, str]]:
@@ -238,8 +243,7 @@ class Record:
 
 def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60) -> list[Record]:
     """Read every topic from the beginning with the registry's AvroDeserializer until ``expected`` records."""
-    registry = SchemaRegistryClient({"url": svc.registry})
-    deserializer = AvroDeserializer(registry)
+    deserializer = AvroDeserializer(registry(svc), conf={"subject.name.strategy": topic_subject_name_strategy})
     consumer = Consumer({
         "bootstrap.servers": svc.bootstrap,
         "group.id": f"test-{uuid.uuid4().hex}",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 
 from synthpay import serde
 from synthpay.config import DEFAULT_STATUSES
@@ -20,6 +20,7 @@ from tests.kafka_support import (
     end_offsets,
     group_by_payment,
     kafka_env,
+    registry,
     run_synthpay,
     services,
     verify_run,
@@ -124,7 +125,7 @@ def test_banks_precede_every_reference(backfill) -> None:  # type: ignore[no-unt
 
 def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-def]
     svc, topics, _, records = backfill
-    client = SchemaRegistryClient({"url": svc.registry})
+    client = registry(svc)
     ids = {r.topic: r.schema_id for r in records}
     for name, topic in topics.items():
         latest = client.get_latest_version(f"{topic}-value")
@@ -234,7 +235,7 @@ def test_registry_unreachable_fails_before_producing(tmp_path: Path) -> None:
 def test_registry_rejecting_the_schema_fails_before_producing(tmp_path: Path) -> None:
     svc = services()
     cfg, topics = write_config(tmp_path)
-    client = SchemaRegistryClient({"url": svc.registry})
+    client = registry(svc)
     incompatible = '{"type":"record","name":"Bank","namespace":"confluent.io.examples.serialization.avro",' \
                    '"fields":[{"name":"id","type":"int"}]}'
     client.register_schema(f"{topics['banks']}-value", Schema(incompatible, "AVRO"))
