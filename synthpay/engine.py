@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import resource
 import signal
 import time
 import uuid
@@ -27,7 +26,7 @@ from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.scheduler import Scheduler
 from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, StopDeadline
-from synthpay.stats import EngineStats, Ledger, Summary, run_plan
+from synthpay.stats import EngineStats, Ledger, Summary, peak_rss_mib, run_plan
 
 
 def topics_for(settings: Settings) -> tuple[Topic, ...]:
@@ -225,7 +224,7 @@ class Engine:
                 lag_max_ms=self.stats.lag_max_ms,
                 by_status=dict(self.stats.emitted),
                 elapsed_s=round(now - self._began, 3),
-                peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                peak_rss_mib=peak_rss_mib(),
             )
             last_events, last_t = events, now
 
@@ -315,5 +314,6 @@ class Engine:
             plan=run_plan(self.settings),
             setup_s=round(self._ready_at - self._began, 3) if self._ready_at else 0.0,
             peak_in_flight=stats.peak_in_flight,
+            peak_rss_mib=peak_rss_mib(),
         )
 

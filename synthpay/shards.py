@@ -87,6 +87,7 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         max_lag_ms=max(p.max_lag_ms for p in parts), plan=first.plan,
         lag_p50_ms=max(p.lag_p50_ms for p in parts), lag_p99_ms=max(p.lag_p99_ms for p in parts),
         setup_s=max(p.setup_s for p in parts), peak_in_flight=total("peak_in_flight"),
+        peak_rss_mib=round(sum(p.peak_rss_mib for p in parts), 1),
     )
 
 

@@ -6,6 +6,7 @@ Counters only, never lists: memory does not grow with the number of events.
 from __future__ import annotations
 
 import json
+import resource
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,22 @@ class Ledger:
     def totals(self) -> tuple[int, int, int]:
         """(produced, delivered, failed) over all topics."""
         return sum(self.produced.values()), sum(self.delivered.values()), sum(self.failed.values())
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory, in MiB.
+
+    From /proc (VmHWM) where there is one: getrusage's ru_maxrss survives exec, so a process
+    started by a large one (a test runner, a benchmark) would report its parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 #: Scheduling lag is counted per millisecond up to this many ms.
@@ -126,6 +143,7 @@ class Summary:
     lag_p99_ms: int
     setup_s: float  # start until the sink was ready (connect, topics, schemas)
     peak_in_flight: int
+    peak_rss_mib: float
 
     @property
     def ok(self) -> bool:
