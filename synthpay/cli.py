@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 import trio
 import trio.testing
 
-from synthpay import config, metrics, notify, shards, verify
+from synthpay import config, metrics, notify, shards
 from synthpay.config import ConfigError, Settings
 from synthpay.engine import Engine, Service
 from synthpay.logs import make_logger
@@ -213,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_s: float) -> int:
+    # Imported here: it brings the Kafka consumer and registry client, which `run` with a
+    # file sink (and each --processes child's start-up) need not pay for.
+    from synthpay import verify
+
     if not settings.kafka.bootstrap_servers:
         print("synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or "
               "kafka.bootstrap_servers", file=sys.stderr)

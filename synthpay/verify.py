@@ -28,7 +28,7 @@ import fastavro
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from synthpay.config import Settings
-from synthpay.sinks.kafka import _describe, connection_config, registry_client
+from synthpay.sinks.kafka import connection_config, describe_error, registry_client
 
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").
 _SLOT_BITS = 64
@@ -369,7 +369,7 @@ class _Cluster:
         })
 
     def _on_error(self, err: KafkaError) -> None:
-        self._error = _describe(err)
+        self._error = describe_error(err)
         self._hopeless = self._hopeless or err.fatal() or err.code() == KafkaError._AUTHENTICATION
 
     def _connect(self) -> None:
@@ -383,7 +383,7 @@ class _Cluster:
                 self.consumer.poll(0)  # serves error_cb, which is where authentication failures show up
                 if self._hopeless or time.monotonic() >= deadline:
                     raise VerifyError(f"verify: cannot use the cluster at {self._where}: "
-                                      f"{self._error or _describe(exc)}") from None
+                                      f"{self._error or describe_error(exc)}") from None
 
     def partitions(self, topics: Iterable[str]) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
         """(assignment from the beginning, {(topic, partition): high watermark}, missing topics)."""
@@ -392,7 +392,7 @@ class _Cluster:
             marks, missing = watermarks(self.consumer, topics)
         except KafkaException as exc:
             raise VerifyError(
-                f"verify: cannot use the cluster at {self._where}: {self._error or _describe(exc)}") from None
+                f"verify: cannot use the cluster at {self._where}: {self._error or describe_error(exc)}") from None
         assignment = [TopicPartition(topic, p, low) for (topic, p), (low, _) in marks.items()]
         ends = {where: high for where, (low, high) in marks.items() if high > low}
         return assignment, ends, missing
@@ -457,7 +457,7 @@ def _consume(cluster: _Cluster, reader: _Reader, manifest: Manifest, timeout_s: 
         for msg in batch:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if msg.error() is not None or topic is None or partition is None or offset is None:
-                tally.consumer_errors.add(f"{topic}: {_describe(msg.error())}")
+                tally.consumer_errors.add(f"{topic}: {describe_error(msg.error())}")
                 continue
             end = ends.get((topic, partition))
             if end is None or offset >= end:
@@ -480,7 +480,7 @@ def verify(settings: Settings, manifest: Manifest, run_id: str, timeout_s: float
     try:
         read = _consume(cluster, reader, manifest, timeout_s)
     except KafkaException as exc:
-        raise VerifyError(f"verify: consuming from {settings.kafka.bootstrap_servers} failed: {_describe(exc)}") from None
+        raise VerifyError(f"verify: consuming from {settings.kafka.bootstrap_servers} failed: {describe_error(exc)}") from None
     finally:
         cluster.consumer.close()
     checks = _checks(manifest, reader.tally)

@@ -86,7 +86,8 @@ class _LibrdkafkaLog:
         getattr(self._log, method)("librdkafka", message=fmt % args if args else fmt)
 
 
-def _describe(err: Any) -> str:
+def describe_error(err: Any) -> str:
+    """One line for a KafkaError or KafkaException: librdkafka's text and the error's name."""
     if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
         err = err.args[0]
     if isinstance(err, KafkaError):
@@ -120,7 +121,7 @@ class KafkaSink:
         try:
             self._producer = Producer(producer_conf)
         except KafkaException as exc:
-            raise SinkError(f"kafka: invalid producer setting: {_describe(exc)}") from None
+            raise SinkError(f"kafka: invalid producer setting: {describe_error(exc)}") from None
         self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
                        registry=ctx.settings.schema_registry.url)
 
@@ -138,7 +139,7 @@ class KafkaSink:
             except KafkaException as exc:
                 admin.poll(0)  # serves error_cb, which is where authentication failures show up
                 if self._fatal or time.monotonic() >= deadline:
-                    reason = self._fatal or self._last_error or _describe(exc)
+                    reason = self._fatal or self._last_error or describe_error(exc)
                     raise SinkError(f"kafka: cannot use the cluster at {self._where}: {reason}") from None
         admin.poll(0)
         if self._fatal:
@@ -168,7 +169,7 @@ class KafkaSink:
                 if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
                     denied.append(name)
                     continue
-                raise SinkError(f"kafka: cannot create topic {name!r}: {_describe(exc)}") from None
+                raise SinkError(f"kafka: cannot create topic {name!r}: {describe_error(exc)}") from None
         if denied:
             self._log.warning("topic_create_denied", topics=denied,
                               detail="no permission to create topics; carrying on if they exist")
@@ -203,7 +204,7 @@ class KafkaSink:
     # -- callbacks (served inside poll/flush, on this thread)
 
     def _on_error(self, err: KafkaError) -> None:
-        text = _describe(err)
+        text = describe_error(err)
         if err.fatal() or err.code() in _HOPELESS:
             self._fatal = self._fatal or text
         if text != self._last_error:  # librdkafka repeats itself while a broker is down
@@ -216,7 +217,7 @@ class KafkaSink:
             self._ctx.ledger.delivered[topic] += 1
             return
         self._ctx.ledger.failed[topic] += 1
-        text = _describe(err)
+        text = describe_error(err)
         if text != self._last_error:
             self._log.error("delivery_failed", topic=topic, error=text)
             self._last_error = text
