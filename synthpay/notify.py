@@ -85,8 +85,10 @@ async def notify(engine: Engine, target: NotifyTarget) -> None:
     """Speak the protocol for as long as the engine runs (until cancelled)."""
     log: Any = engine.log
     # A fresh EngineClock only for its wall_sleep: the engine closes its own clock when
-    # generation ends, but the watchdog must be fed through the final flush too.
-    wall_sleep: Sleep = EngineClock(virtual=engine.settings.run.clock == "virtual").wall_sleep
+    # generation ends, but the watchdog must be fed through the final flush too. Closing
+    # this one when the service ends wakes a wall-time wait's thread at once.
+    clock = EngineClock(virtual=engine.settings.run.clock == "virtual")
+    wall_sleep: Sleep = clock.wall_sleep
     with trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
 
         async def send(message: str) -> None:
@@ -96,11 +98,14 @@ async def notify(engine: Engine, target: NotifyTarget) -> None:
                 # Lost notifications must not stop the run; systemd acts on their absence.
                 log.warning("notify_failed", message=message.partition("=")[0], error=exc.strerror)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_lifecycle, engine, send)
-            nursery.start_soon(_status, engine, send, wall_sleep)
-            if target.watchdog_s is not None:
-                nursery.start_soon(watchdog, engine, send, wall_sleep, target.watchdog_s)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_lifecycle, engine, send)
+                nursery.start_soon(_status, engine, send, wall_sleep)
+                if target.watchdog_s is not None:
+                    nursery.start_soon(watchdog, engine, send, wall_sleep, target.watchdog_s)
+        finally:
+            clock.close()
 
 
 async def _lifecycle(engine: Engine, send: Send) -> None:
