@@ -12,7 +12,9 @@ import structlog
 def make_logger(level: str = "info", stream: TextIO | None = None) -> Any:
     """A structlog logger writing JSON lines; passed around explicitly, no global configuration."""
     return structlog.wrap_logger(
-        structlog.PrintLogger(stream or sys.stderr),
+        # WriteLogger: each line goes out in one write, so processes sharing stderr
+        # (--processes) never splice their lines; print() writes the newline separately.
+        structlog.WriteLogger(stream or sys.stderr),
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,33 @@ def test_memory_stays_flat_in_a_long_continuous_run(tmp_path: Path) -> None:
     print(f"peak RSS {warm['peak_rss_mib']} MiB after {warm['started']} payments, "
           f"{last['peak_rss_mib']} MiB after {last['started']}")
     assert last["peak_rss_mib"] <= warm["peak_rss_mib"] * 1.05 + 2
+
+
+def test_sigterm_to_the_parent_stops_every_process_and_merges(tmp_path: Path) -> None:
+    """One signal to the parent reaches each child once: they drain, and one summary comes out."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthpay", "run", "--payments", "0", "--processes", "2", "--out", "out",
+         "--summary-json", "s.json", "--summary-interval", "0.2"],
+        cwd=tmp_path, env=subprocess_env(**{f"DELAY_{s.upper()}": "50" for s, _, _ in config.DEFAULT_STATUSES}),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        seen_progress = 0
+        assert proc.stderr is not None
+        while seen_progress < 2 and time.monotonic() < deadline:  # both children are generating
+            if '"progress"' in proc.stderr.readline():
+                seen_progress += 1
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    lines = [json.loads(line) for line in err.splitlines()]  # whole lines: none spliced with another's
+    stops = [line for line in lines if line["event"] == "stopping"]
+    assert len(stops) == 2  # each child stopped once: no second signal cut the grace short
+    assert summary["payments_cut"] == 0 and summary["payments_started"] > 0
+    written = sum(len(v) for v in read_avro(tmp_path / "out").values())
+    assert written == summary["delivered"] == summary["events_total"]
+    assert out.count("| TOTAL") == 4
