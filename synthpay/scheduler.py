@@ -172,6 +172,7 @@ class Scheduler:
                         step += 1
                         if step < len(route):
                             item.step = step
+                            # _push, inlined: this runs once per event.
                             next_due = item.start_ms + route[step][0]
                             bucket = buckets.get(next_due)
                             if bucket is None:
