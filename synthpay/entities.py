@@ -102,7 +102,7 @@ class Payment(NamedTuple):
     long to build.
     """
 
-    avro_head: bytes  # id
+    avro_head: bytes  # id: one length byte (ids are 36 ASCII characters), then the id
     avro_tail: bytes  # destination, source, currency, amount
 
     @property
@@ -113,9 +113,7 @@ class Payment(NamedTuple):
     @property
     def kafka_key(self) -> bytes:
         """The id as the Kafka record key."""
-        head = self.avro_head
-        # Ids shorter than 64 bytes (every generated one) have a one-byte length prefix.
-        return head[1:] if head[0] < 0x80 else head[serde.read_long(head, 0)[1]:]
+        return self.avro_head[1:]
 
     @property
     def destination(self) -> str:

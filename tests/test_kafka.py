@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -94,6 +95,20 @@ def test_partitions_are_in_event_time_order(backfill) -> None:  # type: ignore[n
         assert [r.offset for r in rs] == list(range(rs[0].offset, rs[0].offset + len(rs))), "gap or duplicate"
         ts = [r.timestamp for r in rs]
         assert ts == sorted(ts)
+
+
+def test_keys_pick_the_partition_as_librdkafka_partitions_them(backfill) -> None:  # type: ignore[no-untyped-def]
+    """librdkafka's default partitioner (consistent_random) is CRC-32 of the key modulo the count.
+
+    Guards the positional produce() call in the Kafka sink: an argument in the wrong place
+    would send records to a wrong or random partition.
+    """
+    _, topics, _, records = backfill
+    counts = {topics[name]: parts for name, parts in PARTITIONS.items()}
+    payments = [r for r in records if r.topic in counts]
+    assert payments
+    for r in payments:
+        assert r.partition == zlib.crc32(r.key.encode()) % counts[r.topic], (r.topic, r.key)
 
 
 def test_record_timestamps_carry_virtual_event_time(backfill) -> None:  # type: ignore[no-untyped-def]

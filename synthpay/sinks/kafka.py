@@ -21,6 +21,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay import serde
 from synthpay.config import KafkaSettings, RegistrySettings
+from synthpay.entities import Payment
 from synthpay.events import Event, Topic
 from synthpay.sinks.base import SinkContext, SinkError
 
@@ -38,6 +39,7 @@ PRODUCER_DEFAULTS: Mapping[str, str] = {
     "message.timeout.ms": "300000",
 }
 _CONNECT_TIMEOUT_S = 15.0
+_ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by key
 _BUFFER_FULL_WAIT_S = 0.05
 # Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
 _HOPELESS = {
@@ -110,10 +112,12 @@ class KafkaSink:
         self._last_error = ""
         self._check_cluster(conf)
         self._ensure_topics(conf, ctx.topics)
-        self._framing = self._register_schemas(ctx.topics)
+        framing = self._register_schemas(ctx.topics)
         run_id = ctx.run_id.encode()
-        self._headers: dict[str, list[tuple[str, str | bytes | None]]] = {
-            t.name: ([("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
+        # Per topic: the value's framing, the pre-encoded status, the headers.
+        self._plans: dict[str, tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]] = {
+            t.name: (framing[t.name], t.status_avro,
+                     [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
             for t in ctx.topics
         }
         producer_conf: dict[str, Any] = {**PRODUCER_DEFAULTS, **conf, **kafka.config}
@@ -227,14 +231,28 @@ class KafkaSink:
     # -- Sink
 
     def write(self, batch: Sequence[Event]) -> None:
-        produce, framing, headers = self._producer.produce, self._framing, self._headers
+        # The hot loop of a Kafka run, shaped by measurement: everything per topic is looked
+        # up once per event; a payment's value is framed and encoded in one join (a third
+        # less time than framing the result of Event.avro()); and produce() is called with
+        # positional arguments, in the order of its C signature (topic, value, key,
+        # partition, callback, on_delivery, timestamp, headers), because parsing keywords
+        # took 0.4 of its 1.4 µs. test_kafka checks the timestamps, headers and key
+        # partitioning a consumer sees, so a client that changed this order would fail it.
+        produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
         produced = self._ctx.ledger.produced
-        for event in batch:
-            name = event.topic.name
-            value = framing[name] + event.avro()
+        for topic, ts_ms, entity in batch:
+            name = topic.name
+            frame, status, headers = plans[name]
+            if isinstance(entity, Payment):
+                head, tail = entity
+                value = encode(head, tail, status, ts_ms, frame)
+                key = head[1:]  # the id after its one-byte length prefix (see entities.Payment)
+            else:
+                value = frame + entity.avro(topic, ts_ms)
+                key = entity.kafka_key
             while True:
                 try:
-                    produce(name, value, event.entity.kafka_key, timestamp=event.ts_ms, headers=headers[name])
+                    produce(name, value, key, _ANY_PARTITION, None, None, ts_ms, headers)
                     break
                 except BufferError:
                     # The local queue is full: serve delivery reports and retry the same
