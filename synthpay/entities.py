@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from synthpay import serde
 from synthpay.events import Topic
@@ -36,8 +36,9 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MIN_CENTS, _CENT_SPAN = 10, 9_999_890
 
 
-_VERSION_4 = (0xF000 << 64, 0x4000 << 64)  # mask, value of the version nibble
-_RFC_4122 = (0xC000 << 48, 0x8000 << 48)  # mask, value of the variant bits
+# Clear the version nibble and variant bits, then set version 4 and the RFC 4122 variant.
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 def _uuid(rng: random.Random, tag: int | None = None) -> str:
@@ -46,9 +47,7 @@ def _uuid(rng: random.Random, tag: int | None = None) -> str:
     With a ``tag`` (an instance index below 65536) the last four hex digits are the tag, so
     instances sharing a run can never generate the same id.
     """
-    n = rng.getrandbits(128)
-    n = (n & ~_VERSION_4[0]) | _VERSION_4[1]
-    n = (n & ~_RFC_4122[0]) | _RFC_4122[1]
+    n = (rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
     if tag is not None:
         n = (n & ~0xFFFF) | tag
     h = "%032x" % n
@@ -164,6 +163,8 @@ class Payment(NamedTuple):
 Encoded = tuple[str, bytes]
 _CURRENCIES_AVRO: tuple[Encoded, ...] = tuple((c, serde.avro_string(c)) for c in CURRENCIES)
 _ID_PREFIX = serde.avro_long(36)  # every id is 36 ASCII characters
+# Builds a Payment without NamedTuple's generated __new__ (a Python-level call per payment).
+_new_payment: Final = tuple.__new__
 
 
 def encoded(text: str) -> Encoded:
@@ -175,13 +176,14 @@ def new_payment(
     rng: random.Random, sources: Sequence[Encoded], destinations: Sequence[Encoded], tag: int | None = None
 ) -> Payment:
     """A payment between a random source and destination bank, in a random currency."""
+    rand = rng.random
     pid = _uuid(rng, tag)
-    source_avro = sources[int(rng.random() * len(sources))][1]
-    destination_avro = destinations[int(rng.random() * len(destinations))][1]
-    currency_avro = _CURRENCIES_AVRO[int(rng.random() * len(_CURRENCIES_AVRO))][1]
-    amount = (_MIN_CENTS + int(rng.random() * _CENT_SPAN)) / 100
+    source_avro = sources[int(rand() * len(sources))][1]
+    destination_avro = destinations[int(rand() * len(destinations))][1]
+    currency_avro = _CURRENCIES_AVRO[int(rand() * len(_CURRENCIES_AVRO))][1]
+    amount = (_MIN_CENTS + int(rand() * _CENT_SPAN)) / 100
     tail = b"".join((destination_avro, source_avro, currency_avro, serde.avro_double(amount)))
-    return Payment(_ID_PREFIX + pid.encode(), tail)
+    return _new_payment(Payment, (_ID_PREFIX + pid.encode(), tail))
 
 
 def new_bank(rng: random.Random, ts_ms: int) -> Bank:

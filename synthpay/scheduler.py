@@ -219,12 +219,13 @@ class Scheduler:
         """
         stats, rng, limiter, paced = self._stats, self._rng, self.limiter, bool(self.rate)
         chunk = math.inf if self._clock.virtual else _ADMIT_CHUNK
+        room = limiter.available_tokens  # only this task takes tokens, so it is counted down here
         admitted = 0
         while self.admitting:
             if (self.target and stats.started >= self.target) or now >= self._stop_at:
                 self.admitting = False
                 break
-            if (paced and not self._pending) or limiter.available_tokens < 1:
+            if (paced and not self._pending) or admitted >= room:
                 break
             if admitted >= chunk:
                 return True
