@@ -46,7 +46,7 @@ _TEXT = "text/plain; charset=utf-8"
 _TOPIC_COUNTERS = (
     ("emitted", "Events the engine generated"),
     ("produced", "Events the sink accepted"),
-    ("delivered", "Events the sink confirmed delivered"),
+    ("delivered", "Events delivered (Kafka: exact when nothing is queued, shared out by topic in between)"),
     ("failed", "Events the sink reported failed"),
 )
 #: Whole-run counters and gauges: (snapshot key, metric name, help, scale). A key the

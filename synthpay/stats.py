@@ -42,6 +42,29 @@ class Ledger:
             produced[name] += 1
             delivered[name] += 1
 
+    def settle(self, pending: int, unknown: Mapping[str, int]) -> None:
+        """Count as delivered what is neither failed, of ``unknown`` fate, nor ``pending``.
+
+        For a sink that reports only failures. ``pending`` (the sink's queue) may count a
+        message more than once, never less, so the total delivered never runs ahead of the
+        truth. With nothing pending every topic's count is exact. Otherwise the newly
+        delivered are shared out over the topics in proportion to what each has in flight:
+        an estimate per topic, corrected at the next moment nothing is pending.
+        """
+        produced, delivered, failed = self.produced, self.delivered, self.failed
+        self.pending = pending
+        in_flight = {name: count - failed[name] - unknown[name] - delivered[name] for name, count in produced.items()}
+        if not pending:
+            for name, count in in_flight.items():
+                delivered[name] += count
+            return
+        weights = {name: max(0, count) for name, count in in_flight.items()}
+        total = sum(weights.values())
+        fresh = sum(in_flight.values()) - pending
+        if fresh > 0 and total:
+            for name, weight in weights.items():
+                delivered[name] += weight * fresh // total
+
     def totals(self) -> tuple[int, int, int]:
         """(produced, delivered, failed) over all topics."""
         return sum(self.produced.values()), sum(self.delivered.values()), sum(self.failed.values())

@@ -261,6 +261,19 @@ def test_registry_rejecting_the_schema_fails_before_producing(tmp_path: Path) ->
     assert end_offsets(svc, list(topics.values())) == 0
 
 
+@pytest.mark.parametrize("setting", ['"linger.ms" = "soon"', '"stats_cb" = "not a function"'])
+def test_bad_producer_setting_is_one_line_before_producing(tmp_path: Path, setting: str) -> None:
+    """librdkafka rejects the first; the Python client itself (with a TypeError) the second."""
+    svc = services()
+    cfg, topics = write_config(tmp_path, extra=f"[kafka.config]\n{setting}\n")
+    run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], kafka_env(svc))
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith("synthpay: error:")]
+    assert len(errors) == 1 and "invalid producer setting" in errors[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert end_offsets(svc, list(topics.values())) == 0
+
+
 def test_validate_masks_secrets(tmp_path: Path) -> None:
     env = {
         "KAFKA_SASL_PASSWORD": "kafka-pw-123",

@@ -42,6 +42,7 @@ _CONNECT_TIMEOUT_S = 15.0
 _ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by key
 _BUFFER_FULL_WAIT_S = 0.05
 # Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
+_PURGED = {KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT}
 _HOPELESS = {
     KafkaError._AUTHENTICATION,
     KafkaError.TOPIC_AUTHORIZATION_FAILED,
@@ -100,7 +101,16 @@ def describe_error(err: Any) -> str:
 
 
 class KafkaSink:
-    """Produces every event to its topic; counts each delivery report in the ledger."""
+    """Produces every event to its topic and keeps the ledger's delivery accounting.
+
+    librdkafka reports only failures (``delivery.report.only.error``): a Python callback per
+    delivered message cost 0.5 µs of the I/O thread's 4, and serving a burst of them
+    held the engine up for tens of milliseconds in real time. Every message is reported
+    exactly once, so what was produced and is neither failed nor pending was delivered
+    (``Ledger.settle``): the total never runs ahead of the truth, and every topic's count
+    is exact whenever nothing is pending, as at the end of a run, where messages left
+    after the final flush are purged and so reported per topic.
+    """
 
     def __init__(self, ctx: SinkContext) -> None:
         self._ctx = ctx
@@ -123,10 +133,14 @@ class KafkaSink:
         producer_conf: dict[str, Any] = {**PRODUCER_DEFAULTS, **conf, **kafka.config}
         producer_conf["error_cb"] = self._on_error
         producer_conf["on_delivery"] = self._on_delivery
+        producer_conf["delivery.report.only.error"] = True  # the accounting depends on it
         producer_conf["logger"] = _LibrdkafkaLog(self._log)
+        # Messages purged after an incomplete final flush, per topic: their fate is unknown.
+        self._purged = dict.fromkeys((t.name for t in ctx.topics), 0)
         try:
             self._producer = Producer(producer_conf)
-        except KafkaException as exc:
+        except (KafkaException, TypeError, ValueError) as exc:
+            # Settings the Python client handles itself raise TypeError/ValueError, not KafkaException.
             raise SinkError(f"kafka: invalid producer setting: {describe_error(exc)}") from None
         self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
                        registry=ctx.settings.schema_registry.url)
@@ -217,10 +231,11 @@ class KafkaSink:
             self._log.warning("kafka_error", error=text, fatal=err.fatal())
         self._last_error = text
 
-    def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
+    def _on_delivery(self, err: KafkaError, msg: Any) -> None:
+        """Called for failures only (delivery.report.only.error)."""
         topic = msg.topic()
-        if err is None:
-            self._ctx.ledger.delivered[topic] += 1
+        if err.code() in _PURGED:
+            self._purged[topic] += 1
             return
         self._ctx.ledger.failed[topic] += 1
         text = describe_error(err)
@@ -272,7 +287,7 @@ class KafkaSink:
 
     def poll(self) -> None:
         self._producer.poll(0)
-        self._ctx.ledger.pending = len(self._producer)
+        self._settle()
         self._raise_if_fatal()
 
     def flush(self, timeout_s: float) -> int:
@@ -281,11 +296,20 @@ class KafkaSink:
         while remaining and time.monotonic() < deadline and not self._fatal:
             remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
             self._ctx.heartbeat()
-        self._ctx.ledger.pending = remaining
         if remaining:
+            # Report what is left per topic before the producer goes: a purged message
+            # fails with a purge error, counted as undelivered (it may have reached the
+            # broker, but nobody will hear of it).
+            self._producer.purge()
+            self._producer.poll(0)
+            remaining = sum(self._purged.values()) + len(self._producer)
             self._log.error("flush_incomplete", undelivered=remaining, timeout_s=timeout_s,
                             reason=self._fatal or self._last_error)
+        self._settle()
         return remaining
+
+    def _settle(self) -> None:
+        self._ctx.ledger.settle(len(self._producer), self._purged)
 
     def close(self) -> None:
         pass
