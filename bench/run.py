@@ -29,7 +29,7 @@ from confluent_kafka import Producer
 from synthpay import entities, serde
 from synthpay.config import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
 from synthpay.events import Topic
-from synthpay.sinks.kafka import PRODUCER_DEFAULTS
+from synthpay.sinks.kafka import LINGER_MS, PRODUCER_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,13 @@ def config_file(tmp: Path, prefix: str) -> Path:
     path = tmp / f"{prefix}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def broker_cpu_s() -> float:
+    """CPU seconds the broker's JVM has used so far (it shares this machine's cores)."""
+    pid = Path(os.environ["SYNTHPAY_SVC_KAFKA_PID_FILE"]).read_text().strip()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def synthpay(tmp: Path, args: list[str], env: dict[str, str]) -> Outcome:
@@ -89,8 +96,11 @@ def generation_rate(outcome: Outcome) -> float:
     return s["delivered"] / max(1e-9, s["elapsed_s"] - s["setup_s"])
 
 
-def client_limit(events: int, prefix: str) -> float:
-    """A bare confluent-kafka loop: pre-encoded values of the same sizes, keys and topics, same settings."""
+def client_limit(events: int, prefix: str) -> tuple[float, float]:
+    """A bare confluent-kafka loop: pre-encoded values of the same sizes, keys and topics, same settings.
+
+    Returns events/s delivered and this process's CPU seconds per event while producing.
+    """
     import random
 
     rng = random.Random(1)
@@ -111,10 +121,10 @@ def client_limit(events: int, prefix: str) -> float:
         if err is None:
             delivered[0] += 1
 
-    producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"],
-                         "on_delivery": on_delivery})
+    producer = Producer({**PRODUCER_DEFAULTS, "linger.ms": LINGER_MS["virtual"],
+                         "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"], "on_delivery": on_delivery})
     headers = [("status", b"Initiated"), ("run_id", b"bench")]
-    began = time.monotonic()
+    began, cpu_began = time.monotonic(), time.process_time()
     for i in range(events):
         topic, key, value = pool[i % len(pool)]
         while True:
@@ -126,8 +136,8 @@ def client_limit(events: int, prefix: str) -> float:
         if i % 2000 == 0:
             producer.poll(0)
     producer.flush(120)
-    elapsed = time.monotonic() - began
-    return delivered[0] / elapsed
+    elapsed, cpu = time.monotonic() - began, time.process_time() - cpu_began
+    return delivered[0] / elapsed, cpu / events
 
 
 def main() -> None:
@@ -149,16 +159,29 @@ def main() -> None:
         rows.append(emit("engine_null_virtual_eps", null_rate, "events/s", ">= 250000", null_rate >= 250_000,
                          events=null.summary["delivered"]))
 
+        broker_before = broker_cpu_s()
         kafka = synthpay(tmp, [*backfill, "--sink", "kafka"], kafka_env(config_file(tmp, f"{run}-k")))
+        broker_per_event = (broker_cpu_s() - broker_before) / kafka.summary["delivered"]
         kafka_rate = generation_rate(kafka)
         events = kafka.summary["delivered"]
-        limit = client_limit(events, f"{run}-c")
+        limit, client_cpu_per_event = client_limit(events, f"{run}-c")
         rows.append(emit("client_limit_eps", limit, "events/s", "", None, events=events))
         rows.append(emit("backfill_kafka_eps", kafka_rate, "events/s", ">= 150000", kafka_rate >= 150_000, events=events))
         rows.append(emit("backfill_vs_null", kafka_rate / null_rate, "ratio", ">= 0.6", kafka_rate / null_rate >= 0.6))
         rows.append(emit("backfill_vs_client_limit", kafka_rate / limit, "ratio"))
         rows.append(emit("backfill_cpu_s_per_million", kafka.cpu_s / events * 1e6, "CPU s"))
         rows.append(emit("backfill_peak_rss", kafka.summary["peak_rss_mib"], "MiB"))
+        rows.append(emit("client_limit_cpu_s_per_million", client_cpu_per_event * 1e6, "CPU s"))
+        rows.append(emit("broker_cpu_s_per_million", broker_per_event * 1e6, "CPU s",
+                         note="the broker's JVM during the backfill, start-up of its topics included"))
+        # With every core busy, events/s can be at most cores / CPU per event, counting the
+        # broker's share: the ceiling for --processes on this machine, and for the bare loop.
+        cores = os.cpu_count() or 1
+        ceiling = cores / (kafka.cpu_s / events + broker_per_event)
+        rows.append(emit("all_cores_ceiling_synthpay_eps", ceiling, "events/s",
+                         note=f"{cores} cores / (synthpay + broker CPU per event)"))
+        rows.append(emit("all_cores_ceiling_client_loop_eps", cores / (client_cpu_per_event + broker_per_event),
+                         "events/s", note=f"{cores} cores / (bare loop + broker CPU per event)"))
 
         two = synthpay(tmp, [*backfill, "--sink", "kafka", "--processes", "2"], kafka_env(config_file(tmp, f"{run}-p")))
         two_rate = two.summary["delivered"] / two.wall_s
