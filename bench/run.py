@@ -184,9 +184,11 @@ def main() -> None:
                          "events/s", note=f"{cores} cores / (bare loop + broker CPU per event)"))
 
         two = synthpay(tmp, [*backfill, "--sink", "kafka", "--processes", "2"], kafka_env(config_file(tmp, f"{run}-p")))
-        two_rate = two.summary["delivered"] / two.wall_s
+        two_rate = generation_rate(two)
         rows.append(emit("backfill_kafka_2_processes_eps", two_rate, "events/s", ">= 250000", two_rate >= 250_000,
-                         note="whole wall time, start-up included"))
+                         note="as for one process: the slower child's start-up excluded, its interpreter's not"))
+        rows.append(emit("backfill_kafka_2_processes_whole_wall_eps", two.summary["delivered"] / two.wall_s,
+                         "events/s", note="whole wall time, every start-up included"))
 
         realtime = ["--clock", "real", "--payments", str(args.realtime_payments), "--workers", str(args.realtime_payments),
                     "--summary-interval", "60"]

@@ -101,18 +101,13 @@ class Payment(NamedTuple):
     long to build.
     """
 
-    avro_head: bytes  # id: one length byte (ids are 36 ASCII characters), then the id
+    kafka_key: bytes  # the id (a UUID, 36 ASCII bytes), which is also the Kafka record key
     avro_tail: bytes  # destination, source, currency, amount
 
     @property
     def id(self) -> str:
         """The payment id (a UUID)."""
         return self.kafka_key.decode()
-
-    @property
-    def kafka_key(self) -> bytes:
-        """The id as the Kafka record key."""
-        return self.avro_head[1:]
 
     @property
     def destination(self) -> str:
@@ -142,7 +137,7 @@ class Payment(NamedTuple):
 
     def avro(self, topic: Topic, ts_ms: int) -> bytes:
         """Avro binary of this payment's event on ``topic`` (which fixes the status) at ``ts_ms``."""
-        return serde.encode_payment_event(self.avro_head, self.avro_tail, topic.status_avro, ts_ms)
+        return serde.encode_payment_event(ID_HEAD, self.kafka_key, self.avro_tail, topic.status_avro, ts_ms)
 
     def record(self, topic: Topic, ts_ms: int) -> dict[str, object]:
         """The event as a dict in schema field order."""
@@ -162,7 +157,8 @@ class Payment(NamedTuple):
 #: A string together with its Avro encoding, for values that many payments share.
 Encoded = tuple[str, bytes]
 _CURRENCIES_AVRO: tuple[Encoded, ...] = tuple((c, serde.avro_string(c)) for c in CURRENCIES)
-_ID_PREFIX = serde.avro_long(36)  # every id is 36 ASCII characters
+#: The Avro length of every payment id (a UUID is 36 ASCII characters).
+ID_HEAD: Final = serde.avro_long(36)
 # Builds a Payment without NamedTuple's generated __new__ (a Python-level call per payment).
 _new_payment: Final = tuple.__new__
 
@@ -183,7 +179,7 @@ def new_payment(
     currency_avro = _CURRENCIES_AVRO[int(rand() * len(_CURRENCIES_AVRO))][1]
     amount = (_MIN_CENTS + int(rand() * _CENT_SPAN)) / 100
     tail = b"".join((destination_avro, source_avro, currency_avro, serde.avro_double(amount)))
-    return _new_payment(Payment, (_ID_PREFIX + pid.encode(), tail))
+    return _new_payment(Payment, (pid.encode(), tail))
 
 
 def new_bank(rng: random.Random, ts_ms: int) -> Bank:

@@ -96,13 +96,14 @@ def encode_timestamps(ts_ms: int) -> bytes:
     return avro_long(ts_ms) + prefix + date
 
 
-def encode_payment_event(head: bytes, tail: bytes, status: bytes, ts_ms: int, frame: bytes = b"") -> bytes:
-    """A Payment record: ``head`` = encoded id, ``tail`` = destination..amount, ``status`` encoded.
+def encode_payment_event(head: bytes, pid: bytes, tail: bytes, status: bytes, ts_ms: int) -> bytes:
+    """A Payment record: ``pid`` the id's bytes, ``tail`` destination..amount, ``status`` encoded.
 
-    ``frame`` goes in front: the Kafka sink passes the wire format's magic byte and schema
-    id, so a framed value costs one join, not a second copy.
+    ``head`` is whatever goes before the id: its Avro length, after the wire format's magic
+    byte and schema id when the Kafka sink frames the value, so a framed value costs one
+    join, not a second copy.
     """
-    return b"".join((frame, head, encode_timestamps(ts_ms), tail, status))
+    return b"".join((head, pid, encode_timestamps(ts_ms), tail, status))
 
 
 def schema_dir() -> Path:

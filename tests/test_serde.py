@@ -91,8 +91,7 @@ def test_payment_event_encoding_matches_fastavro(seed: int, ts_ms: int, status: 
 @given(
     seed=st.integers(min_value=0, max_value=2**64),
     amount=st.floats(min_value=0.1, max_value=99999, exclude_max=True),
-    # A payment id always fits a one-byte length (it is a UUID); 15 characters are at most 60 bytes.
-    pid=st.text(max_size=15),
+    pid=st.uuids().map(str),  # a payment id is always a UUID
     ids=st.lists(TEXT, min_size=3, max_size=3),
     ts_ms=TS_MS,
 )
@@ -102,7 +101,7 @@ def test_payment_with_arbitrary_fields_matches_fastavro(
     source, destination, currency = ids
     tail = b"".join((serde.avro_string(destination), serde.avro_string(source), serde.avro_string(currency),
                      serde.avro_double(amount)))
-    payment = entities.Payment(serde.avro_string(pid), tail)
+    payment = entities.Payment(pid.encode(), tail)
     assert (payment.id, payment.source, payment.destination, payment.currency, payment.amount) == (
         pid, source, destination, currency, amount)
     event = Event(payment_topic("Initiated"), ts_ms, payment)
