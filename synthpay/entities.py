@@ -95,8 +95,9 @@ _BANK_STRINGS = (
 class Payment(NamedTuple):
     """A payment's fields that stay the same across its status events, kept encoded.
 
-    Only the Avro encodings are stored: every payment in flight costs memory, and the
-    plain values (properties below) are needed only off the hot path. A NamedTuple, not a
+    Only bytes ready for the wire are stored, the id and the Avro encoding of the rest:
+    every payment in flight costs memory, and the plain values (properties below) are
+    needed only off the hot path. A NamedTuple, not a
     frozen dataclass: one is made per payment, and a frozen dataclass takes four times as
     long to build.
     """

@@ -44,8 +44,9 @@ LINGER_MS = {"virtual": "500", "real": "50"}
 _CONNECT_TIMEOUT_S = 15.0
 _ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by key
 _BUFFER_FULL_WAIT_S = 0.05
-# Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
+# How a message purged after an incomplete final flush is reported: its fate is unknown.
 _PURGED = {KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT}
+# Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
 _HOPELESS = {
     KafkaError._AUTHENTICATION,
     KafkaError.TOPIC_AUTHORIZATION_FAILED,
