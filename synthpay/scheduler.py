@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import time
 from collections.abc import Mapping
 from typing import Final
 
@@ -29,12 +30,17 @@ from synthpay.config import Settings
 from synthpay.entities import Bank
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
+from synthpay.pacing import Pace
 from synthpay.stats import EngineStats
 from synthpay.workflow import Mix
 
-# Admitting many payments at once is CPU work; under the real clock, admit this many at a
-# time and emit what fell due in between, so admissions start late instead of events lagging.
+# Under the real clock, the most payments started at once (the depth of the pacing bucket):
+# events that fell due in the meantime are emitted before the next start.
 _ADMIT_CHUNK: Final = 1000
+# Under the real clock, a wake that leaves this many events buffered hands them over and
+# waits, instead of leaving them to the linger timer: the I/O thread would then write them
+# while the engine runs, and the two threads would take turns at the GIL.
+_SHIP_NOW: Final = 256
 
 
 class _Flight:
@@ -112,6 +118,7 @@ class Scheduler:
         self._pending = 0  # arrivals waiting for the limiter
         self._next_arrival = 0.0
         self._stop_at = math.inf
+        self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
 
     @property
@@ -146,10 +153,11 @@ class Scheduler:
     async def _loop(self, interval: int, more: bool) -> None:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
-        limiter, batch_size = self.limiter, outbox.batch_size
+        limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
         while (times or more) and (self.in_flight or self.admitting):
-            if more:  # admission was cut short to keep lag low: emit what is due, go on admitting
-                await trio.lowlevel.checkpoint()
+            if more:  # the pace held admission back: come back at the next ms, or when something is due
+                now = clock.now_ms()
+                await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
                 now = clock.now_ms()
             else:
                 deadline = times[0]
@@ -157,11 +165,13 @@ class Scheduler:
                 # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
                 now = deadline if virtual else max(deadline, clock.now_ms())
             buffer = outbox.buffer
+            woke, emitted_now = time.perf_counter(), 0
             while times and times[0] <= now:
                 due = heapq.heappop(times)
                 items = buckets.pop(due)
                 if not virtual:
                     stats.record_lag(now - due, len(items))
+                    emitted_now += len(items)
                 stats.last_ts_ms = due
                 for item in items:
                     if item.__class__ is _Flight:
@@ -190,6 +200,10 @@ class Scheduler:
                     if len(buffer) >= batch_size:
                         await outbox.ship()
                         buffer = outbox.buffer
+            if pace is not None and emitted_now:
+                if len(outbox.buffer) >= _SHIP_NOW:
+                    await outbox.ship()
+                pace.emitted(emitted_now, time.perf_counter() - woke)
             more = self._admit(now)
 
     def _push(self, deadline: int, item: _Flight | _Tick) -> None:
@@ -214,13 +228,14 @@ class Scheduler:
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.
 
-        Under the real clock at most _ADMIT_CHUNK at a time; True means there may be more,
-        so the loop emits what fell due meanwhile and comes back without sleeping.
+        Under the real clock no more than the pace allows; True means it held some back,
+        so the loop emits what falls due meanwhile and comes back for them.
         """
-        stats, rng, limiter, paced = self._stats, self._rng, self.limiter, bool(self.rate)
-        chunk = math.inf if self._clock.virtual else _ADMIT_CHUNK
+        stats, rng, limiter, paced, pace = self._stats, self._rng, self.limiter, bool(self.rate), self._pace
+        chunk = math.inf if pace is None else pace.allowance()
+        began = time.perf_counter()
         room = limiter.available_tokens  # only this task takes tokens, so it is counted down here
-        admitted = 0
+        admitted, held_back = 0, False
         while self.admitting:
             if (self.target and stats.started >= self.target) or now >= self._stop_at:
                 self.admitting = False
@@ -228,7 +243,8 @@ class Scheduler:
             if (paced and not self._pending) or admitted >= room:
                 break
             if admitted >= chunk:
-                return True
+                held_back = True
+                break
             plan = self._mix.pick(rng)
             payment = entities.new_payment(rng, self._sources, self._destinations, self._tag)
             flight = _Flight(payment, self._routes[plan.index], now)
@@ -240,7 +256,9 @@ class Scheduler:
             admitted += 1
         if limiter.borrowed_tokens > stats.peak_in_flight:
             stats.peak_in_flight = limiter.borrowed_tokens
-        return False
+        if pace is not None and admitted:
+            pace.admitted(admitted, time.perf_counter() - began)
+        return held_back
 
     def _emit(self, topic: Topic, ts_ms: int, bank: Bank) -> None:
         self._outbox.buffer.append(Event(topic, ts_ms, bank))
