@@ -44,15 +44,18 @@ _SHIP_NOW: Final = 256
 
 
 class _Flight:
-    """A payment in flight: which step of which route comes next. Hashable by identity."""
+    """A payment in flight: which step of which route comes next. Hashable by identity.
 
-    __slots__ = ("payment", "route", "step", "start_ms")
+    No start time: a route's delays count from the step before, and the wheel knows when
+    that was due.
+    """
 
-    def __init__(self, payment: entities.Payment, route: tuple[tuple[int, Topic], ...], start_ms: int) -> None:
+    __slots__ = ("payment", "route", "step")
+
+    def __init__(self, payment: entities.Payment, route: tuple[tuple[int, Topic], ...]) -> None:
         self.payment = payment
         self.route = route
         self.step = 0
-        self.start_ms = start_ms
 
 
 class _Tick:
@@ -95,9 +98,12 @@ class Scheduler:
         self._outbox = outbox
         self._stats = stats
         self._mix = Mix(settings.workflows, settings.statuses, settings.timing)
-        # Per workflow: (offset, topic) for each step, so emitting needs no lookups.
+        # Per workflow: (ms after the step before, or after the start; topic) for each step,
+        # so emitting needs no lookups.
         self._routes = [
-            tuple((s.offset_ms, topics[s.status.name]) for s in plan.steps) for plan in self._mix.plans
+            tuple((s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0), topics[s.status.name])
+                  for i, s in enumerate(plan.steps))
+            for plan in self._mix.plans
         ]
         self._labels = [plan.workflow.label for plan in self._mix.plans]
         self._banks_topic = banks_topic
@@ -183,7 +189,7 @@ class Scheduler:
                         if step < len(route):
                             item.step = step
                             # _push, inlined: this runs once per event.
-                            next_due = item.start_ms + route[step][0]
+                            next_due = due + route[step][0]
                             bucket = buckets.get(next_due)
                             if bucket is None:
                                 buckets[next_due] = [item]
@@ -247,7 +253,7 @@ class Scheduler:
                 break
             plan = self._mix.pick(rng)
             payment = entities.new_payment(rng, self._sources, self._destinations, self._tag)
-            flight = _Flight(payment, self._routes[plan.index], now)
+            flight = _Flight(payment, self._routes[plan.index])
             limiter.acquire_on_behalf_of_nowait(flight)
             self._pending -= paced
             stats.started += 1
