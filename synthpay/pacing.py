@@ -8,8 +8,11 @@ worker could (30,000 in the 100 ms before the first status fell due) gave a lag 
 20-50 ms at every status; paced, 3-15 ms.
 
 So admission draws on a token bucket, filled at one payment per (cost of starting one
-+ cost of emitting one event) of wall time. Both costs are measured as the run goes;
-until an event has been emitted, emitting is taken to cost what starting does. While
++ cost of emitting one event) of wall time. Both costs are measured as the run goes,
+weighted towards the last thousand or so measurements (about a second of a busy run),
+so an hour of trickle, where fixed costs per wake dominate, does not hold back a later
+burst for long; until an event has been emitted, emitting is taken to cost what
+starting does. While
 events are due the engine emits them first, so it cannot start payments faster than
 this anyway: what the bucket changes is a quiet moment, which no longer lets a burst of
 starts through. Under the virtual clock nothing is paced: time waits for the engine.
@@ -19,6 +22,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Final
+
+#: Each new measurement of a cost counts this much less than the one after it.
+DECAY: Final = 0.999
 
 
 class Pace:
@@ -33,9 +40,9 @@ class Pace:
         self._tokens = float(depth)
         self._last = now()
         self._admit_s = 0.0
-        self._admitted = 0
+        self._admitted = 0.0
         self._emit_s = 0.0
-        self._emitted = 0
+        self._emitted = 0.0
 
     def allowance(self) -> int:
         """How many payments may start now."""
@@ -49,13 +56,13 @@ class Pace:
     def admitted(self, payments: int, seconds: float) -> None:
         """``payments`` were started, which took ``seconds``."""
         self._tokens -= payments
-        self._admit_s += seconds
-        self._admitted += payments
+        self._admit_s = self._admit_s * DECAY + seconds
+        self._admitted = self._admitted * DECAY + payments
 
     def emitted(self, events: int, seconds: float) -> None:
         """``events`` were emitted and handed to the sink, which took ``seconds``."""
-        self._emit_s += seconds
-        self._emitted += events
+        self._emit_s = self._emit_s * DECAY + seconds
+        self._emitted = self._emitted * DECAY + events
 
     def cost_s(self) -> float:
         """Seconds of wall time one payment start takes, with one of the events it will cause."""

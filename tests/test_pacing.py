@@ -54,11 +54,25 @@ def test_a_quiet_spell_lets_through_no_more_than_the_depth() -> None:
     assert pace.allowance() == 1000
 
 
-def test_the_costs_are_averages_over_the_run() -> None:
+def test_the_costs_are_weighted_averages() -> None:
     now = FakeTime()
     pace = Pace(10, now)
     pace.admitted(10, 0.0001)  # 10 µs
     pace.admitted(10, 0.0003)  # 30 µs
     pace.emitted(10, 0.0002)  # 20 µs
     pace.emitted(30, 0.0002)  # ~6.7 µs
-    assert pace.cost_s() == pytest.approx(0.0004 / 20 + 0.0004 / 40)
+    # Two measurements each: close to the plain averages, the later one counting a little more.
+    assert pace.cost_s() == pytest.approx(0.0004 / 20 + 0.0004 / 40, rel=1e-3)
+    assert pace.cost_s() > 0.0004 / 20 + 0.0004 / 40
+
+
+def test_recent_costs_outweigh_old_ones() -> None:
+    now = FakeTime()
+    pace = Pace(1000, now)
+    for _ in range(10_000):  # a long trickle: 50 µs a start, 20 µs an event
+        pace.admitted(1, 50e-6)
+        pace.emitted(2, 40e-6)
+    for _ in range(10_000):  # then a busy spell: 3 µs a start, 5 µs an event
+        pace.admitted(100, 300e-6)
+        pace.emitted(200, 1000e-6)
+    assert pace.cost_s() == pytest.approx(8e-6, rel=0.01)
