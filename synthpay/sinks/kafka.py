@@ -214,8 +214,10 @@ class KafkaSink:
         framing: dict[str, bytes] = {}
         for topic in topics:
             subject = f"{topic.name}-value"  # TopicNameStrategy
+            # Read outside the try: a schema file missing from a broken install is not the registry's fault.
+            schema = Schema(serde.schema_text(topic.schema), "AVRO")
             try:
-                schema_id = client.register_schema(subject, Schema(serde.schema_text(topic.schema), "AVRO"))
+                schema_id = client.register_schema(subject, schema)
             except SchemaRegistryError as exc:
                 raise SinkError(
                     f"schema registry at {registry.url} rejected {subject!r}: "
