@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Final, NamedTuple
+from typing import Final
 
 from synthpay import serde
 from synthpay.events import Topic
@@ -92,18 +92,25 @@ _BANK_STRINGS = (
 )
 
 
-class Payment(NamedTuple):
+class Payment:
     """A payment's fields that stay the same across its status events, kept encoded.
 
     Only bytes ready for the wire are stored, the id and the Avro encoding of the rest:
     every payment in flight costs memory, and the plain values (properties below) are
-    needed only off the hot path. A NamedTuple, not a
-    frozen dataclass: one is made per payment, and a frozen dataclass takes four times as
-    long to build.
+    needed only off the hot path. Not a frozen dataclass, which takes four times as long
+    to build, and not a tuple: the scheduler's payment in flight is a subclass that adds
+    where it is in its workflow, one object per payment instead of two (48 bytes less).
+    Never changed once made.
     """
 
-    kafka_key: bytes  # the id (a UUID, 36 ASCII bytes), which is also the Kafka record key
-    avro_tail: bytes  # destination, source, currency, amount
+    __slots__ = ("kafka_key", "avro_tail")
+
+    def __init__(self, kafka_key: bytes, avro_tail: bytes) -> None:
+        self.kafka_key = kafka_key  # the id (a UUID, 36 ASCII bytes), which is also the Kafka record key
+        self.avro_tail = avro_tail  # destination, source, currency, amount
+
+    def __repr__(self) -> str:
+        return f"Payment(id={self.id!r})"
 
     @property
     def id(self) -> str:
@@ -160,8 +167,6 @@ Encoded = tuple[str, bytes]
 _CURRENCIES_AVRO: tuple[Encoded, ...] = tuple((c, serde.avro_string(c)) for c in CURRENCIES)
 #: The Avro length of every payment id (a UUID is 36 ASCII characters).
 ID_HEAD: Final = serde.avro_long(36)
-# Builds a Payment without NamedTuple's generated __new__ (a Python-level call per payment).
-_new_payment: Final = tuple.__new__
 
 
 def encoded(text: str) -> Encoded:
@@ -173,6 +178,13 @@ def new_payment(
     rng: random.Random, sources: Sequence[Encoded], destinations: Sequence[Encoded], tag: int | None = None
 ) -> Payment:
     """A payment between a random source and destination bank, in a random currency."""
+    return Payment(*new_payment_fields(rng, sources, destinations, tag))
+
+
+def new_payment_fields(
+    rng: random.Random, sources: Sequence[Encoded], destinations: Sequence[Encoded], tag: int | None = None
+) -> tuple[bytes, bytes]:
+    """What :func:`new_payment` draws, as its ``kafka_key`` and ``avro_tail``."""
     rand = rng.random
     pid = _uuid(rng, tag)
     source_avro = sources[int(rand() * len(sources))][1]
@@ -180,7 +192,7 @@ def new_payment(
     currency_avro = _CURRENCIES_AVRO[int(rand() * len(_CURRENCIES_AVRO))][1]
     amount = (_MIN_CENTS + int(rand() * _CENT_SPAN)) / 100
     tail = b"".join((destination_avro, source_avro, currency_avro, serde.avro_double(amount)))
-    return _new_payment(Payment, (pid.encode(), tail))
+    return pid.encode(), tail
 
 
 def new_bank(rng: random.Random, ts_ms: int) -> Bank:

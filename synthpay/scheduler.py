@@ -43,17 +43,19 @@ _ADMIT_CHUNK: Final = 1000
 _SHIP_NOW: Final = 256
 
 
-class _Flight:
-    """A payment in flight: which step of which route comes next. Hashable by identity.
+class _Flight(entities.Payment):
+    """A payment in flight, and which step of which route comes next. Hashable by identity.
 
+    It is the payment its events carry to the sink, which reads only the payment's fields.
     No start time: a route's delays count from the step before, and the wheel knows when
     that was due.
     """
 
-    __slots__ = ("payment", "route", "step")
+    __slots__ = ("route", "step")
 
-    def __init__(self, payment: entities.Payment, route: tuple[tuple[int, Topic], ...]) -> None:
-        self.payment = payment
+    def __init__(self, kafka_key: bytes, avro_tail: bytes, route: tuple[tuple[int, Topic], ...]) -> None:
+        self.kafka_key = kafka_key
+        self.avro_tail = avro_tail
         self.route = route
         self.step = 0
 
@@ -183,7 +185,7 @@ class Scheduler:
                     if item.__class__ is _Flight:
                         route, step = item.route, item.step
                         topic = route[step][1]
-                        buffer.append(new_event(Event, (topic, due, item.payment)))
+                        buffer.append(new_event(Event, (topic, due, item)))
                         emitted[topic.name] += 1
                         step += 1
                         if step < len(route):
@@ -252,8 +254,8 @@ class Scheduler:
                 held_back = True
                 break
             plan = self._mix.pick(rng)
-            payment = entities.new_payment(rng, self._sources, self._destinations, self._tag)
-            flight = _Flight(payment, self._routes[plan.index])
+            key, tail = entities.new_payment_fields(rng, self._sources, self._destinations, self._tag)
+            flight = _Flight(key, tail, self._routes[plan.index])
             limiter.acquire_on_behalf_of_nowait(flight)
             self._pending -= paced
             stats.started += 1

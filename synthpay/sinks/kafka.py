@@ -268,8 +268,8 @@ class KafkaSink:
             name = topic.name
             head, status, headers = plans[name]
             if isinstance(entity, Payment):
-                key, tail = entity
-                value = encode(head, key, tail, status, ts_ms)
+                key = entity.kafka_key
+                value = encode(head, key, entity.avro_tail, status, ts_ms)
             else:
                 value = head + entity.avro(topic, ts_ms)
                 key = entity.kafka_key
