@@ -80,7 +80,7 @@ class Sink(Protocol):
         """Accept a batch, in order. May block (that is the backpressure); must not drop."""
 
     def poll(self) -> None:
-        """Service background work such as delivery reports; called at least every 100 ms."""
+        """Service background work such as delivery reports; called after every write and at least every 100 ms."""
 
     def flush(self, timeout_s: float) -> int:
         """Deliver what is pending within ``timeout_s``; return how many events remain undelivered."""

@@ -288,10 +288,8 @@ class KafkaSink:
                     if self._ctx.stop.passed():
                         self._log.error("produce_abandoned", detail="the stop deadline passed with the "
                                         "producer queue full", reason=self._last_error)
-                        self.poll()
                         return
             produced[name] += 1
-        self.poll()
 
     def poll(self) -> None:
         self._producer.poll(0)
