@@ -19,12 +19,12 @@ from typing import Any, NoReturn
 import trio
 import trio.testing
 
-from synthpay import config, metrics, notify, shards
+from synthpay import config, metrics, notify, processes
 from synthpay.config import ConfigError, Settings
 from synthpay.engine import Engine, Service
 from synthpay.logs import make_logger
 from synthpay.sinks.base import SinkError
-from synthpay.stats import Summary, render
+from synthpay.summary import Summary, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The scheduler moves the virtual clock itself; autojump only serves other timers (the
@@ -176,13 +176,13 @@ def _run(settings: Settings, argv: Sequence[str]) -> int:
     _tune_gc(settings.run.clock)
     try:
         if settings.run.processes > 1:
-            summary = shards.run(settings, argv, log)
+            summary = processes.run(settings, argv, log)
         else:
             engine = Engine(settings, log, handle_signals=True, services=_services(settings, log))
             clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
             summary = trio.run(engine.run, clock=clock)
     except BaseException as exc:
-        known = _leaf(exc, (SinkError, ConfigError, shards.ShardError))
+        known = _leaf(exc, (SinkError, ConfigError, processes.ShardError))
         if known is None:
             raise
         log.error("run_failed", error=str(known))

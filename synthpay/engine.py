@@ -19,14 +19,15 @@ from typing import Any
 
 import trio
 
-from synthpay import producer, serde
+from synthpay import io_thread, serde
 from synthpay.clock import EngineClock
 from synthpay.config import Settings
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.scheduler import Scheduler
 from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, StopDeadline
-from synthpay.stats import EngineStats, Ledger, Summary, peak_rss_mib, run_plan
+from synthpay.stats import EngineStats, Ledger, peak_rss_mib
+from synthpay.summary import Summary, run_plan
 
 
 def topics_for(settings: Settings) -> tuple[Topic, ...]:
@@ -170,7 +171,7 @@ class Engine:
         self.io_alive = True
         try:
             self._undelivered = await trio.to_thread.run_sync(
-                producer.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
+                io_thread.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
                 thread_name="synthpay-io", limiter=trio.CapacityLimiter(1),
             )
         finally:
@@ -190,7 +191,7 @@ class Engine:
         The thread waits for batches without a timeout: a Trio timeout would be virtual
         time under the virtual clock, and fire thousands of times a second.
         """
-        while await clock.wall_sleep(producer.POLL_INTERVAL_S):
+        while await clock.wall_sleep(io_thread.POLL_INTERVAL_S):
             outbox.nudge()
 
     async def _watch_signals(self) -> None:

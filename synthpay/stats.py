@@ -1,20 +1,15 @@
-"""Counting what happened, and the summaries made from the counts.
+"""Counting what happened while it happens: delivery per topic, emission, lag, memory.
 
 Counters only, never lists: memory does not grow with the number of events.
 """
 
 from __future__ import annotations
 
-import json
 import resource
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
-
-from synthpay.workflow import schedule
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from synthpay.config import Settings
     from synthpay.events import Event
 
 
@@ -134,101 +129,3 @@ class EngineStats:
             if seen >= wanted:
                 return lag
         return LAG_SLOTS
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """The outcome of a run; written as tables and as ``--summary-json``."""
-
-    run_id: str
-    seed: int
-    sink: str
-    clock: str
-    elapsed_s: float
-    workflows: Mapping[str, int]
-    statuses: Mapping[str, int]
-    bank_updates: int
-    banks_created: int
-    payments_started: int
-    payments_completed: int
-    payments_cut: int
-    events_total: int
-    produced: int
-    delivered: int
-    failed: int
-    undelivered: int
-    topics: Mapping[str, Mapping[str, int]]
-    first_event_ts_ms: int | None
-    last_event_ts_ms: int | None
-    max_lag_ms: int
-    plan: Mapping[str, Any]  # see run_plan
-    lag_p50_ms: int
-    lag_p99_ms: int
-    setup_s: float  # start until the sink was ready (connect, topics, schemas)
-    peak_in_flight: int
-    peak_rss_mib: float
-
-    @property
-    def ok(self) -> bool:
-        """True when everything emitted was delivered."""
-        return self.failed == 0 and self.undelivered == 0 and self.delivered == self.events_total
-
-    def to_json(self) -> str:
-        """The summary as one JSON document."""
-        data: dict[str, Any] = asdict(self)
-        data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
-        data["ok"] = self.ok
-        return json.dumps(data, indent=2)
-
-
-def run_plan(settings: Settings) -> dict[str, Any]:
-    """What the run was configured to emit, so ``synthpay verify`` needs only the summary.
-
-    ``schedule`` lists each workflow's statuses in emission order with their exact offset
-    from the payment's start (the scheduler stamps ``ts`` with the due time, not the wake-up
-    time, so offsets are exact under either clock). No secrets: the summary is shared.
-    """
-    statuses = settings.statuses
-    return {
-        "timing": settings.timing,
-        "banks_topic": settings.entities.banks_topic,
-        "statuses": {s.name: {"topic": s.topic, "delay_ms": s.delay_ms} for s in statuses.values()},
-        "workflows": [
-            {"label": wf.label, "steps": list(wf.steps),
-             "schedule": [[step.status.name, step.offset_ms] for step in schedule(wf, statuses, settings.timing)]}
-            for wf in settings.workflows
-        ],
-    }
-
-
-def _table(headers: tuple[str, str], rows: list[tuple[str, int]], total: int) -> str:
-    width = max([len(headers[0]), len("TOTAL")] + [len(r[0]) for r in rows])
-    nwidth = max([len(headers[1]), len(str(total))] + [len(str(r[1])) for r in rows])
-    rule = f"+-{'-' * width}-+-{'-' * nwidth}-+"
-    lines = [rule, f"| {headers[0]:<{width}} | {headers[1]:>{nwidth}} |", rule]
-    lines += [f"| {name:<{width}} | {count:>{nwidth}} |" for name, count in rows]
-    lines += [rule, f"| {'TOTAL':<{width}} | {total:>{nwidth}} |", rule]
-    return "\n".join(lines)
-
-
-def render(summary: Summary) -> str:
-    """The original generator's closing tables, plus delivery accounting."""
-    parts = [
-        _table(("WORKFLOW", "COUNT"), list(summary.workflows.items()), summary.payments_started),
-        _table(("STATUS", "PRODUCED EVENTS"), list(summary.statuses.items()), sum(summary.statuses.values())),
-        _table(("BANKS", "EVENTS"), [("created", summary.banks_created), ("updated", summary.bank_updates)],
-               summary.banks_created + summary.bank_updates),
-        _table(
-            ("DELIVERY", "EVENTS"),
-            [("produced", summary.produced), ("delivered", summary.delivered), ("failed", summary.failed),
-             ("undelivered", summary.undelivered)],
-            summary.events_total,
-        ),
-    ]
-    rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
-    cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
-    parts.append(
-        f"Generating... [{summary.payments_started}] payments{cut} took {summary.elapsed_s:.3f}s "
-        f"({rate:,.0f} events/s, sink {summary.sink}, clock {summary.clock}, seed {summary.seed})"
-    )
-    return "\n\n".join(parts) + "\n"

@@ -18,7 +18,7 @@ import trio.testing
 from synthpay import config
 from synthpay.engine import Engine
 from synthpay.logs import make_logger
-from synthpay.stats import Summary
+from synthpay.summary import Summary
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent

@@ -1,0 +1,161 @@
+"""The outcome of a run: the summary, the plan verify checks it against, the closing tables.
+
+Written by one engine, merged over ``--processes`` children, read back by ``verify``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthpay.workflow import schedule
+
+if TYPE_CHECKING:
+    from synthpay.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The outcome of a run; written as tables and as ``--summary-json``."""
+
+    run_id: str
+    seed: int
+    sink: str
+    clock: str
+    elapsed_s: float
+    workflows: Mapping[str, int]
+    statuses: Mapping[str, int]
+    bank_updates: int
+    banks_created: int
+    payments_started: int
+    payments_completed: int
+    payments_cut: int
+    events_total: int
+    produced: int
+    delivered: int
+    failed: int
+    undelivered: int
+    topics: Mapping[str, Mapping[str, int]]
+    first_event_ts_ms: int | None
+    last_event_ts_ms: int | None
+    max_lag_ms: int
+    plan: Mapping[str, Any]  # see run_plan
+    lag_p50_ms: int
+    lag_p99_ms: int
+    setup_s: float  # start until the sink was ready (connect, topics, schemas)
+    peak_in_flight: int
+    peak_rss_mib: float
+
+    @property
+    def ok(self) -> bool:
+        """True when everything emitted was delivered."""
+        return self.failed == 0 and self.undelivered == 0 and self.delivered == self.events_total
+
+    def to_json(self) -> str:
+        """The summary as one JSON document."""
+        data: dict[str, Any] = asdict(self)
+        data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
+        data["ok"] = self.ok
+        return json.dumps(data, indent=2)
+
+
+def run_plan(settings: Settings) -> dict[str, Any]:
+    """What the run was configured to emit, so ``synthpay verify`` needs only the summary.
+
+    ``schedule`` lists each workflow's statuses in emission order with their exact offset
+    from the payment's start (the scheduler stamps ``ts`` with the due time, not the wake-up
+    time, so offsets are exact under either clock). No secrets: the summary is shared.
+    """
+    statuses = settings.statuses
+    return {
+        "timing": settings.timing,
+        "banks_topic": settings.entities.banks_topic,
+        "statuses": {s.name: {"topic": s.topic, "delay_ms": s.delay_ms} for s in statuses.values()},
+        "workflows": [
+            {"label": wf.label, "steps": list(wf.steps),
+             "schedule": [[step.status.name, step.offset_ms] for step in schedule(wf, statuses, settings.timing)]}
+            for wf in settings.workflows
+        ],
+    }
+
+
+def _table(headers: tuple[str, str], rows: list[tuple[str, int]], total: int) -> str:
+    width = max([len(headers[0]), len("TOTAL")] + [len(r[0]) for r in rows])
+    nwidth = max([len(headers[1]), len(str(total))] + [len(str(r[1])) for r in rows])
+    rule = f"+-{'-' * width}-+-{'-' * nwidth}-+"
+    lines = [rule, f"| {headers[0]:<{width}} | {headers[1]:>{nwidth}} |", rule]
+    lines += [f"| {name:<{width}} | {count:>{nwidth}} |" for name, count in rows]
+    lines += [rule, f"| {'TOTAL':<{width}} | {total:>{nwidth}} |", rule]
+    return "\n".join(lines)
+
+
+def render(summary: Summary) -> str:
+    """The original generator's closing tables, plus delivery accounting."""
+    parts = [
+        _table(("WORKFLOW", "COUNT"), list(summary.workflows.items()), summary.payments_started),
+        _table(("STATUS", "PRODUCED EVENTS"), list(summary.statuses.items()), sum(summary.statuses.values())),
+        _table(("BANKS", "EVENTS"), [("created", summary.banks_created), ("updated", summary.bank_updates)],
+               summary.banks_created + summary.bank_updates),
+        _table(
+            ("DELIVERY", "EVENTS"),
+            [("produced", summary.produced), ("delivered", summary.delivered), ("failed", summary.failed),
+             ("undelivered", summary.undelivered)],
+            summary.events_total,
+        ),
+    ]
+    rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
+    cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
+    parts.append(
+        f"Generating... [{summary.payments_started}] payments{cut} took {summary.elapsed_s:.3f}s "
+        f"({rate:,.0f} events/s, sink {summary.sink}, clock {summary.clock}, seed {summary.seed})"
+    )
+    return "\n\n".join(parts) + "\n"
+
+
+def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
+    """One summary for the whole run: counts add up, extremes take the extreme.
+
+    Lag percentiles are the worst child's (an upper bound of the run's).
+    """
+    first = parts[0]
+
+    def total(name: str) -> int:
+        return sum(getattr(p, name) for p in parts)
+
+    def added(name: str) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for p in parts:
+            counts.update(getattr(p, name))
+        return {k: counts[k] for k in getattr(first, name)}
+
+    topics: dict[str, dict[str, int]] = {}
+    for p in parts:
+        for topic, counts in p.topics.items():
+            merged = topics.setdefault(topic, dict.fromkeys(counts, 0))
+            for key, value in counts.items():
+                merged[key] += value
+    firsts = [p.first_event_ts_ms for p in parts if p.first_event_ts_ms is not None]
+    lasts = [p.last_event_ts_ms for p in parts if p.last_event_ts_ms is not None]
+    return Summary(
+        run_id=first.run_id, seed=first.seed, sink=first.sink, clock=first.clock, elapsed_s=round(elapsed_s, 3),
+        workflows=added("workflows"), statuses=added("statuses"),
+        bank_updates=total("bank_updates"), banks_created=total("banks_created"),
+        payments_started=total("payments_started"), payments_completed=total("payments_completed"),
+        payments_cut=total("payments_cut"), events_total=total("events_total"), produced=total("produced"),
+        delivered=total("delivered"), failed=total("failed"), undelivered=total("undelivered"), topics=topics,
+        first_event_ts_ms=min(firsts) if firsts else None, last_event_ts_ms=max(lasts) if lasts else None,
+        max_lag_ms=max(p.max_lag_ms for p in parts), plan=first.plan,
+        lag_p50_ms=max(p.lag_p50_ms for p in parts), lag_p99_ms=max(p.lag_p99_ms for p in parts),
+        setup_s=max(p.setup_s for p in parts), peak_in_flight=total("peak_in_flight"),
+        peak_rss_mib=round(sum(p.peak_rss_mib for p in parts), 1),
+    )
+
+
+def load_summary(path: Path) -> Summary:
+    """A summary written by ``--summary-json``."""
+    data: dict[str, Any] = json.loads(path.read_text())
+    return Summary(**{f.name: data[f.name] for f in fields(Summary)})
