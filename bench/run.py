@@ -27,7 +27,7 @@ from typing import Any
 from confluent_kafka import Producer
 
 from synthpay import entities, serde
-from synthpay.config import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
 from synthpay.events import Topic
 from synthpay.sinks.kafka import LINGER_MS, PRODUCER_DEFAULTS
 

@@ -20,9 +20,12 @@ import trio
 import trio.testing
 
 from synthpay import config, metrics, notify, processes
-from synthpay.config import ConfigError, Settings
+from synthpay.config import ConfigError
 from synthpay.engine import Engine, Service
+from synthpay.identity import resolve_identity
 from synthpay.logs import make_logger
+from synthpay.plugins import PluginError, SinkFactory, load_registry
+from synthpay.settings import Declaration, Settings, declarations
 from synthpay.sinks.base import SinkError
 from synthpay.summary import Summary, render
 
@@ -34,44 +37,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # 20% of its time in a backfill waiting to get it back (2% at 100 ms, py-spy --native).
 # With a threshold of 0 an idle run loop would spin instead of sleep.
 VIRTUAL_AUTOJUMP_S = 0.1
-
-_FLAG_HELP = {
-    "--payments": "payments to generate; 0 runs until stopped (NUM_PAYMENTS)",
-    "--workers": "payments in flight at most (NUM_WORKERS)",
-    "--sink": "where events go: kafka, file, stdout, null or a plugin's (default: kafka if "
-    "bootstrap servers are set, else file)",
-    "--out": "directory of the file sink's .avro files",
-    "--clock": "real: events as the delays say, in real time; virtual: a backfill of history "
-    "as fast as the sink takes it",
-    "--start": "ISO time of the first event under the virtual clock (default: now)",
-    "--seed": "random seed; the same seed, config and --start under the virtual clock "
-    "give byte-identical files",
-    "--summary-json": "also write the final summary as JSON to this file",
-    "--timing": "sequential: each delay counts from the previous status; parallel: every "
-    "delay counts from the start (the original's behaviour)",
-    "--summary-interval": "seconds between progress lines in the log",
-    "--shutdown-grace": "seconds in-flight payments get to finish after SIGTERM",
-    "--log-level": "debug, info, warning or error",
-    "--mode": "batch (stop after --payments) or continuous (until stopped; same as --payments 0)",
-    "--rate": "start this many payments per second on average (0: as fast as --workers allows)",
-    "--arrivals": "spacing of payment starts under --rate: poisson (random) or constant",
-    "--duration": "stop starting payments after this many seconds (0: no limit)",
-    "--instance-index": "this instance's share of a run split across pods (default: JOB_COMPLETION_INDEX)",
-    "--instance-count": "how many instances share the run",
-    "--processes": "engine processes on this machine, each with its own share and producer",
-    "--run-id": "the run id carried in every record's run_id header (default: a new UUID)",
-    "--http-port": "serve /metrics, /healthz and /readyz on this TCP port (0: off)",
-}
-
-
-#: How --help shows each flag's value ("N" when missing: a whole number).
-_METAVAR = {
-    "--sink": "NAME", "--clock": "{real,virtual}", "--start": "TIME", "--summary-interval": "SECONDS",
-    "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--mode": "{batch,continuous}",
-    "--rate": "PER_SECOND", "--arrivals": "{poisson,constant}", "--duration": "SECONDS", "--instance-index": "I",
-    "--run-id": "ID", "--out": "DIR", "--http-port": "PORT", "--timing": "{sequential,parallel}",
-}
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -95,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="TOML configuration (default: ./config.toml if present; or SYNTHPAY_CONFIG)")
     files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
     common = _Parser(add_help=False, parents=[files])
-    for flag, key in config.FLAGS.items():
-        common.add_argument(flag, dest=key, metavar=_METAVAR.get(flag, "N"), help=_FLAG_HELP[flag])
+    for declared in declarations():
+        if declared.flag:
+            common.add_argument(declared.flag, dest=declared.key, metavar=declared.metavar or "N",
+                                help=_flag_help(declared))
 
     parser = _Parser(
         prog="synthpay",
@@ -119,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                        help="give up after this long without a record (default 30)")
     return parser
+
+
+def _flag_help(declared: Declaration) -> str:
+    """The declaration's help, and the original generator's variable where it had one."""
+    originals = [name for name in declared.aliases if not name.startswith("SYNTHPAY_")]
+    return declared.help + (f" ({', '.join(originals)})" if originals else "")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -171,14 +144,16 @@ def _tune_gc(clock: str) -> None:
     gc.set_threshold(*GC_THRESHOLDS[clock])
 
 
-def _run(settings: Settings, argv: Sequence[str]) -> int:
+def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
     log = make_logger(settings.run.log_level)
     _tune_gc(settings.run.clock)
+    identity = resolve_identity(settings.run)
     try:
         if settings.run.processes > 1:
-            summary = processes.run(settings, argv, log)
+            summary = processes.run(settings, identity, argv, log)
         else:
-            engine = Engine(settings, log, handle_signals=True, services=_services(settings, log))
+            engine = Engine(settings, log, sink=sink, identity=identity, handle_signals=True,
+                            services=_services(settings, log))
             clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
             summary = trio.run(engine.run, clock=clock)
     except BaseException as exc:
@@ -214,15 +189,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-    except ConfigError as exc:
+        if args.command == "verify":
+            return _verify(settings, args.manifest, args.run_id, args.timeout)
+        # Plugins are code: they are imported here, never while loading the configuration.
+        sinks = load_registry(settings.plugins)
+        sink = sinks.sink(settings.run.sink)
+    except (ConfigError, PluginError) as exc:
         print(f"synthpay: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "validate":
-        print(json.dumps(config.describe(settings), indent=2))
+        print(json.dumps({**config.describe(settings), "sinks_available": list(sinks.sink_names())}, indent=2))
         return EXIT_OK
-    if args.command == "verify":
-        return _verify(settings, args.manifest, args.run_id, args.timeout)
-    return _run(settings, list(sys.argv[1:] if argv is None else argv))
+    return _run(settings, sink, list(sys.argv[1:] if argv is None else argv))
 
 
 def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_s: float) -> int:

@@ -1,19 +1,20 @@
-"""The one typed configuration object, built in one place.
+"""Loading the configuration: every layer into one validated, frozen :class:`Settings`.
 
 Precedence, lowest first: built-in defaults < ``config.toml`` (or ``--config``) < ``.env``
-file < environment < command-line flags. Every scalar setting has a canonical environment
-name ``SYNTHPAY_<SECTION>_<KEY>``; the original generator's names are aliases of it.
-Validation happens here, once: anything wrong raises :class:`ConfigError` with one line
-that names the setting, where it came from, the bad value and what is accepted.
+file < environment < command-line flags. What each setting is (default, parser, names)
+is declared once, in :mod:`synthpay.settings`; this module only reads the layers and
+applies those declarations. Anything wrong raises :class:`ConfigError` with one line that
+names the setting, where it came from, the bad value and what is accepted. Loading runs
+no plugin code: the command line resolves plugins and sinks from ``settings.plugins``.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,340 +24,40 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
-from synthpay.plugins import PluginError, Registry, load_registry
-from synthpay.workflow import TIMINGS, Status, Timing, Workflow
+from synthpay import parsers
+from synthpay.parsers import Parser
+from synthpay.settings import (
+    DEFAULT_STATUSES,
+    DEFAULT_WORKFLOWS,
+    DELAY_MS,
+    PARTITIONS,
+    WEIGHT,
+    Declaration,
+    Secret,
+    Settings,
+    declarations,
+    sections,
+    structured_keys,
+)
+from synthpay.workflow import Status, Workflow
 
 
 class ConfigError(Exception):
     """A setting is wrong; the message is one line meant for the user."""
 
 
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A credential: prints as ``***`` everywhere so it never reaches a log or an error."""
-
-    value: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "'***'" if self.value else "''"
-
-    def __str__(self) -> str:
-        return "***" if self.value else ""
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How one run goes: how much, how fast, where to, on which clock."""
-
-    sink: str
-    sink_is_default: bool
-    payments: int
-    workers: int
-    clock: str
-    start_ms: int | None
-    seed: int | None
-    summary_interval_s: float
-    summary_json: str
-    shutdown_grace_s: float
-    log_level: str
-    mode: str  # "batch" (payments > 0) or "continuous" (payments == 0: until stopped)
-    rate: float  # payments started per second across all instances; 0 = paced by workers only
-    arrivals: str  # "poisson" or "constant" spacing of those starts
-    duration_s: float  # stop starting payments after this long; 0 = no limit
-    instance_index: int  # this instance's share of a run split across processes or pods
-    instance_count: int
-    processes: int  # engine processes to run on this machine, each with its own share
-    run_id: str  # carried in every record's run_id header; "" = a new UUID per run
-
-
-@dataclass(frozen=True, slots=True)
-class EntitySettings:
-    """The banks payments move between, and the changelog stream of their updates."""
-
-    sources: int
-    destinations: int
-    bank_update_interval_ms: int
-    banks_topic: str
-    banks_partitions: int
-
-
-@dataclass(frozen=True, slots=True)
-class EngineSettings:
-    """Batching across the thread boundary between the Trio engine and the I/O thread."""
-
-    batch_size: int
-    linger_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class FileSettings:
-    """The embedded default sink: one Avro object container file per topic."""
-
-    dir: str
-    codec: str
-
-
-@dataclass(frozen=True, slots=True)
-class KafkaSettings:
-    """Connection to the Kafka cluster; ``config`` passes any librdkafka setting through."""
-
-    bootstrap_servers: str
-    security_protocol: str
-    sasl_mechanisms: str
-    sasl_username: str
-    sasl_password: Secret
-    sasl_password_file: str
-    client_id: str
-    ssl_ca_location: str
-    replication_factor: int
-    flush_timeout_s: float
-    config: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class RegistrySettings:
-    """Confluent-compatible schema registry."""
-
-    url: str
-    api_key: str
-    api_secret: Secret
-    api_secret_file: str
-
-
-@dataclass(frozen=True, slots=True)
-class HttpSettings:
-    """The metrics and health endpoint; ``port`` 0 turns it off."""
-
-    host: str
-    port: int
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything a run needs, validated."""
-
-    run: RunSettings
-    entities: EntitySettings
-    engine: EngineSettings
-    file: FileSettings
-    kafka: KafkaSettings
-    schema_registry: RegistrySettings
-    http: HttpSettings
-    timing: Timing
-    statuses: Mapping[str, Status]
-    workflows: tuple[Workflow, ...]
-    plugins: tuple[str, ...]
-    registry: Registry = field(repr=False, compare=False)
-    source: str = ""
-
-
-# --- parsers: (value, came_from_text) -> typed value; ValueError(text) says what is accepted
-
-
-Parser = Callable[[Any, bool], Any]
-
-
-def _whole(minimum: int) -> Parser:
-    def parse(raw: Any, text: bool) -> int:
-        accepted = f"a whole number >= {minimum}"
-        if text:
-            try:
-                raw = int(str(raw).strip().replace("_", ""))
-            except ValueError:
-                raise ValueError(accepted) from None
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
-            raise ValueError(accepted)
-        return raw
-
-    return parse
-
-
-def _number(minimum: float, *, exclusive: bool = False) -> Parser:
-    def parse(raw: Any, text: bool) -> float:
-        accepted = f"a number {'>' if exclusive else '>='} {minimum:g}"
-        if text:
-            try:
-                raw = float(str(raw).strip())
-            except ValueError:
-                raise ValueError(accepted) from None
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
-            raise ValueError(accepted)
-        if raw < minimum or (exclusive and raw == minimum) or raw == float("inf"):
-            raise ValueError(accepted)
-        return float(raw)
-
-    return parse
-
-
-def _choice(*values: str) -> Parser:
-    def parse(raw: Any, text: bool) -> str:
-        if not isinstance(raw, str) or raw.strip().lower() not in values:
-            raise ValueError("one of " + ", ".join(repr(v) for v in values))
-        return raw.strip().lower()
-
-    return parse
-
-
-def _text(raw: Any, text: bool) -> str:
-    if not isinstance(raw, str):
-        raise ValueError("a string")
-    return raw.strip()
-
-
-def _optional_seed(raw: Any, text: bool) -> int | None:
-    if raw == "" or raw is None:
-        return None
-    # The shipped config.toml shows ``seed = ""``, so ``seed = "42"`` must work too.
-    parsed: int = _whole(0)(raw, text or isinstance(raw, str))
-    return parsed
-
-
-def _start(raw: Any, text: bool) -> int | None:
-    accepted = "an ISO 8601 time such as 2026-01-31T09:00:00Z, or empty for now"
-    if isinstance(raw, datetime):
-        moment = raw
-    elif isinstance(raw, str):
-        if not raw.strip():
-            return None
-        try:
-            moment = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            raise ValueError(accepted) from None
-    else:
-        raise ValueError(accepted)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
-
-
-def _security_protocol(raw: Any, text: bool) -> str:
-    accepted = ("", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-    if not isinstance(raw, str) or raw.strip().upper() not in accepted:
-        raise ValueError("one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (or empty for automatic)")
-    return raw.strip().upper()
-
-
-def _port(raw: Any, text: bool) -> int:
-    accepted = "a TCP port from 1 to 65535, or 0 for off"
-    try:
-        value: int = _whole(0)(raw, text)
-    except ValueError:
-        raise ValueError(accepted) from None
-    if value > 65535:
-        raise ValueError(accepted)
-    return value
-
-
-def _replication(raw: Any, text: bool) -> int:
-    accepted = "-1 (the broker's default) or a whole number >= 1"
-    try:
-        value: int = _whole(-1)(raw, text)
-    except ValueError:
-        raise ValueError(accepted) from None
-    if value == 0:
-        raise ValueError(accepted)
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Setting:
-    key: str
-    default: Any
-    parse: Parser
-    aliases: tuple[str, ...] = ()
-    flag: str | None = None
-    secret: bool = False
-
-    @property
-    def env(self) -> tuple[str, ...]:
-        return ("SYNTHPAY_" + self.key.replace(".", "_").upper(), *self.aliases)
-
-
-_SETTINGS: tuple[_Setting, ...] = (
-    _Setting("run.sink", "", _text, ("SYNTHPAY_SINK",), "--sink"),
-    _Setting("run.payments", 100_000, _whole(0), ("NUM_PAYMENTS",), "--payments"),
-    _Setting("run.workers", 100, _whole(1), ("NUM_WORKERS",), "--workers"),
-    _Setting("run.clock", "real", _choice("real", "virtual"), ("SYNTHPAY_CLOCK",), "--clock"),
-    _Setting("run.start", "", _start, (), "--start"),
-    _Setting("run.seed", "", _optional_seed, ("SYNTHPAY_SEED",), "--seed"),
-    _Setting("run.summary_interval_s", 10.0, _number(0, exclusive=True), (), "--summary-interval"),
-    _Setting("run.summary_json", "", _text, (), "--summary-json"),
-    _Setting("run.shutdown_grace_s", 20.0, _number(0), (), "--shutdown-grace"),
-    _Setting("run.log_level", "info", _choice("debug", "info", "warning", "error"), (), "--log-level"),
-    _Setting("run.mode", "batch", _choice("batch", "continuous"), (), "--mode"),
-    _Setting("run.rate", 0.0, _number(0), (), "--rate"),
-    _Setting("run.arrivals", "poisson", _choice("poisson", "constant"), (), "--arrivals"),
-    _Setting("run.duration_s", 0.0, _number(0), (), "--duration"),
-    _Setting("run.instance_index", 0, _whole(0), ("JOB_COMPLETION_INDEX",), "--instance-index"),
-    _Setting("run.instance_count", 1, _whole(1), (), "--instance-count"),
-    _Setting("run.processes", 1, _whole(1), (), "--processes"),
-    _Setting("run.run_id", "", _text, (), "--run-id"),
-    _Setting("entities.sources", 10, _whole(1), ("NUM_SOURCES",)),
-    _Setting("entities.destinations", 10, _whole(1), ("NUM_DESTINATIONS",)),
-    _Setting("entities.bank_update_interval_ms", 3000, _whole(0), ("UPDATE_BANKS_INTERVAL",)),
-    _Setting("entities.banks_topic", "banks", _text),
-    _Setting("entities.banks_partitions", 1, _whole(1)),
-    _Setting("engine.batch_size", 0, _whole(0)),
-    _Setting("engine.linger_ms", 10, _whole(1)),
-    _Setting("file.dir", "out", _text, (), "--out"),
-    _Setting("file.codec", "deflate", _choice("deflate", "null")),
-    _Setting(
-        "kafka.bootstrap_servers", "", _text, ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER")
-    ),
-    _Setting("kafka.security_protocol", "", _security_protocol, ("KAFKA_SECURITY_PROTOCOL",)),
-    _Setting("kafka.sasl_mechanisms", "PLAIN", _text, ("KAFKA_SASL_MECHANISMS",)),
-    _Setting("kafka.sasl_username", "", _text, ("KAFKA_SASL_USERNAME",)),
-    _Setting("kafka.sasl_password", "", _text, ("KAFKA_SASL_PASSWORD",), secret=True),
-    _Setting("kafka.sasl_password_file", "", _text, ("KAFKA_SASL_PASSWORD_FILE",)),
-    _Setting("kafka.client_id", "synthpay", _text, ("KAFKA_CLIENT_ID",)),
-    _Setting("kafka.ssl_ca_location", "", _text, ("KAFKA_SSL_CA_LOCATION",)),
-    _Setting("kafka.replication_factor", -1, _replication),
-    _Setting("kafka.flush_timeout_s", 30.0, _number(0)),
-    _Setting(
-        "schema_registry.url", "http://localhost:8081", _text, ("SCHEMA_REGISTRY_ENDPOINT",)
-    ),
-    _Setting("schema_registry.api_key", "", _text, ("SCHEMA_REGISTRY_API_KEY",)),
-    _Setting("schema_registry.api_secret", "", _text, ("SCHEMA_REGISTRY_API_SECRET",), secret=True),
-    _Setting("schema_registry.api_secret_file", "", _text, ("SCHEMA_REGISTRY_API_SECRET_FILE",)),
-    _Setting("http.host", "0.0.0.0", _text),
-    _Setting("http.port", 0, _port, (), "--http-port"),
-    _Setting("timing", "sequential", _choice(*TIMINGS), ("SYNTHPAY_TIMING",), "--timing"),
-)
-_BY_KEY = {s.key: s for s in _SETTINGS}
-# Tables and arrays that are not plain scalars; each is validated by its own function.
-_STRUCTURED = ("statuses", "workflows", "plugins", "kafka.config")
-
-#: The original generator's status delays (code defaults) and partition counts.
-DEFAULT_STATUSES: tuple[tuple[str, int, int], ...] = (
-    ("Initiated", 100, 12),
-    ("Validated", 1000, 12),
-    ("Accounted", 1000, 12),
-    ("Completed", 3000, 12),
-    ("Failed", 1000, 4),
-    ("Rejected", 2000, 4),
-    ("Canceled", 2000, 4),
-)
-#: The original generator's eight weighted workflows.
-DEFAULT_WORKFLOWS: tuple[tuple[tuple[str, ...], int], ...] = (
-    (("Initiated", "Failed"), 1),
-    (("Initiated", "Rejected"), 2),
-    (("Initiated", "Validated", "Failed"), 1),
-    (("Initiated", "Validated", "Rejected"), 1),
-    (("Initiated", "Validated", "Accounted", "Failed"), 1),
-    (("Initiated", "Validated", "Accounted", "Completed"), 9),
-    (("Initiated", "Validated", "Accounted", "Canceled"), 2),
-    (("Initiated", "Validated", "Accounted", "Rejected"), 1),
-)
+_DECLARED = declarations()
+_BY_KEY = {d.key: d for d in _DECLARED}
+_STRUCTURED = structured_keys()
 #: engine.batch_size = 0: a backfill gains from fewer hand-offs; under the real clock a
 #: batch in the I/O thread holds the engine up, which shows as scheduling lag.
 _AUTO_BATCH = {"virtual": 10_000, "real": 2_000}
 #: Spellings of DELAY_* that the original's README used for the same status.
 _DELAY_ALIASES = {"CANCELLED": "CANCELED"}
+#: Nesting a TOML document may have; deeper is an error, not a RecursionError.
+_MAX_TOML_DEPTH = 32
 
-FLAGS: Mapping[str, str] = MappingProxyType({s.flag: s.key for s in _SETTINGS if s.flag})
+FLAGS: Mapping[str, str] = MappingProxyType({d.flag: d.key for d in _DECLARED if d.flag})
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +81,7 @@ def load(
     cwd = cwd or Path.cwd()
     environ = dict(os.environ if env is None else env)
     values: dict[str, _Value] = {
-        s.key: _Value(s.default, "default", s.key, False) for s in _SETTINGS
+        d.key: _Value(d.default, "default", d.key, False) for d in _DECLARED
     }
     structured: dict[str, _Value] = {}
 
@@ -412,7 +113,7 @@ def _read_secret_files(
     A relative path is resolved against ``$CREDENTIALS_DIRECTORY`` when systemd set it
     (``LoadCredential=``), else against the working directory.
     """
-    for setting in _SETTINGS:
+    for setting in _DECLARED:
         if not setting.secret:
             continue
         file_key = setting.key + "_file"
@@ -453,18 +154,41 @@ def _config_file(explicit: str | None, cwd: Path) -> Path | None:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            doc = tomllib.load(fh)
+    except RecursionError:
+        doc = {"": _TooDeep()}
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing
         raise ConfigError(f"{path.name}: invalid TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if _depth(doc) > _MAX_TOML_DEPTH:
+        raise ConfigError(f"{path.name}: tables or arrays nested more than {_MAX_TOML_DEPTH} deep; "
+                          "expected a synthpay configuration")
+    return doc
+
+
+class _TooDeep:
+    """Stands for a document too deeply nested for the TOML parser itself."""
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, _TooDeep):
+        return _MAX_TOML_DEPTH + 1
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    deepest = 0
+    for child in children:
+        deepest = max(deepest, _depth(child))
+        if deepest > _MAX_TOML_DEPTH:
+            break
+    return 1 + deepest
 
 
 def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
     """The original reads ``.env`` from its working directory; values never override the real environment."""
     from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
 
     path = Path(env_file) if env_file else cwd / ".env"
     if not path.is_absolute():
@@ -474,9 +198,15 @@ def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
             raise ConfigError(f"--env-file: {env_file!r} is not a readable file")
         return {}
     try:
-        loaded = dotenv_values(path)
+        content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--env-file: cannot read {str(path)!r}: {exc}") from None
+    for binding in parse_stream(io.StringIO(content)):
+        if binding.error:
+            # The line itself is not shown: it may hold a secret.
+            raise ConfigError(f"{dotenv_origin(env_file)} line {binding.original.line}: cannot parse it; "
+                              "expected NAME=value, a comment or an empty line")
+    loaded = dotenv_values(stream=io.StringIO(content))
     return {k: v for k, v in loaded.items() if v is not None}
 
 
@@ -510,7 +240,7 @@ def _siblings(prefix: str) -> str:
 def _apply_env(
     env: Mapping[str, str], origin: str, values: dict[str, _Value], structured: dict[str, _Value]
 ) -> None:
-    for setting in _SETTINGS:
+    for setting in _DECLARED:
         for name in setting.env:
             if name in env:
                 values[setting.key] = _Value(env[name], origin, name, True)
@@ -518,7 +248,7 @@ def _apply_env(
     delays = {
         _DELAY_ALIASES.get(name[6:], name[6:]): _Value(raw, origin, name, True)
         for name, raw in env.items()
-        if name.startswith("DELAY_") and len(name) > 6
+        if name.startswith("DELAY_")
     }
     if delays:
         previous = structured.get("env.delays")
@@ -527,42 +257,55 @@ def _apply_env(
         structured["env.delays"] = _Value(merged, origin, "DELAY_*", True)
 
 
-def _parse(setting: _Setting, value: _Value) -> Any:
+def _parse(setting: Declaration, value: _Value) -> Any:
+    return _checked(setting.parse, value, secret=setting.secret)
+
+
+def _checked(parse: Parser, value: _Value, *, secret: bool = False) -> Any:
     try:
-        return setting.parse(value.raw, value.text)
+        return parse(value.raw, value.text)
     except ValueError as exc:
-        shown = "'***'" if setting.secret else repr(value.raw)
+        shown = "'***'" if secret else repr(value.raw)
         raise ConfigError(f"{value.name} = {shown} ({value.origin}): expected {exc}") from None
 
 
-def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: str) -> Settings:
-    statuses = _statuses(structured.get("statuses"), structured.get("env.delays"), parsed)
+def _build(parsed: dict[str, Any], structured: Mapping[str, _Value], source: str) -> Settings:
+    statuses = _statuses(structured.get("statuses"), structured.get("env.delays"))
     workflows = _workflows(structured.get("workflows"), statuses)
-    plugins = _plugins(structured.get("plugins"))
-    try:
-        registry = load_registry(plugins)
-    except PluginError as exc:
-        raise ConfigError(str(exc)) from None
+    _cross_field(parsed, statuses)
+    tables: dict[str, dict[str, Any]] = {name: {} for name in sections()}
+    top: dict[str, Any] = {}
+    for d in _DECLARED:
+        value = Secret(parsed[d.key]) if d.secret else parsed[d.key]
+        table, _, _ = d.key.rpartition(".")
+        (tables[table] if table else top)[d.attr] = value
+    tables["run"]["sink_is_default"] = parsed["run.sink_is_default"]
+    tables["kafka"]["config"] = _kafka_config(structured.get("kafka.config"))
+    return Settings(
+        **{name: kind(**tables[name]) for name, kind in sections().items()},
+        **top,
+        statuses=MappingProxyType(statuses),
+        workflows=workflows,
+        plugins=_plugins(structured.get("plugins")),
+        source=source,
+    )
 
-    sink, sink_is_default = parsed["run.sink"], False
-    if not sink:
-        sink, sink_is_default = ("kafka" if parsed["kafka.bootstrap_servers"] else "file"), True
-    if sink not in registry.sink_names():
-        origin = "run.sink / --sink / SYNTHPAY_SINK"
-        raise ConfigError(
-            f"{origin} = {sink!r}: expected one of {', '.join(repr(n) for n in registry.sink_names())}"
-        )
-    continuous = parsed["run.mode"] == "continuous" or parsed["run.payments"] == 0
-    if parsed["run.instance_count"] > 65536:
-        raise ConfigError(
-            f"run.instance_count = {parsed['run.instance_count']}: expected a whole number from 1 to 65536"
-        )
+
+def _cross_field(parsed: dict[str, Any], statuses: Mapping[str, Status]) -> None:
+    """Every check and default that involves more than one setting, in one place."""
+    parsed["run.sink_is_default"] = not parsed["run.sink"]
+    if not parsed["run.sink"]:
+        parsed["run.sink"] = "kafka" if parsed["kafka.bootstrap_servers"] else "file"
+    if parsed["run.mode"] == "continuous" or parsed["run.payments"] == 0:
+        parsed["run.mode"], parsed["run.payments"] = "continuous", 0
+    parsed["engine.batch_size"] = parsed["engine.batch_size"] or _AUTO_BATCH[parsed["run.clock"]]
+    parsed["file.dir"] = parsed["file.dir"] or "."
     if parsed["run.instance_index"] >= parsed["run.instance_count"]:
         raise ConfigError(
             f"run.instance_index = {parsed['run.instance_index']}: expected a whole number below "
             f"run.instance_count ({parsed['run.instance_count']})"
         )
-    if sink == "kafka" and not parsed["kafka.bootstrap_servers"]:
+    if parsed["run.sink"] == "kafka" and not parsed["kafka.bootstrap_servers"]:
         raise ConfigError(
             "run.sink = 'kafka' needs kafka.bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS), e.g. localhost:9092"
         )
@@ -572,72 +315,8 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
     if any(s.topic == banks_topic for s in statuses.values()):
         raise ConfigError(f"entities.banks_topic = {banks_topic!r}: expected a topic no status uses")
 
-    return Settings(
-        run=RunSettings(
-            sink=sink,
-            sink_is_default=sink_is_default,
-            payments=0 if continuous else parsed["run.payments"],
-            workers=parsed["run.workers"],
-            clock=parsed["run.clock"],
-            start_ms=parsed["run.start"],
-            seed=parsed["run.seed"],
-            summary_interval_s=parsed["run.summary_interval_s"],
-            summary_json=parsed["run.summary_json"],
-            shutdown_grace_s=parsed["run.shutdown_grace_s"],
-            log_level=parsed["run.log_level"],
-            mode="continuous" if continuous else "batch",
-            rate=parsed["run.rate"],
-            arrivals=parsed["run.arrivals"],
-            duration_s=parsed["run.duration_s"],
-            instance_index=parsed["run.instance_index"],
-            instance_count=parsed["run.instance_count"],
-            processes=parsed["run.processes"],
-            run_id=parsed["run.run_id"],
-        ),
-        entities=EntitySettings(
-            sources=parsed["entities.sources"],
-            destinations=parsed["entities.destinations"],
-            bank_update_interval_ms=parsed["entities.bank_update_interval_ms"],
-            banks_topic=banks_topic,
-            banks_partitions=parsed["entities.banks_partitions"],
-        ),
-        engine=EngineSettings(
-            batch_size=parsed["engine.batch_size"] or _AUTO_BATCH[parsed["run.clock"]],
-            linger_ms=parsed["engine.linger_ms"],
-        ),
-        file=FileSettings(dir=parsed["file.dir"] or ".", codec=parsed["file.codec"]),
-        kafka=KafkaSettings(
-            bootstrap_servers=parsed["kafka.bootstrap_servers"],
-            security_protocol=parsed["kafka.security_protocol"],
-            sasl_mechanisms=parsed["kafka.sasl_mechanisms"],
-            sasl_username=parsed["kafka.sasl_username"],
-            sasl_password=Secret(parsed["kafka.sasl_password"]),
-            sasl_password_file=parsed["kafka.sasl_password_file"],
-            client_id=parsed["kafka.client_id"],
-            ssl_ca_location=parsed["kafka.ssl_ca_location"],
-            replication_factor=parsed["kafka.replication_factor"],
-            flush_timeout_s=parsed["kafka.flush_timeout_s"],
-            config=_kafka_config(structured.get("kafka.config")),
-        ),
-        schema_registry=RegistrySettings(
-            url=parsed["schema_registry.url"],
-            api_key=parsed["schema_registry.api_key"],
-            api_secret=Secret(parsed["schema_registry.api_secret"]),
-            api_secret_file=parsed["schema_registry.api_secret_file"],
-        ),
-        http=HttpSettings(host=parsed["http.host"], port=parsed["http.port"]),
-        timing=parsed["timing"],
-        statuses=MappingProxyType(statuses),
-        workflows=workflows,
-        plugins=plugins,
-        registry=registry,
-        source=source,
-    )
 
-
-def _statuses(
-    table: _Value | None, env_delays: _Value | None, parsed: Mapping[str, Any]
-) -> dict[str, Status]:
+def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Status]:
     specs: dict[str, dict[str, Any]] = {
         name: {"delay_ms": delay, "partitions": parts} for name, delay, parts in DEFAULT_STATUSES
     }
@@ -659,17 +338,21 @@ def _statuses(
     if env_delays is not None:
         by_upper = {name.upper(): name for name in specs}
         for upper, value in env_delays.raw.items():
-            if upper in by_upper:
-                specs[by_upper[upper]]["delay_ms"] = _Value(value.raw, value.origin, value.name, True)
+            if upper not in by_upper:
+                raise ConfigError(
+                    f"{value.name} ({value.origin}): there is no status {upper!r}; expected DELAY_ and one of "
+                    f"{', '.join(name.upper() for name in specs)}"
+                )
+            specs[by_upper[upper]]["delay_ms"] = _Value(value.raw, value.origin, value.name, True)
 
     statuses: dict[str, Status] = {}
     topics: set[str] = set()
     for name, spec in specs.items():
         if not name or not name.replace("_", "").isalnum():
             raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
-        delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), _whole(0), table)
-        parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), _whole(1), table)
-        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), _text, table)
+        delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
+        parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), PARTITIONS, table)
+        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), parsers.text, table)
         if not topic or topic in topics:
             raise ConfigError(f"statuses.{name}.topic = {topic!r}: expected a topic name no other status uses")
         topics.add(topic)
@@ -681,7 +364,7 @@ def _field(key: str, raw: Any, parse: Parser, table: _Value | None) -> Any:
     value = raw if isinstance(raw, _Value) else _Value(raw, table.origin if table else "default", key, False)
     if value.raw is None:
         raise ConfigError(f"{key} ({value.origin}): missing; expected a value")
-    return _parse(_Setting(key, None, parse), value)
+    return _checked(parse, value)
 
 
 def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Workflow, ...]:
@@ -710,7 +393,7 @@ def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Wo
                 )
         if len(set(steps)) != len(steps):
             raise ConfigError(f"{where}.steps = {steps!r} ({table.origin}): expected each status at most once")
-        weight = _field(f"{where}.weight", spec.get("weight", 1), _whole(0), table)
+        weight = _field(f"{where}.weight", spec.get("weight", 1), WEIGHT, table)
         workflows.append(Workflow(tuple(steps), weight))
     if sum(wf.weight for wf in workflows) == 0:
         raise ConfigError(f"workflows ({table.origin}): the weights sum to 0; expected at least one weight >= 1")
@@ -754,11 +437,10 @@ def describe(settings: Settings) -> dict[str, Any]:
         if isinstance(obj, (tuple, list)):
             return [plain(v) for v in obj]
         if hasattr(obj, "__dataclass_fields__"):
-            return {f: plain(getattr(obj, f)) for f in obj.__dataclass_fields__ if f != "registry"}
+            return {f: plain(getattr(obj, f)) for f in obj.__dataclass_fields__}
         return obj
 
     described: dict[str, Any] = plain(settings)
-    described["sinks_available"] = list(settings.registry.sink_names())
     described["kafka"]["config"] = {
         k: ("***" if _looks_secret(k) else v) for k, v in settings.kafka.config.items()
     }
@@ -771,23 +453,7 @@ def _looks_secret(key: str) -> bool:
 
 def env_names() -> dict[str, tuple[str, ...]]:
     """Every setting's environment names, canonical first (for the README and tests)."""
-    return {s.key: s.env for s in _SETTINGS}
+    return {d.key: d.env for d in _DECLARED}
 
 
-def defaults_only(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Settings from built-in defaults plus ``overrides`` given as dotted keys (for tests and tools)."""
-    return load(env={}, flags=overrides, read_files=False)
-
-
-__all__ = [
-    "ConfigError",
-    "DEFAULT_STATUSES",
-    "DEFAULT_WORKFLOWS",
-    "FLAGS",
-    "Secret",
-    "Settings",
-    "describe",
-    "env_names",
-    "load",
-]
-
+__all__ = ["ConfigError", "FLAGS", "describe", "env_names", "load"]

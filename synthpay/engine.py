@@ -10,10 +10,8 @@ the I/O thread flushes the sink and the summary is built from the counters.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -21,10 +19,12 @@ import trio
 
 from synthpay import io_thread, serde
 from synthpay.clock import EngineClock
-from synthpay.config import Settings
+from synthpay.identity import RunIdentity
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
+from synthpay.plugins import SinkFactory
 from synthpay.scheduler import Scheduler
+from synthpay.settings import Settings
 from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, StopDeadline
 from synthpay.stats import EngineStats, Ledger, peak_rss_mib
 from synthpay.summary import Summary, run_plan
@@ -49,7 +49,7 @@ IO_STALL_S = 30.0
 class Engine:
     """One run of the generator. Call :meth:`run` inside ``trio.run``.
 
-    ``services`` run beside the engine in its nursery from the start and are cancelled at
+    ``sink`` opens the sink in the I/O thread; ``services`` run beside the engine in its nursery from the start and are cancelled at
     the end; they observe it through :attr:`ready`, :attr:`stopping`, :meth:`snapshot`
     and :meth:`health`.
     """
@@ -59,13 +59,16 @@ class Engine:
         settings: Settings,
         log: object,
         *,
+        sink: SinkFactory,
+        identity: RunIdentity,
         handle_signals: bool = False,
         services: Sequence[Service] = (),
     ) -> None:
         self.settings = settings
         self.log = log
-        self.run_id = settings.run.run_id or str(uuid.uuid4())
-        self.seed = settings.run.seed if settings.run.seed is not None else random.SystemRandom().getrandbits(32)
+        self.run_id = identity.run_id
+        self.seed = identity.seed
+        self._sink = sink
         self.topics = topics_for(settings)
         self.ledger = Ledger(t.name for t in self.topics)
         self.stats = EngineStats((t.name for t in self.topics), (wf.label for wf in settings.workflows))
@@ -167,7 +170,7 @@ class Engine:
 
         ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat,
                           self.stop_deadline)
-        factory = self.settings.registry.sink(self.settings.run.sink)
+        factory = self._sink
         self.io_alive = True
         try:
             self._undelivered = await trio.to_thread.run_sync(

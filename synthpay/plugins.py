@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from synthpay.sinks.base import Sink, SinkContext
 
-    SinkFactory = Callable[[SinkContext], Sink]
+#: Opens a sink in the I/O thread.
+SinkFactory = Callable[["SinkContext"], "Sink"]
 
 BUILTINS = "synthpay.sinks:register"
 ENTRY_POINT_GROUP = "synthpay.plugins"
@@ -41,7 +42,12 @@ class Registry:
         self._sinks[name] = factory
 
     def sink(self, name: str) -> SinkFactory:
-        """The factory registered under ``name``."""
+        """The factory registered under ``name`` (the ``run.sink`` setting)."""
+        if name not in self._sinks:
+            raise PluginError(
+                f"run.sink / --sink / SYNTHPAY_SINK = {name!r}: expected one of "
+                f"{', '.join(repr(n) for n in self.sink_names())}"
+            )
         return self._sinks[name]
 
     def sink_names(self) -> tuple[str, ...]:

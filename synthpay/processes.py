@@ -10,20 +10,19 @@ child, and merges their summaries into one.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from synthpay.config import Settings
+from synthpay.identity import RunIdentity
+from synthpay.settings import Settings
 from synthpay.summary import Summary, load_summary, merge
 
 
@@ -49,10 +48,9 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
 
 
-def run(settings: Settings, argv: Sequence[str], log: Any) -> Summary:
+def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Any) -> Summary:
     """Run ``settings.run.processes`` children to the end and merge what they report."""
-    seed = settings.run.seed if settings.run.seed is not None else random.SystemRandom().getrandbits(32)
-    run_id = settings.run.run_id or str(uuid.uuid4())
+    seed, run_id = identity.seed, identity.run_id
     with tempfile.TemporaryDirectory(prefix="synthpay-processes-") as tmp:
         paths = [Path(tmp) / f"{slot}.json" for slot in range(settings.run.processes)]
         commands = [child_argv(argv, settings, slot, seed, run_id, path) for slot, path in enumerate(paths)]

@@ -26,7 +26,7 @@ import trio
 
 from synthpay import entities
 from synthpay.clock import EngineClock
-from synthpay.config import Settings
+from synthpay.settings import Settings
 from synthpay.entities import Bank
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from synthpay.workflow import schedule
 
 if TYPE_CHECKING:
-    from synthpay.config import Settings
+    from synthpay.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from typing import Any, cast
 import fastavro
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from synthpay.config import Settings
+from synthpay.settings import Settings
 from synthpay.sinks.kafka import connection_config, describe_error, registry_client
 
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").

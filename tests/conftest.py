@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -16,8 +16,11 @@ import trio
 import trio.testing
 
 from synthpay import config
-from synthpay.engine import Engine
+from synthpay.engine import Engine, Service
+from synthpay.identity import resolve_identity
 from synthpay.logs import make_logger
+from synthpay.plugins import load_registry
+from synthpay.settings import Settings
 from synthpay.summary import Summary
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -55,7 +58,12 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def settings_for(out_dir: Path | None = None, overrides: Mapping[str, Any] | None = None) -> config.Settings:
+def defaults_only(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from built-in defaults plus ``overrides`` given as dotted keys; no file or environment read."""
+    return config.load(env={}, flags=overrides, read_files=False)
+
+
+def settings_for(out_dir: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Built-in defaults for a reproducible virtual-clock file run, plus dotted-key overrides."""
     values: dict[str, Any] = {
         "run.clock": "virtual",
@@ -67,12 +75,14 @@ def settings_for(out_dir: Path | None = None, overrides: Mapping[str, Any] | Non
     if out_dir is not None:
         values["file.dir"] = str(out_dir)
     values.update(overrides or {})
-    return config.defaults_only(values)
+    return defaults_only(values)
 
 
-def make_engine(settings: config.Settings) -> Engine:
-    """An engine that logs into a throwaway buffer."""
-    return Engine(settings, make_logger("warning", stream=io.StringIO()))
+def make_engine(settings: Settings, services: Sequence[Service] = ()) -> Engine:
+    """An engine with the configured sink, logging into a throwaway buffer."""
+    return Engine(settings, make_logger("warning", stream=io.StringIO()),
+                  sink=load_registry(settings.plugins).sink(settings.run.sink), identity=resolve_identity(settings.run),
+                  services=services)
 
 
 def run_to_end(engine: Engine) -> Summary:
@@ -82,7 +92,7 @@ def run_to_end(engine: Engine) -> Summary:
 
 
 def run_engine(
-    tmp_path: Path, overrides: Mapping[str, Any] | None = None, *, settings: config.Settings | None = None
+    tmp_path: Path, overrides: Mapping[str, Any] | None = None, *, settings: Settings | None = None
 ) -> tuple[Summary, Path, Engine]:
     """Run one engine to the end under the virtual clock; return (summary, out_dir, engine)."""
     out_dir = tmp_path / "out"

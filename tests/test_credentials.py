@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import subprocess_env
+from conftest import defaults_only, subprocess_env
 from synthpay import config
 from synthpay.config import ConfigError
+from synthpay.settings import Secret, Settings
 
 SECRETS = {
     "kafka.sasl_password": ("kafka.sasl_password_file", "KAFKA_SASL_PASSWORD_FILE"),
@@ -18,9 +19,9 @@ SECRETS = {
 }
 
 
-def secret(settings: config.Settings, key: str) -> str:
+def secret(settings: Settings, key: str) -> str:
     section, name = key.split(".")
-    value: config.Secret = getattr(getattr(settings, section), name)
+    value: Secret = getattr(getattr(settings, section), name)
     return value.value
 
 
@@ -83,7 +84,7 @@ def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_http_settings(tmp_path: Path) -> None:
-    defaults = config.defaults_only()
+    defaults = defaults_only()
     assert (defaults.http.host, defaults.http.port) == ("0.0.0.0", 0)  # off unless asked for
     settings = config.load(env={"SYNTHPAY_HTTP_PORT": "9464", "SYNTHPAY_HTTP_HOST": "127.0.0.1"}, cwd=tmp_path)
     assert (settings.http.host, settings.http.port) == ("127.0.0.1", 9464)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_DIR
+from conftest import defaults_only, REPO_DIR
 from synthpay import config
 
 UNIT = REPO_DIR / "systemd" / "synthpay.service"
 #: `systemd-analyze security --offline=true` measured 1.1 (systemd 252); the unit must not get worse.
 EXPOSURE_MAX = 1.1
-DEFAULT_GRACE_S = config.defaults_only().run.shutdown_grace_s
+DEFAULT_GRACE_S = defaults_only().run.shutdown_grace_s
 ENV_NAMES = {name for names in config.env_names().values() for name in names}
 
 needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
@@ -73,7 +73,7 @@ def test_unit_protocol_timeouts_and_secrets() -> None:
     settings = dict(unit_settings(UNIT.read_text()))
     assert settings["Type"] == "notify" and settings["NotifyAccess"] == "main"
     assert settings["ExecStart"].startswith("/opt/synthpay/bin/synthpay run --config /etc/synthpay/config.toml")
-    assert seconds(settings["TimeoutStopSec"]) > DEFAULT_GRACE_S + config.defaults_only().kafka.flush_timeout_s
+    assert seconds(settings["TimeoutStopSec"]) > DEFAULT_GRACE_S + defaults_only().kafka.flush_timeout_s
     assert seconds(settings["WatchdogSec"]) > 0
     assert settings["DynamicUser"] == "yes" and settings["CapabilityBoundingSet"] == ""
     assert settings["RestrictAddressFamilies"] == "AF_UNIX AF_NETLINK AF_INET AF_INET6"

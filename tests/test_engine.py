@@ -22,7 +22,7 @@ from conftest import (
     writer_schema_name,
 )
 from synthpay import config, entities
-from synthpay.config import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
 
 DELAYS = {name: delay for name, delay, _ in DEFAULT_STATUSES}
 WORKFLOWS = {steps: weight for steps, weight in DEFAULT_WORKFLOWS}

@@ -25,7 +25,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from synthpay.config import DEFAULT_STATUSES
+from synthpay.settings import DEFAULT_STATUSES
 from tests.kafka_support import (
     Broker,
     Run,

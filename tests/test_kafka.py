@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry import Schema
 
 from synthpay import serde
-from synthpay.config import DEFAULT_STATUSES
+from synthpay.settings import DEFAULT_STATUSES
 from tests.kafka_support import (
     consume,
     end_offsets,

@@ -19,7 +19,7 @@ import trio
 import trio.testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import make_engine, subprocess_env
+from conftest import defaults_only, make_engine, subprocess_env
 from synthpay import cli, config, metrics
 from synthpay.engine import Engine
 from synthpay.logs import make_logger
@@ -31,7 +31,7 @@ class FakeEngine:
     """What the endpoint reads from an engine, with every figure under the test's control."""
 
     def __init__(self) -> None:
-        self.settings = config.defaults_only({"run.clock": "real"})
+        self.settings = defaults_only({"run.clock": "real"})
         self.log = make_logger("warning", stream=io.StringIO())
         self.ready = trio.Event()
         self.stopping = trio.Event()
@@ -255,7 +255,7 @@ async def test_endpoint_follows_a_real_engine_run() -> None:
                "run.workers": 10},
         read_files=False,
     )
-    engine = Engine(settings, make_engine(settings).log, services=[probe])
+    engine = make_engine(settings, services=[probe])
     summary = await engine.run()
 
     assert health == [200, 200, 200]

@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 
-from conftest import subprocess_env
+from conftest import defaults_only, subprocess_env
 from synthpay import config, notify
 from synthpay.logs import make_logger
 from synthpay.notify import NotifyTarget, target_from_environ
@@ -70,7 +70,7 @@ class FakeEngine:
     """What the notifier reads from an engine."""
 
     def __init__(self) -> None:
-        self.settings = config.defaults_only({"run.clock": "real", "run.summary_interval_s": 1000})
+        self.settings = defaults_only({"run.clock": "real", "run.summary_interval_s": 1000})
         self.log_stream = io.StringIO()
         self.log = make_logger("info", stream=self.log_stream)
         self.ready = trio.Event()

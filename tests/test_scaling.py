@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from synthpay import config
+from synthpay.settings import DEFAULT_STATUSES
 from synthpay.scheduler import share
 from tests.conftest import START_MS, payment_events, read_avro, run_engine, subprocess_env
 
@@ -107,7 +108,7 @@ def test_processes_split_the_run_and_merge_one_summary(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "s.json").read_text())
     records = read_avro(tmp_path / "out")
     assert sorted(records) == sorted(f"{t}.part{i}" for t in [*(f"payment-{s.lower()}" for s, _, _ in
-                                     config.DEFAULT_STATUSES), "banks"] for i in range(2))
+                                     DEFAULT_STATUSES), "banks"] for i in range(2))
     by_id = payment_events({k: v for k, v in records.items() if not k.startswith("banks")})
     assert len(by_id) == summary["payments_started"] == 3001
     assert summary["events_total"] == summary["delivered"] == sum(len(v) for v in records.values())
@@ -146,7 +147,7 @@ def test_sigterm_to_the_parent_stops_every_process_and_merges(tmp_path: Path) ->
     proc = subprocess.Popen(
         [sys.executable, "-m", "synthpay", "run", "--payments", "0", "--processes", "2", "--out", "out",
          "--summary-json", "s.json", "--summary-interval", "0.2"],
-        cwd=tmp_path, env=subprocess_env(**{f"DELAY_{s.upper()}": "50" for s, _, _ in config.DEFAULT_STATUSES}),
+        cwd=tmp_path, env=subprocess_env(**{f"DELAY_{s.upper()}": "50" for s, _, _ in DEFAULT_STATUSES}),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import defaults_only
 from synthpay import config
 from synthpay.workflow import Mix, Status, Workflow, schedule
 
-STATUSES = config.defaults_only().statuses
-WORKFLOWS = config.defaults_only().workflows
+STATUSES = defaults_only().statuses
+WORKFLOWS = defaults_only().workflows
 
 
 def offsets(steps: tuple[str, ...], timing: str) -> list[tuple[str, int]]:

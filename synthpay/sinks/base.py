@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from synthpay.config import Settings
+    from synthpay.settings import Settings
     from synthpay.events import Event, Topic
     from synthpay.stats import Ledger
 

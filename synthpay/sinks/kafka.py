@@ -20,7 +20,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay import serde
-from synthpay.config import KafkaSettings, RegistrySettings
+from synthpay.settings import KafkaSettings, RegistrySettings
 from synthpay.entities import ID_HEAD, Payment
 from synthpay.events import Event, Topic
 from synthpay.sinks.base import SinkContext, SinkError
