@@ -97,7 +97,7 @@ def load(
 
     parsed = {key: _parse(_BY_KEY[key], value) for key, value in values.items()}
     _read_secret_files(parsed, values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
-    return _build(parsed, structured, str(path) if path else "")
+    return _build(parsed, values, structured, str(path) if path else "")
 
 
 def dotenv_origin(env_file: str | None) -> str:
@@ -269,10 +269,12 @@ def _checked(parse: Parser, value: _Value, *, secret: bool = False) -> Any:
         raise ConfigError(f"{value.name} = {shown} ({value.origin}): expected {exc}") from None
 
 
-def _build(parsed: dict[str, Any], structured: Mapping[str, _Value], source: str) -> Settings:
+def _build(
+    parsed: dict[str, Any], values: Mapping[str, _Value], structured: Mapping[str, _Value], source: str
+) -> Settings:
     statuses = _statuses(structured.get("statuses"), structured.get("env.delays"))
     workflows = _workflows(structured.get("workflows"), statuses)
-    _cross_field(parsed, statuses)
+    _cross_field(parsed, values, statuses)
     tables: dict[str, dict[str, Any]] = {name: {} for name in sections()}
     top: dict[str, Any] = {}
     for d in _DECLARED:
@@ -291,7 +293,13 @@ def _build(parsed: dict[str, Any], structured: Mapping[str, _Value], source: str
     )
 
 
-def _cross_field(parsed: dict[str, Any], statuses: Mapping[str, Status]) -> None:
+def _given(values: Mapping[str, _Value], key: str) -> str:
+    """How a setting was given, for an error: ``NUM_WORKERS = '0' (environment)``."""
+    value = values[key]
+    return f"{value.name} = {value.raw!r} ({value.origin})"
+
+
+def _cross_field(parsed: dict[str, Any], values: Mapping[str, _Value], statuses: Mapping[str, Status]) -> None:
     """Every check and default that involves more than one setting, in one place."""
     parsed["run.sink_is_default"] = not parsed["run.sink"]
     if not parsed["run.sink"]:
@@ -302,18 +310,15 @@ def _cross_field(parsed: dict[str, Any], statuses: Mapping[str, Status]) -> None
     parsed["file.dir"] = parsed["file.dir"] or "."
     if parsed["run.instance_index"] >= parsed["run.instance_count"]:
         raise ConfigError(
-            f"run.instance_index = {parsed['run.instance_index']}: expected a whole number below "
+            f"{_given(values, 'run.instance_index')}: expected a whole number below "
             f"run.instance_count ({parsed['run.instance_count']})"
         )
     if parsed["run.sink"] == "kafka" and not parsed["kafka.bootstrap_servers"]:
         raise ConfigError(
             "run.sink = 'kafka' needs kafka.bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS), e.g. localhost:9092"
         )
-    banks_topic = parsed["entities.banks_topic"]
-    if not banks_topic:
-        raise ConfigError("entities.banks_topic = '': expected a topic name")
-    if any(s.topic == banks_topic for s in statuses.values()):
-        raise ConfigError(f"entities.banks_topic = {banks_topic!r}: expected a topic no status uses")
+    if any(s.topic == parsed["entities.banks_topic"] for s in statuses.values()):
+        raise ConfigError(f"{_given(values, 'entities.banks_topic')}: expected a topic no status uses")
 
 
 def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Status]:
@@ -352,8 +357,8 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
             raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
         delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
         parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), PARTITIONS, table)
-        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), parsers.text, table)
-        if not topic or topic in topics:
+        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), parsers.topic, table)
+        if topic in topics:
             raise ConfigError(f"statuses.{name}.topic = {topic!r}: expected a topic name no other status uses")
         topics.add(topic)
         statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts)

@@ -16,6 +16,19 @@ from urllib.parse import urlsplit
 Parser = Callable[[Any, bool], Any]
 
 
+class _Unknown:
+    """A value of no type a setting takes: every parser rejects it, saying what it accepts."""
+
+
+def accepted(parse: Parser) -> str:
+    """What ``parse`` accepts, in the words its errors use."""
+    try:
+        parse(_Unknown(), False)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError(f"{parse!r} accepted a value of no known type")
+
+
 def _shown(n: float) -> str:
     """A bound as the user could type it back (TOML and the text parsers accept ``_``)."""
     return f"{int(n):_}" if n == int(n) else f"{n:g}"
@@ -79,12 +92,29 @@ def text(raw: Any, is_text: bool) -> str:
     return raw.strip()
 
 
+_TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def topic(raw: Any, is_text: bool) -> str:
+    """A legal Kafka topic name; the file sink makes it a file name, so it can never be a path."""
+    accepted = "a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -, and not '.' or '..'"
+    if not isinstance(raw, str):
+        raise ValueError(accepted)
+    name = raw.strip()
+    if not 1 <= len(name) <= 249 or not set(name) <= _TOPIC_CHARS or name in (".", ".."):
+        raise ValueError(accepted)
+    return name
+
+
 def seed(raw: Any, is_text: bool) -> int | None:
     """Empty for a random seed, else a whole number."""
     if raw == "" or raw is None:
         return None
     # The shipped config.toml shows ``seed = ""``, so ``seed = "42"`` must work too.
-    parsed: int = whole(0, 2**63 - 1)(raw, is_text or isinstance(raw, str))
+    try:
+        parsed: int = whole(0, 2**63 - 1)(raw, is_text or isinstance(raw, str))
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or empty for a random seed") from None
     return parsed
 
 

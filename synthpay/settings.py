@@ -158,7 +158,7 @@ class EntitySettings:
     bank_update_interval_ms: int = setting(
         3000, parsers.whole(0, 86_400_000), "one random bank is updated this often; 0 = never",
         env=("UPDATE_BANKS_INTERVAL",))
-    banks_topic: str = setting("banks", parsers.text, "topic of the banks and their updates")
+    banks_topic: str = setting("banks", parsers.topic, "topic of the banks and their updates")
     banks_partitions: int = setting(
         1, parsers.whole(1, 10_000), "partitions of the banks topic when synthpay creates it")
 
@@ -255,7 +255,7 @@ class Settings:
     timing: Timing = setting(
         "sequential", parsers.choice(_choices(Timing)), "sequential: each delay counts from the previous "
         "status; parallel: every delay counts from the start (the original's behaviour)",
-        env=("SYNTHPAY_TIMING",), flag="--timing", metavar=_metavar(Timing))
+        flag="--timing", metavar=_metavar(Timing))
     statuses: Mapping[str, Status] = structured("[statuses]: delay, topic, partitions")
     workflows: tuple[Workflow, ...] = structured("[[workflows]]: steps and weight")
     plugins: tuple[str, ...] = structured("plugins: 'package.module:attribute' paths")

@@ -246,3 +246,16 @@ def test_bad_environment_values(tmp_path: Path, env: dict[str, str], message: st
     with pytest.raises(ConfigError) as info:
         load_env(tmp_path, env)
     assert str(info.value) == message
+
+
+def test_a_dotenv_line_that_does_not_parse_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# the original's .env\nNUM_PAYMENTS=5\nKAFKA_SASL_PASSWORD hunter2\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(env={}, cwd=tmp_path)
+    assert str(info.value) == ".env line 3: cannot parse it; expected NAME=value, a comment or an empty line"
+
+
+def test_a_delay_for_a_status_added_in_the_config_file_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[statuses]\nSettled = { delay_ms = 10 }\n")
+    settings = config.load(env={"DELAY_SETTLED": "250"}, cwd=tmp_path)
+    assert settings.statuses["Settled"].delay_ms == 250
