@@ -110,7 +110,7 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
     weights = [w for _, w in DEFAULT_WORKFLOWS]
     pool: list[tuple[str, bytes, bytes]] = []
     while len(pool) < 50_000:
-        payment = entities.new_payment(rng, banks[:10], banks[10:])
+        payment = entities.Payment(*entities.new_payment_fields(rng, banks[:10], banks[10:]))
         steps = rng.choices([s for s, _ in DEFAULT_WORKFLOWS], weights)[0]
         for step in steps:
             topic = statuses[step]

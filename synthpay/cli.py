@@ -14,10 +14,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import trio
 import trio.testing
+from structlog.typing import FilteringBoundLogger
 
 from synthpay import config, metrics, notify, processes
 from synthpay.config import ConfigError
@@ -30,11 +31,10 @@ from synthpay.sinks.base import SinkError
 from synthpay.summary import Summary, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# The scheduler moves the virtual clock itself; autojump only serves other timers (the
-# metrics endpoint's I/O timeouts) when the whole run waits. Each autojump check wakes the
-# Trio thread, and while it waits on the I/O thread that means taking the GIL from it: the
-# I/O thread gives the GIL up for every delivery report, so at a 1 ms threshold it spent
-# 20% of its time in a backfill waiting to get it back (2% at 100 ms, py-spy --native).
+# The scheduler moves the virtual clock itself; autojump only serves other timers when the
+# whole run waits. Each autojump check wakes the Trio thread, and while it waits on the I/O
+# thread that means taking the GIL from it: the I/O thread gives the GIL up for every
+# delivery report, so a short threshold makes it wait for the GIL (README, Performance).
 # With a threshold of 0 an idle run loop would spin instead of sleep.
 VIRTUAL_AUTOJUMP_S = 0.1
 
@@ -111,7 +111,7 @@ def _leaf(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseExc
     return None
 
 
-def _services(settings: Settings, log: Any) -> list[Service]:
+def _services(settings: Settings, log: FilteringBoundLogger) -> list[Service]:
     """The companions the settings and the service manager ask for."""
     services: list[Service] = []
     if settings.http.port:
@@ -128,13 +128,13 @@ def _services(settings: Settings, log: Any) -> list[Service]:
 
 
 #: Collector thresholds by clock. A run keeps up to NUM_WORKERS payments alive and allocates
-#: per event, so the default thresholds spent a third of a backfill re-scanning live objects.
+#: per event, so the default thresholds spent much of a backfill re-scanning live objects.
 #: A young collection scans what survived since the last one: in a backfill, set it above a
-#: batch in flight (10,000 events) and it hardly ever finds anything (2 ms of collecting in
-#: 711,640 events, against 210 ms at 10,000). In real time, with 100,000 payments being
-#: started, each one scanned up to 100,000 new objects: pauses of 17-27 ms, one scheduling
-#: lag spike each. At 10,000, the same total time comes in pauses of at most 2-4 ms.
-#: The old generations are collected after the same number of allocations either way.
+#: batch in flight and it hardly ever finds anything. In real time, while many payments are
+#: being started, a high threshold makes each young collection long, and each one a
+#: scheduling lag spike; a low one spreads the same total time over short pauses. The old
+#: generations are collected after the same number of allocations either way. The figures
+#: behind this are in the README's Performance section.
 GC_THRESHOLDS = {"virtual": (100_000, 50, 1000), "real": (10_000, 500, 1000)}
 
 
@@ -166,7 +166,7 @@ def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
     return _finish(settings, summary, log)
 
 
-def _finish(settings: Settings, summary: Summary, log: Any) -> int:
+def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> int:
     """Tables, summary file, closing log line; the exit code says whether all was delivered."""
     out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
     out.write("\n" + render(summary))

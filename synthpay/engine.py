@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
+from structlog.typing import FilteringBoundLogger
 
 from synthpay import io_thread, serde
 from synthpay.clock import EngineClock
@@ -57,7 +58,7 @@ class Engine:
     def __init__(
         self,
         settings: Settings,
-        log: object,
+        log: FilteringBoundLogger,
         *,
         sink: SinkFactory,
         identity: RunIdentity,

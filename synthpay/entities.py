@@ -42,7 +42,7 @@ _UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 def _uuid(rng: random.Random, tag: int | None = None) -> str:
-    """A version-4 UUID from ``rng`` (what ``uuid.UUID(int=..., version=4)`` gives, 3x faster).
+    """A version-4 UUID from ``rng`` (what ``uuid.UUID(int=..., version=4)`` gives, without building a UUID object).
 
     With a ``tag`` (an instance index below 65536) the last four hex digits are the tag, so
     instances sharing a run can never generate the same id.
@@ -174,17 +174,14 @@ def encoded(text: str) -> Encoded:
     return text, serde.avro_string(text)
 
 
-def new_payment(
-    rng: random.Random, sources: Sequence[Encoded], destinations: Sequence[Encoded], tag: int | None = None
-) -> Payment:
-    """A payment between a random source and destination bank, in a random currency."""
-    return Payment(*new_payment_fields(rng, sources, destinations, tag))
-
-
 def new_payment_fields(
     rng: random.Random, sources: Sequence[Encoded], destinations: Sequence[Encoded], tag: int | None = None
 ) -> tuple[bytes, bytes]:
-    """What :func:`new_payment` draws, as its ``kafka_key`` and ``avro_tail``."""
+    """A payment between a random source and destination bank, in a random currency.
+
+    Returned as the :class:`Payment` fields ``kafka_key`` and ``avro_tail``: the scheduler's
+    flight is a Payment subclass that sets them itself.
+    """
     rand = rng.random
     pid = _uuid(rng, tag)
     source_avro = sources[int(rand() * len(sources))][1]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 
-def make_logger(level: str = "info", stream: TextIO | None = None) -> Any:
+def make_logger(level: str = "info", stream: TextIO | None = None) -> FilteringBoundLogger:
     """A structlog logger writing JSON lines; passed around explicitly, no global configuration."""
-    return structlog.wrap_logger(
+    logger: FilteringBoundLogger = structlog.wrap_logger(
         # WriteLogger: each line goes out in one write, so processes sharing stderr
         # (--processes) never splice their lines; print() writes the newline separately.
         structlog.WriteLogger(stream or sys.stderr),
@@ -24,3 +25,4 @@ def make_logger(level: str = "info", stream: TextIO | None = None) -> Any:
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         cache_logger_on_first_use=True,
     ).bind(logger="synthpay")
+    return logger

@@ -3,14 +3,11 @@
 A payment started now comes back as one event per status, each a fixed delay later, so
 the starts of one moment become the due events of later ones. Started faster than the
 engine and its sink can emit them, they fall due in bunches and every event of a bunch
-lags. Measured with 100,000 payments in flight into Kafka: starting them as fast as the
-worker could (30,000 in the 100 ms before the first status fell due) gave a lag p99 of
-20-50 ms at every status; paced, 3-15 ms.
+lags (the README's Performance section has the figures, paced and not).
 
 So admission draws on a token bucket, filled at one payment per (cost of starting one
 + cost of emitting one event) of wall time. Both costs are measured as the run goes,
-weighted towards the last thousand or so measurements (about a second of a busy run),
-so an hour of trickle, where fixed costs per wake dominate, does not hold back a later
+weighted towards the last thousand or so measurements, so an hour of trickle, where fixed costs per wake dominate, does not hold back a later
 burst for long; until an event has been emitted, emitting is taken to cost what
 starting does. While
 events are due the engine emits them first, so it cannot start payments faster than

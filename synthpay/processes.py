@@ -17,9 +17,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import trio
+from structlog.typing import FilteringBoundLogger
 
 from synthpay.identity import RunIdentity
 from synthpay.settings import Settings
@@ -48,7 +48,7 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
 
 
-def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Any) -> Summary:
+def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: FilteringBoundLogger) -> Summary:
     """Run ``settings.run.processes`` children to the end and merge what they report."""
     seed, run_id = identity.seed, identity.run_id
     with tempfile.TemporaryDirectory(prefix="synthpay-processes-") as tmp:
@@ -66,7 +66,7 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Any
         return merge([load_summary(p) for p in paths], elapsed)
 
 
-async def _supervise(commands: list[list[str]], stdout: int | None, log: Any) -> list[int]:
+async def _supervise(commands: list[list[str]], stdout: int | None, log: FilteringBoundLogger) -> list[int]:
     """Start every child, forward stop signals to them, wait for all."""
     codes = [0] * len(commands)
     async with trio.open_nursery() as nursery:
@@ -88,7 +88,7 @@ async def _supervise(commands: list[list[str]], stdout: int | None, log: Any) ->
     return codes
 
 
-async def _forward_signals(processes: list[trio.Process], log: Any) -> None:
+async def _forward_signals(processes: list[trio.Process], log: FilteringBoundLogger) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
             log.info("signal", signal=signal.Signals(signum).name, forwarded_to=len(processes))

@@ -10,14 +10,12 @@ against fastavro's schemaless writer.
 from __future__ import annotations
 
 import functools
-import json
 import struct
 import time
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 _DOUBLE = struct.Struct("<d")
-SCHEMA_NAMES = ("payment", "bank")
 
 
 def avro_long(n: int) -> bytes:
@@ -120,8 +118,3 @@ def schema_text(name: str) -> str:
     """The schema's JSON text exactly as shipped (what gets registered)."""
     return (schema_dir() / f"{name}.avsc").read_text()
 
-
-def schema(name: str) -> dict[str, Any]:
-    """The parsed schema."""
-    parsed: dict[str, Any] = json.loads(schema_text(name))
-    return parsed

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import random
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -15,7 +17,7 @@ import pytest
 import trio
 import trio.testing
 
-from synthpay import config
+from synthpay import config, entities, serde
 from synthpay.engine import Engine, Service
 from synthpay.identity import resolve_identity
 from synthpay.logs import make_logger
@@ -56,6 +58,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH", "")]))
     env.update(extra)
     return env
+
+
+def avro_schema(name: str) -> dict[str, Any]:
+    """A shipped schema, parsed: ``payment`` or ``bank``."""
+    parsed: dict[str, Any] = json.loads(serde.schema_text(name))
+    return parsed
+
+
+def new_payment(rng: random.Random, sources: Sequence[entities.Encoded], destinations: Sequence[entities.Encoded],
+                tag: int | None = None) -> entities.Payment:
+    """A payment between a random source and destination bank, as the scheduler draws one."""
+    return entities.Payment(*entities.new_payment_fields(rng, sources, destinations, tag))
 
 
 def defaults_only(overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry import Schema
 
+from conftest import avro_schema
 from synthpay import serde
 from synthpay.settings import DEFAULT_STATUSES
 from tests.kafka_support import (
@@ -145,7 +146,7 @@ def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-d
     for name, topic in topics.items():
         latest = client.get_latest_version(f"{topic}-value")
         assert ids[topic] == latest.schema_id
-        expected = serde.schema("bank" if name == "banks" else "payment")
+        expected = avro_schema("bank" if name == "banks" else "payment")
         assert json.loads(latest.schema.schema_str) == expected
 
 

@@ -19,7 +19,7 @@ import trio
 import trio.testing
 
 from conftest import defaults_only, subprocess_env
-from synthpay import config, notify
+from synthpay import notify
 from synthpay.logs import make_logger
 from synthpay.notify import NotifyTarget, target_from_environ
 

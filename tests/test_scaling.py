@@ -118,6 +118,7 @@ def test_processes_split_the_run_and_merge_one_summary(tmp_path: Path) -> None:
     assert len(run_ids) == 1  # both processes carry the same run id
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_in_a_long_continuous_run(tmp_path: Path) -> None:
     """Twenty virtual minutes at 500 payments/s: the peak RSS stops growing once warm.
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import EPOCH, read_avro, rfc3339, run_engine
+from conftest import avro_schema, new_payment, EPOCH, read_avro, rfc3339, run_engine
 from synthpay import entities, serde
 from synthpay.events import Event, Topic
 
-PAYMENT = fastavro.parse_schema(serde.schema("payment"))
-BANK = fastavro.parse_schema(serde.schema("bank"))
+PAYMENT = fastavro.parse_schema(avro_schema("payment"))
+BANK = fastavro.parse_schema(avro_schema("bank"))
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 # Years 1..9999 (what datetime and RFC 3339 cover), negative (before 1970) included.
 TS_MS = st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999)
@@ -79,10 +79,10 @@ def test_rfc3339_ms_matches_datetime(ts_ms: int) -> None:
 def test_payment_event_encoding_matches_fastavro(seed: int, ts_ms: int, status: str, n_banks: int) -> None:
     rng = random.Random(seed)
     ids = [entities.encoded(f"bank-{i}-{rng.random()}") for i in range(n_banks)]
-    payment = entities.new_payment(rng, ids, ids[::-1])
+    payment = new_payment(rng, ids, ids[::-1])
     event = Event(payment_topic(status), ts_ms, payment)
     record = event.record()
-    assert list(record) == [f["name"] for f in serde.schema("payment")["fields"]]
+    assert list(record) == [f["name"] for f in avro_schema("payment")["fields"]]
     assert record["ts"] == ts_ms and record["status"] == status and record["id"] == payment.id
     assert event.avro() == fastavro_bytes(PAYMENT, record)
     assert fastavro.schemaless_reader(io.BytesIO(event.avro()), PAYMENT, None) == record
@@ -120,7 +120,7 @@ def test_bank_encoding_matches_fastavro(fields: dict[str, str], version: int, ts
     bank = entities.Bank(**fields, version=version)
     event = Event(BANKS_TOPIC, ts_ms, bank)
     record = event.record()
-    assert list(record) == [f["name"] for f in serde.schema("bank")["fields"]]
+    assert list(record) == [f["name"] for f in avro_schema("bank")["fields"]]
     assert event.avro() == fastavro_bytes(BANK, record)
     assert fastavro.schemaless_reader(io.BytesIO(event.avro()), BANK, None) == record
 
@@ -139,7 +139,7 @@ def test_generated_payment_values() -> None:
     rng = random.Random(7)
     amounts = []
     for _ in range(20_000):
-        p = entities.new_payment(rng, [entities.encoded("s1"), entities.encoded("s2")], [entities.encoded("d1")])
+        p = new_payment(rng, [entities.encoded("s1"), entities.encoded("s2")], [entities.encoded("d1")])
         assert p.source in ("s1", "s2") and p.destination == "d1"
         assert p.currency in entities.CURRENCIES and len(p.currency) == 3
         amounts.append(p.amount)
@@ -159,5 +159,5 @@ def test_container_files_read_back_with_the_shipped_schema(tmp_path: Path, codec
             assert reader.metadata["avro.schema"] == serde.schema_text(name)
             assert reader.codec == codec
         # Multi-block files: the 1000-record blocks and the tail block all read back.
-        assert all(set(r) == {f["name"] for f in serde.schema(name)["fields"]} for r in recs)
+        assert all(set(r) == {f["name"] for f in avro_schema(name)["fields"]} for r in recs)
     assert len(records["payment-initiated"]) == 2500

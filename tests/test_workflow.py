@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import defaults_only
-from synthpay import config
 from synthpay.workflow import Mix, Status, Workflow, schedule
 
 STATUSES = defaults_only().statuses

@@ -6,9 +6,11 @@ from collections.abc import Callable, Sequence
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
     from synthpay.settings import Settings
     from synthpay.events import Event, Topic
     from synthpay.stats import Ledger
@@ -60,7 +62,7 @@ class SinkContext:
     settings: Settings
     topics: tuple[Topic, ...]
     ledger: Ledger
-    log: Any  # a structlog logger
+    log: FilteringBoundLogger
     run_id: str
     #: Call while blocked for long inside write/flush (e.g. waiting on a full queue), so the
     #: engine's health check knows the I/O thread is alive, only slow.
