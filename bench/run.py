@@ -93,7 +93,8 @@ def kafka_env(prefix_config: Path) -> dict[str, str]:
 def generation_rate(outcome: Outcome) -> float:
     """Events delivered per second of generation (start-up: connect, topics, schemas excluded)."""
     s = outcome.summary
-    return s["delivered"] / max(1e-9, s["elapsed_s"] - s["setup_s"])
+    generating: float = s["elapsed_s"] - s["setup_s"]
+    return float(s["delivered"]) / max(1e-9, generating)
 
 
 def client_limit(events: int, prefix: str) -> tuple[float, float]:
@@ -113,8 +114,8 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
         payment = entities.Payment(*entities.new_payment_fields(rng, banks[:10], banks[10:]))
         steps = rng.choices([s for s, _ in DEFAULT_WORKFLOWS], weights)[0]
         for step in steps:
-            topic = statuses[step]
-            pool.append((topic.name, payment.id.encode(), b"\x00\x00\x00\x00\x01" + payment.avro(topic, 1_700_000_000_000)))
+            status = statuses[step]
+            pool.append((status.name, payment.id.encode(), b"\x00\x00\x00\x00\x01" + payment.avro(status, 1_700_000_000_000)))
     delivered = [0]
 
     def on_delivery(err: Any, msg: Any) -> None:
@@ -123,7 +124,7 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
 
     producer = Producer({**PRODUCER_DEFAULTS, "linger.ms": LINGER_MS["virtual"],
                          "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"], "on_delivery": on_delivery})
-    headers = [("status", b"Initiated"), ("run_id", b"bench")]
+    headers: list[tuple[str, str | bytes | None]] = [("status", b"Initiated"), ("run_id", b"bench")]
     began, cpu_began = time.monotonic(), time.process_time()
     for i in range(events):
         topic, key, value = pool[i % len(pool)]

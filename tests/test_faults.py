@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import (
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # exported, not re-exported in the stubs
     AclBinding,
     AclBindingFilter,
     AclOperation,
@@ -26,7 +26,7 @@ from confluent_kafka.admin import (
 )
 
 from synthpay.settings import DEFAULT_STATUSES
-from tests.kafka_support import (
+from kafka_support import (
     Broker,
     Run,
     Started,
@@ -291,7 +291,8 @@ def _acls(prefix: str, user: str) -> list[AclBinding]:
 def _await_acls(admin: AdminClient, user: str, count: int) -> None:
     """The broker applies new ACLs from the metadata log a moment after create_acls returns
     (longer just after a restart): wait until it reports them."""
-    wanted = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{user}", None,
+    # None is the filter's wildcard (any name, any host); the stubs allow only str.
+    wanted = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{user}", None,  # type: ignore[arg-type]
                               AclOperation.ANY, AclPermissionType.ANY)
     deadline = time.monotonic() + 30
     while len(admin.describe_acls(wanted).result()) < count:

@@ -17,7 +17,7 @@ from confluent_kafka.schema_registry import Schema
 from conftest import avro_schema
 from synthpay import serde
 from synthpay.settings import DEFAULT_STATUSES
-from tests.kafka_support import (
+from kafka_support import (
     consume,
     end_offsets,
     group_by_payment,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka_support import (
+from kafka_support import (
     consume,
     group_by_payment,
     kafka_env,

@@ -15,7 +15,7 @@ import pytest
 from synthpay import config
 from synthpay.settings import DEFAULT_STATUSES
 from synthpay.scheduler import share
-from tests.conftest import START_MS, payment_events, read_avro, run_engine, subprocess_env
+from conftest import START_MS, payment_events, read_avro, run_engine, subprocess_env
 
 
 def starts(out_dir: Path) -> list[int]:

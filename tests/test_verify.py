@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from conftest import subprocess_env
-from tests.kafka_support import kafka_env, run_synthpay, services, verify_run, write_config
+from kafka_support import kafka_env, run_synthpay, services, verify_run, write_config
 
 
 def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
