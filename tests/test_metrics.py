@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from conftest import make_engine, subprocess_env
 from synthpay import cli, config, metrics
 from synthpay.engine import Engine
 from synthpay.logs import make_logger
+from synthpay.snapshot import Snapshot
 
 TOPICS = ("payment-initiated", "banks")
 
@@ -36,28 +38,28 @@ class FakeEngine:
         self.ready = trio.Event()
         self.stopping = trio.Event()
         self.healthy = (True, "ok")
-        self.figures: dict[str, Any] = {
-            "events": 12,
-            "emitted": {"payment-initiated": 7, "banks": 5},
-            "produced": {"payment-initiated": 6, "banks": 5},
-            "delivered": {"payment-initiated": 4, "banks": 5},
-            "failed": {"payment-initiated": 1, "banks": 0},
-            "produced_total": 11,
-            "delivered_total": 9,
-            "failed_total": 1,
-            "in_flight": 3,
-            "started": 7,
-            "completed": 4,
-            "io_busy": True,
-            "lag_max_ms": 250,
-            "elapsed_s": 1.5,
-        }
+        self.figures = Snapshot(
+            events=12,
+            emitted={"payment-initiated": 7, "banks": 5},
+            produced={"payment-initiated": 6, "banks": 5},
+            delivered={"payment-initiated": 4, "banks": 5},
+            failed={"payment-initiated": 1, "banks": 0},
+            produced_total=11,
+            delivered_total=9,
+            failed_total=1,
+            in_flight=3,
+            started=7,
+            completed=4,
+            io_busy=True,
+            lag_max_ms=250,
+            elapsed_s=1.5,
+        )
 
     def health(self) -> tuple[bool, str]:
         return self.healthy
 
-    def snapshot(self) -> dict[str, Any]:
-        return dict(self.figures)
+    def snapshot(self) -> Snapshot:
+        return self.figures
 
 
 @pytest.fixture
@@ -131,7 +133,7 @@ async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, p
     found = families(body.decode())
     for kind in ("emitted", "produced", "delivered", "failed"):
         by_topic = found[f"synthpay_events_{kind}_total"]
-        assert by_topic == {(("topic", t),): float(fake.figures[kind][t]) for t in TOPICS}
+        assert by_topic == {(("topic", t),): float(getattr(fake.figures, kind)[t]) for t in TOPICS}
     assert found["synthpay_payments_started_total"] == {(): 7.0}
     assert found["synthpay_payments_completed_total"] == {(): 4.0}
     assert found["synthpay_payments_in_flight"] == {(): 3.0}
@@ -142,7 +144,7 @@ async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, p
     for absent in ("synthpay_sink_queue_messages", "synthpay_rate_target_payments_per_second"):
         assert absent not in found
 
-    fake.figures.update(sink_queue=40, target_rate=100.0, achieved_rate=98.5, started=9)
+    fake.figures = replace(fake.figures, sink_queue=40, target_rate=100.0, achieved_rate=98.5, started=9)
     fake.ready.set()
     found = families((await get(port, "/metrics"))[2].decode())
     assert found["synthpay_sink_queue_messages"] == {(): 40.0}
