@@ -133,13 +133,14 @@ def _text(status: int, text: str, headers: tuple[tuple[str, str], ...] = ()) -> 
 class Slot:
     """One open connection as the server tracks it."""
 
-    __slots__ = ("peer", "scope", "deadline", "closable")
+    __slots__ = ("peer", "scope", "deadline", "closable", "refused")
 
     def __init__(self, peer: str, deadline: float) -> None:
         self.peer = peer
         self.scope = trio.CancelScope()  # cancelled when the connection times out or makes room
         self.deadline = deadline  # time.monotonic(): wall time under either clock
         self.closable = True  # not answering now: may be closed to make room for a newcomer
+        self.refused = False  # no room was made: to be answered 503 and closed
 
 
 class Connections:
@@ -156,19 +157,29 @@ class Connections:
         self._open: dict[Slot, None] = {}  # insertion order is deadline order
         self._arrived = trio.Event()
 
-    def admit(self, peer: str) -> Slot | None:
-        """A slot for a new connection from ``peer``; None when every slot is busy answering."""
-        own = [slot for slot in self._open if slot.peer == peer]
-        crowd = own if len(own) >= MAX_PER_PEER else list(self._open) if len(self._open) >= MAX_CONNECTIONS else []
-        if crowd:
-            victim = next((slot for slot in crowd if slot.closable), None)
-            if victim is None:
-                return None
-            self.close(victim)
+    def admit(self, peer: str) -> Slot:
+        """A slot for a new connection from ``peer``, refused when every connection in its way is being answered.
+
+        A refused slot is tracked like any other (its answer gets a deadline) and is the
+        first to make room for the next newcomer, so refusals never pile up.
+        """
         slot = Slot(peer, time.monotonic() + self._io_timeout_s)
+        while crowd := self._crowd(peer):
+            victim = next((other for other in crowd if other.closable), None)
+            if victim is None:
+                slot.refused = True
+                break
+            self.close(victim)
         self._open[slot] = None
         self._arrived.set()
         return slot
+
+    def _crowd(self, peer: str) -> list[Slot]:
+        """The connections one must leave for a newcomer from ``peer`` to fit; empty when it fits."""
+        own = [slot for slot in self._open if slot.peer == peer]
+        if len(own) >= MAX_PER_PEER:
+            return own
+        return list(self._open) if len(self._open) >= MAX_CONNECTIONS else []
 
     def answering(self, slot: Slot) -> None:
         """``slot`` has its request: it may no longer be closed to make room, and has a fresh deadline."""
@@ -252,18 +263,17 @@ async def _connection(
             return  # gone before we looked
         slot = connections.admit(peer)
         try:
-            if slot is None:
-                # A small answer to a fresh socket fits its empty send buffer: no deadline needed.
-                await stream.send_all(_text(503, "busy: every connection is being answered; retry").encode(
-                    h11.Connection(h11.SERVER)))
-                return
             with slot.scope:
-                await _exchange(stream, engine, registry, connections, slot)
+                if slot.refused:
+                    busy = _text(503, "busy: every connection is being answered; retry")
+                    await stream.send_all(busy.encode(h11.Connection(h11.SERVER)))
+                    await _linger(stream)
+                else:
+                    await _exchange(stream, engine, registry, connections, slot)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away; nothing to answer
         finally:
-            if slot is not None:
-                connections.close(slot)
+            connections.close(slot)
 
 
 async def _exchange(
@@ -279,17 +289,17 @@ async def _exchange(
         await stream.send_all(request.encode(conn))
     else:
         await stream.send_all(_answer(request, engine, registry).encode(conn, with_body=request.method != b"HEAD"))
-    await stream.send_eof()
     connections.answered(slot)
     await _linger(stream)
 
 
 async def _linger(stream: trio.SocketStream) -> None:
-    """Read what the client still sends until it closes (or the deadline, or a few heads' worth).
+    """Half-close, then read what the client still sends until it closes (or the deadline, or a few heads' worth).
 
     Closing with unread data would reset the connection, which can destroy the answer
     before the client reads it (a refused oversized head, a body we never asked for).
     """
+    await stream.send_eof()
     drained = 0
     while drained <= _LINGER_BYTES and (chunk := await stream.receive_some(MAX_HEAD_BYTES)):
         drained += len(chunk)
