@@ -146,10 +146,11 @@ class Slot:
 class Connections:
     """The open connections, oldest deadline first: who makes room for a newcomer, who ran out of time.
 
-    A newcomer always gets in while some connection is not being answered (it waits for
-    its request, or lingers after its answer): the oldest such connection is closed to make room, from the newcomer's own peer when
-    that peer is at its cap, so a client hoarding idle connections only ever closes its
-    own and every scrape and probe is answered.
+    A newcomer always gets in while some connection in its way is not being answered (it
+    waits for its request, or lingers after its answer): the oldest such connection is
+    closed to make room, one of the newcomer's own peer's when that peer is at its cap, so
+    a client hoarding idle connections only ever closes its own and every scrape and probe
+    is answered.
     """
 
     def __init__(self, io_timeout_s: float) -> None:
