@@ -13,7 +13,6 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import trio
 from structlog.typing import FilteringBoundLogger
@@ -27,6 +26,7 @@ from synthpay.plugins import SinkFactory
 from synthpay.scheduler import Scheduler
 from synthpay.settings import Settings
 from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, StopDeadline
+from synthpay.snapshot import Snapshot
 from synthpay.stats import EngineStats, Ledger, peak_rss_mib
 from synthpay.summary import Summary, run_plan
 
@@ -138,7 +138,7 @@ class Engine:
                 self.ready.set()
                 self._ready_at = time.monotonic()
                 async with trio.open_nursery() as generation:
-                    generation.start_soon(self._report, clock, outbox)
+                    generation.start_soon(self._report, clock)
                     generation.start_soon(self._keep_io_polling, clock, outbox)
                     generation.start_soon(self._enforce_grace, clock)
                     if not clock.virtual:
@@ -204,34 +204,31 @@ class Engine:
                 self._info("signal", signal=signal.Signals(signum).name)
                 self.request_stop()
 
-    async def _report(self, clock: EngineClock, outbox: Outbox) -> None:
+    async def _report(self, clock: EngineClock) -> None:
         """A progress line every ``summary_interval_s`` of wall time."""
         interval = self.settings.run.summary_interval_s
         last_events, last_t = 0, time.monotonic()
         while await clock.wall_sleep(interval):
-            now = time.monotonic()
-            events = self.stats.events
-            produced, delivered, failed = self.ledger.totals()
-            scheduler = self._scheduler
+            now, snap = time.monotonic(), self.snapshot()
             self._info(
                 "progress",
-                events=events,
-                rate_eps=round((events - last_events) / (now - last_t), 1),
-                in_flight=scheduler.in_flight if scheduler else 0,
-                started=self.stats.started,
-                completed=self.stats.completed,
-                delivered=delivered,
-                failed=failed,
-                io_busy=outbox.thread_busy(),
-                sink_queue=self.ledger.pending,
-                achieved_rate=round(self._achieved_rate(), 1),
-                backlog=scheduler.backlog if scheduler else 0,
-                lag_max_ms=self.stats.lag_max_ms,
-                by_status=dict(self.stats.emitted),
-                elapsed_s=round(now - self._began, 3),
+                events=snap.events,
+                rate_eps=round((snap.events - last_events) / (now - last_t), 1),
+                in_flight=snap.in_flight,
+                started=snap.started,
+                completed=snap.completed,
+                delivered=snap.delivered_total,
+                failed=snap.failed_total,
+                io_busy=snap.io_busy,
+                sink_queue=snap.sink_queue,
+                achieved_rate=round(snap.achieved_rate or 0.0, 1),
+                backlog=snap.backlog,
+                lag_max_ms=snap.lag_max_ms,
+                by_status=dict(snap.emitted),
+                elapsed_s=round(snap.elapsed_s, 3),
                 peak_rss_mib=peak_rss_mib(),
             )
-            last_events, last_t = events, now
+            last_events, last_t = snap.events, now
 
     # -- observation
 
@@ -244,30 +241,30 @@ class Engine:
             return False, f"the I/O thread has been silent for {silent:.0f}s"
         return True, "ok"
 
-    def snapshot(self) -> dict[str, Any]:
-        """Live figures for metrics and status lines; plain data, cheap to build."""
+    def snapshot(self) -> Snapshot:
+        """Live figures for metrics, status and progress lines."""
         produced, delivered, failed = self.ledger.totals()
         scheduler, outbox = self._scheduler, self._outbox
-        return {
-            "events": self.stats.events,
-            "emitted": dict(self.stats.emitted),
-            "produced": dict(self.ledger.produced),
-            "delivered": dict(self.ledger.delivered),
-            "failed": dict(self.ledger.failed),
-            "produced_total": produced,
-            "delivered_total": delivered,
-            "failed_total": failed,
-            "in_flight": scheduler.in_flight if scheduler else 0,
-            "started": self.stats.started,
-            "completed": self.stats.completed,
-            "io_busy": outbox.thread_busy() if outbox else False,
-            "sink_queue": self.ledger.pending,
-            "backlog": scheduler.backlog if scheduler else 0,
-            "target_rate": self.settings.run.rate / self.settings.run.instance_count,
-            "achieved_rate": self._achieved_rate(),
-            "lag_max_ms": self.stats.lag_max_ms,
-            "elapsed_s": time.monotonic() - self._began if self._began else 0.0,
-        }
+        return Snapshot(
+            events=self.stats.events,
+            emitted=dict(self.stats.emitted),
+            produced=dict(self.ledger.produced),
+            delivered=dict(self.ledger.delivered),
+            failed=dict(self.ledger.failed),
+            produced_total=produced,
+            delivered_total=delivered,
+            failed_total=failed,
+            in_flight=scheduler.in_flight if scheduler else 0,
+            started=self.stats.started,
+            completed=self.stats.completed,
+            io_busy=outbox.thread_busy() if outbox else False,
+            sink_queue=self.ledger.pending,
+            backlog=scheduler.backlog if scheduler else 0,
+            target_rate=self.settings.run.rate / self.settings.run.instance_count,
+            achieved_rate=self._achieved_rate(),
+            lag_max_ms=self.stats.lag_max_ms,
+            elapsed_s=time.monotonic() - self._began if self._began else 0.0,
+        )
 
     # -- helpers
 

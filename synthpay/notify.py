@@ -26,6 +26,7 @@ import trio
 
 from synthpay.clock import EngineClock
 from synthpay.engine import Engine, Service
+from synthpay.snapshot import EngineView, Snapshot
 
 Send = Callable[[str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[bool]]
@@ -81,7 +82,7 @@ def service(target: NotifyTarget) -> Service:
     return run
 
 
-async def notify(engine: Engine, target: NotifyTarget) -> None:
+async def notify(engine: EngineView, target: NotifyTarget) -> None:
     """Speak the protocol for as long as the engine runs (until cancelled)."""
     log: Any = engine.log
     # A fresh EngineClock only for its wall_sleep: the engine closes its own clock when
@@ -108,7 +109,7 @@ async def notify(engine: Engine, target: NotifyTarget) -> None:
             clock.close()
 
 
-async def _lifecycle(engine: Engine, send: Send) -> None:
+async def _lifecycle(engine: EngineView, send: Send) -> None:
     await send(f"STATUS=starting: opening the {engine.settings.run.sink} sink")
     await engine.ready.wait()
     await send("READY=1\nSTATUS=" + status_line(engine.snapshot(), None))
@@ -116,19 +117,19 @@ async def _lifecycle(engine: Engine, send: Send) -> None:
     await send("STOPPING=1\nSTATUS=stopping: " + status_line(engine.snapshot(), None))
 
 
-async def _status(engine: Engine, send: Send, wall_sleep: Sleep) -> None:
+async def _status(engine: EngineView, send: Send, wall_sleep: Sleep) -> None:
     await engine.ready.wait()
-    last_events, last_t = engine.snapshot()["events"], time.monotonic()
+    last_events, last_t = engine.snapshot().events, time.monotonic()
     while True:
         await wall_sleep(engine.settings.run.summary_interval_s)
         snapshot, now = engine.snapshot(), time.monotonic()
-        rate = (snapshot["events"] - last_events) / (now - last_t)
+        rate = (snapshot.events - last_events) / (now - last_t)
         prefix = "stopping: " if engine.stopping.is_set() else ""
         await send("STATUS=" + prefix + status_line(snapshot, rate))
-        last_events, last_t = snapshot["events"], now
+        last_events, last_t = snapshot.events, now
 
 
-async def watchdog(engine: Engine, send: Send, wall_sleep: Sleep, interval_s: float) -> None:
+async def watchdog(engine: EngineView, send: Send, wall_sleep: Sleep, interval_s: float) -> None:
     """Send WATCHDOG=1 every ``interval_s`` while the engine is healthy; say once why not."""
     withheld = ""
     while True:
@@ -142,15 +143,15 @@ async def watchdog(engine: Engine, send: Send, wall_sleep: Sleep, interval_s: fl
         await wall_sleep(interval_s)
 
 
-def status_line(snapshot: Mapping[str, Any], events_per_s: float | None) -> str:
+def status_line(snapshot: Snapshot, events_per_s: float | None) -> str:
     """One line of progress for ``systemctl status`` (the rate when one was measured)."""
     rate = f" ({events_per_s:,.0f}/s)" if events_per_s is not None else ""
     parts = [
-        f"{snapshot['events']:,} events{rate}",
-        f"{snapshot['in_flight']:,} in flight",
-        f"{snapshot['delivered_total']:,} delivered",
-        f"{snapshot['failed_total']:,} failed",
+        f"{snapshot.events:,} events{rate}",
+        f"{snapshot.in_flight:,} in flight",
+        f"{snapshot.delivered_total:,} delivered",
+        f"{snapshot.failed_total:,} failed",
     ]
-    if "target_rate" in snapshot and "achieved_rate" in snapshot:
-        parts.append(f"{snapshot['achieved_rate']:,.1f} of {snapshot['target_rate']:,.1f} payments/s")
+    if snapshot.target_rate is not None and snapshot.achieved_rate is not None:
+        parts.append(f"{snapshot.achieved_rate:,.1f} of {snapshot.target_rate:,.1f} payments/s")
     return ", ".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import signal
 import socket
@@ -11,6 +12,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from functools import partial
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from conftest import defaults_only, make_engine, subprocess_env
 from synthpay import cli, config, metrics
 from synthpay.engine import Engine
 from synthpay.logs import make_logger
+from synthpay.snapshot import Snapshot
 
 TOPICS = ("payment-initiated", "banks")
 
@@ -36,28 +40,28 @@ class FakeEngine:
         self.ready = trio.Event()
         self.stopping = trio.Event()
         self.healthy = (True, "ok")
-        self.figures: dict[str, Any] = {
-            "events": 12,
-            "emitted": {"payment-initiated": 7, "banks": 5},
-            "produced": {"payment-initiated": 6, "banks": 5},
-            "delivered": {"payment-initiated": 4, "banks": 5},
-            "failed": {"payment-initiated": 1, "banks": 0},
-            "produced_total": 11,
-            "delivered_total": 9,
-            "failed_total": 1,
-            "in_flight": 3,
-            "started": 7,
-            "completed": 4,
-            "io_busy": True,
-            "lag_max_ms": 250,
-            "elapsed_s": 1.5,
-        }
+        self.figures = Snapshot(
+            events=12,
+            emitted={"payment-initiated": 7, "banks": 5},
+            produced={"payment-initiated": 6, "banks": 5},
+            delivered={"payment-initiated": 4, "banks": 5},
+            failed={"payment-initiated": 1, "banks": 0},
+            produced_total=11,
+            delivered_total=9,
+            failed_total=1,
+            in_flight=3,
+            started=7,
+            completed=4,
+            io_busy=True,
+            lag_max_ms=250,
+            elapsed_s=1.5,
+        )
 
     def health(self) -> tuple[bool, str]:
         return self.healthy
 
-    def snapshot(self) -> dict[str, Any]:
-        return dict(self.figures)
+    def snapshot(self) -> Snapshot:
+        return self.figures
 
 
 @pytest.fixture
@@ -131,7 +135,7 @@ async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, p
     found = families(body.decode())
     for kind in ("emitted", "produced", "delivered", "failed"):
         by_topic = found[f"synthpay_events_{kind}_total"]
-        assert by_topic == {(("topic", t),): float(fake.figures[kind][t]) for t in TOPICS}
+        assert by_topic == {(("topic", t),): float(getattr(fake.figures, kind)[t]) for t in TOPICS}
     assert found["synthpay_payments_started_total"] == {(): 7.0}
     assert found["synthpay_payments_completed_total"] == {(): 4.0}
     assert found["synthpay_payments_in_flight"] == {(): 3.0}
@@ -142,7 +146,7 @@ async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, p
     for absent in ("synthpay_sink_queue_messages", "synthpay_rate_target_payments_per_second"):
         assert absent not in found
 
-    fake.figures.update(sink_queue=40, target_rate=100.0, achieved_rate=98.5, started=9)
+    fake.figures = replace(fake.figures, sink_queue=40, target_rate=100.0, achieved_rate=98.5, started=9)
     fake.ready.set()
     found = families((await get(port, "/metrics"))[2].decode())
     assert found["synthpay_sink_queue_messages"] == {(): 40.0}
@@ -188,22 +192,29 @@ async def test_head_has_the_headers_and_no_body(port: int) -> None:
     assert (status, headers["content-length"], body) == (200, "3", b"")
 
 
-async def test_silent_and_slow_clients_are_dropped_after_the_timeout(port: int, mock_clock: Any) -> None:
-    # The clock moves only when the test jumps it, once the server waits on the client.
-    for partial in (b"", b"GET /healthz HTTP/1.1\r\nHost: a\r\n"):
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.sendall(partial)
-            client.setblocking(False)
-            await trio.testing.wait_all_tasks_blocked()
-            mock_clock.jump(metrics.IO_TIMEOUT_S - 0.01)
-            await trio.testing.wait_all_tasks_blocked()
-            with pytest.raises(BlockingIOError):  # still open, nothing sent
-                client.recv(1)
-            mock_clock.jump(0.02)
-            await trio.testing.wait_all_tasks_blocked()
-            assert client.recv(1) == b""  # closed, unanswered
-    # Meanwhile and afterwards, everyone else is served.
-    assert (await get(port, "/healthz"))[0] == 200
+async def test_silent_and_slow_clients_are_dropped_after_the_timeout(fake: FakeEngine, mock_clock: Any) -> None:
+    # Virtual time stands still (no autojump): only the wall-time deadline can end these.
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(partial(metrics.serve, fake, "127.0.0.1", 0, io_timeout_s=0.2))
+        for partial_request in (b"", b"GET /healthz HTTP/1.1\r\nHost: a\r\n"):
+            async with await trio.open_tcp_stream("127.0.0.1", bound) as client:
+                await client.send_all(partial_request)
+                assert await client.receive_some() == b""  # closed, unanswered
+        assert (await get(bound, "/healthz"))[0] == 200
+        nursery.cancel_scope.cancel()
+
+
+async def test_deadlines_are_wall_time_under_the_virtual_clock(port: int, autojump_clock: Any) -> None:
+    """A request sent in pieces a tenth of a wall second apart is answered, however far virtual time runs."""
+    async with await trio.open_tcp_stream("127.0.0.1", port) as client:
+        for piece in (b"GET /healthz HTTP/1.1\r\n", b"Host: a\r\n", b"\r\n"):
+            await client.send_all(piece)
+            autojump_clock.jump(metrics.IO_TIMEOUT_S * 10)
+            await trio.to_thread.run_sync(time.sleep, 0.1)
+        received = b""
+        while chunk := await client.receive_some():
+            received += chunk
+    assert parse(received)[0] == 200
 
 
 async def test_a_client_that_hangs_up_does_not_stop_the_server(port: int) -> None:
@@ -214,17 +225,86 @@ async def test_a_client_that_hangs_up_does_not_stop_the_server(port: int) -> Non
     assert (await get(port, "/healthz"))[0] == 200
 
 
-async def test_connections_beyond_the_cap_are_closed_at_once(port: int, mock_clock: Any) -> None:
-    # The clock stands still (no autojump), so the idle connections never time out.
-    idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(metrics.MAX_CONNECTIONS)]
-    await trio.testing.wait_all_tasks_blocked()
-    async with await trio.open_tcp_stream("127.0.0.1", port) as extra:
-        await extra.send_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
-        assert await extra.receive_some() == b""  # closed unanswered, not served
-    for stream in idle:
+# --- a client that hoards connections
+
+
+async def hold_open(port: int, source: str, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Keep one idle connection from ``source`` open; re-open it each time the server closes it."""
+    started = False
+    while True:
+        async with await trio.open_tcp_stream("127.0.0.1", port, local_address=source) as stream:
+            if not started:
+                task_status.started()
+                started = True
+            with contextlib.suppress(trio.BrokenResourceError):
+                await stream.receive_some()
+
+
+async def test_probes_and_scrapes_are_answered_while_a_client_hoards_connections(port: int) -> None:
+    async with trio.open_nursery() as nursery:
+        # More than the server lets one peer hold, so they keep closing each other's.
+        for _ in range(metrics.MAX_CONNECTIONS):
+            await nursery.start(hold_open, port, "127.0.0.2")
+        statuses = [(await get(port, path))[0] for _ in range(35) for path in ("/healthz", "/metrics")]
+        nursery.cancel_scope.cancel()
+    assert statuses == [200] * 70
+
+
+async def test_a_peer_at_its_cap_makes_room_by_closing_its_own_oldest_idle_connection(port: int) -> None:
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(metrics.MAX_PER_PEER)]
+    try:
+        for client in idle:
+            client.setblocking(False)
+        await trio.testing.wait_all_tasks_blocked()
+        assert (await get(port, "/healthz"))[0] == 200
+        await trio.testing.wait_all_tasks_blocked()
+        assert idle[0].recv(1) == b""  # the oldest was closed, unanswered
+        for client in idle[1:]:
+            with pytest.raises(BlockingIOError):  # still open
+                client.recv(1)
+    finally:
+        for client in idle:
+            client.close()
+
+
+async def test_a_slow_client_is_not_closed_to_make_room_for_another_peer(port: int) -> None:
+    async with await trio.open_tcp_stream("127.0.0.1", port) as slow:
+        await slow.send_all(b"GET /healthz HTTP/1.1\r\n")
+        flood = [await trio.open_tcp_stream("127.0.0.1", port, local_address="127.0.0.2")
+                 for _ in range(2 * metrics.MAX_CONNECTIONS)]
+        await trio.testing.wait_all_tasks_blocked()
+        await slow.send_all(b"Host: a\r\n\r\n")
+        received = b""
+        while chunk := await slow.receive_some():
+            received += chunk
+    for stream in flood:
         await stream.aclose()
-    await trio.testing.wait_all_tasks_blocked()
-    assert (await get(port, "/healthz"))[0] == 200
+    assert parse(received)[0] == 200
+
+
+def test_no_room_only_when_every_connection_is_being_answered() -> None:
+    connections = metrics.Connections(io_timeout_s=5.0)
+    slots = [connections.admit("10.0.0.1") for _ in range(metrics.MAX_PER_PEER)]
+    for slot in slots:
+        connections.answering(slot)
+    refused = connections.admit("10.0.0.1")
+    assert refused.refused and not connections.admit("10.0.0.2").refused  # another peer still has room
+    assert connections.admit("10.0.0.1").refused and refused.scope.cancel_called  # refusals do not pile up
+    connections.answered(slots[0])  # lingering after its answer: may make room again
+    assert not connections.admit("10.0.0.1").refused and slots[0].scope.cancel_called
+
+
+async def test_a_refused_newcomer_gets_503(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    admit = metrics.Connections.admit
+
+    def refuse(self: metrics.Connections, peer: str) -> metrics.Slot:
+        slot = admit(self, peer)
+        slot.refused = True
+        return slot
+
+    monkeypatch.setattr(metrics.Connections, "admit", refuse)
+    status, headers, body = await get(port, "/healthz")
+    assert status == 503 and headers["connection"] == "close" and body.startswith(b"busy")
 
 
 # --- with the real engine

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from conftest import defaults_only, subprocess_env
 from synthpay import notify
 from synthpay.logs import make_logger
 from synthpay.notify import NotifyTarget, target_from_environ
+from synthpay.snapshot import Snapshot
 
 # --- the environment systemd sets
 
@@ -54,10 +56,19 @@ def test_unusable_variables(env: dict[str, str], message: str) -> None:
         target_from_environ(env, 42)
 
 
+def snapshot(events: int, in_flight: int, delivered: int, failed: int) -> Snapshot:
+    """Figures with the given counts, the rest zero and the optional ones absent."""
+    return Snapshot(
+        events=events, emitted={}, produced={}, delivered={}, failed={}, produced_total=delivered + failed,
+        delivered_total=delivered, failed_total=failed, in_flight=in_flight, started=0, completed=0,
+        io_busy=False, lag_max_ms=0, elapsed_s=0.0,
+    )
+
+
 def test_status_line() -> None:
-    figures = {"events": 12345, "in_flight": 100, "delivered_total": 12000, "failed_total": 2}
+    figures = snapshot(events=12345, in_flight=100, delivered=12000, failed=2)
     assert notify.status_line(figures, 2001.4) == "12,345 events (2,001/s), 100 in flight, 12,000 delivered, 2 failed"
-    figures |= {"target_rate": 100.0, "achieved_rate": 99.25}
+    figures = replace(figures, target_rate=100.0, achieved_rate=99.25)
     assert notify.status_line(figures, None) == (
         "12,345 events, 100 in flight, 12,000 delivered, 2 failed, 99.2 of 100.0 payments/s"
     )
@@ -80,8 +91,8 @@ class FakeEngine:
     def health(self) -> tuple[bool, str]:
         return self.healthy
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"events": 5, "in_flight": 1, "delivered_total": 4, "failed_total": 0}
+    def snapshot(self) -> Snapshot:
+        return snapshot(events=5, in_flight=1, delivered=4, failed=0)
 
 
 async def test_watchdog_pings_only_while_healthy(autojump_clock: Any) -> None:

@@ -1,0 +1,68 @@
+"""The engine as its companions see it: a frozen snapshot of its figures, and a Protocol of what they read.
+
+The metrics endpoint, the systemd notifier and the progress log read the engine through
+these two types only, so tests can hand them a fake engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import trio
+
+    from synthpay.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Live figures of one engine at one moment; plain data, cheap to build.
+
+    The figures that default to None are left out of /metrics when a view does not
+    measure them, rather than shown as zero.
+    """
+
+    events: int
+    emitted: Mapping[str, int]  # per topic
+    produced: Mapping[str, int]
+    delivered: Mapping[str, int]
+    failed: Mapping[str, int]
+    produced_total: int
+    delivered_total: int
+    failed_total: int
+    in_flight: int
+    started: int
+    completed: int
+    io_busy: bool
+    lag_max_ms: float
+    elapsed_s: float
+    sink_queue: int | None = None
+    backlog: int | None = None
+    target_rate: float | None = None
+    achieved_rate: float | None = None
+
+
+class EngineView(Protocol):
+    """What the companions (metrics endpoint, systemd notifier) read from an engine."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def log(self) -> object: ...
+
+    @property
+    def ready(self) -> trio.Event:
+        """Set once the sink is open."""
+
+    @property
+    def stopping(self) -> trio.Event:
+        """Set once a stop was requested or generation ended."""
+
+    def health(self) -> tuple[bool, str]:
+        """(healthy, reason)."""
+
+    def snapshot(self) -> Snapshot:
+        """The current figures."""
