@@ -22,7 +22,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 from urllib.parse import urlsplit
 
 import h11
@@ -233,7 +232,7 @@ async def serve(
     except OSError as exc:
         raise ConfigError(f"http.port = {port}: cannot listen on {host or '*'}:{port}: {exc.strerror}") from None
     bound = [listener.socket.getsockname() for listener in listeners]
-    log: Any = engine.log
+    log = engine.log
     log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in bound],
              paths=["/metrics", "/healthz", "/readyz"])
     connections = Connections(io_timeout_s)

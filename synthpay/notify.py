@@ -20,7 +20,6 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 
@@ -84,7 +83,7 @@ def service(target: NotifyTarget) -> Service:
 
 async def notify(engine: EngineView, target: NotifyTarget) -> None:
     """Speak the protocol for as long as the engine runs (until cancelled)."""
-    log: Any = engine.log
+    log = engine.log
     # A fresh EngineClock only for its wall_sleep: the engine closes its own clock when
     # generation ends, but the watchdog must be fed through the final flush too. Closing
     # this one when the service ends wakes a wall-time wait's thread at once.
@@ -137,8 +136,7 @@ async def watchdog(engine: EngineView, send: Send, wall_sleep: Sleep, interval_s
         if healthy:
             await send("WATCHDOG=1")
         elif reason != withheld:
-            engine_log: Any = engine.log
-            engine_log.warning("watchdog_withheld", reason=reason)
+            engine.log.warning("watchdog_withheld", reason=reason)
         withheld = "" if healthy else reason
         await wall_sleep(interval_s)
 

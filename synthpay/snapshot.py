@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import trio
+    from structlog.typing import FilteringBoundLogger
 
-    from synthpay.config import Settings
+    from synthpay.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class EngineView(Protocol):
     def settings(self) -> Settings: ...
 
     @property
-    def log(self) -> object: ...
+    def log(self) -> FilteringBoundLogger: ...
 
     @property
     def ready(self) -> trio.Event:
