@@ -41,6 +41,21 @@ _ADMIT_CHUNK: Final = 1000
 # waits, instead of leaving them to the linger timer: the I/O thread would then write them
 # while the engine runs, and the two threads would take turns at the GIL.
 _SHIP_NOW: Final = 256
+# Arrivals counted one at a time per wheel tick, at most. When more are due (a rate far
+# above what a millisecond can start), or a gap is below the float resolution of epoch
+# milliseconds (adding it changes nothing), they are counted at once, so no rate keeps the
+# loop from moving on.
+_ARRIVALS_ONE_BY_ONE: Final = 1024
+# A backlog stops counting here: arrivals beyond it could never all be started anyway.
+_MAX_BACKLOG: Final = 2**53
+# Under the virtual clock a wake jumps the clock without a trip through the run loop, and
+# the loop yields when it ships a batch. Wakes that ship nothing (arrivals while every
+# worker is busy, payments with long delays) still yield this often, so signals and other
+# tasks get their turn whatever the input.
+_WAKES_BETWEEN_YIELDS: Final = 1024
+# An arrival due after the year 9999 never comes: no event time can carry it (a rate so
+# low that its gap is out of range, or infinite).
+_NEVER_MS: Final = 253_402_300_800_000
 
 
 class _Flight(entities.Payment):
@@ -118,6 +133,8 @@ class Scheduler:
         self._tag = run.instance_index if run.instance_count > 1 else None
         self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
         self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
+        self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf when the rate underflows
+        self._constant = run.arrivals == "constant"
         self.limiter = trio.CapacityLimiter(run.workers)
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
@@ -163,6 +180,7 @@ class Scheduler:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
+        wakes = 0
         while (times or more) and (self.in_flight or self.admitting):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
@@ -171,6 +189,10 @@ class Scheduler:
             else:
                 deadline = times[0]
                 await clock.sleep_until_ms(deadline)
+                wakes += 1
+                if wakes == _WAKES_BETWEEN_YIELDS:
+                    wakes = 0
+                    await trio.lowlevel.checkpoint()
                 # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
                 now = deadline if virtual else max(deadline, clock.now_ms())
             buffer = outbox.buffer
@@ -227,12 +249,33 @@ class Scheduler:
         """Count the arrivals due by ``due`` and schedule the next one."""
         if not self.admitting:
             return
-        constant = self._settings.run.arrivals == "constant"
-        mean_gap_ms = 1000.0 / self.rate
-        while self._next_arrival <= due:
-            self._pending += 1
-            self._next_arrival += mean_gap_ms if constant else self._arrival_rng.expovariate(1.0) * mean_gap_ms
-        self._push(math.ceil(self._next_arrival), _ARRIVAL)
+        constant, gap = self._constant, self._gap_ms
+        if (due - self._next_arrival) / gap <= _ARRIVALS_ONE_BY_ONE:
+            for _ in range(_ARRIVALS_ONE_BY_ONE):
+                if self._next_arrival > due:
+                    break
+                self._pending += 1
+                self._next_arrival += gap if constant else self._arrival_rng.expovariate(1.0) * gap
+        if self._next_arrival <= due:
+            self._catch_up(due)
+        if self._next_arrival < _NEVER_MS:
+            self._push(math.ceil(self._next_arrival), _ARRIVAL)
+
+    def _catch_up(self, due: int) -> None:
+        """Count every arrival left up to ``due`` at once; the next one falls after ``due``.
+
+        Poisson arrivals: a normal approximation of the count, which is what a Poisson count
+        with so large a mean is; then, the process being memoryless, a fresh gap from ``due``.
+        """
+        mean = min((due - self._next_arrival) / self._gap_ms, float(_MAX_BACKLOG))
+        if self._constant:
+            count = math.floor(mean) + 1
+            after = self._next_arrival + count * self._gap_ms
+        else:
+            count = max(0, round(self._arrival_rng.gauss(mean, math.sqrt(mean))))
+            after = due + self._arrival_rng.expovariate(1.0) * self._gap_ms
+        self._pending = min(self._pending + count, _MAX_BACKLOG)
+        self._next_arrival = max(after, math.nextafter(due, math.inf))
 
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.
