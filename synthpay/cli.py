@@ -61,6 +61,7 @@ _FLAG_HELP = {
     "--processes": "engine processes on this machine, each with its own share and producer",
     "--run-id": "the run id carried in every record's run_id header (default: a new UUID)",
     "--http-port": "serve /metrics, /healthz and /readyz on this TCP port (0: off)",
+    "--overwrite": "replace the .avro files an earlier run left in --out (default: refuse to start)",
 }
 
 
@@ -70,7 +71,11 @@ _METAVAR = {
     "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--mode": "{batch,continuous}",
     "--rate": "PER_SECOND", "--arrivals": "{poisson,constant}", "--duration": "SECONDS", "--instance-index": "I",
     "--run-id": "ID", "--out": "DIR", "--http-port": "PORT", "--timing": "{sequential,parallel}",
+    "--overwrite": "{true,false}",
 }
+
+#: Switches: given alone they mean true.
+_SWITCHES = frozenset({"--overwrite"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
     common = _Parser(add_help=False, parents=[files])
     for flag, key in config.FLAGS.items():
-        common.add_argument(flag, dest=key, metavar=_METAVAR.get(flag, "N"), help=_FLAG_HELP[flag])
+        common.add_argument(flag, dest=key, metavar=_METAVAR.get(flag, "N"), help=_FLAG_HELP[flag],
+                            nargs="?" if flag in _SWITCHES else None, const="true" if flag in _SWITCHES else None)
 
     parser = _Parser(
         prog="synthpay",

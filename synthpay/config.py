@@ -10,6 +10,7 @@ that names the setting, where it came from, the bad value and what is accepted.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class FileSettings:
 
     dir: str
     codec: str
+    overwrite: bool  # replace an earlier run's files instead of refusing to start
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,22 @@ def _text(raw: Any, text: bool) -> str:
     return raw.strip()
 
 
+def _topic(raw: Any, text: bool) -> str:
+    # What Kafka accepts; it also keeps the file sink's <topic>.avro inside its directory.
+    name = _text(raw, text)
+    if not re.fullmatch(r"[a-zA-Z0-9._-]{1,249}", name) or name in (".", ".."):
+        raise ValueError("a topic name of 1 to 249 letters, digits, '.', '_' or '-' (not '.' or '..')")
+    return name
+
+
+def _boolean(raw: Any, text: bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if text and str(raw).strip().lower() in ("true", "false"):
+        return str(raw).strip().lower() == "true"
+    raise ValueError("true or false")
+
+
 def _optional_seed(raw: Any, text: bool) -> int | None:
     if raw == "" or raw is None:
         return None
@@ -297,12 +315,13 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("entities.sources", 10, _whole(1), ("NUM_SOURCES",)),
     _Setting("entities.destinations", 10, _whole(1), ("NUM_DESTINATIONS",)),
     _Setting("entities.bank_update_interval_ms", 3000, _whole(0), ("UPDATE_BANKS_INTERVAL",)),
-    _Setting("entities.banks_topic", "banks", _text),
+    _Setting("entities.banks_topic", "banks", _topic),
     _Setting("entities.banks_partitions", 1, _whole(1)),
     _Setting("engine.batch_size", 0, _whole(0)),
     _Setting("engine.linger_ms", 10, _whole(1)),
     _Setting("file.dir", "out", _text, (), "--out"),
     _Setting("file.codec", "deflate", _choice("deflate", "null")),
+    _Setting("file.overwrite", False, _boolean, (), "--overwrite"),
     _Setting(
         "kafka.bootstrap_servers", "", _text, ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER")
     ),
@@ -567,8 +586,6 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             "run.sink = 'kafka' needs kafka.bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS), e.g. localhost:9092"
         )
     banks_topic = parsed["entities.banks_topic"]
-    if not banks_topic:
-        raise ConfigError("entities.banks_topic = '': expected a topic name")
     if any(s.topic == banks_topic for s in statuses.values()):
         raise ConfigError(f"entities.banks_topic = {banks_topic!r}: expected a topic no status uses")
 
@@ -605,7 +622,8 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             batch_size=parsed["engine.batch_size"] or _AUTO_BATCH[parsed["run.clock"]],
             linger_ms=parsed["engine.linger_ms"],
         ),
-        file=FileSettings(dir=parsed["file.dir"] or ".", codec=parsed["file.codec"]),
+        file=FileSettings(dir=parsed["file.dir"] or ".", codec=parsed["file.codec"],
+                          overwrite=parsed["file.overwrite"]),
         kafka=KafkaSettings(
             bootstrap_servers=parsed["kafka.bootstrap_servers"],
             security_protocol=parsed["kafka.security_protocol"],
@@ -669,8 +687,8 @@ def _statuses(
             raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
         delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), _whole(0), table)
         parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), _whole(1), table)
-        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), _text, table)
-        if not topic or topic in topics:
+        topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), _topic, table)
+        if topic in topics:
             raise ConfigError(f"statuses.{name}.topic = {topic!r}: expected a topic name no other status uses")
         topics.add(topic)
         statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts)
