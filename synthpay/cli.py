@@ -23,7 +23,7 @@ from synthpay import config, metrics, notify, processes
 from synthpay.config import ConfigError, Settings
 from synthpay.engine import Engine, Service
 from synthpay.logs import make_logger
-from synthpay.sinks.base import SinkError
+from synthpay.sinks.base import SinkError, SinkRefused
 from synthpay.summary import Summary, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -180,6 +180,7 @@ def _tune_gc(clock: str) -> None:
 def _run(settings: Settings, argv: Sequence[str]) -> int:
     log = make_logger(settings.run.log_level)
     _tune_gc(settings.run.clock)
+    failure: SinkError | None = None
     try:
         if settings.run.processes > 1:
             summary = processes.run(settings, argv, log)
@@ -187,14 +188,27 @@ def _run(settings: Settings, argv: Sequence[str]) -> int:
             engine = Engine(settings, log, handle_signals=True, services=_services(settings, log))
             clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
             summary = trio.run(engine.run, clock=clock)
+            failure = engine.failure
     except BaseException as exc:
         known = _leaf(exc, (SinkError, ConfigError, processes.ShardError))
         if known is None:
             raise
-        log.error("run_failed", error=str(known))
-        print(f"synthpay: error: {known}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(known, ConfigError) else EXIT_FAILED
+        if isinstance(known, (ConfigError, SinkRefused)):
+            print(f"synthpay: error: {known}", file=sys.stderr)
+            return EXIT_USAGE
+        _report_failure(known, log)
+        return EXIT_FAILED
+    if failure is not None:
+        # The sink failed part way: say so, then what reached it, like any other ending.
+        _report_failure(failure, log)
+        _finish(settings, summary, log)
+        return EXIT_FAILED
     return _finish(settings, summary, log)
+
+
+def _report_failure(error: BaseException, log: Any) -> None:
+    log.error("run_failed", error=str(error))
+    print(f"synthpay: error: {error}", file=sys.stderr)
 
 
 def _finish(settings: Settings, summary: Summary, log: Any) -> int:
