@@ -99,6 +99,7 @@ class FileSink:
         directory = Path(settings.file.dir)
         self._files: dict[str, _TopicFile] = {}
         self._claim = -1
+        self._failure: SinkError | None = None  # the first block that could not be written
         try:
             self._claim = outdir.claim(directory, ctx.run_id, settings.file.overwrite)
             for topic in ctx.topics:
@@ -143,20 +144,23 @@ class FileSink:
         return 0
 
     def close(self) -> None:
-        """Write what is left of every topic that can still be written; report the first failure."""
-        first: SinkError | None = None
+        """Write what is left of every topic that can still be written.
+
+        Raises the first failure unless one was raised already: that one is the cause.
+        """
+        reported = self._failure is not None
         for tf in self._files.values():
             if tf.pending and tf.fd >= 0:
                 try:
                     self._write_block(tf)
-                except SinkError as exc:
-                    first = first or exc
+                except SinkError:
+                    pass  # kept in self._failure
             tf.close()
         if self._claim >= 0:
             os.close(self._claim)
             self._claim = -1
-        if first is not None:
-            raise first
+        if self._failure is not None and not reported:
+            raise self._failure
 
     def _write_block(self, tf: _TopicFile) -> None:
         data = b"".join(tf.pending)
@@ -169,6 +173,8 @@ class FileSink:
             tf.append(b"".join((serde.avro_long(count), serde.avro_long(len(data)), data, tf.sync)))
         except OSError as exc:
             self._ledger.failed[tf.name] += count
-            raise SinkError(f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}; "
-                            f"the file ends at its last complete block") from None
+            error = SinkError(f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}; "
+                              "the file ends at its last complete block")
+            self._failure = self._failure or error
+            raise error from None
         self._ledger.delivered[tf.name] += count
