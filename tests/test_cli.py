@@ -229,7 +229,9 @@ BAD = [
     ("kafka-config-nested-table", '[kafka.config]\n"linger.ms" = { a = 1 }\n', {}, [],
      "kafka.config.linger.ms (config.toml): expected a string, number or boolean"),
     ("kafka-section-not-a-table", "kafka = [1]\n", {}, [], "config.toml: kafka = [1]: expected a table [kafka]"),
-    ("banks-topic-empty", '[entities]\nbanks_topic = ""\n', {}, [], "entities.banks_topic = '': expected a topic name"),
+    ("banks-topic-empty", '[entities]\nbanks_topic = ""\n', {}, [],
+     "entities.banks_topic = '' (config.toml): expected a topic name of 1 to 249 letters, digits, '.', '_' or '-' "
+     "(not '.' or '..')"),
     ("start-of-the-wrong-type", "[run]\nstart = 5\n", {}, [],
      "run.start = 5 (config.toml): expected an ISO 8601 time such as 2026-01-31T09:00:00Z, or empty for now"),
     ("bad-log-level", None, {}, ["--log-level", "loud"],
