@@ -41,10 +41,10 @@ _ADMIT_CHUNK: Final = 1000
 # waits, instead of leaving them to the linger timer: the I/O thread would then write them
 # while the engine runs, and the two threads would take turns at the GIL.
 _SHIP_NOW: Final = 256
-# Arrivals counted one at a time per wheel tick, at most. When more are due (a rate far
-# above what a millisecond can start), or a gap is below the float resolution of epoch
-# milliseconds (adding it changes nothing), they are counted at once, so no rate keeps the
-# loop from moving on.
+# Poisson arrivals drawn one at a time per wheel tick, at most. When more are due (a rate
+# far above what a millisecond can start), or a gap is below the float resolution of epoch
+# milliseconds (adding it changes nothing), the rest are counted at once, so no rate keeps
+# the loop from moving on.
 _ARRIVALS_ONE_BY_ONE: Final = 1024
 # A backlog stops counting here: arrivals beyond it could never all be started anyway.
 _MAX_BACKLOG: Final = 2**53
@@ -143,6 +143,8 @@ class Scheduler:
         self._destinations: list[entities.Encoded] = []
         self._pending = 0  # arrivals waiting for the limiter
         self._next_arrival = 0.0
+        self._first_arrival = 0.0  # constant arrivals: arrival k is due k gaps after this
+        self._arrivals = 0  # constant arrivals counted so far
         self._stop_at = math.inf
         self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
@@ -172,7 +174,7 @@ class Scheduler:
         if interval:
             self._push(start + interval, _BANK_UPDATE)
         if self.rate:
-            self._next_arrival = float(start)
+            self._next_arrival = self._first_arrival = float(start)
             self._arrive(start)
         await self._loop(interval, more=self._admit(start))
 
@@ -246,36 +248,42 @@ class Scheduler:
             bucket.append(item)
 
     def _arrive(self, due: int) -> None:
-        """Count the arrivals due by ``due`` and schedule the next one."""
+        """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
         if not self.admitting:
             return
-        constant, gap = self._constant, self._gap_ms
+        if self._constant:
+            self._count_constant(due)
+        else:
+            self._count_poisson(due)
+        if self._next_arrival < _NEVER_MS:
+            self._push(max(math.ceil(self._next_arrival), due + 1), _ARRIVAL)
+
+    def _count_constant(self, due: int) -> None:
+        """By arithmetic on the arrival's index: no loop, whatever the rate, and no rounding
+        error that adds up over the run."""
+        index = min((due - self._first_arrival) * self.rate / 1000, float(self._arrivals + _MAX_BACKLOG))
+        arrivals = math.floor(index) + 1  # arrivals 0 .. floor(index) are due
+        if arrivals > self._arrivals:
+            self._pending = min(self._pending + arrivals - self._arrivals, _MAX_BACKLOG)
+            self._arrivals = arrivals
+        self._next_arrival = self._first_arrival + self._arrivals * self._gap_ms
+
+    def _count_poisson(self, due: int) -> None:
+        """One random gap after another, as long as that takes a bounded number of draws."""
+        gap = self._gap_ms
         if (due - self._next_arrival) / gap <= _ARRIVALS_ONE_BY_ONE:
             for _ in range(_ARRIVALS_ONE_BY_ONE):
                 if self._next_arrival > due:
-                    break
+                    return
                 self._pending += 1
-                self._next_arrival += gap if constant else self._arrival_rng.expovariate(1.0) * gap
+                self._next_arrival += self._arrival_rng.expovariate(1.0) * gap
         if self._next_arrival <= due:
-            self._catch_up(due)
-        if self._next_arrival < _NEVER_MS:
-            self._push(math.ceil(self._next_arrival), _ARRIVAL)
-
-    def _catch_up(self, due: int) -> None:
-        """Count every arrival left up to ``due`` at once; the next one falls after ``due``.
-
-        Poisson arrivals: a normal approximation of the count, which is what a Poisson count
-        with so large a mean is; then, the process being memoryless, a fresh gap from ``due``.
-        """
-        mean = min((due - self._next_arrival) / self._gap_ms, float(_MAX_BACKLOG))
-        if self._constant:
-            count = math.floor(mean) + 1
-            after = self._next_arrival + count * self._gap_ms
-        else:
-            count = max(0, round(self._arrival_rng.gauss(mean, math.sqrt(mean))))
-            after = due + self._arrival_rng.expovariate(1.0) * self._gap_ms
-        self._pending = min(self._pending + count, _MAX_BACKLOG)
-        self._next_arrival = max(after, math.nextafter(due, math.inf))
+            # The one due at _next_arrival, then a Poisson count for the rest of the way (normal,
+            # at a mean this large); the process being memoryless, the next gap starts at due.
+            mean = min((due - self._next_arrival) / gap, float(_MAX_BACKLOG))
+            count = 1 + max(0, round(self._arrival_rng.gauss(mean, math.sqrt(mean))))
+            self._pending = min(self._pending + count, _MAX_BACKLOG)
+            self._next_arrival = due + self._arrival_rng.expovariate(1.0) * gap
 
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.
