@@ -124,6 +124,12 @@ def test_a_rerun_is_refused_and_leaves_the_earlier_files_as_they_were(tmp_path: 
     assert {p.name: p.read_bytes() for p in (tmp_path / "o").glob("*.avro")} == before
 
 
+def test_a_rerun_with_the_same_run_id_is_the_same_run(tmp_path: Path) -> None:
+    for _ in range(2):
+        done = synthpay(tmp_path, *BACKFILL, "--payments", "50", "--out", "o", "--run-id", "fixed")
+        assert done.returncode == 0, done.stderr
+
+
 def test_overwrite_removes_the_earlier_runs_files(tmp_path: Path) -> None:
     (tmp_path / "extra.toml").write_text("[statuses]\nHeld = { delay_ms = 5 }\n")
     assert synthpay(tmp_path, *BACKFILL, "--payments", "50", "--out", "o", "--config", "extra.toml").returncode == 0

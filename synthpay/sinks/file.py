@@ -5,7 +5,7 @@ The container format is written directly (header, then blocks of pre-encoded rec
 the file sink reuses the same fast encoder as Kafka. Block boundaries depend only on each
 topic's record count (plus a once-a-second flush under the real clock, so files can be
 read while a long run goes on), which keeps ``--seed`` runs under the virtual clock
-byte-identical.
+byte-identical. The run first claims its directory (see ``outdir``).
 """
 
 from __future__ import annotations
