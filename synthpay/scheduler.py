@@ -133,7 +133,7 @@ class Scheduler:
         self._tag = run.instance_index if run.instance_count > 1 else None
         self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
         self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
-        self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf when the rate underflows
+        self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
         self._constant = run.arrivals == "constant"
         self.limiter = trio.CapacityLimiter(run.workers)
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
