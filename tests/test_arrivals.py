@@ -27,7 +27,9 @@ def continuous(rate: float, arrivals: str, **extra: object) -> dict[str, object]
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("arrivals", ["constant", "poisson"])
 @pytest.mark.parametrize("rate", EXTREME_RATES)
-async def test_a_stop_ends_a_run_at_any_rate(autojump_clock: trio.testing.MockClock, rate: float, arrivals: str) -> None:
+async def test_a_stop_ends_a_run_at_any_rate(
+    autojump_clock: trio.testing.MockClock, rate: float, arrivals: str
+) -> None:
     engine = make_engine(settings_for(None, continuous(rate, arrivals)))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(engine.run)
