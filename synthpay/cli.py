@@ -20,14 +20,14 @@ import trio
 import trio.testing
 from structlog.typing import FilteringBoundLogger
 
-from synthpay import config, metrics, notify, processes
+from synthpay import config, metrics, notify, parsers, processes
 from synthpay.config import ConfigError
 from synthpay.engine import Engine, Service
 from synthpay.identity import resolve_identity
 from synthpay.logs import make_logger
 from synthpay.plugins import PluginError, SinkFactory, load_registry
 from synthpay.settings import Declaration, Settings, declarations
-from synthpay.sinks.base import SinkError
+from synthpay.sinks.base import SinkError, SinkRefused
 from synthpay.summary import Summary, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -62,8 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False, parents=[files])
     for declared in declarations():
         if declared.flag:
+            # A true-or-false setting's flag given alone means true.
+            switch = declared.parse is parsers.boolean
             common.add_argument(declared.flag, dest=declared.key, metavar=declared.metavar or "N",
-                                help=_flag_help(declared))
+                                help=_flag_help(declared), nargs="?" if switch else None,
+                                const="true" if switch else None)
 
     parser = _Parser(
         prog="synthpay",
@@ -148,6 +151,7 @@ def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
     log = make_logger(settings.run.log_level)
     _tune_gc(settings.run.clock)
     identity = resolve_identity(settings.run)
+    failure: SinkError | None = None
     try:
         if settings.run.processes > 1:
             summary = processes.run(settings, identity, argv, log)
@@ -156,14 +160,27 @@ def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
                             services=_services(settings, log))
             clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
             summary = trio.run(engine.run, clock=clock)
+            failure = engine.failure
     except BaseException as exc:
         known = _leaf(exc, (SinkError, ConfigError, processes.ShardError))
         if known is None:
             raise
-        log.error("run_failed", error=str(known))
-        print(f"synthpay: error: {known}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(known, ConfigError) else EXIT_FAILED
+        if isinstance(known, (ConfigError, SinkRefused, processes.ShardRefused)):
+            print(f"synthpay: error: {known}", file=sys.stderr)
+            return EXIT_USAGE
+        _report_failure(known, log)
+        return EXIT_FAILED
+    if failure is not None:
+        # The sink failed part way: say so, then what reached it, like any other ending.
+        _report_failure(failure, log)
+        _finish(settings, summary, log)
+        return EXIT_FAILED
     return _finish(settings, summary, log)
+
+
+def _report_failure(error: BaseException, log: FilteringBoundLogger) -> None:
+    log.error("run_failed", error=str(error))
+    print(f"synthpay: error: {error}", file=sys.stderr)
 
 
 def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> int:

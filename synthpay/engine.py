@@ -25,7 +25,7 @@ from synthpay.outbox import Outbox
 from synthpay.plugins import SinkFactory
 from synthpay.scheduler import Scheduler
 from synthpay.settings import Settings
-from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, StopDeadline
+from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, SinkError, StopDeadline
 from synthpay.snapshot import Snapshot
 from synthpay.stats import EngineStats, Ledger, peak_rss_mib
 from synthpay.summary import Summary, run_plan
@@ -76,6 +76,9 @@ class Engine:
         self._handle_signals = handle_signals
         self._scheduler: Scheduler | None = None
         self._drain = trio.CancelScope()
+        self._feeding = trio.CancelScope()  # cancelled when the sink fails: nothing more can reach it
+        #: Why the sink stopped the run part way, if it did; the run still returns its summary.
+        self.failure: SinkError | None = None
         self._undelivered = 0
         self._began = 0.0
         self._ready_at = 0.0
@@ -137,18 +140,20 @@ class Engine:
                 self._scheduler = scheduler
                 self.ready.set()
                 self._ready_at = time.monotonic()
-                async with trio.open_nursery() as generation:
-                    generation.start_soon(self._report, clock)
-                    generation.start_soon(self._keep_io_polling, clock, outbox)
-                    generation.start_soon(self._enforce_grace, clock)
-                    if not clock.virtual:
-                        generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
-                    with self._drain:
-                        await scheduler.run()
-                    self.stopping.set()
-                    clock.close()
-                    generation.cancel_scope.cancel()
-                await outbox.close()
+                with self._feeding:
+                    async with trio.open_nursery() as generation:
+                        generation.start_soon(self._report, clock)
+                        generation.start_soon(self._keep_io_polling, clock, outbox)
+                        generation.start_soon(self._enforce_grace, clock)
+                        if not clock.virtual:
+                            generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
+                        with self._drain:
+                            await scheduler.run()
+                        self.stopping.set()
+                        clock.close()
+                        generation.cancel_scope.cancel()
+                    await outbox.close()
+                clock.close()  # again, for a run the sink's failure cut short
             outer.cancel_scope.cancel()
         return self._summary(scheduler)
 
@@ -163,8 +168,12 @@ class Engine:
             except (trio.Cancelled, trio.RunFinishedError):
                 return None
 
+        opened = False
+
         def started() -> None:
+            nonlocal opened
             trio.from_thread.run_sync(task_status.started)
+            opened = True
 
         def heartbeat() -> None:
             self.io_heard = time.monotonic()
@@ -178,8 +187,20 @@ class Engine:
                 io_thread.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
                 thread_name="synthpay-io", limiter=trio.CapacityLimiter(1),
             )
+        except SinkError as exc:
+            if not opened:
+                raise
+            self._sink_failed(exc)
         finally:
             self.io_alive = False
+
+    def _sink_failed(self, exc: SinkError) -> None:
+        """Stop feeding a sink that failed; what it never settled counts as undelivered."""
+        self.failure = exc
+        produced, delivered, failed = self.ledger.totals()
+        self._undelivered = produced - delivered - failed
+        self.stopping.set()
+        self._feeding.cancel()
 
     async def _enforce_grace(self, clock: EngineClock) -> None:
         """Once a stop is requested, cut the payments still in flight when the grace is over."""

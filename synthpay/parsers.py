@@ -97,13 +97,22 @@ _TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 def topic(raw: Any, is_text: bool) -> str:
     """A legal Kafka topic name; the file sink makes it a file name, so it can never be a path."""
-    accepted = "a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -, and not '.' or '..'"
+    accepted = "a topic name of 1 to 249 letters, digits, '.', '_' or '-' (not '.' or '..')"
     if not isinstance(raw, str):
         raise ValueError(accepted)
     name = raw.strip()
     if not 1 <= len(name) <= 249 or not set(name) <= _TOPIC_CHARS or name in (".", ".."):
         raise ValueError(accepted)
     return name
+
+
+def boolean(raw: Any, is_text: bool) -> bool:
+    """true or false; as a flag given alone, true."""
+    if isinstance(raw, bool):
+        return raw
+    if is_text and str(raw).strip().lower() in ("true", "false"):
+        return str(raw).strip().lower() == "true"
+    raise ValueError("true or false")
 
 
 def seed(raw: Any, is_text: bool) -> int | None:

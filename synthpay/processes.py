@@ -30,6 +30,10 @@ class ShardError(Exception):
     """A child process failed without a summary; the message is one line for the user."""
 
 
+class ShardRefused(ShardError):
+    """A child process refused to start, as a run given the same settings would: exit 2."""
+
+
 def child_argv(argv: Sequence[str], settings: Settings, slot: int, seed: int, run_id: str, summary: Path) -> list[str]:
     """The child's command line: the parent's, with flags that pin its share (later flags win)."""
     run = settings.run
@@ -61,8 +65,10 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Fil
         elapsed = time.monotonic() - began
         missing = [slot for slot, path in enumerate(paths) if not path.exists()]
         if missing:
-            raise ShardError(f"process {missing[0]} of {len(paths)} ended with exit code "
-                             f"{codes[missing[0]]} and no summary (its log is above)")
+            message = (f"process {missing[0]} of {len(paths)} ended with exit code {codes[missing[0]]} "
+                       "and no summary (its log is above)")
+            # A child that refused to start (exit 2: e.g. --out held by another run) makes the run a refusal too.
+            raise (ShardRefused if codes[missing[0]] == 2 else ShardError)(message)
         return merge([load_summary(p) for p in paths], elapsed)
 
 

@@ -41,6 +41,21 @@ _ADMIT_CHUNK: Final = 1000
 # waits, instead of leaving them to the linger timer: the I/O thread would then write them
 # while the engine runs, and the two threads would take turns at the GIL.
 _SHIP_NOW: Final = 256
+# Poisson arrivals drawn one at a time per wheel tick, at most. When more are due (a rate
+# far above what a millisecond can start), or a gap is below the float resolution of epoch
+# milliseconds (adding it changes nothing), the rest are counted at once, so no rate keeps
+# the loop from moving on.
+_ARRIVALS_ONE_BY_ONE: Final = 1024
+# A backlog stops counting here: arrivals beyond it could never all be started anyway.
+_MAX_BACKLOG: Final = 2**53
+# Under the virtual clock a wake jumps the clock without a trip through the run loop, and
+# the loop yields when it ships a batch. Wakes that ship nothing (arrivals while every
+# worker is busy, payments with long delays) still yield this often, so signals and other
+# tasks get their turn whatever the input.
+_WAKES_BETWEEN_YIELDS: Final = 1024
+# An arrival due after the year 9999 never comes: no event time can carry it (a rate so
+# low that its gap is out of range, or infinite).
+_NEVER_MS: Final = 253_402_300_800_000
 
 
 class _Flight(entities.Payment):
@@ -118,6 +133,8 @@ class Scheduler:
         self._tag = run.instance_index if run.instance_count > 1 else None
         self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
         self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
+        self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
+        self._constant = run.arrivals == "constant"
         self.limiter = trio.CapacityLimiter(run.workers)
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
@@ -126,6 +143,8 @@ class Scheduler:
         self._destinations: list[entities.Encoded] = []
         self._pending = 0  # arrivals waiting for the limiter
         self._next_arrival = 0.0
+        self._first_arrival = 0.0  # constant arrivals: arrival k is due k gaps after this
+        self._arrivals = 0  # constant arrivals counted so far
         self._stop_at = math.inf
         self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
@@ -155,7 +174,7 @@ class Scheduler:
         if interval:
             self._push(start + interval, _BANK_UPDATE)
         if self.rate:
-            self._next_arrival = float(start)
+            self._next_arrival = self._first_arrival = float(start)
             self._arrive(start)
         await self._loop(interval, more=self._admit(start))
 
@@ -163,6 +182,7 @@ class Scheduler:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
+        wakes = 0
         while (times or more) and (self.in_flight or self.admitting):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
@@ -171,6 +191,10 @@ class Scheduler:
             else:
                 deadline = times[0]
                 await clock.sleep_until_ms(deadline)
+                wakes += 1
+                if wakes == _WAKES_BETWEEN_YIELDS:
+                    wakes = 0
+                    await trio.lowlevel.checkpoint()
                 # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
                 now = deadline if virtual else max(deadline, clock.now_ms())
             buffer = outbox.buffer
@@ -224,15 +248,42 @@ class Scheduler:
             bucket.append(item)
 
     def _arrive(self, due: int) -> None:
-        """Count the arrivals due by ``due`` and schedule the next one."""
+        """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
         if not self.admitting:
             return
-        constant = self._settings.run.arrivals == "constant"
-        mean_gap_ms = 1000.0 / self.rate
-        while self._next_arrival <= due:
-            self._pending += 1
-            self._next_arrival += mean_gap_ms if constant else self._arrival_rng.expovariate(1.0) * mean_gap_ms
-        self._push(math.ceil(self._next_arrival), _ARRIVAL)
+        if self._constant:
+            self._count_constant(due)
+        else:
+            self._count_poisson(due)
+        if self._next_arrival < _NEVER_MS:
+            self._push(max(math.ceil(self._next_arrival), due + 1), _ARRIVAL)
+
+    def _count_constant(self, due: int) -> None:
+        """By arithmetic on the arrival's index: no loop, whatever the rate, and no rounding
+        error that adds up over the run."""
+        index = min((due - self._first_arrival) * self.rate / 1000, float(self._arrivals + _MAX_BACKLOG))
+        arrivals = math.floor(index) + 1  # arrivals 0 .. floor(index) are due
+        if arrivals > self._arrivals:
+            self._pending = min(self._pending + arrivals - self._arrivals, _MAX_BACKLOG)
+            self._arrivals = arrivals
+        self._next_arrival = self._first_arrival + self._arrivals * self._gap_ms
+
+    def _count_poisson(self, due: int) -> None:
+        """One random gap after another, as long as that takes a bounded number of draws."""
+        gap = self._gap_ms
+        if (due - self._next_arrival) / gap <= _ARRIVALS_ONE_BY_ONE:
+            for _ in range(_ARRIVALS_ONE_BY_ONE):
+                if self._next_arrival > due:
+                    return
+                self._pending += 1
+                self._next_arrival += self._arrival_rng.expovariate(1.0) * gap
+        if self._next_arrival <= due:
+            # The one due at _next_arrival, then a Poisson count for the rest of the way (normal,
+            # at a mean this large); the process being memoryless, the next gap starts at due.
+            mean = min((due - self._next_arrival) / gap, float(_MAX_BACKLOG))
+            count = 1 + max(0, round(self._arrival_rng.gauss(mean, math.sqrt(mean))))
+            self._pending = min(self._pending + count, _MAX_BACKLOG)
+            self._next_arrival = due + self._arrival_rng.expovariate(1.0) * gap
 
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.

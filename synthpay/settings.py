@@ -181,6 +181,9 @@ class FileSettings:
     dir: str = setting(
         "out", parsers.text, "directory of the file sink's .avro files", flag="--out", metavar="DIR")
     codec: Codec = setting("deflate", parsers.choice(_choices(Codec)), "Avro block codec: deflate or null")
+    overwrite: bool = setting(
+        False, parsers.boolean, "replace the .avro files an earlier run left in --out (default: refuse to start)",
+        flag="--overwrite", metavar="{true,false}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from synthpay.sinks.base import SynchronousSink
+from synthpay.sinks.base import SinkError, SynchronousSink
 
 #: (topic, key, ts_ms) of every event any test sink received, in order.
 EVENTS: list[tuple[str, str, int]] = []
@@ -75,9 +75,36 @@ class SlowSink(CollectingSink):
         super().write(batch)
 
 
+class FailingSink(CollectingSink):
+    """Fails part way, as a full disk or a fatal broker error would: at its third batch."""
+
+    name = "failing"
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self._batches = 0
+
+    def write(self, batch: Sequence[Any]) -> None:
+        self._batches += 1
+        if self._batches == 3:
+            raise SinkError("test sink: broke at the third batch")
+        super().write(batch)
+
+
+class FailingFlushSink(CollectingSink):
+    """Takes every batch, then fails the final flush."""
+
+    name = "failing-flush"
+
+    def flush(self, timeout_s: float) -> int:
+        raise SinkError("test sink: broke at the final flush")
+
+
 def register(registry: Any) -> None:
     registry.add_sink("collect", CollectingSink)
     registry.add_sink("slow", SlowSink)
+    registry.add_sink("failing", FailingSink)
+    registry.add_sink("failing-flush", FailingFlushSink)
 
 
 def replace_null(registry: Any) -> None:

@@ -229,10 +229,12 @@ BAD = [
     ("kafka-config-nested-table", '[kafka.config]\n"linger.ms" = { a = 1 }\n', {}, [],
      "kafka.config.linger.ms (config.toml): expected a string, number or boolean"),
     ("kafka-section-not-a-table", "kafka = [1]\n", {}, [], "config.toml: kafka = [1]: expected a table [kafka]"),
-    ("banks-topic-empty", '[entities]\nbanks_topic = ""\n', {}, [], "entities.banks_topic = '' (config.toml): expected a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -, and not '.' or '..'"),
+    ("banks-topic-empty", '[entities]\nbanks_topic = ""\n', {}, [],
+     "entities.banks_topic = '' (config.toml): expected a topic name of 1 to 249 letters, digits, '.', '_' or '-' "
+     "(not '.' or '..')"),
     ("topic-that-is-a-path", '[statuses]\nFailed = { topic = "../escaped" }\n', {}, [],
-     "statuses.Failed.topic = '../escaped' (config.toml): expected a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -, "
-     "and not '.' or '..'"),
+     "statuses.Failed.topic = '../escaped' (config.toml): expected a topic name of 1 to 249 letters, digits, '.', "
+     "'_' or '-' (not '.' or '..')"),
     ("start-of-the-wrong-type", "[run]\nstart = 5\n", {}, [],
      "run.start = 5 (config.toml): expected an ISO 8601 time from 1970 to 9999 such as 2026-01-31T09:00:00Z, or empty for now"),
     ("bad-log-level", None, {}, ["--log-level", "loud"],

@@ -37,7 +37,8 @@ def test_collecting_plugin_sink_from_a_config_file_gets_every_event(tmp_path: Pa
     write_config(tmp_path, "collect", payments=1000)
     settings = config.load(env={}, cwd=tmp_path)
     assert settings.plugins == (PLUGIN,)
-    assert load_registry(settings.plugins).sink_names() == ("collect", "file", "kafka", "null", "slow", "stdout")
+    assert load_registry(settings.plugins).sink_names() == (
+        "collect", "failing", "failing-flush", "file", "kafka", "null", "slow", "stdout")
     summary = run_to_end(make_engine(settings))
     events = collected.EVENTS
     assert collected.CLOSED == ["collect"]

@@ -20,6 +20,10 @@ class SinkError(Exception):
     """The sink cannot go on (or cannot start); the message is one line meant for the user."""
 
 
+class SinkRefused(SinkError):
+    """The sink will not start as asked (its target is in use, say): the user must change something."""
+
+
 #: However late the stop, a producer gets this long to hand over what it still holds.
 MIN_FLUSH_S = 1.0
 

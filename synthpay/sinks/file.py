@@ -5,7 +5,7 @@ The container format is written directly (header, then blocks of pre-encoded rec
 the file sink reuses the same fast encoder as Kafka. Block boundaries depend only on each
 topic's record count (plus a once-a-second flush under the real clock, so files can be
 read while a long run goes on), which keeps ``--seed`` runs under the virtual clock
-byte-identical.
+byte-identical. The run first claims its directory (see ``outdir``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from synthpay import serde
 from synthpay.events import Event, Topic
+from synthpay.sinks import outdir
 from synthpay.sinks.base import SinkContext, SinkError
 
 MAGIC = b"Obj\x01"
@@ -37,24 +37,58 @@ def file_name(topic: str, index: int, count: int) -> str:
 
 
 class _TopicFile:
-    __slots__ = ("name", "path", "fh", "sync", "pending")
+    """One topic's file. It only ever grows by a whole header or block: a write that fails
+    (a full disk) is cut off again, so the file always ends on a complete block."""
+
+    __slots__ = ("name", "path", "fd", "sync", "pending", "size")
 
     def __init__(self, topic: Topic, path: Path, sync: bytes, codec: str) -> None:
         self.name = topic.name
         self.path = path
         self.sync = sync
         self.pending: list[bytes] = []
-        self.fh: BinaryIO = path.open("wb")
+        self.size = 0
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         meta = {"avro.schema": serde.schema_text(topic.schema).encode(), "avro.codec": codec.encode()}
         header = [MAGIC, serde.avro_long(len(meta))]
         for key, value in meta.items():
             header += [serde.avro_string(key), _avro_bytes(value)]
         header += [serde.avro_long(0), sync]
-        self.fh.write(b"".join(header))
+        try:
+            self.append(b"".join(header))
+        except OSError:
+            # Without a whole header the file is no Avro file at all: none beats a broken one.
+            self.close()
+            path.unlink(missing_ok=True)
+            raise
+
+    def append(self, data: bytes) -> None:
+        """Write all of ``data`` at the end, or raise with the file as it was."""
+        view, done = memoryview(data), 0
+        try:
+            while done < len(data):
+                done += os.write(self.fd, view[done:])
+        except OSError:
+            try:
+                os.ftruncate(self.fd, self.size)
+                os.lseek(self.fd, self.size, os.SEEK_SET)
+            except OSError:
+                pass  # the write's error is the one to report
+            raise
+        self.size += done
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class FileSink:
-    """Writes Avro container files; an event counts as delivered once its block is written."""
+    """Writes Avro container files; an event counts as delivered once its block is written.
+
+    A block that cannot be written counts as failed, and the run stops; what every other
+    topic still holds is written on close if it can be.
+    """
 
     def __init__(self, ctx: SinkContext) -> None:
         settings = ctx.settings
@@ -64,8 +98,10 @@ class FileSink:
         self._last_flush = time.monotonic()
         directory = Path(settings.file.dir)
         self._files: dict[str, _TopicFile] = {}
+        self._claim = -1
+        self._failure: SinkError | None = None  # the first block that could not be written
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            self._claim = outdir.claim(directory, ctx.run_id, settings.file.overwrite)
             for topic in ctx.topics:
                 self._files[topic.name] = _TopicFile(
                     topic, directory / file_name(topic.name, settings.run.instance_index, settings.run.instance_count),
@@ -74,6 +110,9 @@ class FileSink:
         except OSError as exc:
             self.close()
             raise SinkError(f"file sink: cannot write to {str(directory)!r}: {exc.strerror}") from None
+        except SinkError:
+            self.close()
+            raise
         ctx.log.info("file_sink_open", dir=str(directory.resolve()), topics=len(self._files),
                      codec=settings.file.codec)
 
@@ -101,16 +140,27 @@ class FileSink:
         for tf in self._files.values():
             if tf.pending:
                 self._write_block(tf)
-            self._io(tf, tf.fh.flush)
         self._last_flush = time.monotonic()
         return 0
 
     def close(self) -> None:
+        """Write what is left of every topic that can still be written.
+
+        Raises the first failure unless one was raised already: that one is the cause.
+        """
+        reported = self._failure is not None
         for tf in self._files.values():
-            if not tf.fh.closed:
-                if tf.pending:
+            if tf.pending and tf.fd >= 0:
+                try:
                     self._write_block(tf)
-                self._io(tf, tf.fh.close)
+                except SinkError:
+                    pass  # kept in self._failure
+            tf.close()
+        if self._claim >= 0:
+            os.close(self._claim)
+            self._claim = -1
+        if self._failure is not None and not reported:
+            raise self._failure
 
     def _write_block(self, tf: _TopicFile) -> None:
         data = b"".join(tf.pending)
@@ -118,14 +168,13 @@ class FileSink:
             packer = zlib.compressobj(1, zlib.DEFLATED, -15)
             data = packer.compress(data) + packer.flush()
         count = len(tf.pending)
-        block = b"".join((serde.avro_long(count), serde.avro_long(len(data)), data, tf.sync))
-        self._io(tf, lambda: tf.fh.write(block))
         tf.pending.clear()
-        self._ledger.delivered[tf.name] += count
-
-    @staticmethod
-    def _io(tf: _TopicFile, op: object) -> None:
         try:
-            op()  # type: ignore[operator]
+            tf.append(b"".join((serde.avro_long(count), serde.avro_long(len(data)), data, tf.sync)))
         except OSError as exc:
-            raise SinkError(f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}") from None
+            self._ledger.failed[tf.name] += count
+            error = SinkError(f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}; "
+                              "the file ends at its last complete block")
+            self._failure = self._failure or error
+            raise error from None
+        self._ledger.delivered[tf.name] += count
