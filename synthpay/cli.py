@@ -19,10 +19,10 @@ from typing import Any, NoReturn
 import trio
 import trio.testing
 
-from synthpay import config, metrics, notify, processes
+from synthpay import config, metrics, notify, processes, progress
 from synthpay.config import ConfigError, Settings
 from synthpay.engine import Engine, Service
-from synthpay.logs import make_logger
+from synthpay.logs import make_logger, terminal
 from synthpay.sinks.base import SinkError
 from synthpay.summary import Summary, render
 
@@ -52,6 +52,8 @@ _FLAG_HELP = {
     "--summary-interval": "seconds between progress lines in the log",
     "--shutdown-grace": "seconds in-flight payments get to finish after SIGTERM",
     "--log-level": "debug, info, warning or error",
+    "--log-format": "auto (console on a terminal, else JSON lines), json, or console (readable lines "
+    "and a live progress bar)",
     "--mode": "batch (stop after --payments) or continuous (until stopped; same as --payments 0)",
     "--rate": "start this many payments per second on average (0: as fast as --workers allows)",
     "--arrivals": "spacing of payment starts under --rate: poisson (random) or constant",
@@ -67,7 +69,7 @@ _FLAG_HELP = {
 #: How --help shows each flag's value ("N" when missing: a whole number).
 _METAVAR = {
     "--sink": "NAME", "--clock": "{real,virtual}", "--start": "TIME", "--summary-interval": "SECONDS",
-    "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--mode": "{batch,continuous}",
+    "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--log-format": "{auto,json,console}", "--mode": "{batch,continuous}",
     "--rate": "PER_SECOND", "--arrivals": "{poisson,constant}", "--duration": "SECONDS", "--instance-index": "I",
     "--run-id": "ID", "--out": "DIR", "--http-port": "PORT", "--timing": "{sequential,parallel}",
 }
@@ -172,13 +174,15 @@ def _tune_gc(clock: str) -> None:
 
 
 def _run(settings: Settings, argv: Sequence[str]) -> int:
-    log = make_logger(settings.run.log_level)
+    console = terminal(settings.run.log_format)
+    log = make_logger(settings.run.log_level, console=console)
     _tune_gc(settings.run.clock)
     try:
         if settings.run.processes > 1:
             summary = processes.run(settings, argv, log)
         else:
-            engine = Engine(settings, log, handle_signals=True, services=_services(settings, log))
+            engine = Engine(settings, log, handle_signals=True, services=_services(settings, log),
+                            display=progress.display(console, settings))
             clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
             summary = trio.run(engine.run, clock=clock)
     except BaseException as exc:

@@ -62,6 +62,7 @@ class RunSettings:
     summary_json: str
     shutdown_grace_s: float
     log_level: str
+    log_format: str  # "auto" (console on a terminal, else JSON), "json" or "console"
     mode: str  # "batch" (payments > 0) or "continuous" (payments == 0: until stopped)
     rate: float  # payments started per second across all instances; 0 = paced by workers only
     arrivals: str  # "poisson" or "constant" spacing of those starts
@@ -286,6 +287,7 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("run.summary_json", "", _text, (), "--summary-json"),
     _Setting("run.shutdown_grace_s", 20.0, _number(0), (), "--shutdown-grace"),
     _Setting("run.log_level", "info", _choice("debug", "info", "warning", "error"), (), "--log-level"),
+    _Setting("run.log_format", "auto", _choice("auto", "json", "console"), (), "--log-format"),
     _Setting("run.mode", "batch", _choice("batch", "continuous"), (), "--mode"),
     _Setting("run.rate", 0.0, _number(0), (), "--rate"),
     _Setting("run.arrivals", "poisson", _choice("poisson", "constant"), (), "--arrivals"),
@@ -585,6 +587,7 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             summary_json=parsed["run.summary_json"],
             shutdown_grace_s=parsed["run.shutdown_grace_s"],
             log_level=parsed["run.log_level"],
+            log_format=parsed["run.log_format"],
             mode="continuous" if continuous else "batch",
             rate=parsed["run.rate"],
             arrivals=parsed["run.arrivals"],
