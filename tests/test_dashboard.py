@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO_DIR, subprocess_env
-from test_metrics import families, free_port, http_get, http_get_or_none
+from test_metrics import families, free_port, http_get, wait_until_ready
 
 DASHBOARD = REPO_DIR / "deploy" / "grafana-dashboard.json"
 #: Every series the dashboard charts is synthpay's own.
@@ -53,10 +52,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while http_get_or_none(base + "/readyz") != 200:
-            assert time.monotonic() < deadline and proc.poll() is None, "never became ready"
-            time.sleep(0.05)
+        wait_until_ready(base, proc)
         names = set(families(http_get(base + "/metrics")[1]))
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
