@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.progress_bar import ProgressBar
-from rich.table import Table
+from rich.segment import Segment
 from rich.text import Text
 
 from synthpay.config import Settings
@@ -116,42 +116,54 @@ def display(console: Console | None, settings: Settings) -> Display | None:
 
 
 def render(now: Figures, rates: Rates, payments: int) -> RenderableType:
-    """Two lines: the bar (batch) or status (continuous), then throughput and delivery."""
-    if payments:
-        done = min(now.completed, payments)
-        remaining = payments - done
-        eta = _clock(remaining / rates.completed_per_s) if rates.completed_per_s > 0 else "--:--"
-        first: list[RenderableType] = [
-            ProgressBar(total=payments, completed=done, width=BAR_WIDTH),
-            Text(f"{done / payments:4.0%}", style="bold"),
-            Text(f"completed {done:,}/{payments:,}"),
-            Text(f"started {now.started:,}"),
-            Text(f"in flight {now.in_flight:,}"),
-        ]
-        tail = [Text(f"elapsed {_clock(now.elapsed_s)}"), Text(f"ETA {eta}", style="bold")]
-    else:
-        target = f"{now.target_rate:,.1f}/s" if now.target_rate else "unlimited"
-        first = [
-            Text("● running", style="bold green"),
-            Text(f"started {now.started:,}"),
-            Text(f"rate {now.achieved_rate:,.1f}/s (target {target})"),
-            Text(f"lag max {now.lag_max_ms:,} ms"),
-            Text(f"in flight {now.in_flight:,}"),
-        ]
-        tail = [Text(f"elapsed {_clock(now.elapsed_s)}")]
-    second: list[RenderableType] = [
-        Text(f"{rates.events_per_s:,.0f} events/s"),
-        Text(f"delivered {now.delivered:,}/{now.produced:,} produced"),
-        Text(f"failed {now.failed:,}", style="bold red" if now.failed else ""),
-        *tail,
+    """The bar (batch) or status line (continuous), then throughput and delivery.
+
+    Plain text lines (a grid per line costs a redraw several times as much).
+    """
+    failed = (f"failed {now.failed:,}", "bold red" if now.failed else "")
+    throughput: list[str | tuple[str, str]] = [
+        f"{rates.events_per_s:,.0f} events/s", f"delivered {now.delivered:,}/{now.produced:,} produced",
+        failed, f"elapsed {_clock(now.elapsed_s)}",
     ]
-    return Group(_row(first), _row(second))
+    if not payments:
+        target = f"{now.target_rate:,.1f}/s" if now.target_rate else "unlimited"
+        status = _line([("● running", "bold green"), f"started {now.started:,}",
+                        f"rate {now.achieved_rate:,.1f}/s (target {target})", f"lag max {now.lag_max_ms:,} ms",
+                        f"in flight {now.in_flight:,}"])
+        return Group(status, _line(throughput))
+    done = min(now.completed, payments)
+    eta = _clock((payments - done) / rates.completed_per_s) if rates.completed_per_s > 0 else "--:--"
+    counts = _line(["", (f"{done / payments:>4.0%}", "bold"), f"completed {done:,}/{payments:,}",
+                    f"started {now.started:,}", f"in flight {now.in_flight:,}"])
+    return Group(_Bar(ProgressBar(total=payments, completed=done, width=BAR_WIDTH), counts),
+                 _line([*throughput, (f"ETA {eta}", "bold")]))
 
 
-def _row(cells: list[RenderableType]) -> Table:
-    row = Table.grid(padding=(0, 2))
-    row.add_row(*cells)
-    return row
+@dataclass(frozen=True, slots=True)
+class _Bar:
+    """A progress bar and its figures on one line, the figures in the same place whatever the bar shows.
+
+    Without colours rich leaves the bar's part still to go out, so it is padded here.
+    """
+
+    bar: ProgressBar
+    figures: Text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        drawn = list(console.render(self.bar, options))
+        yield from drawn
+        yield Segment(" " * max(0, min(BAR_WIDTH, options.max_width) - Segment.get_line_length(drawn)))
+        yield self.figures
+
+
+def _line(parts: Sequence[str | tuple[str, str]]) -> Text:
+    """Parts (text, or text and style) two spaces apart."""
+    line = Text()
+    for i, part in enumerate(parts):
+        if i:
+            line.append("  ")
+        line.append(*((part,) if isinstance(part, str) else part))
+    return line
 
 
 def _rates(samples: deque[Figures]) -> Rates:

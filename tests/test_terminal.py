@@ -32,7 +32,7 @@ FAST = {f"DELAY_{s}": "10" for s in ("INITIATED", "VALIDATED", "ACCOUNTED", "COM
                                       "REJECTED", "CANCELED")}
 #: An SGR sequence that sets a foreground colour (basic, bright, 256 or true colour).
 COLOUR = re.compile(rb"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25])[;m]")
-BAR = re.compile(r"━.*\d+%\s+completed \d+/200\s+started \d+\s+in flight \d+")
+BAR = re.compile(r"━[━╸╺ ]*\s+\d+%  completed \d+/200  started \d+  in flight \d+\s*\n.*events/s.*ETA")
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,10 @@ def test_a_batch_run_shows_a_live_bar_then_leaves_the_tables_intact(tmp_path: Pa
     session = in_terminal(["run", "--payments", "200", "--rate", "100", "--sink", "null"], tmp_path, terminal_env())
 
     assert session.code == 0
-    bars = [line for frame in session.frames for line in frame.split("\n") if BAR.search(line)]
-    assert bars, "no progress bar was ever on the screen"
-    assert any("events/s" in f and "delivered" in f and "ETA" in f and "elapsed" in f for f in session.frames)
+    assert any(BAR.search(frame) for frame in session.frames), "no progress bar was ever on the screen"
+    assert any("delivered" in f and "elapsed" in f for f in session.frames if BAR.search(f))
     final = session.final
-    assert not any(BAR.search(line) or "ETA" in line for line in final), "the bar is left over the tables"
+    assert not any("━" in line or "ETA" in line for line in final), "the bar is left over the tables"
     status = table(final, "| STATUS")
     assert status[0] == status[2] == status[-1] == "+-----------+-----------------+"
     assert status[1] == "| STATUS    | PRODUCED EVENTS |"
