@@ -69,9 +69,10 @@ _FLAG_HELP = {
 #: How --help shows each flag's value ("N" when missing: a whole number).
 _METAVAR = {
     "--sink": "NAME", "--clock": "{real,virtual}", "--start": "TIME", "--summary-interval": "SECONDS",
-    "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--log-format": "{auto,json,console}", "--mode": "{batch,continuous}",
+    "--summary-json": "PATH", "--shutdown-grace": "SECONDS", "--log-level": "LEVEL", "--mode": "{batch,continuous}",
     "--rate": "PER_SECOND", "--arrivals": "{poisson,constant}", "--duration": "SECONDS", "--instance-index": "I",
     "--run-id": "ID", "--out": "DIR", "--http-port": "PORT", "--timing": "{sequential,parallel}",
+    "--log-format": "{auto,json,console}",
 }
 
 
