@@ -20,11 +20,11 @@ import trio
 import trio.testing
 from structlog.typing import FilteringBoundLogger
 
-from synthpay import config, metrics, notify, parsers, processes
+from synthpay import config, metrics, notify, parsers, processes, progress
 from synthpay.config import ConfigError
 from synthpay.engine import Engine, Service
 from synthpay.identity import resolve_identity
-from synthpay.logs import make_logger
+from synthpay.logs import make_logger, terminal
 from synthpay.plugins import PluginError, SinkFactory, load_registry
 from synthpay.settings import Declaration, Settings, declarations
 from synthpay.sinks.base import SinkError, SinkRefused
@@ -148,7 +148,8 @@ def _tune_gc(clock: str) -> None:
 
 
 def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
-    log = make_logger(settings.run.log_level)
+    console = terminal(settings.run.log_format)
+    log = make_logger(settings.run.log_level, console=console)
     _tune_gc(settings.run.clock)
     identity = resolve_identity(settings.run)
     failure: SinkError | None = None
@@ -157,7 +158,7 @@ def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
             summary = processes.run(settings, identity, argv, log)
         else:
             engine = Engine(settings, log, sink=sink, identity=identity, handle_signals=True,
-                            services=_services(settings, log))
+                            services=_services(settings, log), display=progress.display(console, settings))
             clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
             summary = trio.run(engine.run, clock=clock)
             failure = engine.failure

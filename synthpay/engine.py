@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import trio
 from structlog.typing import FilteringBoundLogger
@@ -29,6 +30,9 @@ from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, SinkError, StopDeadlin
 from synthpay.snapshot import Snapshot
 from synthpay.stats import EngineStats, Ledger, peak_rss_mib
 from synthpay.summary import Summary, run_plan
+
+if TYPE_CHECKING:
+    from synthpay.progress import Display
 
 
 def topics_for(settings: Settings) -> tuple[Topic, ...]:
@@ -64,6 +68,7 @@ class Engine:
         identity: RunIdentity,
         handle_signals: bool = False,
         services: Sequence[Service] = (),
+        display: Display | None = None,
     ) -> None:
         self.settings = settings
         self.log = log
@@ -85,6 +90,7 @@ class Engine:
         self._stop_requested = trio.Event()
         self.stop_deadline = StopDeadline()
         self._services = tuple(services)
+        self._display = display
         self._outbox: Outbox | None = None
         self._clock: EngineClock | None = None
         self.ready = trio.Event()  # the sink is open: topics exist, schemas registered
@@ -145,6 +151,8 @@ class Engine:
                         generation.start_soon(self._report, clock)
                         generation.start_soon(self._keep_io_polling, clock, outbox)
                         generation.start_soon(self._enforce_grace, clock)
+                        if self._display is not None:
+                            generation.start_soon(self._show_progress, clock, self._display)
                         if not clock.virtual:
                             generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
                         with self._drain:
@@ -250,6 +258,12 @@ class Engine:
                 peak_rss_mib=peak_rss_mib(),
             )
             last_events, last_t = snap.events, now
+
+    async def _show_progress(self, clock: EngineClock, display: Display) -> None:
+        """Redraw the terminal's live display from a snapshot every ``period_s`` of wall time."""
+        with display:
+            while await clock.wall_sleep(display.period_s):
+                display.show(self.snapshot())
 
     # -- observation
 

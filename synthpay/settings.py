@@ -23,6 +23,7 @@ Clock = Literal["real", "virtual"]
 Mode = Literal["batch", "continuous"]
 Arrivals = Literal["poisson", "constant"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["auto", "json", "console"]
 Codec = Literal["deflate", "null"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
 
@@ -121,6 +122,9 @@ class RunSettings:
     log_level: LogLevel = setting(
         "info", parsers.choice(_choices(LogLevel)), "debug, info, warning or error", flag="--log-level",
         metavar="LEVEL")
+    log_format: LogFormat = setting(
+        "auto", parsers.choice(_choices(LogFormat)), "auto (console on a terminal, else JSON lines), json, or "
+        "console (readable lines and a live progress bar)", flag="--log-format", metavar=_metavar(LogFormat))
     mode: Mode = setting(
         "batch", parsers.choice(_choices(Mode)), "batch (stop after --payments) or continuous (until "
         "stopped; same as --payments 0)", flag="--mode", metavar=_metavar(Mode))

@@ -37,7 +37,7 @@ class Snapshot:
     started: int
     completed: int
     io_busy: bool
-    lag_max_ms: float
+    lag_max_ms: int
     elapsed_s: float
     sink_queue: int | None = None
     backlog: int | None = None

@@ -239,6 +239,8 @@ BAD = [
      "run.start = 5 (config.toml): expected an ISO 8601 time from 1970 to 9999 such as 2026-01-31T09:00:00Z, or empty for now"),
     ("bad-log-level", None, {}, ["--log-level", "loud"],
      "--log-level = 'loud' (command line): expected one of 'debug', 'info', 'warning', 'error'"),
+    ("bad-log-format", None, {"SYNTHPAY_RUN_LOG_FORMAT": "pretty"}, [],
+     "SYNTHPAY_RUN_LOG_FORMAT = 'pretty' (environment): expected one of 'auto', 'json', 'console'"),
     ("negative-summary-interval", None, {}, ["--summary-interval", "-2"],
      "--summary-interval = '-2' (command line): expected a number from 0.1 to 86_400"),
     ("infinite-grace", None, {"SYNTHPAY_RUN_SHUTDOWN_GRACE_S": "inf"}, [],

@@ -371,10 +371,7 @@ def test_cli_serves_the_endpoint_while_running(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while http_get_or_none(base + "/readyz") != 200:
-            assert time.monotonic() < deadline and proc.poll() is None, "never became ready"
-            time.sleep(0.05)
+        wait_until_ready(base, proc)
         first = families(http_get(base + "/metrics")[1])["synthpay_events_emitted_total"]
         time.sleep(1.5)
         second = families(http_get(base + "/metrics")[1])["synthpay_events_emitted_total"]
@@ -386,6 +383,14 @@ def test_cli_serves_the_endpoint_while_running(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert f'"addresses": ["127.0.0.1:{port}"]' in err and '"event": "http_listening"' in err
+
+
+def wait_until_ready(base: str, proc: subprocess.Popen[Any]) -> None:
+    """Poll ``base``/readyz until it answers 200 (the run's sink is open)."""
+    deadline = time.monotonic() + 15
+    while http_get_or_none(base + "/readyz") != 200:
+        assert time.monotonic() < deadline and proc.poll() is None, "never became ready"
+        time.sleep(0.05)
 
 
 def http_get_or_none(url: str) -> int | None:
