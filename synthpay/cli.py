@@ -24,7 +24,7 @@ from synthpay.config import ConfigError, Settings
 from synthpay.engine import Engine, Service
 from synthpay.logs import make_logger
 from synthpay.sinks.base import SinkError
-from synthpay.summary import Summary, render
+from synthpay.summary import Summary, SummaryError, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The scheduler moves the virtual clock itself; autojump only serves other timers (the
@@ -237,9 +237,9 @@ def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_
     try:
         manifest = verify.load_manifest(manifest_path)
         report = verify.verify(settings, manifest, run_id or manifest.run_id, timeout_s)
-    except verify.VerifyError as exc:
+    except (SummaryError, ConfigError, verify.VerifyError) as exc:
         print(f"synthpay: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, verify.ManifestError) else EXIT_FAILED
+        return EXIT_FAILED if isinstance(exc, verify.VerifyError) else EXIT_USAGE
     sys.stdout.write(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED
 

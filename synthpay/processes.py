@@ -24,7 +24,7 @@ from typing import Any
 import trio
 
 from synthpay.config import Settings
-from synthpay.summary import Summary, load_summary, merge
+from synthpay.summary import Summary, SummaryError, load_summary, merge
 
 
 class ShardError(Exception):
@@ -65,7 +65,10 @@ def run(settings: Settings, argv: Sequence[str], log: Any) -> Summary:
         if missing:
             raise ShardError(f"process {missing[0]} of {len(paths)} ended with exit code "
                              f"{codes[missing[0]]} and no summary (its log is above)")
-        return merge([load_summary(p) for p in paths], elapsed)
+        try:
+            return merge([load_summary(p) for p in paths], elapsed)
+        except SummaryError as exc:
+            raise ShardError(f"a process left a summary that cannot be read: {exc}") from None
 
 
 async def _supervise(commands: list[list[str]], stdout: int | None, log: Any) -> list[int]:

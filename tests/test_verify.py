@@ -22,13 +22,12 @@ def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess
 @pytest.mark.parametrize(
     ("manifest", "args", "env", "message"),
     [
-        (None, [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: manifest 's.json': cannot read: "
+        (None, [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: summary 's.json': cannot read: "
          "No such file or directory"),
-        ("{not json", [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: manifest 's.json': not JSON: "
+        ("{not json", [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: summary 's.json': not JSON: "
          "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        ('{"run_id": "x"}', [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: manifest 's.json': "
-         "not a synthpay run summary with a plan (missing or bad 'plan'); write one with "
-         "`synthpay run --summary-json PATH`"),
+        ('{"run_id": "x"}', [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: summary 's.json': "
+         "not a synthpay run summary (seed: missing); write one with `synthpay run --summary-json PATH`"),
         ("{}", [], {}, "synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or "
          "kafka.bootstrap_servers"),
         ("{}", ["--timeout", "0"], {}, "synthpay: error: argument --timeout: expected a number of seconds > 0, "
