@@ -41,9 +41,13 @@ _SETTING_OF_PROPERTY = {
     "sasl.password": "kafka.sasl_password",
     "ssl.ca.location": "kafka.ssl_ca_location",
 }
-_PROPERTY = re.compile(r'(?:property|provider for SASL mechanism) "?([\w.-]+)"?')
 #: The registry's own 404 codes (subject, version, schema not found); any other 404 is no registry's.
 _REGISTRY_NOT_FOUND = range(40400, 40500)
+#: librdkafka's words for a connection setting the cluster cannot work with.
+_MISMATCHES = (
+    ("Unsupported SASL mechanism", "kafka.sasl_mechanisms"),
+    ("connecting to a PLAINTEXT broker listener", "kafka.security_protocol"),
+)
 
 T = TypeVar("T")
 
@@ -72,8 +76,23 @@ def connection_config(kafka: KafkaSettings) -> dict[str, str]:
     if kafka.ssl_ca_location:
         conf["ssl.ca.location"] = kafka.ssl_ca_location
     # Connection-level overrides (e.g. ssl.* or sasl.oauthbearer.*) apply to every client.
-    conf.update({k: v for k, v in kafka.config.items() if k.startswith(("ssl.", "sasl.", "socket."))})
+    conf.update({k: v for k, v in kafka.config.items()
+                 if k.startswith(("ssl.", "sasl.", "socket.", "enable.sasl.", "security."))})
+    _check_token_source(conf)
     return conf
+
+
+def _check_token_source(conf: dict[str, str]) -> None:
+    """OAUTHBEARER without a way to get a token: librdkafka would wait for one forever."""
+    mechanism = conf.get("sasl.mechanisms", conf.get("sasl.mechanism", "")).upper()
+    if not conf["security.protocol"].upper().startswith("SASL") or mechanism != "OAUTHBEARER":
+        return
+    if conf.get("sasl.oauthbearer.method", "").lower() == "oidc" or conf.get(
+            "enable.sasl.oauthbearer.unsecure.jwt", "").lower() == "true":
+        return
+    raise ConfigError("kafka.sasl_mechanisms = 'OAUTHBEARER' needs a token source: set "
+                      "kafka.config \"sasl.oauthbearer.method\" = \"oidc\" (with sasl.oauthbearer.client.id, "
+                      "client.secret and token.endpoint.url) or \"enable.sasl.oauthbearer.unsecure.jwt\" = true")
 
 
 def describe_error(err: Any) -> str:
@@ -90,34 +109,66 @@ def error_code(exc: KafkaException) -> int | None:
     return exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
 
 
-def make_client(factory: Callable[[dict[str, Any]], T], conf: dict[str, Any]) -> T:
+def make_client(factory: Callable[[dict[str, Any]], T], conf: dict[str, Any], kafka: KafkaSettings) -> T:
     """A librdkafka client, or ConfigError naming the setting it refused.
 
-    librdkafka checks its settings when a client is made (a value it does not take, a CA
-    file it cannot read, a SASL mechanism it was built without); settings the Python client
-    handles itself raise TypeError/ValueError instead.
+    librdkafka checks its settings when a client is made (a value it does not take, a
+    conflict with idempotence, a CA file it cannot read, a SASL mechanism it was built
+    without); settings the Python client handles itself raise TypeError/ValueError. Its
+    message may name an alias of the property, or none, so the culprit is found by trying.
     """
     try:
         return factory(conf)
     except (KafkaException, TypeError, ValueError) as exc:
-        text = describe_error(exc)
-        found = _PROPERTY.search(text)
-        prop = found.group(1) if found and "SASL mechanism" not in found.group(0) else "sasl.mechanisms" if found else ""
-        setting = _SETTING_OF_PROPERTY.get(prop, f"kafka.config.{prop}" if prop else "kafka.config")
-        raise ConfigError(f"{setting}: rejected by the Kafka client: {text}") from None
+        text = describe_error(exc).replace("\n", " ").strip()
+        raise ConfigError(f"{_culprit(factory, conf, kafka, text)}: rejected by the Kafka client: {text}") from None
+
+
+def _culprit(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any], kafka: KafkaSettings, text: str) -> str:
+    """The kafka.config entry refused on its own, else the setting the message names."""
+    own = {k: v for k, v in conf.items() if kafka.config.get(k) != v}
+    user = [k for k in conf if k not in own]
+    for key in user:
+        if not _accepted(factory, {**own, key: conf[key]}):
+            return _named(f"kafka.config.{key}", key, conf)
+    if "SASL mechanism" in text:
+        text += ' "sasl.mechanisms"'
+    # Longest first: "sasl.mechanisms" before "sasl.mechanism".
+    for key in sorted(conf, key=len, reverse=True):
+        if isinstance(key, str) and re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", text):
+            if key in user:
+                return _named(f"kafka.config.{key}", key, conf)
+            if key in _SETTING_OF_PROPERTY:
+                return _named(_SETTING_OF_PROPERTY[key], key, conf)
+    return "kafka.config" if user else "kafka connection settings"
+
+
+def _named(setting: str, key: str, conf: dict[str, Any]) -> str:
+    """The setting and its value, unless the value is a secret."""
+    return setting if "password" in key or "secret" in key else f"{setting} = {conf[key]!r}"
+
+
+def _accepted(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any]) -> bool:
+    try:
+        factory(conf)
+    except (KafkaException, TypeError, ValueError):
+        return False
+    return True
 
 
 class ErrorWatch:
-    """A client's ``error_cb``: remembers the last error, and the first that means retrying is pointless.
+    """A client's ``error_cb``: remembers the last error, the first that means retrying is
+    pointless, and the first that means a connection setting does not fit the cluster.
 
     librdkafka repeats itself while a broker is down: with a log, each error is logged
     when it differs from the one before.
     """
 
-    __slots__ = ("fatal", "last", "_log")
+    __slots__ = ("fatal", "last", "misconfigured", "_log")
 
     def __init__(self, log: Any = None) -> None:
         self.fatal: str | None = None
+        self.misconfigured: str | None = None
         self.last = ""
         self._log = log
 
@@ -125,6 +176,9 @@ class ErrorWatch:
         text = describe_error(err)
         if err.fatal() or err.code() in _HOPELESS:
             self.fatal = self.fatal or text
+        for words, setting in _MISMATCHES:
+            if words in text and self.misconfigured is None:
+                self.misconfigured = f"{setting}: the cluster cannot work with it: {text}"
         if self._log is not None and text != self.last:
             self._log.warning("kafka_error", error=text, fatal=err.fatal())
         self.last = text
@@ -139,8 +193,9 @@ class _Client(Protocol):
 
 
 def wait_for_cluster(client: _Client, errors: ErrorWatch, where: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Return once the cluster answers; ClusterError within seconds on bad credentials, after
-    ``timeout_s`` when it does not answer at all."""
+    """Return once the cluster answers. Within seconds: ConfigError for a protocol or SASL
+    mechanism the cluster does not speak, ClusterError for refused credentials; ClusterError
+    after ``timeout_s`` when it does not answer at all."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -148,10 +203,14 @@ def wait_for_cluster(client: _Client, errors: ErrorWatch, where: str, timeout_s:
             break
         except KafkaException as exc:
             client.poll(0)  # serves error_cb, which is where authentication failures show up
+            if errors.misconfigured:
+                raise ConfigError(errors.misconfigured) from None
             if errors.fatal or time.monotonic() >= deadline:
                 raise ClusterError(f"cannot use the cluster at {where}: "
                                    f"{errors.fatal or errors.last or describe_error(exc)}") from None
     client.poll(0)
+    if errors.misconfigured:
+        raise ConfigError(errors.misconfigured)
     if errors.fatal:
         raise ClusterError(f"cannot use the cluster at {where}: {errors.fatal}")
 

@@ -368,7 +368,7 @@ class _Cluster:
             "queued.max.messages.kbytes": 8192,
             "error_cb": self._errors,
             "logger": quiet,
-        })
+        }, settings.kafka)
 
     def partitions(self, topics: Iterable[str]) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
         """(assignment from the beginning, {(topic, partition): high watermark}, missing topics)."""

@@ -131,8 +131,8 @@ class KafkaSink:
         # Messages purged after an incomplete final flush, per topic: their fate is unknown.
         self._purged = dict.fromkeys((t.name for t in ctx.topics), 0)
         # Made first: librdkafka checks every setting here, before the cluster is touched.
-        self._producer = make_client(Producer, producer_conf)
-        admin = make_client(AdminClient, {**conf, "error_cb": self._errors, "logger": _LibrdkafkaLog(self._log)})
+        self._producer = make_client(Producer, producer_conf, kafka)
+        admin = make_client(AdminClient, {**conf, "error_cb": self._errors, "logger": _LibrdkafkaLog(self._log)}, kafka)
         try:
             wait_for_cluster(admin, self._errors, self._where)
             self._ensure_topics(admin, ctx.topics)
