@@ -243,12 +243,15 @@ def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
             raise
         if code in (None, SchemaRegistryError.UNKNOWN) or (status == 404 and code not in _REGISTRY_NOT_FOUND):
             raise ConfigError(f"schema_registry.url = {url!r}: not a schema registry API (it answered HTTP "
-                              f"{exc.http_status_code}: {_first_line(str(exc.error_message))[:120]})") from None
+                              f"{status} without the registry's error code)") from None
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the "
                           f"registry's JSON: {type(exc).__name__})") from None
     except Exception as exc:  # httpx raises many kinds; the user needs one line
+        if "WRONG_VERSION_NUMBER" in str(exc):  # OpenSSL's words for a TLS hello answered in plain HTTP
+            raise ConfigError(f"schema_registry.url = {url!r}: the server does not speak TLS there "
+                              f"(use http://): {_first_line(str(exc))}") from None
         raise RegistryUnreachable(f"schema registry at {url} unreachable: {type(exc).__name__}: "
                                   f"{_first_line(str(exc))}") from None
 
