@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,17 +64,23 @@ def registry(svc: Services) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": svc.registry, "timeout": 10})
 
 
-def write_config(tmp_path: Path, prefix: str | None = None, extra: str = "") -> tuple[Path, dict[str, str]]:
+def write_config(
+    tmp_path: Path, prefix: str | None = None, extra: str = "", entities: str = "",
+    statuses: Mapping[str, Mapping[str, object]] | None = None,
+) -> tuple[Path, dict[str, str]]:
     """A config whose topics carry a unique prefix, so tests never see each other's events.
 
-    Returns the path and {status name (or "banks"): topic}.
+    ``entities`` adds lines to [entities]; ``statuses`` overrides fields of a status
+    (e.g. ``{"Initiated": {"partitions": 5}}``). Returns the path and {status name (or "banks"): topic}.
     """
     prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
     topics = {name: f"{prefix}-payment-{name.lower()}" for name, _, _ in DEFAULT_STATUSES}
     topics["banks"] = f"{prefix}-banks"
-    lines = [f'[entities]\nbanks_topic = "{topics["banks"]}"\n', "[statuses]"]
+    lines = [f'[entities]\nbanks_topic = "{topics["banks"]}"\n{entities}\n', "[statuses]"]
     for name, delay, partitions in DEFAULT_STATUSES:
-        lines.append(f'{name} = {{ delay_ms = {delay}, partitions = {partitions}, topic = "{topics[name]}" }}')
+        spec = {"delay_ms": delay, "partitions": partitions, "topic": topics[name], **(statuses or {}).get(name, {})}
+        topics[name] = str(spec["topic"])
+        lines.append(f"{name} = {{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.items()) + " }")
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n" + extra)
     return path, topics
@@ -223,6 +234,43 @@ def broker() -> Broker:
             pytest.fail("SYNTHPAY_SVC_KAFKA_PID_FILE / SYNTHPAY_SVC_SCRIPT not set: run through scripts/test")
         pytest.skip("no broker control: `eval \"$(scripts/services env)\"`")
     return Broker(Path(pid_file), script)
+
+
+class _NotFound(http.server.BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        body = b"<html><body>Not Found</body></html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def not_a_registry() -> Iterator[str]:
+    """The URL of an HTTP server that is no schema registry: it answers 404 and HTML to everything."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def kafka_env(svc: Services) -> dict[str, str]:

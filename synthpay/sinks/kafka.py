@@ -165,16 +165,19 @@ class KafkaSink:
         missing = {t.name: t for t in topics if t.name not in existing}
         if not missing:
             return
-        wanted = []
+        # One request per topic: the broker judges some limits per request (partitions
+        # created at once), and a refusal must name the topic that caused it.
+        futures = {}
         for t in missing.values():
             try:
-                wanted.append(NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
-                                       config={"cleanup.policy": "compact"} if t.compacted else {}))
+                wanted = NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
+                                  config={"cleanup.policy": "compact"} if t.compacted else {})
             except (KafkaException, TypeError, ValueError, OverflowError) as exc:
                 raise ConfigError(f"{_topic_setting(t, KafkaError.INVALID_PARTITIONS, replication)}: "
                                   f"not a topic Kafka can create: {describe_error(exc)}") from None
+            futures.update(admin.create_topics([wanted], request_timeout=CONNECT_TIMEOUT_S))
         denied = []
-        for name, future in admin.create_topics(wanted, request_timeout=CONNECT_TIMEOUT_S).items():
+        for name, future in futures.items():
             try:
                 future.result()
                 self._log.info("topic_created", topic=name)
