@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -306,22 +306,24 @@ def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60
             for msg in consumer.consume(num_messages=10_000, timeout=0.5):
                 if msg.error():
                     raise AssertionError(f"consumer error: {msg.error()}")
-                raw = msg.value()
-                value = deserializer(raw, SerializationContext(msg.topic(), MessageField.VALUE))
-                records.append(Record(
-                    topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-                    key=msg.key().decode(), timestamp=msg.timestamp()[1],
-                    headers={k: v for k, v in (msg.headers() or [])},
-                    schema_id=int.from_bytes(raw[1:5], "big"), value=value,
-                ))
+                raw, topic = msg.value(), msg.topic()
+                assert raw is not None and topic is not None
+                value = deserializer(raw, SerializationContext(topic, MessageField.VALUE))
+                records.append(_record(msg, int.from_bytes(raw[1:5], "big"), value))
         # Anything beyond the expected count would be a duplicate: look a little longer.
         for msg in consumer.consume(num_messages=10_000, timeout=1.0):
             if not msg.error():
-                records.append(Record(msg.topic(), msg.partition(), msg.offset(), msg.key().decode(),
-                                      msg.timestamp()[1], {}, -1, {}))
+                records.append(_record(msg, -1, {}))
     finally:
         consumer.close()
     return records
+
+
+def _record(msg: Message, schema_id: int, value: dict[str, Any]) -> Record:
+    topic, partition, offset, key = msg.topic(), msg.partition(), msg.offset(), msg.key()
+    assert topic is not None and partition is not None and offset is not None and key is not None
+    headers = cast("list[tuple[str, bytes]]", msg.headers() or [])  # the consumer gives pairs
+    return Record(topic, partition, offset, key.decode(), msg.timestamp()[1], dict(headers), schema_id, value)
 
 
 def end_offsets(svc: Services, topics: list[str]) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import Schema
 
 from synthpay import serde
@@ -150,7 +150,7 @@ def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-d
         latest = client.get_latest_version(f"{topic}-value")
         assert ids[topic] == latest.schema_id
         expected = serde.schema("bank" if name == "banks" else "payment")
-        assert json.loads(latest.schema.schema_str) == expected
+        assert json.loads(str(latest.schema.schema_str)) == expected
 
 
 def test_topics_created_with_configured_partitions(backfill) -> None:  # type: ignore[no-untyped-def]
@@ -311,10 +311,10 @@ REFUSED: dict[str, tuple[dict[str, Any], Callable[[Services], dict[str, str]], s
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_a_setting_only_kafka_refuses_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
     svc = services()
-    files, env, setting = REFUSED[case]
+    files, env_of, setting = REFUSED[case]
     cfg, topics = write_config(tmp_path, **files)
     with not_a_registry() as elsewhere:
-        env = {k: elsewhere if v == "NOT_A_REGISTRY" else v for k, v in {**kafka_env(svc), **env(svc)}.items()}
+        env = {k: elsewhere if v == "NOT_A_REGISTRY" else v for k, v in {**kafka_env(svc), **env_of(svc)}.items()}
         run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], env, timeout=120)
     errors = [line for line in run.stderr.splitlines() if line.startswith("synthpay: ")]
     assert run.returncode == 2, run.stderr[-2000:]

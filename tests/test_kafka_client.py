@@ -29,7 +29,8 @@ REGISTRY = RegistrySettings("http://registry.example:8081", "", Secret(""), "")
 
 def kafka_settings(config: dict[str, str] | None = None, **fields: Any) -> KafkaSettings:
     base = replace(settings_for().kafka, bootstrap_servers="127.0.0.1:1", config=MappingProxyType(config or {}))
-    return replace(base, **fields)
+    settings: KafkaSettings = replace(base, **fields)
+    return settings
 
 
 def refusal(factory: Callable[[dict[str, Any]], object], kafka: KafkaSettings, extra: dict[str, str]) -> str:

@@ -83,7 +83,8 @@ def test_catches_duplicates_foreign_and_garbled_records(tmp_path: Path) -> None:
     assert lines["FAIL  duplicates"].startswith("FAIL  duplicates: 1 (id, status)")
     assert lines["FAIL  records"].startswith("FAIL  records: 1 records")
     assert lines["PASS  workflows"] and lines["PASS  banks"] and lines["PASS  schemas"]
-    assert f"{msg.key().decode()} Completed" in report.stdout
+    key = msg.key()
+    assert key is not None and f"{key.decode()} Completed" in report.stdout
     assert json.loads(run.summary_path.read_text())["plan"]["timing"] == "sequential"  # type: ignore[union-attr]
 
 
