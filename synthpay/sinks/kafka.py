@@ -60,8 +60,6 @@ _ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by 
 _BUFFER_FULL_WAIT_S = 0.05
 # How a message purged after an incomplete final flush is reported: its fate is unknown.
 _PURGED = {KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT}
-
-
 #: Topic creation errors that mean a setting is wrong, not that the cluster is in trouble.
 _REFUSED_TOPIC = {
     KafkaError.INVALID_PARTITIONS,
