@@ -23,7 +23,7 @@ from synthpay.config import ConfigError, KafkaSettings, RegistrySettings
 CONNECT_TIMEOUT_S = 15.0
 #: The registry client waits forever by default, and a stuck registry must not hang start-up.
 REGISTRY_TIMEOUT_S = 10
-# Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
+#: Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
 _HOPELESS = {
     KafkaError._AUTHENTICATION,
     KafkaError.TOPIC_AUTHORIZATION_FAILED,
@@ -131,11 +131,11 @@ def _culprit(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any], 
     for key in user:
         if not _accepted(factory, {**own, key: conf[key]}):
             return _named(f"kafka.config.{key}", key, conf)
-    if "SASL mechanism" in text:
-        text += ' "sasl.mechanisms"'
+    if "SASL mechanism" in text and "sasl.mechanisms" in own:  # "No provider for SASL mechanism X"
+        return _named("kafka.sasl_mechanisms", "sasl.mechanisms", conf)
     # Longest first: "sasl.mechanisms" before "sasl.mechanism".
     for key in sorted(conf, key=len, reverse=True):
-        if isinstance(key, str) and re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", text):
+        if re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", text):
             if key in user:
                 return _named(f"kafka.config.{key}", key, conf)
             if key in _SETTING_OF_PROPERTY:
@@ -229,10 +229,10 @@ def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
 def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
     """``call()``, with what is not the registry's own answer turned into one line.
 
-    A SchemaRegistryError with the registry's error code (a refused or unknown schema), or
-    refusing the credentials, is the caller's to word. An answer no registry gives (a 404 without the
-    registry's code, a body that is not its JSON) means the URL points elsewhere: ConfigError.
-    Anything else is a registry that did not answer: RegistryUnreachable.
+    The registry's own refusals (an incompatible or unknown schema, the credentials) are
+    SchemaRegistryErrors for the caller to word. An answer no registry gives (a 404 without
+    the registry's error code, a body that is not its JSON) means the URL points elsewhere:
+    ConfigError. Anything else is a registry that did not answer: RegistryUnreachable.
     """
     url = registry.url
     try:
