@@ -28,7 +28,7 @@ from synthpay.logs import make_logger, terminal
 from synthpay.plugins import PluginError, SinkFactory, load_registry
 from synthpay.settings import Declaration, Settings, declarations
 from synthpay.sinks.base import SinkError, SinkRefused
-from synthpay.summary import Summary, render
+from synthpay.summary import Summary, SummaryError, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The scheduler moves the virtual clock itself; autojump only serves other timers when the
@@ -233,9 +233,9 @@ def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_
     try:
         manifest = verify.load_manifest(manifest_path)
         report = verify.verify(settings, manifest, run_id or manifest.run_id, timeout_s)
-    except verify.VerifyError as exc:
+    except (SummaryError, ConfigError, verify.VerifyError) as exc:
         print(f"synthpay: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, verify.ManifestError) else EXIT_FAILED
+        return EXIT_FAILED if isinstance(exc, verify.VerifyError) else EXIT_USAGE
     sys.stdout.write(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED
 

@@ -23,7 +23,7 @@ from structlog.typing import FilteringBoundLogger
 
 from synthpay.identity import RunIdentity
 from synthpay.settings import Settings
-from synthpay.summary import Summary, load_summary, merge
+from synthpay.summary import Summary, SummaryError, load_summary, merge
 
 
 class ShardError(Exception):
@@ -69,7 +69,10 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Fil
                        "and no summary (its log is above)")
             # A child that refused to start (exit 2: e.g. --out held by another run) makes the run a refusal too.
             raise (ShardRefused if codes[missing[0]] == 2 else ShardError)(message)
-        return merge([load_summary(p) for p in paths], elapsed)
+        try:
+            return merge([load_summary(p) for p in paths], elapsed)
+        except SummaryError as exc:
+            raise ShardError(f"a process left a summary that cannot be read: {exc}") from None
 
 
 async def _supervise(commands: list[list[str]], stdout: int | None, log: FilteringBoundLogger) -> list[int]:

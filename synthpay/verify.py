@@ -21,30 +21,38 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import fastavro
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay.settings import Settings
-from synthpay.sinks.kafka import connection_config, describe_error, registry_client
+from synthpay.kafka_client import (
+    CONNECT_TIMEOUT_S,
+    ClusterError,
+    ErrorWatch,
+    RegistryUnreachable,
+    call_registry,
+    connection_config,
+    describe_error,
+    describe_registry_error,
+    make_client,
+    registry_client,
+    wait_for_cluster,
+)
+from synthpay.summary import load_summary
 
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").
 _SLOT_BITS = 64
 _SLOT = (1 << _SLOT_BITS) - 1
 #: How many offending ids or details a failed check prints.
 SHOWN = 5
-_CONNECT_TIMEOUT_S = 15.0
 _BATCH = 10_000
 
 
 class VerifyError(Exception):
-    """Verify cannot run at all (bad manifest, unreachable cluster); one line for the user."""
-
-
-class ManifestError(VerifyError):
-    """The manifest is missing, unreadable or not a synthpay summary: a usage error."""
+    """Verify cannot go on (an unreachable cluster or registry); one line for the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,40 +79,21 @@ class Manifest:
 
 
 def load_manifest(path: str) -> Manifest:
-    """Read a ``--summary-json`` file; ManifestError names what is wrong with it."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ManifestError(f"manifest {path!r}: cannot read: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"manifest {path!r}: not JSON: {exc}") from None
-    try:
-        return _manifest(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ManifestError(
-            f"manifest {path!r}: not a synthpay run summary with a plan (missing or bad {exc}); "
-            "write one with `synthpay run --summary-json PATH`"
-        ) from None
-
-
-def _manifest(data: Any) -> Manifest:
-    plan = data["plan"]
-    statuses = tuple(plan["statuses"])
+    """The manifest of a ``--summary-json`` file; SummaryError names what is wrong with it."""
+    summary = load_summary(path)
+    plan = summary.plan
+    statuses = tuple(plan.statuses)
     index = {name: i for i, name in enumerate(statuses)}
-    schedules = tuple(
-        Schedule(str(wf["label"]), tuple(index[s] for s, _ in wf["schedule"]),
-                 tuple(int(off) for _, off in wf["schedule"]))
-        for wf in plan["workflows"]
-    )
     return Manifest(
-        run_id=str(data["run_id"]),
-        delivered={str(t): int(c["delivered"]) for t, c in data["topics"].items()},
+        run_id=summary.run_id,
+        delivered={topic: counts["delivered"] for topic, counts in summary.topics.items()},
         statuses=statuses,
-        status_of_topic={str(spec["topic"]): index[name] for name, spec in plan["statuses"].items()},
-        banks_topic=str(plan["banks_topic"]),
-        schedules=schedules,
-        payments_started=int(data["payments_started"]),
-        payments_cut=int(data["payments_cut"]),
+        status_of_topic={spec.topic: index[name] for name, spec in plan.statuses.items()},
+        banks_topic=plan.banks_topic,
+        schedules=tuple(Schedule(wf.label, tuple(index[s] for s, _ in wf.schedule),
+                                 tuple(offset for _, offset in wf.schedule)) for wf in plan.workflows),
+        payments_started=summary.payments_started,
+        payments_cut=summary.payments_cut,
     )
 
 
@@ -218,9 +207,22 @@ class _Reader:
         return decoded
 
     def _resolve(self, schema_id: int) -> Any:
+        """The parsed schema, or None (and why) when the registry does not know the id; each id is tried once.
+
+        A registry that does not answer, or refuses the credentials, ends the verification:
+        every record would fail alike, and the report would blame the records.
+        """
         try:
-            return fastavro.parse_schema(json.loads(self._fetch_schema(schema_id)))
-        except Exception as exc:  # the registry client raises many kinds; each id is tried once
+            text = self._fetch_schema(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code in (401, 403):
+                raise VerifyError(f"verify: the schema registry refused the credentials: "
+                                  f"{describe_registry_error(exc)}") from None
+            self.tally.unresolved[schema_id] = describe_registry_error(exc)
+            return None
+        try:
+            return fastavro.parse_schema(json.loads(text))
+        except Exception as exc:  # json and fastavro raise many kinds on a schema that is not Avro
             self.tally.unresolved[schema_id] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return None
 
@@ -351,12 +353,11 @@ class _Cluster:
 
     def __init__(self, settings: Settings) -> None:
         self._where = settings.kafka.bootstrap_servers
-        self._error = ""
-        self._hopeless = False
+        self._errors = ErrorWatch()
         quiet = logging.getLogger("synthpay.verify.librdkafka")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False  # librdkafka's retry chatter is summed up by error_cb
-        self.consumer = Consumer({
+        self.consumer = make_client(Consumer, {
             **connection_config(settings.kafka),
             "group.id": f"synthpay-verify-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
@@ -364,41 +365,27 @@ class _Cluster:
             # dozens of partitions of a run that is most of the topics in memory at once.
             "queued.min.messages": 2000,
             "queued.max.messages.kbytes": 8192,
-            "error_cb": self._on_error,
+            "error_cb": self._errors,
             "logger": quiet,
-        })
-
-    def _on_error(self, err: KafkaError) -> None:
-        self._error = describe_error(err)
-        self._hopeless = self._hopeless or err.fatal() or err.code() == KafkaError._AUTHENTICATION
-
-    def _connect(self) -> None:
-        """Fail within seconds on bad credentials, after the connect timeout on an unreachable cluster."""
-        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
-        while True:
-            try:
-                self.consumer.list_topics(timeout=1.0)
-                return
-            except KafkaException as exc:
-                self.consumer.poll(0)  # serves error_cb, which is where authentication failures show up
-                if self._hopeless or time.monotonic() >= deadline:
-                    raise VerifyError(f"verify: cannot use the cluster at {self._where}: "
-                                      f"{self._error or describe_error(exc)}") from None
+        }, settings.kafka)
 
     def partitions(self, topics: Iterable[str]) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
         """(assignment from the beginning, {(topic, partition): high watermark}, missing topics)."""
-        self._connect()
+        try:
+            wait_for_cluster(self.consumer, self._errors, self._where)
+        except ClusterError as exc:
+            raise VerifyError(f"verify: {exc}") from None
         try:
             marks, missing = watermarks(self.consumer, topics)
         except KafkaException as exc:
             raise VerifyError(
-                f"verify: cannot use the cluster at {self._where}: {self._error or describe_error(exc)}") from None
+                f"verify: cannot use the cluster at {self._where}: {self._errors.last or describe_error(exc)}") from None
         assignment = [TopicPartition(topic, p, low) for (topic, p), (low, _) in marks.items()]
         ends = {where: high for where, (low, high) in marks.items() if high > low}
         return assignment, ends, missing
 
 
-def watermarks(consumer: Consumer, topics: Iterable[str], timeout_s: float = _CONNECT_TIMEOUT_S
+def watermarks(consumer: Consumer, topics: Iterable[str], timeout_s: float = CONNECT_TIMEOUT_S
                ) -> tuple[dict[tuple[str, int], tuple[int, int]], list[str]]:
     """({(topic, partition): (low, high)} of every partition of ``topics``, the topics that do not exist).
 
@@ -475,12 +462,18 @@ def verify(settings: Settings, manifest: Manifest, run_id: str, timeout_s: float
     """Consume the run's topics and check them against ``manifest``."""
     began = time.monotonic()
     registry = registry_client(settings.schema_registry)
-    reader = _Reader(manifest, run_id, lambda schema_id: str(registry.get_schema(schema_id).schema_str))
+
+    def fetch_schema(schema_id: int) -> str:
+        return call_registry(settings.schema_registry, lambda: str(registry.get_schema(schema_id).schema_str))
+
+    reader = _Reader(manifest, run_id, fetch_schema)
     cluster = _Cluster(settings)
     try:
         read = _consume(cluster, reader, manifest, timeout_s)
     except KafkaException as exc:
         raise VerifyError(f"verify: consuming from {settings.kafka.bootstrap_servers} failed: {describe_error(exc)}") from None
+    except RegistryUnreachable as exc:
+        raise VerifyError(f"verify: {exc}") from None
     finally:
         cluster.consumer.close()
     checks = _checks(manifest, reader.tally)

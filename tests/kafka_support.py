@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -59,17 +64,23 @@ def registry(svc: Services) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": svc.registry, "timeout": 10})
 
 
-def write_config(tmp_path: Path, prefix: str | None = None, extra: str = "") -> tuple[Path, dict[str, str]]:
+def write_config(
+    tmp_path: Path, prefix: str | None = None, extra: str = "", entities: str = "",
+    statuses: Mapping[str, Mapping[str, object]] | None = None,
+) -> tuple[Path, dict[str, str]]:
     """A config whose topics carry a unique prefix, so tests never see each other's events.
 
-    Returns the path and {status name (or "banks"): topic}.
+    ``entities`` adds lines to [entities]; ``statuses`` overrides fields of a status
+    (e.g. ``{"Initiated": {"partitions": 5}}``). Returns the path and {status name (or "banks"): topic}.
     """
     prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
     topics = {name: f"{prefix}-payment-{name.lower()}" for name, _, _ in DEFAULT_STATUSES}
     topics["banks"] = f"{prefix}-banks"
-    lines = [f'[entities]\nbanks_topic = "{topics["banks"]}"\n', "[statuses]"]
+    lines = [f'[entities]\nbanks_topic = "{topics["banks"]}"\n{entities}\n', "[statuses]"]
     for name, delay, partitions in DEFAULT_STATUSES:
-        lines.append(f'{name} = {{ delay_ms = {delay}, partitions = {partitions}, topic = "{topics[name]}" }}')
+        spec = {"delay_ms": delay, "partitions": partitions, "topic": topics[name], **(statuses or {}).get(name, {})}
+        topics[name] = str(spec["topic"])
+        lines.append(f"{name} = {{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.items()) + " }")
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n" + extra)
     return path, topics
@@ -225,6 +236,43 @@ def broker() -> Broker:
     return Broker(Path(pid_file), script)
 
 
+class _NotFound(http.server.BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        body = b"<html><body>Not Found</body></html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def not_a_registry() -> Iterator[str]:
+    """The URL of an HTTP server that is no schema registry: it answers 404 and HTML to everything."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 def kafka_env(svc: Services) -> dict[str, str]:
     return {"KAFKA_BOOTSTRAP_SERVERS": svc.bootstrap, "SCHEMA_REGISTRY_ENDPOINT": svc.registry}
 
@@ -258,22 +306,24 @@ def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60
             for msg in consumer.consume(num_messages=10_000, timeout=0.5):
                 if msg.error():
                     raise AssertionError(f"consumer error: {msg.error()}")
-                raw = msg.value()
-                value = deserializer(raw, SerializationContext(msg.topic(), MessageField.VALUE))
-                records.append(Record(
-                    topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-                    key=msg.key().decode(), timestamp=msg.timestamp()[1],
-                    headers={k: v for k, v in (msg.headers() or [])},
-                    schema_id=int.from_bytes(raw[1:5], "big"), value=value,
-                ))
+                raw, topic = msg.value(), msg.topic()
+                assert raw is not None and topic is not None
+                value = deserializer(raw, SerializationContext(topic, MessageField.VALUE))
+                records.append(_record(msg, int.from_bytes(raw[1:5], "big"), value))
         # Anything beyond the expected count would be a duplicate: look a little longer.
         for msg in consumer.consume(num_messages=10_000, timeout=1.0):
             if not msg.error():
-                records.append(Record(msg.topic(), msg.partition(), msg.offset(), msg.key().decode(),
-                                      msg.timestamp()[1], {}, -1, {}))
+                records.append(_record(msg, -1, {}))
     finally:
         consumer.close()
     return records
+
+
+def _record(msg: Message, schema_id: int, value: dict[str, Any]) -> Record:
+    topic, partition, offset, key = msg.topic(), msg.partition(), msg.offset(), msg.key()
+    assert topic is not None and partition is not None and offset is not None and key is not None
+    headers = cast("list[tuple[str, bytes]]", msg.headers() or [])  # the consumer gives pairs
+    return Record(topic, partition, offset, key.decode(), msg.timestamp()[1], dict(headers), schema_id, value)
 
 
 def end_offsets(svc: Services, topics: list[str]) -> int:

@@ -8,20 +8,24 @@ import sys
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import Schema
 
 from conftest import avro_schema
 from synthpay import serde
 from synthpay.settings import DEFAULT_STATUSES
 from kafka_support import (
+    Services,
     consume,
     end_offsets,
     group_by_payment,
     kafka_env,
+    not_a_registry,
     registry,
     run_synthpay,
     services,
@@ -147,7 +151,7 @@ def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-d
         latest = client.get_latest_version(f"{topic}-value")
         assert ids[topic] == latest.schema_id
         expected = avro_schema("bank" if name == "banks" else "payment")
-        assert json.loads(latest.schema.schema_str) == expected
+        assert json.loads(str(latest.schema.schema_str)) == expected
 
 
 def test_topics_created_with_configured_partitions(backfill) -> None:  # type: ignore[no-untyped-def]
@@ -262,16 +266,61 @@ def test_registry_rejecting_the_schema_fails_before_producing(tmp_path: Path) ->
     assert end_offsets(svc, list(topics.values())) == 0
 
 
-@pytest.mark.parametrize("setting", ['"linger.ms" = "soon"', '"stats_cb" = "not a function"'])
-def test_bad_producer_setting_is_one_line_before_producing(tmp_path: Path, setting: str) -> None:
-    """librdkafka rejects the first; the Python client itself (with a TypeError) the second."""
+def _sasl(svc: Services, mechanism: str) -> dict[str, str]:
+    return {"KAFKA_BOOTSTRAP_SERVERS": svc.sasl_bootstrap, "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_MECHANISMS": mechanism, "KAFKA_SASL_USERNAME": svc.scram_user,
+            "KAFKA_SASL_PASSWORD": svc.scram_password}
+
+
+#: What only the broker, the Kafka client or the registry can refuse, by class, several inputs
+#: each: (config overrides, environment overrides given the services, the setting the error names).
+REFUSED: dict[str, tuple[dict[str, Any], Callable[[Services], dict[str, str]], str]] = {
+    # librdkafka's checks when a client is made
+    "linger-not-a-number": ({"extra": '[kafka.config]\n"linger.ms" = "soon"\n'}, lambda svc: {},
+                            "kafka.config.linger.ms = 'soon'"),
+    "acks-against-idempotence": ({"extra": '[kafka.config]\n"acks" = "1"\n'}, lambda svc: {},
+                                 "kafka.config.acks = '1'"),
+    "callback-not-callable": ({"extra": '[kafka.config]\n"stats_cb" = "not a function"\n'}, lambda svc: {},
+                              "kafka.config.stats_cb = 'not a function'"),
+    "unknown-property": ({"extra": '[kafka.config]\n"no.such.thing" = 1\n'}, lambda svc: {},
+                         "kafka.config.no.such.thing = '1'"),
+    "ca-file-missing": ({}, lambda svc: {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CA_LOCATION": "/nonexistent.pem"},
+                        "kafka.ssl_ca_location = '/nonexistent.pem'"),
+    # the broker refusing a topic
+    "partitions-absurd": ({"statuses": {"Initiated": {"partitions": 100_000}}}, lambda svc: {},
+                          "statuses.Initiated.partitions = 100000"),
+    "bank-partitions-absurd": ({"entities": "banks_partitions = 100000"}, lambda svc: {},
+                               "entities.banks_partitions = 100000"),
+    "replication-beyond-brokers": ({"extra": "[kafka]\nreplication_factor = 3\n"}, lambda svc: {},
+                                   "kafka.replication_factor = 3"),
+    "topic-name-invalid": ({"statuses": {"Failed": {"topic": "no spaces allowed"}}}, lambda svc: {},
+                           "statuses.Failed.topic"),
+    # a connection the cluster cannot work with
+    "sasl-mechanism-not-enabled": ({}, lambda svc: _sasl(svc, "SCRAM-SHA-512"), "kafka.sasl_mechanisms"),
+    "oauthbearer-without-token": ({}, lambda svc: _sasl(svc, "OAUTHBEARER"), "kafka.sasl_mechanisms"),
+    "tls-to-plaintext-listener": ({}, lambda svc: {"KAFKA_SECURITY_PROTOCOL": "SSL"}, "kafka.security_protocol"),
+    # a registry URL that is no registry
+    "registry-url-elsewhere": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": "NOT_A_REGISTRY"}, "schema_registry.url"),
+    "registry-path-wrong": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": svc.registry.rsplit("/apis/", 1)[0]},
+                            "schema_registry.url"),
+    "registry-tls-to-http": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": svc.registry.replace("http:", "https:")},
+                             "schema_registry.url"),
+    "registry-url-malformed": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": "http://[::1"}, "schema_registry.url"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_setting_only_kafka_refuses_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
     svc = services()
-    cfg, topics = write_config(tmp_path, extra=f"[kafka.config]\n{setting}\n")
-    run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], kafka_env(svc))
-    assert run.returncode == 1
-    errors = [line for line in run.stderr.splitlines() if line.startswith("synthpay: error:")]
-    assert len(errors) == 1 and "invalid producer setting" in errors[0], run.stderr[-2000:]
-    assert "Traceback" not in run.stderr
+    files, env_of, setting = REFUSED[case]
+    cfg, topics = write_config(tmp_path, **files)
+    with not_a_registry() as elsewhere:
+        env = {k: elsewhere if v == "NOT_A_REGISTRY" else v for k, v in {**kafka_env(svc), **env_of(svc)}.items()}
+        run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], env, timeout=120)
+    errors = [line for line in run.stderr.splitlines() if line.startswith("synthpay: ")]
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert len(errors) == 1 and setting in errors[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and svc.scram_password not in run.stderr
     assert end_offsets(svc, list(topics.values())) == 0
 
 

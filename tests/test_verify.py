@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from conftest import subprocess_env
-from kafka_support import kafka_env, run_synthpay, services, verify_run, write_config
+from conftest import run_engine, subprocess_env
+from kafka_support import (
+    Run,
+    Services,
+    closed_port,
+    kafka_env,
+    not_a_registry,
+    run_synthpay,
+    services,
+    verify_run,
+    write_config,
+)
 
 
 def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -22,13 +32,12 @@ def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess
 @pytest.mark.parametrize(
     ("manifest", "args", "env", "message"),
     [
-        (None, [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: manifest 's.json': cannot read: "
+        (None, [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: summary 's.json': cannot read: "
          "No such file or directory"),
-        ("{not json", [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: manifest 's.json': not JSON: "
+        ("{not json", [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: summary 's.json': not JSON: "
          "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        ('{"run_id": "x"}', [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: manifest 's.json': "
-         "not a synthpay run summary with a plan (missing or bad 'plan'); write one with "
-         "`synthpay run --summary-json PATH`"),
+        ('{"run_id": "x"}', [], {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "synthpay: error: summary 's.json': "
+         "not a synthpay run summary (seed: missing); write one with `synthpay run --summary-json PATH`"),
         ("{}", [], {}, "synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or "
          "kafka.bootstrap_servers"),
         ("{}", ["--timeout", "0"], {}, "synthpay: error: argument --timeout: expected a number of seconds > 0, "
@@ -74,5 +83,47 @@ def test_catches_duplicates_foreign_and_garbled_records(tmp_path: Path) -> None:
     assert lines["FAIL  duplicates"].startswith("FAIL  duplicates: 1 (id, status)")
     assert lines["FAIL  records"].startswith("FAIL  records: 1 records")
     assert lines["PASS  workflows"] and lines["PASS  banks"] and lines["PASS  schemas"]
-    assert f"{msg.key().decode()} Completed" in report.stdout
+    key = msg.key()
+    assert key is not None and f"{key.decode()} Completed" in report.stdout
     assert json.loads(run.summary_path.read_text())["plan"]["timing"] == "sequential"  # type: ignore[union-attr]
+
+
+def test_a_setting_the_kafka_client_refuses_is_exit_2(tmp_path: Path) -> None:
+    summary, _, _ = run_engine(tmp_path, {"run.payments": 3})
+    (tmp_path / "s.json").write_text(summary.to_json())
+    proc = verify_cli(tmp_path, "s.json", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1", KAFKA_SECURITY_PROTOCOL="SSL",
+                      KAFKA_SSL_CA_LOCATION="/nonexistent.pem")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.startswith("synthpay: error: kafka.ssl_ca_location = '/nonexistent.pem': rejected by the "
+                                  "Kafka client: Failed to create consumer: ssl.ca.location failed")
+    assert proc.stderr.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Path, Run]:
+    svc = services()
+    tmp = tmp_path_factory.mktemp("small")
+    cfg, _ = write_config(tmp)
+    run = run_synthpay(tmp, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], kafka_env(svc))
+    assert run.returncode == 0, run.stderr[-2000:]
+    return svc, tmp, run
+
+
+@pytest.mark.kafka
+def test_registry_down_is_said_once_and_exit_1(small_run: tuple[Services, Path, Run]) -> None:
+    svc, tmp, run = small_run
+    url = f"http://127.0.0.1:{closed_port()}"
+    report = verify_run(tmp, run, {**kafka_env(svc), "SCHEMA_REGISTRY_ENDPOINT": url}, "--timeout", "5")
+    assert (report.returncode, report.stdout) == (1, "")
+    assert report.stderr.startswith(f"synthpay: error: verify: schema registry at {url} unreachable: ConnectError")
+    assert report.stderr.count("\n") == 1
+
+
+@pytest.mark.kafka
+def test_registry_url_that_is_no_registry_is_exit_2(small_run: tuple[Services, Path, Run]) -> None:
+    svc, tmp, run = small_run
+    with not_a_registry() as url:
+        report = verify_run(tmp, run, {**kafka_env(svc), "SCHEMA_REGISTRY_ENDPOINT": url}, "--timeout", "5")
+    assert (report.returncode, report.stdout) == (2, "")
+    assert report.stderr == (f"synthpay: error: schema_registry.url = {url!r}: not a schema registry API "
+                             "(it answered HTTP 404 without the registry's error code)\n")

@@ -9,6 +9,7 @@ looked up once per topic at start, never per message.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,9 +21,23 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay import serde
-from synthpay.settings import KafkaSettings, RegistrySettings
+from synthpay.config import ConfigError
 from synthpay.entities import ID_HEAD, Payment
 from synthpay.events import Event, Topic
+from synthpay.kafka_client import (
+    CONNECT_TIMEOUT_S,
+    ClusterError,
+    ErrorWatch,
+    RegistryUnreachable,
+    call_registry,
+    connection_config,
+    describe_error,
+    describe_registry_error,
+    error_code,
+    make_client,
+    registry_client,
+    wait_for_cluster,
+)
 from synthpay.sinks.base import SinkContext, SinkError
 
 #: Producer defaults; any of them can be overridden from [kafka.config].
@@ -41,47 +56,37 @@ PRODUCER_DEFAULTS: Mapping[str, str] = {
 #: half a second of events buffered: with 100,000 payments in flight, 50 ms took peak RSS
 #: from about 155 to 117-140 MiB.
 LINGER_MS = {"virtual": "500", "real": "50"}
-_CONNECT_TIMEOUT_S = 15.0
 _ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by key
 _BUFFER_FULL_WAIT_S = 0.05
 # How a message purged after an incomplete final flush is reported: its fate is unknown.
 _PURGED = {KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT}
-# Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
-_HOPELESS = {
-    KafkaError._AUTHENTICATION,
-    KafkaError.TOPIC_AUTHORIZATION_FAILED,
-    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-    KafkaError._INVALID_ARG,
+#: Topic creation errors that mean a setting is wrong, not that the cluster is in trouble.
+_REFUSED_TOPIC = {
+    KafkaError.INVALID_PARTITIONS,
+    KafkaError.INVALID_REPLICATION_FACTOR,
+    KafkaError.INVALID_REPLICA_ASSIGNMENT,
+    KafkaError.TOPIC_EXCEPTION,
+    KafkaError.INVALID_CONFIG,
+    KafkaError.INVALID_REQUEST,
+    KafkaError.POLICY_VIOLATION,
 }
 
 
-def connection_config(kafka: KafkaSettings) -> dict[str, str]:
-    """Client settings shared by the producer and the admin client.
-
-    The original generator defaulted to SASL_SSL + PLAIN; synthpay does so when a username
-    is given and otherwise speaks PLAINTEXT, which is what a local broker expects.
-    """
-    conf = {"bootstrap.servers": kafka.bootstrap_servers, "client.id": kafka.client_id}
-    protocol = kafka.security_protocol or ("SASL_SSL" if kafka.sasl_username else "PLAINTEXT")
-    conf["security.protocol"] = protocol
-    if protocol.startswith("SASL"):
-        conf["sasl.mechanisms"] = kafka.sasl_mechanisms
-        conf["sasl.username"] = kafka.sasl_username
-        conf["sasl.password"] = kafka.sasl_password.value
-    if kafka.ssl_ca_location:
-        conf["ssl.ca.location"] = kafka.ssl_ca_location
-    # Connection-level overrides (e.g. ssl.* or sasl.oauthbearer.*) apply to the admin client too.
-    conf.update({k: v for k, v in kafka.config.items() if k.startswith(("ssl.", "sasl.", "socket."))})
-    return conf
+def _topic_setting(topic: Topic, code: int, replication: int) -> str:
+    """The setting (and its value) behind a topic the broker refuses to create."""
+    prefix = f"statuses.{topic.status}." if topic.status else "entities.banks_"
+    if code in (KafkaError.INVALID_REPLICATION_FACTOR, KafkaError.INVALID_REPLICA_ASSIGNMENT):
+        return f"kafka.replication_factor = {replication}"
+    if code == KafkaError.TOPIC_EXCEPTION:
+        return f"{prefix}topic = {topic.name!r}"
+    return f"{prefix}partitions = {topic.partitions}"
 
 
-def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
-    """A schema registry client with basic auth when an API key is set."""
-    # A timeout: the client waits forever by default, and a stuck registry must not hang start-up.
-    conf: dict[str, Any] = {"url": registry.url, "timeout": 10}
-    if registry.api_key:
-        conf["basic.auth.user.info"] = f"{registry.api_key}:{registry.api_secret.value}"
-    return SchemaRegistryClient(conf)
+def _register(client: SchemaRegistryClient, subject: str, schema: Schema) -> int:
+    schema_id = client.register_schema(subject, schema)
+    if not isinstance(schema_id, int) or not 0 <= schema_id < 1 << 32:
+        raise TypeError("no schema id")  # an answer that only looks like the registry's
+    return schema_id
 
 
 class _LibrdkafkaLog:
@@ -93,15 +98,6 @@ class _LibrdkafkaLog:
     def log(self, level: int, fmt: str, *args: object) -> None:
         method = "error" if level >= 40 else "warning" if level >= 30 else "info" if level >= 20 else "debug"
         getattr(self._log, method)("librdkafka", message=fmt % args if args else fmt)
-
-
-def describe_error(err: Any) -> str:
-    """One line for a KafkaError or KafkaException: librdkafka's text and the error's name."""
-    if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
-        err = err.args[0]
-    if isinstance(err, KafkaError):
-        return f"{err.str()} ({err.name()})"
-    return str(err)
 
 
 class KafkaSink:
@@ -122,10 +118,24 @@ class KafkaSink:
         kafka = ctx.settings.kafka
         self._where = kafka.bootstrap_servers
         conf = connection_config(kafka)
-        self._fatal: str | None = None
-        self._last_error = ""
-        self._check_cluster(conf)
-        self._ensure_topics(conf, ctx.topics)
+        self._errors = ErrorWatch(self._log)
+        producer_conf: dict[str, Any] = {
+            **PRODUCER_DEFAULTS, "linger.ms": LINGER_MS[ctx.settings.run.clock], **conf, **kafka.config
+        }
+        producer_conf["error_cb"] = self._errors
+        producer_conf["on_delivery"] = self._on_delivery
+        producer_conf["delivery.report.only.error"] = True  # the accounting depends on it
+        producer_conf["logger"] = _LibrdkafkaLog(self._log)
+        # Messages purged after an incomplete final flush, per topic: their fate is unknown.
+        self._purged = dict.fromkeys((t.name for t in ctx.topics), 0)
+        # Made first: librdkafka checks every setting here, before the cluster is touched.
+        self._producer = make_client(Producer, producer_conf, kafka)
+        admin = make_client(AdminClient, {**conf, "error_cb": self._errors, "logger": _LibrdkafkaLog(self._log)}, kafka)
+        try:
+            wait_for_cluster(admin, self._errors, self._where)
+            self._ensure_topics(admin, ctx.topics)
+        except ClusterError as exc:
+            raise SinkError(f"kafka: {exc}") from None
         framing = self._register_schemas(ctx.topics)
         run_id = ctx.run_id.encode()
         # Per topic: what goes in front of a value (the framing, and on payment topics the
@@ -135,76 +145,59 @@ class KafkaSink:
                      [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
             for t in ctx.topics
         }
-        producer_conf: dict[str, Any] = {
-            **PRODUCER_DEFAULTS, "linger.ms": LINGER_MS[ctx.settings.run.clock], **conf, **kafka.config
-        }
-        producer_conf["error_cb"] = self._on_error
-        producer_conf["on_delivery"] = self._on_delivery
-        producer_conf["delivery.report.only.error"] = True  # the accounting depends on it
-        producer_conf["logger"] = _LibrdkafkaLog(self._log)
-        # Messages purged after an incomplete final flush, per topic: their fate is unknown.
-        self._purged = dict.fromkeys((t.name for t in ctx.topics), 0)
-        try:
-            self._producer = Producer(producer_conf)
-        except (KafkaException, TypeError, ValueError) as exc:
-            # Settings the Python client handles itself raise TypeError/ValueError, not KafkaException.
-            raise SinkError(f"kafka: invalid producer setting: {describe_error(exc)}") from None
         self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
                        registry=ctx.settings.schema_registry.url)
 
     # -- start-up checks
 
-    def _check_cluster(self, conf: dict[str, str]) -> None:
-        """Fail fast on bad credentials; give an unreachable cluster the connect timeout."""
-        admin_conf: dict[str, Any] = {**conf, "error_cb": self._on_error, "logger": _LibrdkafkaLog(self._log)}
-        admin = AdminClient(admin_conf)
-        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
-        while True:
-            try:
-                admin.list_topics(timeout=1.0)
-                break
-            except KafkaException as exc:
-                admin.poll(0)  # serves error_cb, which is where authentication failures show up
-                if self._fatal or time.monotonic() >= deadline:
-                    reason = self._fatal or self._last_error or describe_error(exc)
-                    raise SinkError(f"kafka: cannot use the cluster at {self._where}: {reason}") from None
-        admin.poll(0)
-        if self._fatal:
-            raise SinkError(f"kafka: cannot use the cluster at {self._where}: {self._fatal}")
+    def _topic_names(self, admin: AdminClient) -> set[str]:
+        try:
+            return set(admin.list_topics(timeout=CONNECT_TIMEOUT_S).topics)
+        except KafkaException as exc:
+            raise ClusterError(f"cannot use the cluster at {self._where}: "
+                               f"{self._errors.fatal or describe_error(exc)}") from None
 
-    def _ensure_topics(self, conf: dict[str, str], topics: Sequence[Topic]) -> None:
-        admin_conf: dict[str, Any] = {**conf, "logger": _LibrdkafkaLog(self._log)}
-        admin = AdminClient(admin_conf)
-        existing = set(admin.list_topics(timeout=_CONNECT_TIMEOUT_S).topics)
+    def _ensure_topics(self, admin: AdminClient, topics: Sequence[Topic]) -> None:
+        existing = self._topic_names(admin)
         replication = self._ctx.settings.kafka.replication_factor
-        wanted = [
-            NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
-                     config={"cleanup.policy": "compact"} if t.compacted else {})
-            for t in topics if t.name not in existing
-        ]
-        if not wanted:
+        missing = {t.name: t for t in topics if t.name not in existing}
+        if not missing:
             return
+        # One request per topic: the broker judges some limits per request (partitions
+        # created at once), and a refusal must name the topic that caused it.
+        futures = {}
+        for t in missing.values():
+            try:
+                wanted = NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
+                                  config={"cleanup.policy": "compact"} if t.compacted else {})
+            except (KafkaException, TypeError, ValueError, OverflowError) as exc:
+                raise ConfigError(f"{_topic_setting(t, KafkaError.INVALID_PARTITIONS, replication)}: "
+                                  f"not a topic Kafka can create: {describe_error(exc)}") from None
+            futures.update(admin.create_topics([wanted], request_timeout=CONNECT_TIMEOUT_S))
         denied = []
-        for name, future in admin.create_topics(wanted, request_timeout=_CONNECT_TIMEOUT_S).items():
+        for name, future in futures.items():
             try:
                 future.result()
                 self._log.info("topic_created", topic=name)
             except KafkaException as exc:
-                code = exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
+                code = error_code(exc)
                 if code == KafkaError.TOPIC_ALREADY_EXISTS:
                     continue
                 if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
                     denied.append(name)
                     continue
+                if code is not None and code in _REFUSED_TOPIC:
+                    raise ConfigError(f"{_topic_setting(missing[name], code, replication)}: the broker refused to "
+                                      f"create topic {name!r}: {describe_error(exc)}") from None
                 raise SinkError(f"kafka: cannot create topic {name!r}: {describe_error(exc)}") from None
         if denied:
             self._log.warning("topic_create_denied", topics=denied,
                               detail="no permission to create topics; carrying on if they exist")
-            present = set(admin.list_topics(timeout=_CONNECT_TIMEOUT_S).topics)
-            missing = [n for n in denied if n not in present]
-            if missing:
+            present = self._topic_names(admin)
+            absent = [n for n in denied if n not in present]
+            if absent:
                 raise SinkError(
-                    f"kafka: no permission to create topics and they do not exist: {', '.join(missing)}; "
+                    f"kafka: no permission to create topics and they do not exist: {', '.join(absent)}; "
                     "create them or grant CREATE on the cluster"
                 )
 
@@ -217,28 +210,17 @@ class KafkaSink:
             # Read outside the try: a schema file missing from a broken install is not the registry's fault.
             schema = Schema(serde.schema_text(topic.schema), "AVRO")
             try:
-                schema_id = client.register_schema(subject, schema)
+                schema_id = call_registry(registry, functools.partial(_register, client, subject, schema))
             except SchemaRegistryError as exc:
-                raise SinkError(
-                    f"schema registry at {registry.url} rejected {subject!r}: "
-                    f"{exc.error_message} (HTTP {exc.http_status_code}, code {exc.error_code})"
-                ) from None
-            except Exception as exc:  # requests/httpx raise many kinds; the user needs one line
-                raise SinkError(f"schema registry at {registry.url} unreachable: {type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+                raise SinkError(f"schema registry at {registry.url} rejected {subject!r}: "
+                                f"{describe_registry_error(exc)}") from None
+            except RegistryUnreachable as exc:
+                raise SinkError(str(exc)) from None
             framing[topic.name] = b"\x00" + schema_id.to_bytes(4, "big")
             self._log.info("schema_registered", subject=subject, schema_id=schema_id)
         return framing
 
     # -- callbacks (served inside poll/flush, on this thread)
-
-    def _on_error(self, err: KafkaError) -> None:
-        text = describe_error(err)
-        if err.fatal() or err.code() in _HOPELESS:
-            self._fatal = self._fatal or text
-        if text != self._last_error:  # librdkafka repeats itself while a broker is down
-            self._log.warning("kafka_error", error=text, fatal=err.fatal())
-        self._last_error = text
 
     def _on_delivery(self, err: KafkaError, msg: Any) -> None:
         """Called for failures only (delivery.report.only.error)."""
@@ -248,9 +230,9 @@ class KafkaSink:
             return
         self._ctx.ledger.failed[topic] += 1
         text = describe_error(err)
-        if text != self._last_error:
+        if text != self._errors.last:
             self._log.error("delivery_failed", topic=topic, error=text)
-            self._last_error = text
+            self._errors.last = text
 
     # -- Sink
 
@@ -287,7 +269,7 @@ class KafkaSink:
                     self._ctx.heartbeat()
                     if self._ctx.stop.passed():
                         self._log.error("produce_abandoned", detail="the stop deadline passed with the "
-                                        "producer queue full", reason=self._last_error)
+                                        "producer queue full", reason=self._errors.last)
                         return
             produced[name] += 1
 
@@ -299,7 +281,7 @@ class KafkaSink:
     def flush(self, timeout_s: float) -> int:
         deadline = time.monotonic() + timeout_s
         remaining: int = len(self._producer)
-        while remaining and time.monotonic() < deadline and not self._fatal:
+        while remaining and time.monotonic() < deadline and not self._errors.fatal:
             remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
             self._ctx.heartbeat()
         if remaining:
@@ -310,7 +292,7 @@ class KafkaSink:
             self._producer.poll(0)
             remaining = sum(self._purged.values()) + len(self._producer)
             self._log.error("flush_incomplete", undelivered=remaining, timeout_s=timeout_s,
-                            reason=self._fatal or self._last_error)
+                            reason=self._errors.fatal or self._errors.last)
         self._settle()
         return remaining
 
@@ -321,5 +303,5 @@ class KafkaSink:
         pass
 
     def _raise_if_fatal(self) -> None:
-        if self._fatal:
-            raise SinkError(f"kafka: {self._fatal}")
+        if self._errors.fatal:
+            raise SinkError(f"kafka: {self._errors.fatal}")
