@@ -305,7 +305,7 @@ REFUSED: dict[str, tuple[dict[str, Any], Callable[[Services], dict[str, str]], s
                             "schema_registry.url"),
     "registry-tls-to-http": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": svc.registry.replace("http:", "https:")},
                              "schema_registry.url"),
-    "registry-url-malformed": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": "http://[::1"}, "schema_registry.url"),
+    "registry-url-malformed": ({}, lambda svc: {"SCHEMA_REGISTRY_ENDPOINT": "http://[::1"}, "SCHEMA_REGISTRY_ENDPOINT"),
 }
 
 

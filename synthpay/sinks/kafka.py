@@ -50,11 +50,10 @@ PRODUCER_DEFAULTS: Mapping[str, str] = {
     "queue.buffering.max.kbytes": "1048576",
     "message.timeout.ms": "300000",
 }
-#: linger.ms by clock. A backfill wants big batches: at 50 ms the broker (sharing the machine
-#: in tests) spent 2.5 times the CPU per event it spends at 500 (the original used 1000;
-#: flush() does not wait for it). In real time, 500 ms is that much delivery latency and
-#: half a second of events buffered: with 100,000 payments in flight, 50 ms took peak RSS
-#: from about 155 to 117-140 MiB.
+#: linger.ms by clock. A backfill wants big batches: small ones cost the broker far more CPU
+#: per event (the original used 1000; flush() does not wait for it). In real time a long
+#: linger is that much delivery latency and that many events buffered in memory (the
+#: README's Performance section has the figures).
 LINGER_MS = {"virtual": "500", "real": "50"}
 _ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by key
 _BUFFER_FULL_WAIT_S = 0.05
@@ -104,8 +103,8 @@ class KafkaSink:
     """Produces every event to its topic and keeps the ledger's delivery accounting.
 
     librdkafka reports only failures (``delivery.report.only.error``): a Python callback per
-    delivered message cost 0.5 µs of the I/O thread's 4, and serving a burst of them
-    held the engine up for tens of milliseconds in real time. Every message is reported
+    delivered message is a large share of the I/O thread's cost per event, and serving a
+    burst of them held the engine up in real time (README, Performance). Every message is reported
     exactly once, so what was produced and is neither failed nor pending was delivered
     (``Ledger.settle``): the total never runs ahead of the truth, and every topic's count
     is exact whenever nothing is pending, as at the end of a run, where messages left
@@ -242,7 +241,7 @@ class KafkaSink:
         # less time than framing the result of Event.avro()); and produce() is called with
         # positional arguments, in the order of its C signature (topic, value, key,
         # partition, callback, on_delivery, timestamp, headers), because parsing keywords
-        # took 0.4 of its 1.4 µs. test_kafka checks the timestamps, headers and key
+        # took a large part of its cost (README, Performance). test_kafka checks the timestamps, headers and key
         # partitioning a consumer sees, so a client that changed this order would fail it.
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
         produced = self._ctx.ledger.produced
