@@ -6,15 +6,18 @@ ends in one SummaryError line naming the file and what is wrong, whatever is in 
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_engine
+from conftest import run_engine, settings_for
+from synthpay import processes
 from synthpay.summary import PlannedWorkflow, RunPlan, Summary, SummaryError, load_summary, merge
 
 
@@ -160,3 +163,26 @@ def test_any_edit_loads_or_is_one_summary_error(
         assert "\n" not in str(exc)
     else:  # compared as text: a NaN read back is not equal to itself
         assert load_text(tmp_path, loaded.to_json()).to_json() == loaded.to_json()
+
+
+async def _children_leaving(text: str, commands: list[list[str]], stdout: int | None, log: Any) -> list[int]:
+    """Stands in for the children of ``--processes``: each writes ``text`` as its summary and exits 0."""
+    for command in commands:
+        Path(command[command.index("--summary-json") + 1]).write_text(text)
+    return [0] * len(commands)
+
+
+def test_processes_read_their_childrens_summaries_with_the_same_loader(
+    monkeypatch: pytest.MonkeyPatch, written: tuple[Summary, str]
+) -> None:
+    summary, text = written
+    monkeypatch.setattr(processes, "_supervise", functools.partial(_children_leaving, text))
+    merged = processes.run(settings_for(overrides={"run.processes": 2}), [], structlog.get_logger())
+    assert merged.events_total == 2 * summary.events_total and merged.plan == summary.plan
+
+
+def test_a_child_summary_that_cannot_be_read_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "_supervise", functools.partial(_children_leaving, '{"run_id": "x"}'))
+    with pytest.raises(processes.ShardError, match=r"^a process left a summary that cannot be read: summary '.*0\.json': "
+                                                   r"not a synthpay run summary \(seed: missing\)"):
+        processes.run(settings_for(overrides={"run.processes": 2}), [], structlog.get_logger())
