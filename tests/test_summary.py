@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import run_engine, settings_for
+from synthpay.identity import RunIdentity
 from synthpay import processes
 from synthpay.summary import PlannedWorkflow, RunPlan, Summary, SummaryError, load_summary, merge
 
@@ -177,7 +178,7 @@ def test_processes_read_their_childrens_summaries_with_the_same_loader(
 ) -> None:
     summary, text = written
     monkeypatch.setattr(processes, "_supervise", functools.partial(_children_leaving, text))
-    merged = processes.run(settings_for(overrides={"run.processes": 2}), [], structlog.get_logger())
+    merged = processes.run(settings_for(overrides={"run.processes": 2}), RunIdentity(1, "r"), [], structlog.get_logger())
     assert merged.events_total == 2 * summary.events_total and merged.plan == summary.plan
 
 
@@ -185,4 +186,4 @@ def test_a_child_summary_that_cannot_be_read_is_one_line(monkeypatch: pytest.Mon
     monkeypatch.setattr(processes, "_supervise", functools.partial(_children_leaving, '{"run_id": "x"}'))
     with pytest.raises(processes.ShardError, match=r"^a process left a summary that cannot be read: summary '.*0\.json': "
                                                    r"not a synthpay run summary \(seed: missing\)"):
-        processes.run(settings_for(overrides={"run.processes": 2}), [], structlog.get_logger())
+        processes.run(settings_for(overrides={"run.processes": 2}), RunIdentity(1, "r"), [], structlog.get_logger())
