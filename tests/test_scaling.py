@@ -94,7 +94,7 @@ def test_instances_generate_disjoint_ids_and_split_the_payments(tmp_path: Path) 
 def test_instance_index_defaults_from_the_indexed_job_and_is_checked() -> None:
     settings = config.load(env={"JOB_COMPLETION_INDEX": "2", "SYNTHPAY_RUN_INSTANCE_COUNT": "3"}, read_files=False)
     assert (settings.run.instance_index, settings.run.instance_count) == (2, 3)
-    with pytest.raises(config.ConfigError, match=r"run.instance_index = 3: expected a whole number below"):
+    with pytest.raises(config.ConfigError, match=r"JOB_COMPLETION_INDEX = '3' \(environment\): expected a whole number below"):
         config.load(env={"JOB_COMPLETION_INDEX": "3", "SYNTHPAY_RUN_INSTANCE_COUNT": "3"}, read_files=False)
 
 
