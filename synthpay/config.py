@@ -23,7 +23,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
+from synthpay import delays
 from synthpay.plugins import PluginError, Registry, load_registry
+from synthpay.timeline import Phase
 from synthpay.workflow import TIMINGS, Status, Timing, Workflow
 
 
@@ -70,6 +72,7 @@ class RunSettings:
     instance_count: int
     processes: int  # engine processes to run on this machine, each with its own share
     run_id: str  # carried in every record's run_id header; "" = a new UUID per run
+    arrival_curve: tuple[float, ...] = ()  # 24 multipliers of the rate by hour of day; () = flat
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,7 @@ class Settings:
     plugins: tuple[str, ...]
     registry: Registry = field(repr=False, compare=False)
     source: str = ""
+    phases: tuple[Phase, ...] = ()  # the timeline, by start; no two overlap
 
 
 # --- parsers: (value, came_from_text) -> typed value; ValueError(text) says what is accepted
@@ -232,6 +236,23 @@ def _start(raw: Any, text: bool) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+def _curve(raw: Any, text: bool) -> tuple[float, ...]:
+    accepted = "24 numbers >= 0 (one per hour of day, not all 0), or empty for a flat rate"
+    if text:
+        raw = [part for part in str(raw).replace(",", " ").split()]
+    if not isinstance(raw, (list, tuple)):
+        raise ValueError(accepted)
+    if not raw:
+        return ()
+    try:
+        curve = tuple(_number(0)(value, text) for value in raw)
+    except ValueError:
+        raise ValueError(accepted) from None
+    if len(curve) != 24 or not any(curve):
+        raise ValueError(accepted)
+    return curve
+
+
 def _security_protocol(raw: Any, text: bool) -> str:
     accepted = ("", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
     if not isinstance(raw, str) or raw.strip().upper() not in accepted:
@@ -294,6 +315,7 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("run.instance_count", 1, _whole(1), (), "--instance-count"),
     _Setting("run.processes", 1, _whole(1), (), "--processes"),
     _Setting("run.run_id", "", _text, (), "--run-id"),
+    _Setting("run.arrival_curve", (), _curve),
     _Setting("entities.sources", 10, _whole(1), ("NUM_SOURCES",)),
     _Setting("entities.destinations", 10, _whole(1), ("NUM_DESTINATIONS",)),
     _Setting("entities.bank_update_interval_ms", 3000, _whole(0), ("UPDATE_BANKS_INTERVAL",)),
@@ -327,7 +349,7 @@ _SETTINGS: tuple[_Setting, ...] = (
 )
 _BY_KEY = {s.key: s for s in _SETTINGS}
 # Tables and arrays that are not plain scalars; each is validated by its own function.
-_STRUCTURED = ("statuses", "workflows", "plugins", "kafka.config")
+_STRUCTURED = ("statuses", "workflows", "plugins", "kafka.config", "phases")
 
 #: The original generator's status delays (code defaults) and partition counts.
 DEFAULT_STATUSES: tuple[tuple[str, int, int], ...] = (
@@ -538,6 +560,8 @@ def _parse(setting: _Setting, value: _Value) -> Any:
 def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: str) -> Settings:
     statuses = _statuses(structured.get("statuses"), structured.get("env.delays"), parsed)
     workflows = _workflows(structured.get("workflows"), statuses)
+    phases = _phases(structured.get("phases"), workflows, statuses)
+    _needs_rate(phases, parsed)
     plugins = _plugins(structured.get("plugins"))
     try:
         registry = load_registry(plugins)
@@ -593,6 +617,7 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
             instance_count=parsed["run.instance_count"],
             processes=parsed["run.processes"],
             run_id=parsed["run.run_id"],
+            arrival_curve=parsed["run.arrival_curve"],
         ),
         entities=EntitySettings(
             sources=parsed["entities.sources"],
@@ -632,6 +657,7 @@ def _build(parsed: Mapping[str, Any], structured: Mapping[str, _Value], source: 
         plugins=plugins,
         registry=registry,
         source=source,
+        phases=phases,
     )
 
 
@@ -649,17 +675,26 @@ def _statuses(
                 raise ConfigError(
                     f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}"
                 )
-            unknown = set(spec) - {"delay_ms", "partitions", "topic"}
+            unknown = set(spec) - {"delay_ms", "delay", "partitions", "topic"}
             if unknown:
                 raise ConfigError(
                     f"{table.origin}: unknown setting 'statuses.{name}.{sorted(unknown)[0]}'; "
-                    "accepted here: delay_ms, partitions, topic"
+                    "accepted here: delay, delay_ms, partitions, topic"
                 )
-            specs.setdefault(name, {}).update(spec)
+            if "delay" in spec and "delay_ms" in spec:
+                raise ConfigError(
+                    f"statuses.{name} ({table.origin}): both delay_ms and delay are set; expected one of them"
+                )
+            merged = specs.setdefault(name, {})
+            if "delay" in spec:
+                merged.pop("delay_ms", None)
+            merged.update(spec)
     if env_delays is not None:
         by_upper = {name.upper(): name for name in specs}
         for upper, value in env_delays.raw.items():
             if upper in by_upper:
+                # A fixed delay from the environment replaces a distribution from the file.
+                specs[by_upper[upper]].pop("delay", None)
                 specs[by_upper[upper]]["delay_ms"] = _Value(value.raw, value.origin, value.name, True)
 
     statuses: dict[str, Status] = {}
@@ -667,13 +702,19 @@ def _statuses(
     for name, spec in specs.items():
         if not name or not name.replace("_", "").isalnum():
             raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
-        delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), _whole(0), table)
+        drawn = _delay(f"statuses.{name}.delay", spec["delay"], table) if "delay" in spec else None
+        if drawn is not None and drawn.fixed:
+            spec, drawn = {**spec, "delay_ms": int(drawn.params[0])}, None
+        if drawn is not None:
+            delay = int(drawn.quantile(0.5) + 0.5)
+        else:
+            delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), _whole(0), table)
         parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), _whole(1), table)
         topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), _text, table)
         if not topic or topic in topics:
             raise ConfigError(f"statuses.{name}.topic = {topic!r}: expected a topic name no other status uses")
         topics.add(topic)
-        statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts)
+        statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts, delay=drawn)
     return statuses
 
 
@@ -689,15 +730,15 @@ def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Wo
         return tuple(Workflow(steps, weight) for steps, weight in DEFAULT_WORKFLOWS)
     if not isinstance(table.raw, list) or not table.raw:
         raise ConfigError(f"workflows ({table.origin}): expected one or more [[workflows]] tables")
-    workflows = []
+    workflows: list[Workflow] = []
     for i, spec in enumerate(table.raw):
         where = f"workflows[{i}]"
         if not isinstance(spec, dict):
             raise ConfigError(f"{where} ({table.origin}): expected a table with steps and weight")
-        unknown = set(spec) - {"steps", "weight"}
+        unknown = set(spec) - {"steps", "weight", "name"}
         if unknown:
             raise ConfigError(
-                f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: steps, weight"
+                f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: name, steps, weight"
             )
         steps = spec.get("steps")
         if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
@@ -711,10 +752,117 @@ def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Wo
         if len(set(steps)) != len(steps):
             raise ConfigError(f"{where}.steps = {steps!r} ({table.origin}): expected each status at most once")
         weight = _field(f"{where}.weight", spec.get("weight", 1), _whole(0), table)
-        workflows.append(Workflow(tuple(steps), weight))
+        name = _field(f"{where}.name", spec.get("name", ""), _text, table)
+        workflow = Workflow(tuple(steps), weight, name)
+        if any(wf.name == workflow.name for wf in workflows):
+            raise ConfigError(
+                f"{where}.name = {workflow.name!r} ({table.origin}): expected a name no other workflow has"
+            )
+        workflows.append(workflow)
     if sum(wf.weight for wf in workflows) == 0:
         raise ConfigError(f"workflows ({table.origin}): the weights sum to 0; expected at least one weight >= 1")
     return tuple(workflows)
+
+
+def _delay(key: str, raw: Any, table: _Value | None) -> delays.Delay:
+    """A ``delay = { dist = ..., ... }`` table."""
+    origin = table.origin if table else "default"
+    kinds = ", ".join(delays.PARAMETERS)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key} = {raw!r} ({origin}): expected a table such as {{ dist = \"lognormal\", "
+                          "median_ms = 800, p99_ms = 5000 }")
+    dist = raw.get("dist")
+    if not isinstance(dist, str) or dist not in delays.PARAMETERS:
+        raise ConfigError(f"{key}.dist = {dist!r} ({origin}): expected one of {kinds}")
+    names = delays.PARAMETERS[dist]
+    unknown = set(raw) - {"dist", *names}
+    if unknown:
+        raise ConfigError(f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {dist!r}; "
+                          f"accepted here: dist, {', '.join(names)}")
+    values = {name: _field(f"{key}.{name}", raw.get(name), _number(0), table) for name in names}
+    problem = delays.check(dist, values)
+    if problem:
+        bad = problem.split()[0]
+        raise ConfigError(f"{key}.{bad} = {values[bad]:g} ({origin}): expected {problem}")
+    return delays.Delay(dist, tuple(values[name] for name in names))
+
+
+_PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale")
+
+
+def _phases(
+    table: _Value | None, workflows: tuple[Workflow, ...], statuses: Mapping[str, Status]
+) -> tuple[Phase, ...]:
+    """``[[phases]]``: the timeline, sorted by start; overlapping phases are an error."""
+    if table is None:
+        return ()
+    if not isinstance(table.raw, list):
+        raise ConfigError(f"phases ({table.origin}): expected [[phases]] tables")
+    phases: list[Phase] = []
+    for i, spec in enumerate(table.raw):
+        where = f"phases[{i}]"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where} ({table.origin}): expected a table with name, at_s and duration_s")
+        unknown = set(spec) - set(_PHASE_KEYS)
+        if unknown:
+            raise ConfigError(f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; "
+                              f"accepted here: {', '.join(_PHASE_KEYS)}")
+        name = _field(f"{where}.name", spec.get("name"), _text, table)
+        if not name or any(p.name == name for p in phases):
+            raise ConfigError(f"{where}.name = {name!r} ({table.origin}): expected a name no other phase has")
+        where = f"phases[{i}] ({name!r})"
+        optional = {key: _field(f"{where}.{key}", spec[key], _number(0), table)
+                    for key in ("rate", "rate_end") if key in spec}
+        phases.append(Phase(
+            name=name,
+            at_s=_field(f"{where}.at_s", spec.get("at_s"), _number(0), table),
+            duration_s=_field(f"{where}.duration_s", spec.get("duration_s"), _number(0, exclusive=True), table),
+            rate=optional.get("rate"),
+            rate_end=optional.get("rate_end"),
+            weights=_phase_table(f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows],
+                                 _whole(0), table),
+            delay_scale=_phase_table(f"{where}.delay_scale", spec.get("delay_scale"), list(statuses),
+                                     _number(0), table),
+        ))
+        if phases[-1].weights and not sum(
+            phases[-1].weights.get(wf.name, wf.weight) for wf in workflows
+        ):
+            raise ConfigError(f"{where}.weights ({table.origin}): the weights sum to 0; expected at least one >= 1")
+    ordered = sorted(phases, key=lambda p: p.at_s)
+    for before, after in zip(ordered, ordered[1:]):
+        if before.at_s + before.duration_s > after.at_s:
+            raise ConfigError(
+                f"phases ({table.origin}): {before.name!r} (at_s {before.at_s:g} for {before.duration_s:g} s) "
+                f"overlaps {after.name!r} (at_s {after.at_s:g}); expected phases one after another"
+            )
+    return tuple(ordered)
+
+
+def _phase_table(
+    key: str, raw: Any, names: list[str], parse: Parser, table: _Value
+) -> Mapping[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key} = {raw!r} ({table.origin}): expected a table such as {{ {names[0]!r} = 2 }}")
+    for name in raw:
+        if name not in names:
+            raise ConfigError(f"{key}: {name!r} ({table.origin}) names nothing; accepted: {', '.join(names)}")
+    return MappingProxyType({name: _field(f"{key}.{name}", value, parse, table) for name, value in raw.items()})
+
+
+def _needs_rate(phases: tuple[Phase, ...], parsed: Mapping[str, Any]) -> None:
+    """A rate that changes over time is a multiple of the run's: a run paced by workers has none."""
+    if parsed["run.rate"]:
+        return
+    if parsed["run.arrival_curve"]:
+        raise ConfigError("run.arrival_curve is set but run.rate = 0; expected a run.rate > 0 for it to multiply")
+    for phase in phases:
+        if phase.rate is not None or phase.rate_end is not None:
+            raise ConfigError(
+                f"phases ({phase.name!r}).rate is set but run.rate = 0; expected a run.rate > 0 "
+                "(outside phases the run's rate applies)"
+            )
 
 
 def _plugins(table: _Value | None) -> tuple[str, ...]:

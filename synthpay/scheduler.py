@@ -31,7 +31,9 @@ from synthpay.entities import Bank
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.pacing import Pace
+from synthpay.scenario import Route, Scenario, needed
 from synthpay.stats import EngineStats
+from synthpay.timeline import Timeline
 from synthpay.workflow import Mix
 
 # Under the real clock, the most payments started at once (the depth of the pacing bucket):
@@ -53,7 +55,7 @@ class _Flight(entities.Payment):
 
     __slots__ = ("route", "step")
 
-    def __init__(self, kafka_key: bytes, avro_tail: bytes, route: tuple[tuple[int, Topic], ...]) -> None:
+    def __init__(self, kafka_key: bytes, avro_tail: bytes, route: Route) -> None:
         # Payment's fields set here, not through super().__init__: one call less per payment.
         self.kafka_key = kafka_key
         self.avro_tail = avro_tail
@@ -129,6 +131,26 @@ class Scheduler:
         self._stop_at = math.inf
         self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
+        # Phases, drawn delays and the arrival curve are opt-in: without them there is no
+        # scenario, and the default run takes exactly the code path (and draws) it always has.
+        self.timeline: Timeline | None = None
+        self.scenario: Scenario | None = None
+        self._topics = topics
+        self._instance = instance
+
+    def _plan_scenario(self, start: int) -> None:
+        settings, run = self._settings, self._settings.run
+        if settings.phases or run.arrival_curve:
+            self.timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start)
+        if needed(settings.statuses, settings.phases):
+            timeline = self.timeline or Timeline((), (), run.rate, run.instance_count, start)
+            self.scenario = Scenario(settings.workflows, settings.statuses, settings.timing, self._topics,
+                                     timeline, random.Random(f"{self._instance}:delays"))
+
+    @property
+    def phase(self) -> str:
+        """The phase in force now, "" outside every phase (or without phases)."""
+        return self.timeline.name_at(self._clock.now_ms()) if self.timeline else ""
 
     @property
     def in_flight(self) -> int:
@@ -148,6 +170,7 @@ class Scheduler:
         """Emit the banks, then every payment's events, until all are done (or cancelled)."""
         start = self._clock.now_ms()
         run = self._settings.run
+        self._plan_scenario(start)
         if run.duration_s:
             self._stop_at = start + run.duration_s * 1000
         await self._create_banks(start)
@@ -228,11 +251,19 @@ class Scheduler:
         if not self.admitting:
             return
         constant = self._settings.run.arrivals == "constant"
-        mean_gap_ms = 1000.0 / self.rate
-        while self._next_arrival <= due:
-            self._pending += 1
-            self._next_arrival += mean_gap_ms if constant else self._arrival_rng.expovariate(1.0) * mean_gap_ms
-        self._push(math.ceil(self._next_arrival), _ARRIVAL)
+        timeline = self.timeline
+        if timeline is None:
+            mean_gap_ms = 1000.0 / self.rate
+            while self._next_arrival <= due:
+                self._pending += 1
+                self._next_arrival += mean_gap_ms if constant else self._arrival_rng.expovariate(1.0) * mean_gap_ms
+        else:
+            while self._next_arrival <= due:
+                self._pending += 1
+                work = 1.0 if constant else self._arrival_rng.expovariate(1.0)
+                self._next_arrival = timeline.next_arrival(self._next_arrival, work)
+        if self._next_arrival < math.inf:
+            self._push(math.ceil(self._next_arrival), _ARRIVAL)
 
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.
@@ -241,6 +272,7 @@ class Scheduler:
         so the loop emits what falls due meanwhile and comes back for them.
         """
         stats, rng, limiter, paced, pace = self._stats, self._rng, self.limiter, bool(self.rate), self._pace
+        scenario = self.scenario
         chunk = math.inf if pace is None else pace.allowance()
         began = time.perf_counter()
         room = limiter.available_tokens  # only this task takes tokens, so it is counted down here
@@ -254,13 +286,17 @@ class Scheduler:
             if admitted >= chunk:
                 held_back = True
                 break
-            plan = self._mix.pick(rng)
+            if scenario is None:
+                index = self._mix.pick(rng).index
+                route = self._routes[index]
+            else:
+                index, route = scenario.start(now, rng)
             key, tail = entities.new_payment_fields(rng, self._sources, self._destinations, self._tag)
-            flight = _Flight(key, tail, self._routes[plan.index])
+            flight = _Flight(key, tail, route)
             limiter.acquire_on_behalf_of_nowait(flight)
             self._pending -= paced
             stats.started += 1
-            stats.workflows[self._labels[plan.index]] += 1
+            stats.workflows[self._labels[index]] += 1
             self._push(now + flight.route[0][0], flight)
             admitted += 1
         if limiter.borrowed_tokens > stats.peak_in_flight:

@@ -1,0 +1,127 @@
+"""What a payment gets when the run has phases or drawn delays: its workflow and its route.
+
+Only built when the configuration asks for either, so a default run draws no extra random
+number and takes no extra step per payment. Every delay of a payment is drawn when it
+starts, from its own seeded stream, so a payment keeps its phase's weights and delay scales
+to its end, and the wheel's hot loop stays as it is: it walks a route either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from synthpay.delays import Delay, fixed
+from synthpay.events import Topic
+from synthpay.timeline import Phase, Timeline
+from synthpay.workflow import Mix, Status, Timing, Workflow
+
+#: A route: per step, (ms after the step before, or after the start; the topic).
+Route = tuple[tuple[int, Topic], ...]
+
+
+def needed(statuses: Mapping[str, Status], phases: Sequence[Phase]) -> bool:
+    """True when payments need per-phase workflows or drawn delays."""
+    return bool(phases) or any(s.delay is not None for s in statuses.values())
+
+
+def delay_of(status: Status) -> Delay:
+    """The status's delay as a distribution (a fixed one for ``delay_ms``)."""
+    return status.delay if status.delay is not None else fixed(status.delay_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    status: str
+    delay: Delay
+    topic: Topic
+
+
+class Regime:
+    """The weights and delays in force in one phase, or outside every phase (name "")."""
+
+    __slots__ = ("name", "mix", "steps", "routes", "started", "events", "workflows")
+
+    def __init__(
+        self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
+        topics: Mapping[str, Topic], scale: Mapping[str, float],
+    ) -> None:
+        self.name = name
+        self.mix = Mix(workflows, statuses, timing)
+        self.steps = [
+            tuple(_Step(s, delay_of(statuses[s]).scaled(scale.get(s, 1.0)), topics[s]) for s in wf.steps)
+            for wf in workflows
+        ]
+        # A workflow whose delays are all fixed shares one route; None means draw one per payment.
+        self.routes: list[Route | None] = [
+            _route([int(st.delay.params[0] * st.delay.scale + 0.5) for st in steps], steps, timing)
+            if all(st.delay.fixed for st in steps) else None
+            for steps in self.steps
+        ]
+        self.started = 0
+        self.events = 0  # planned at the start; the scheduler takes back those cut short
+        self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
+
+
+def _route(delays: Sequence[int], steps: Sequence[_Step], timing: Timing) -> Route:
+    """Drawn delays as the wheel's route: sequential delays are the gaps; parallel ones count
+    from the start, so they are sorted (ties keep workflow order) and turned into gaps."""
+    if timing == "sequential":
+        return tuple((d, st.topic) for d, st in zip(delays, steps))
+    order = sorted(range(len(delays)), key=delays.__getitem__)
+    route, before = [], 0
+    for i in order:
+        route.append((delays[i] - before, steps[i].topic))
+        before = delays[i]
+    return tuple(route)
+
+
+class Scenario:
+    """Picks each new payment's workflow and draws its route, by the phase it starts in."""
+
+    __slots__ = ("timeline", "regimes", "_timing", "_rng", "delays", "_names")
+
+    def __init__(
+        self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
+        topics: Mapping[str, Topic], timeline: Timeline, rng: random.Random,
+    ) -> None:
+        self.timeline = timeline
+        self._timing = timing
+        self._rng = rng
+        self.regimes = [Regime("", workflows, statuses, timing, topics, {})]
+        for phase in timeline.phases:
+            weights = phase.weights or {}
+            phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
+            phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
+            self.regimes.append(Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}))
+        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
+        self.delays: dict[str, defaultdict[int, int]] = {name: defaultdict(int) for name in statuses}
+        self._names = [wf.name for wf in workflows]
+
+    def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
+        """A new payment's workflow index (picked with ``rng``) and route, for one starting at ``now``."""
+        regime = self.regimes[self.timeline.index_at(now) + 1]
+        index = regime.mix.pick(rng).index
+        steps = regime.steps[index]
+        route = regime.routes[index]
+        if route is None:
+            draw = self._rng
+            route = _route([st.delay.draw(draw) for st in steps], steps, self._timing)
+        delays, sequential, offset = self.delays, self._timing == "sequential", 0
+        for gap, topic in route:
+            offset = gap if sequential else offset + gap
+            delays[topic.status][offset] += 1
+        regime.started += 1
+        regime.events += len(route)
+        regime.workflows[self._names[index]] += 1
+        return index, route
+
+    def cut(self, route: Route, step: int) -> None:
+        """A payment stopped before its end: its remaining events were never emitted."""
+        self.regimes[self._regime_index(route[0][1].phase)].events -= len(route) - step
+
+    def _regime_index(self, phase: str) -> int:
+        return next(i for i, r in enumerate(self.regimes) if r.name == phase)
