@@ -226,6 +226,7 @@ class Engine:
                 by_status=dict(self.stats.emitted),
                 elapsed_s=round(now - self._began, 3),
                 peak_rss_mib=peak_rss_mib(),
+                **({"phase": scheduler.phase} if scheduler and scheduler.timeline else {}),
             )
             last_events, last_t = events, now
 
@@ -284,6 +285,7 @@ class Engine:
         produced, delivered, failed = ledger.totals()
         events = stats.events
         statuses = {t.status: stats.emitted[t.name] for t in self.topics if t.status}
+        phases, delays = scheduler.scenario_report()
         return Summary(
             run_id=self.run_id,
             seed=self.seed,
@@ -316,5 +318,7 @@ class Engine:
             setup_s=round(self._ready_at - self._began, 3) if self._ready_at else 0.0,
             peak_in_flight=stats.peak_in_flight,
             peak_rss_mib=peak_rss_mib(),
+            phases=phases,
+            delays=delays,
         )
 

@@ -13,6 +13,7 @@ import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from synthpay.delays import Delay, fixed
 from synthpay.events import Topic
@@ -43,7 +44,7 @@ class _Step:
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
-    __slots__ = ("name", "mix", "steps", "routes", "started", "events", "workflows")
+    __slots__ = ("name", "mix", "steps", "routes", "started", "events", "workflows", "delays", "scale", "_scaled")
 
     def __init__(
         self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
@@ -64,6 +65,15 @@ class Regime:
         self.started = 0
         self.events = 0  # planned at the start; the scheduler takes back those cut short
         self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
+        self.scale = dict(scale)
+        self._scaled = {name: delay_of(statuses[name]).scaled(factor) for name, factor in scale.items()}
+        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
+        self.delays: dict[str, defaultdict[int, int]] = {name: defaultdict(int) for name in statuses}
+
+
+    def scaled_delays(self) -> Mapping[str, Delay]:
+        """The delays this regime scales, as scaled."""
+        return self._scaled
 
 
 def _route(delays: Sequence[int], steps: Sequence[_Step], timing: Timing) -> Route:
@@ -82,7 +92,7 @@ def _route(delays: Sequence[int], steps: Sequence[_Step], timing: Timing) -> Rou
 class Scenario:
     """Picks each new payment's workflow and draws its route, by the phase it starts in."""
 
-    __slots__ = ("timeline", "regimes", "_timing", "_rng", "delays", "_names")
+    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_names", "_statuses")
 
     def __init__(
         self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
@@ -97,8 +107,7 @@ class Scenario:
             phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
             phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
             self.regimes.append(Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}))
-        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
-        self.delays: dict[str, defaultdict[int, int]] = {name: defaultdict(int) for name in statuses}
+        self._statuses = statuses
         self._names = [wf.name for wf in workflows]
 
     def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
@@ -110,7 +119,7 @@ class Scenario:
         if route is None:
             draw = self._rng
             route = _route([st.delay.draw(draw) for st in steps], steps, self._timing)
-        delays, sequential, offset = self.delays, self._timing == "sequential", 0
+        delays, sequential, offset = regime.delays, self._timing == "sequential", 0
         for gap, topic in route:
             offset = gap if sequential else offset + gap
             delays[topic.status][offset] += 1
@@ -125,3 +134,78 @@ class Scenario:
 
     def _regime_index(self, phase: str) -> int:
         return next(i for i, r in enumerate(self.regimes) if r.name == phase)
+
+    def phase_report(self, start_ms: int, until_ms: float) -> list[dict[str, Any]]:
+        """Per phase ("" = outside every phase): starts, events, target and achieved rate, mix.
+
+        ``until_ms`` is when admission ended: a phase cut short by the run's end is rated
+        over the part of it that ran.
+        """
+        timeline, rows = self.timeline, []
+        phase_s = 0.0
+        for i, regime in enumerate(self.regimes[1:]):
+            begin, end = timeline.span_ms(i)
+            ran_s = max(0.0, min(end, until_ms) - begin) / 1000
+            phase_s += ran_s
+            rows.append(_phase_row(regime, timeline.mean_rate(i, until_ms), ran_s))
+        outside = self.regimes[0]
+        outside_s = max(0.0, (until_ms - start_ms) / 1000 - phase_s)
+        rows.insert(0, _phase_row(outside, timeline.base_rate, outside_s))
+        return rows
+
+    def delay_report(self) -> dict[str, dict[str, Any]]:
+        """Per status: the configured distribution's p50/p99 next to the realized ones.
+
+        Only payments that started outside every phase, or in a phase that does not scale
+        the status, count here; a phase's scaled delays are reported with the phase.
+        """
+        report = {}
+        for name, status in self._statuses.items():
+            merged: defaultdict[int, int] = defaultdict(int)
+            for regime in self.regimes:
+                if name not in regime.scale:
+                    for ms, count in regime.delays[name].items():
+                        merged[ms] += count
+            report[name] = _delay_row(delay_of(status), merged)
+        return report
+
+
+def _phase_row(regime: Regime, target_rate: float, ran_s: float) -> dict[str, Any]:
+    total = regime.started
+    return {
+        "name": regime.name,
+        "started": total,
+        "events": regime.events,
+        "seconds": round(ran_s, 3),
+        "target_rate": round(target_rate, 3),
+        "achieved_rate": round(total / ran_s, 3) if ran_s else 0.0,
+        "workflows": dict(regime.workflows),
+        "mix": {name: round(n / total, 4) if total else 0.0 for name, n in regime.workflows.items()},
+        "delay_scale": dict(regime.scale),
+        "delays": {name: _delay_row(delay_of_scaled, regime.delays[name])
+                   for name, delay_of_scaled in regime.scaled_delays().items()},
+    }
+
+
+def _delay_row(delay: Delay, histogram: Mapping[int, int]) -> dict[str, Any]:
+    return {
+        "configured": delay.describe(),
+        "configured_p50_ms": round(delay.quantile(0.5), 1),
+        "configured_p99_ms": round(delay.quantile(0.99), 1),
+        "count": sum(histogram.values()),
+        "p50_ms": _percentile(histogram, 0.5),
+        "p99_ms": _percentile(histogram, 0.99),
+    }
+
+
+def _percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
+    """The smallest delay that ``fraction`` of the counted ones are within; None when none."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    seen = 0
+    for ms in sorted(histogram):
+        seen += histogram[ms]
+        if seen >= fraction * total:
+            return ms
+    return max(histogram)

@@ -20,7 +20,7 @@ import math
 import random
 import time
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import trio
 
@@ -137,6 +137,8 @@ class Scheduler:
         self.scenario: Scenario | None = None
         self._topics = topics
         self._instance = instance
+        self._start_ms = 0
+        self._admission_ended_ms: int | None = None
 
     def _plan_scenario(self, start: int) -> None:
         settings, run = self._settings, self._settings.run
@@ -164,12 +166,15 @@ class Scheduler:
 
     def stop_admitting(self) -> None:
         """Start no new payment; those in flight go on to the end of their workflow."""
+        if self.admitting:
+            self._admission_ended_ms = self._clock.now_ms()
         self.admitting = False
 
     async def run(self) -> None:
         """Emit the banks, then every payment's events, until all are done (or cancelled)."""
         start = self._clock.now_ms()
         run = self._settings.run
+        self._start_ms = start
         self._plan_scenario(start)
         if run.duration_s:
             self._stop_at = start + run.duration_s * 1000
@@ -238,6 +243,19 @@ class Scheduler:
                 pace.emitted(emitted_now, time.perf_counter() - woke)
             more = self._admit(now)
 
+    def scenario_report(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Per phase and per status figures for the summary (call once, at the end)."""
+        scenario = self.scenario
+        if scenario is None:
+            return [], {}
+        for bucket in self._buckets.values():
+            for item in bucket:
+                if item.__class__ is _Flight:
+                    scenario.cut(item.route, item.step)
+        until = self._admission_ended_ms if self._admission_ended_ms is not None else self._clock.now_ms()
+        phases = scenario.phase_report(self._start_ms, until) if self.timeline else []
+        return phases, scenario.delay_report()
+
     def _push(self, deadline: int, item: _Flight | _Tick) -> None:
         bucket = self._buckets.get(deadline)
         if bucket is None:
@@ -279,6 +297,7 @@ class Scheduler:
         admitted, held_back = 0, False
         while self.admitting:
             if (self.target and stats.started >= self.target) or now >= self._stop_at:
+                self._admission_ended_ms = now
                 self.admitting = False
                 break
             if (paced and not self._pending) or admitted >= room:

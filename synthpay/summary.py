@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,10 @@ class Summary:
     setup_s: float  # start until the sink was ready (connect, topics, schemas)
     peak_in_flight: int
     peak_rss_mib: float
+    # With phases: one row per phase ("" = outside them); see Scenario.phase_report.
+    phases: Sequence[Mapping[str, Any]] = ()
+    # With phases or drawn delays: per status, configured and realized p50/p99.
+    delays: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -71,7 +75,7 @@ def run_plan(settings: Settings) -> dict[str, Any]:
     time, so offsets are exact under either clock). No secrets: the summary is shared.
     """
     statuses = settings.statuses
-    return {
+    plan = {
         "timing": settings.timing,
         "banks_topic": settings.entities.banks_topic,
         "statuses": {s.name: {"topic": s.topic, "delay_ms": s.delay_ms} for s in statuses.values()},
@@ -81,6 +85,26 @@ def run_plan(settings: Settings) -> dict[str, Any]:
             for wf in settings.workflows
         ],
     }
+    plan.update(scenario_plan(settings))
+    return plan
+
+
+def scenario_plan(settings: Settings) -> dict[str, Any]:
+    """What verify needs of phases and drawn delays; nothing for a run without them."""
+    plan: dict[str, Any] = {}
+    drawn = {s.name: s.delay.describe() for s in settings.statuses.values() if s.delay is not None}
+    if drawn:
+        plan["delays"] = drawn
+    if settings.phases:
+        plan["workflow_names"] = [wf.name for wf in settings.workflows]
+        plan["phases"] = [
+            {"name": p.name, "at_s": p.at_s, "duration_s": p.duration_s, "rate": p.rate, "rate_end": p.rate_end,
+             "weights": dict(p.weights or {}), "delay_scale": dict(p.delay_scale or {})}
+            for p in settings.phases
+        ]
+    if settings.run.arrival_curve:
+        plan["arrival_curve"] = list(settings.run.arrival_curve)
+    return plan
 
 
 def _table(headers: tuple[str, str], rows: list[tuple[str, int]], total: int) -> str:
@@ -107,6 +131,7 @@ def render(summary: Summary) -> str:
             summary.events_total,
         ),
     ]
+    parts += render_scenario(summary)
     rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
     cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
     parts.append(
@@ -114,6 +139,43 @@ def render(summary: Summary) -> str:
         f"({rate:,.0f} events/s, sink {summary.sink}, clock {summary.clock}, seed {summary.seed})"
     )
     return "\n\n".join(parts) + "\n"
+
+
+def render_scenario(summary: Summary) -> list[str]:
+    """The phase and delay tables, for a run with phases or drawn delays."""
+    tables = []
+    if summary.phases:
+        lines = [f"{'PHASE':<20} {'STARTED':>9} {'EVENTS':>9} {'TARGET/s':>10} {'ACHIEVED/s':>10}  MIX"]
+        for row in summary.phases:
+            mix = ", ".join(f"{name} {share:.0%}" for name, share in row["mix"].items() if share)
+            lines.append(f"{row['name'] or '(outside)':<20} {row['started']:>9} {row['events']:>9} "
+                         f"{row['target_rate']:>10.1f} {row['achieved_rate']:>10.1f}  {mix}")
+        tables.append("\n".join(lines))
+    if summary.delays:
+        lines = [f"{'STATUS DELAY':<14} {'CONFIGURED':<44} {'P50 ms':>15} {'P99 ms':>17}"]
+        for name, row in summary.delays.items():
+            configured = " ".join(f"{k}={v}" for k, v in row["configured"].items())
+            lines.append(f"{name:<14} {configured:<44} {row['p50_ms']!s:>6} ({row['configured_p50_ms']:>6}) "
+                         f"{row['p99_ms']!s:>7} ({row['configured_p99_ms']:>7})")
+        tables.append("\n".join(lines) + "\n(realized, with the configured distribution's in brackets)")
+    return tables
+
+
+def _merge_phases(parts: Sequence[Summary]) -> list[dict[str, Any]]:
+    """Phase rows added up over the children: counts and rates add, the mix is recomputed."""
+    if not parts[0].phases:
+        return []
+    merged = [dict(row, workflows=dict(row["workflows"])) for row in parts[0].phases]
+    for part in parts[1:]:
+        for row, other in zip(merged, part.phases):
+            for key in ("started", "events", "target_rate", "achieved_rate"):
+                row[key] += other[key]
+            for name, count in other["workflows"].items():
+                row["workflows"][name] += count
+    for row in merged:
+        total = row["started"]
+        row["mix"] = {name: round(n / total, 4) if total else 0.0 for name, n in row["workflows"].items()}
+    return merged
 
 
 def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
@@ -152,10 +214,12 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         lag_p50_ms=max(p.lag_p50_ms for p in parts), lag_p99_ms=max(p.lag_p99_ms for p in parts),
         setup_s=max(p.setup_s for p in parts), peak_in_flight=total("peak_in_flight"),
         peak_rss_mib=round(sum(p.peak_rss_mib for p in parts), 1),
+        # Realized delay percentiles are the first child's: a sample of the whole run's.
+        phases=_merge_phases(parts), delays=first.delays,
     )
 
 
 def load_summary(path: Path) -> Summary:
     """A summary written by ``--summary-json``."""
     data: dict[str, Any] = json.loads(path.read_text())
-    return Summary(**{f.name: data[f.name] for f in fields(Summary)})
+    return Summary(**{f.name: data[f.name] for f in fields(Summary) if f.name in data})

@@ -46,6 +46,11 @@ class Timeline:
         self._ends = [s + p.duration_s * 1000 for s, p in zip(self._starts, self.phases)]
         self._edges = sorted({*self._starts, *self._ends})
 
+    @property
+    def base_rate(self) -> float:
+        """The run's own rate for this instance (outside phases, before the curve)."""
+        return self._rate
+
     def index_at(self, t_ms: float) -> int:
         """The index of the phase in force at ``t_ms``, or -1 outside every phase."""
         i = bisect.bisect_right(self._starts, t_ms) - 1

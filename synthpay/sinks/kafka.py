@@ -135,6 +135,13 @@ class KafkaSink:
                      [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
             for t in ctx.topics
         }
+        # With [[phases]], a payment event's headers also name the phase it started in
+        # ("" outside every phase): per topic, the headers for each phase.
+        phases = ("", *(p.name for p in ctx.settings.phases)) if ctx.settings.phases else ()
+        self._phase_headers: dict[str, dict[str, list[tuple[str, str | bytes | None]]]] = {
+            t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
+            for t in ctx.topics if t.status and phases
+        }
         producer_conf: dict[str, Any] = {
             **PRODUCER_DEFAULTS, "linger.ms": LINGER_MS[ctx.settings.run.clock], **conf, **kafka.config
         }
@@ -263,13 +270,15 @@ class KafkaSink:
         # took 0.4 of its 1.4 µs. test_kafka checks the timestamps, headers and key
         # partitioning a consumer sees, so a client that changed this order would fail it.
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
-        produced = self._ctx.ledger.produced
+        produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
         for topic, ts_ms, entity in batch:
             name = topic.name
             head, status, headers = plans[name]
             if isinstance(entity, Payment):
                 key = entity.kafka_key
                 value = encode(head, key, entity.avro_tail, status, ts_ms)
+                if phase_headers:
+                    headers = phase_headers[name][topic.phase]
             else:
                 value = head + entity.avro(topic, ts_ms)
                 key = entity.kafka_key
