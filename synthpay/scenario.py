@@ -150,7 +150,7 @@ class Scenario:
             rows.append(_phase_row(regime, timeline.mean_rate(i, until_ms), ran_s))
         outside = self.regimes[0]
         outside_s = max(0.0, (until_ms - start_ms) / 1000 - phase_s)
-        rows.insert(0, _phase_row(outside, timeline.base_rate, outside_s))
+        rows.insert(0, _phase_row(outside, timeline.mean_rate_outside(start_ms, until_ms), outside_s))
         return rows
 
     def delay_report(self) -> dict[str, dict[str, Any]]:

@@ -95,8 +95,10 @@ def scenario_plan(settings: Settings) -> dict[str, Any]:
     drawn = {s.name: s.delay.describe() for s in settings.statuses.values() if s.delay is not None}
     if drawn:
         plan["delays"] = drawn
-    if settings.phases:
+    if drawn or settings.phases:
         plan["workflow_names"] = [wf.name for wf in settings.workflows]
+        plan["workflow_weights"] = [wf.weight for wf in settings.workflows]
+    if settings.phases:
         plan["phases"] = [
             {"name": p.name, "at_s": p.at_s, "duration_s": p.duration_s, "rate": p.rate, "rate_end": p.rate_end,
              "weights": dict(p.weights or {}), "delay_scale": dict(p.delay_scale or {})}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,11 +45,6 @@ class Timeline:
         self._starts = [start_ms + p.at_s * 1000 for p in self.phases]
         self._ends = [s + p.duration_s * 1000 for s, p in zip(self._starts, self.phases)]
         self._edges = sorted({*self._starts, *self._ends})
-
-    @property
-    def base_rate(self) -> float:
-        """The run's own rate for this instance (outside phases, before the curve)."""
-        return self._rate
 
     def index_at(self, t_ms: float) -> int:
         """The index of the phase in force at ``t_ms``, or -1 outside every phase."""
@@ -108,10 +103,16 @@ class Timeline:
     def mean_rate(self, index: int, until_ms: float) -> float:
         """The target rate averaged over phase ``index`` (up to ``until_ms``), by the second."""
         start, end = self._starts[index], min(self._ends[index], until_ms)
-        seconds = int((end - start) // 1000)
-        if seconds <= 0:
-            return self.rate_at(start)
-        return sum(self.rate_at(start + 1000 * s + 500) for s in range(seconds)) / seconds
+        return self._mean(start, end, lambda i: i == index)
+
+    def mean_rate_outside(self, start_ms: float, until_ms: float) -> float:
+        """The target rate averaged over the time outside every phase, by the second."""
+        return self._mean(start_ms, until_ms, lambda i: i < 0)
+
+    def _mean(self, start: float, end: float, counts: Callable[[int], bool]) -> float:
+        samples = [self.rate_at(t) for t in (start + 1000 * s + 500 for s in range(int((end - start) // 1000)))
+                   if counts(self.index_at(t))]
+        return sum(samples) / len(samples) if samples else self.rate_at(start)
 
     def span_ms(self, index: int) -> tuple[float, float]:
         """Phase ``index``'s start and end in epoch ms."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import Counter
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import START, START_MS, payment_events, read_avro, run_engine
-from synthpay import cli, config
+from synthpay import cli, config, scenario_checks
 from synthpay.config import ConfigError
 from synthpay.delays import Delay
 from synthpay.timeline import Phase, Timeline
@@ -352,3 +353,44 @@ def test_realized_delays_are_reported_next_to_the_configured(tmp_path: Path) -> 
 def test_default_run_reports_no_phases_or_delays(tmp_path: Path) -> None:
     summary, _, _ = run_engine(tmp_path, {"run.payments": 200})
     assert (summary.phases, summary.delays) == ([], {})
+
+
+# --- verify's scenario checks (the records come from a run's summary and Kafka in
+# test_scenarios_kafka; here the checks themselves)
+
+
+def verify_plan(tmp_path: Path) -> Any:
+    summary, _ = scenario_run(tmp_path, PHASED, {"run.duration_s": 2.0})
+    return scenario_checks.scenario_plan({"plan": summary.plan, "phases": summary.phases}, list(summary.plan["statuses"]))
+
+
+def test_verify_flags_a_delay_outside_the_support(tmp_path: Path) -> None:
+    plan = verify_plan(tmp_path)
+    tally = scenario_checks.ScenarioTally.empty()
+    index = {name: i for i, name in enumerate(["Initiated", "Validated", "Accounted", "Completed", "Failed"])}
+    # Failed is fixed at 1000 ms outside the phase: 999 is outside its support.
+    scenario_checks.classify(plan, tally, "p1", 0, {index["Initiated"]: 100, index["Failed"]: 1099})
+    assert tally.outside == ["p1 999 ms before status #4"]
+
+
+def test_verify_flags_a_workflow_its_phase_forbids(tmp_path: Path) -> None:
+    plan = verify_plan(tmp_path)
+    phases = list(plan.phases)
+    phases[1] = dataclasses.replace(phases[1], weights=(0,) + phases[1].weights[1:])
+    plan = dataclasses.replace(plan, phases=tuple(phases))
+    tally = scenario_checks.ScenarioTally.empty()
+    assert scenario_checks.classify(plan, tally, "p1", 1, {0: 100, 4: 3100}) == "complete"
+    assert tally.forbidden == ["p1 Initiated>Failed in phase 'outage'"]
+
+
+def test_ks_statistic_tells_the_wrong_distribution() -> None:
+    rng = random.Random(2)
+    sample = Counter(DISTRIBUTIONS["exponential"].draw(rng) for _ in range(5000))
+    right = scenario_checks.ks_statistic(DISTRIBUTIONS["exponential"], sample)
+    wrong = scenario_checks.ks_statistic(Delay("exponential", (500.0,)), sample)
+    assert right < 1.95 / math.sqrt(5000) < wrong
+
+
+def test_chi_squared_tells_a_skewed_mix() -> None:
+    assert scenario_checks.chi_squared_p([100, 200, 700], [1, 2, 7])[1] > 0.5
+    assert scenario_checks.chi_squared_p([200, 200, 600], [1, 2, 7])[1] < 0.001
