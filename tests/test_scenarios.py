@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from conftest import START, START_MS, payment_events, read_avro, run_engine
+from conftest import REPO_DIR, START, START_MS, payment_events, read_avro, run_engine
 from synthpay import cli, config, scenario_checks
 from synthpay.config import ConfigError
 from synthpay.delays import Delay
@@ -394,3 +394,11 @@ def test_ks_statistic_tells_the_wrong_distribution() -> None:
 def test_chi_squared_tells_a_skewed_mix() -> None:
     assert scenario_checks.chi_squared_p([100, 200, 700], [1, 2, 7])[1] > 0.5
     assert scenario_checks.chi_squared_p([200, 200, 600], [1, 2, 7])[1] < 0.001
+
+
+@pytest.mark.parametrize("path", sorted((REPO_DIR / "scenarios").glob("*.toml")), ids=lambda p: p.stem)
+def test_shipped_scenario_runs_as_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    # As shipped but for its length: the first 20 s of its timeline.
+    code = cli.main(["run", "--config", str(path), "--sink", "null", "--duration", "20", "--log-level", "error"])
+    assert code == 0
