@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from synthpay.delays import Delay, fixed
@@ -34,57 +33,73 @@ def delay_of(status: Status) -> Delay:
     return status.delay if status.delay is not None else fixed(status.delay_ms)
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    status: str
-    delay: Delay
-    topic: Topic
+#: One drawn step: the delay's sampler, the topic, the histogram its delays are counted in.
+_Drawn = tuple[Callable[[random.Random], int], Topic, defaultdict[int, int]]
 
 
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
-    __slots__ = ("name", "mix", "steps", "routes", "started", "events", "workflows", "delays", "scale", "_scaled")
+    __slots__ = ("name", "mix", "routes", "drawn", "started", "events", "workflows", "delays", "scale", "_scaled",
+                 "_fixed")
 
     def __init__(
         self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
         topics: Mapping[str, Topic], scale: Mapping[str, float],
+        samplers: dict[Delay, Callable[[random.Random], int]],
     ) -> None:
         self.name = name
         self.mix = Mix(workflows, statuses, timing)
-        self.steps = [
-            tuple(_Step(s, delay_of(statuses[s]).scaled(scale.get(s, 1.0)), topics[s]) for s in wf.steps)
-            for wf in workflows
-        ]
-        # A workflow whose delays are all fixed shares one route; None means draw one per payment.
-        self.routes: list[Route | None] = [
-            _route([int(st.delay.params[0] * st.delay.scale + 0.5) for st in steps], steps, timing)
-            if all(st.delay.fixed for st in steps) else None
-            for steps in self.steps
-        ]
+        self.scale = dict(scale)
+        self._scaled = {s: delay_of(statuses[s]).scaled(factor) for s, factor in scale.items()}
+        delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
+        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
+        self.delays: dict[str, defaultdict[int, int]] = {s: defaultdict(int) for s in statuses}
+        # A workflow whose delays are all fixed shares one route (its delays are counted from
+        # the workflow's count at the end); the others draw one per payment.
+        self.routes: list[Route | None] = []
+        self.drawn: list[tuple[_Drawn, ...]] = []
+        self._fixed: list[tuple[tuple[str, int], ...]] = []
+        for wf in workflows:
+            steps = [delays[s] for s in wf.steps]
+            if all(d.fixed for d in steps):
+                ms = [d.support()[0] for d in steps]
+                self.routes.append(_route(ms, [topics[s] for s in wf.steps], timing))
+                self._fixed.append(tuple(zip(wf.steps, ms)))
+            else:
+                self.routes.append(None)
+                self._fixed.append(())
+            for d in steps:
+                if d not in samplers:
+                    samplers[d] = d.sampler()
+            self.drawn.append(tuple((samplers[d], topics[s], self.delays[s]) for s, d in zip(wf.steps, steps)))
         self.started = 0
         self.events = 0  # planned at the start; the scheduler takes back those cut short
         self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
-        self.scale = dict(scale)
-        self._scaled = {name: delay_of(statuses[name]).scaled(factor) for name, factor in scale.items()}
-        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
-        self.delays: dict[str, defaultdict[int, int]] = {name: defaultdict(int) for name in statuses}
-
 
     def scaled_delays(self) -> Mapping[str, Delay]:
         """The delays this regime scales, as scaled."""
         return self._scaled
 
+    def realized(self, status: str) -> Mapping[int, int]:
+        """The delays of ``status`` so far: whole ms -> payments."""
+        histogram = Counter(self.delays[status])
+        for count, fixed_steps in zip(self.workflows.values(), self._fixed):
+            for step, ms in fixed_steps:
+                if step == status and count:
+                    histogram[ms] += count
+        return histogram
 
-def _route(delays: Sequence[int], steps: Sequence[_Step], timing: Timing) -> Route:
-    """Drawn delays as the wheel's route: sequential delays are the gaps; parallel ones count
-    from the start, so they are sorted (ties keep workflow order) and turned into gaps."""
+
+def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Route:
+    """Delays as the wheel's route: sequential delays are the gaps; parallel ones count from
+    the start, so they are sorted (ties keep workflow order) and turned into gaps."""
     if timing == "sequential":
-        return tuple((d, st.topic) for d, st in zip(delays, steps))
+        return tuple(zip(delays, topics))
     order = sorted(range(len(delays)), key=delays.__getitem__)
     route, before = [], 0
     for i in order:
-        route.append((delays[i] - before, steps[i].topic))
+        route.append((delays[i] - before, topics[i]))
         before = delays[i]
     return tuple(route)
 
@@ -101,28 +116,39 @@ class Scenario:
         self.timeline = timeline
         self._timing = timing
         self._rng = rng
-        self.regimes = [Regime("", workflows, statuses, timing, topics, {})]
+        # A sampler's table is built once per distinct (distribution, scale).
+        samplers: dict[Delay, Callable[[random.Random], int]] = {}
+        self.regimes = [Regime("", workflows, statuses, timing, topics, {}, samplers)]
         for phase in timeline.phases:
             weights = phase.weights or {}
             phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
             phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
-            self.regimes.append(Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}))
+            self.regimes.append(
+                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, samplers))
         self._statuses = statuses
         self._names = [wf.name for wf in workflows]
 
     def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
         """A new payment's workflow index (picked with ``rng``) and route, for one starting at ``now``."""
-        regime = self.regimes[self.timeline.index_at(now) + 1]
+        regimes = self.regimes
+        regime = regimes[self.timeline.index_at(now) + 1] if len(regimes) > 1 else regimes[0]
         index = regime.mix.pick(rng).index
-        steps = regime.steps[index]
         route = regime.routes[index]
         if route is None:
             draw = self._rng
-            route = _route([st.delay.draw(draw) for st in steps], steps, self._timing)
-        delays, sequential, offset = regime.delays, self._timing == "sequential", 0
-        for gap, topic in route:
-            offset = gap if sequential else offset + gap
-            delays[topic.status][offset] += 1
+            if self._timing == "sequential":
+                steps = []
+                for sample, topic, histogram in regime.drawn[index]:
+                    ms = sample(draw)
+                    histogram[ms] += 1
+                    steps.append((ms, topic))
+                route = tuple(steps)
+            else:
+                drawn = regime.drawn[index]
+                delays = [sample(draw) for sample, _, _ in drawn]
+                for ms, (_, _, histogram) in zip(delays, drawn):
+                    histogram[ms] += 1
+                route = _route(delays, [topic for _, topic, _ in drawn], self._timing)
         regime.started += 1
         regime.events += len(route)
         regime.workflows[self._names[index]] += 1
@@ -164,7 +190,7 @@ class Scenario:
             merged: defaultdict[int, int] = defaultdict(int)
             for regime in self.regimes:
                 if name not in regime.scale:
-                    for ms, count in regime.delays[name].items():
+                    for ms, count in regime.realized(name).items():
                         merged[ms] += count
             report[name] = _delay_row(delay_of(status), merged)
         return report
@@ -182,7 +208,7 @@ def _phase_row(regime: Regime, target_rate: float, ran_s: float) -> dict[str, An
         "workflows": dict(regime.workflows),
         "mix": {name: round(n / total, 4) if total else 0.0 for name, n in regime.workflows.items()},
         "delay_scale": dict(regime.scale),
-        "delays": {name: _delay_row(delay_of_scaled, regime.delays[name])
+        "delays": {name: _delay_row(delay_of_scaled, regime.realized(name))
                    for name, delay_of_scaled in regime.scaled_delays().items()},
     }
 
