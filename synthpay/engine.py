@@ -204,6 +204,7 @@ class Engine:
         """A progress line every ``summary_interval_s`` of wall time."""
         interval = self.settings.run.summary_interval_s
         last_events, last_t = 0, time.monotonic()
+        lags_before = list(self.stats.lag_counts)
         while await clock.wall_sleep(interval):
             now = time.monotonic()
             events = self.stats.events
@@ -226,9 +227,13 @@ class Engine:
                 by_status=dict(self.stats.emitted),
                 elapsed_s=round(now - self._began, 3),
                 peak_rss_mib=peak_rss_mib(),
-                **({"phase": scheduler.phase} if scheduler and scheduler.timeline else {}),
+                # With a timeline the rate moves: the interval's own lag says when it stopped keeping up.
+                **({"phase": scheduler.phase, "interval_lag_p99_ms": self.stats.lag_percentile(0.99, lags_before)}
+                   if scheduler and scheduler.timeline else {}),
             )
             last_events, last_t = events, now
+            if scheduler and scheduler.timeline:
+                lags_before = list(self.stats.lag_counts)
 
     # -- observation
 

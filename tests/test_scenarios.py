@@ -16,6 +16,7 @@ from conftest import REPO_DIR, START, START_MS, payment_events, read_avro, run_e
 from synthpay import cli, config, scenario_checks
 from synthpay.config import ConfigError
 from synthpay.delays import Delay
+from synthpay.stats import EngineStats
 from synthpay.timeline import Phase, Timeline
 
 DISTRIBUTIONS = {
@@ -406,3 +407,11 @@ def test_shipped_scenario_runs_as_is(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # As shipped but for its length: the first 20 s of its timeline.
     code = cli.main(["run", "--config", str(path), "--sink", "null", "--duration", "20", "--log-level", "error"])
     assert code == 0
+
+
+def test_lag_percentile_since_counts_only_the_later_events() -> None:
+    stats = EngineStats(["t"], ["w"])
+    stats.record_lag(50, 100)
+    before = list(stats.lag_counts)
+    stats.record_lag(2, 100)
+    assert (stats.lag_percentile(0.99), stats.lag_percentile(0.99, before)) == (50, 2)
