@@ -107,12 +107,14 @@ def ramp(tmp: Path, prefix: str, low: float, high: float, seconds: float) -> tup
 
 
 def sustained(progress: list[dict[str, Any]], setup_s: float, low: float, high: float, seconds: float
-              ) -> tuple[float, dict[str, Any]]:
-    """The highest target rate up to which every second kept lag p99 <= 20 ms and 95% of the starts.
-
-    Returns it and the first second that did not (empty when none failed).
+              ) -> tuple[float, float, dict[str, Any]]:
+    """What the ramp sustained, by the second: (the highest target rate up to which every second
+    kept lag p99 <= 20 ms and 95% of the starts; the highest up to which every second kept 95%
+    of the starts, whatever the lag; the first second that failed the former, or {}).
     """
-    best, previous_started, previous_t = 0.0, 0, 0.0
+    strict = kept = 0.0
+    broke: dict[str, Any] = {}
+    previous_started, previous_t = 0, 0.0
     for line in progress:
         t = line["elapsed_s"] - setup_s
         if t > seconds:
@@ -120,12 +122,16 @@ def sustained(progress: list[dict[str, Any]], setup_s: float, low: float, high: 
         target = low + (high - low) * min(1.0, max(0.0, (t + previous_t) / 2 / seconds))
         achieved = (line["started"] - previous_started) / max(1e-9, t - previous_t)
         previous_started, previous_t = line["started"], t
-        if line["interval_lag_p99_ms"] > 20 or achieved < 0.95 * target:
-            return best, {"at_s": round(t, 1), "target": round(target), "achieved": round(achieved),
-                          "lag_p99_ms": line["interval_lag_p99_ms"], "backlog": line["backlog"],
-                          "io_busy": line["io_busy"], "sink_queue": line["sink_queue"]}
-        best = target
-    return best, {}
+        if achieved < 0.95 * target:
+            break
+        kept = target
+        if not broke and line["interval_lag_p99_ms"] > 20:
+            broke = {"at_s": round(t, 1), "target": round(target), "achieved": round(achieved),
+                     "lag_p99_ms": line["interval_lag_p99_ms"], "backlog": line["backlog"],
+                     "io_busy": line["io_busy"], "sink_queue": line["sink_queue"]}
+        if not broke:
+            strict = target
+    return strict, kept, broke
 
 
 def kafka_env(prefix_config: Path) -> dict[str, str]:
@@ -273,10 +279,12 @@ def main() -> None:
 
         low, high, seconds = 1_000.0, args.ramp_to, 60.0
         progress, setup_s = ramp(tmp, f"{run}-ramp", low, high, seconds)
-        best, broke = sustained(progress, setup_s, low, high, seconds)
-        rows.append(emit("ramp_kafka_sustained_payments_per_s", best, "payments/s", "", None,
-                         ramp=f"{low:.0f} to {high:.0f} over {seconds:.0f} s, real clock",
-                         first_failing_second=broke))
+        strict, kept, broke = sustained(progress, setup_s, low, high, seconds)
+        described = f"{low:.0f} to {high:.0f} payments/s over {seconds:.0f} s, real clock, Kafka"
+        rows.append(emit("ramp_kafka_sustained_lag_ok_payments_per_s", strict, "payments/s", "", None,
+                         ramp=described, first_second_over_20ms=broke))
+        rows.append(emit("ramp_kafka_starts_kept_payments_per_s", kept, "payments/s", "", None, ramp=described,
+                         note="every second started >= 95% of its target, whatever the lag"))
 
     print()
     print(f"{'figure':<36} {'value':>14} {'unit':<9} {'target':<10} ok")
