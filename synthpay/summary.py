@@ -171,7 +171,7 @@ def _merge_phases(parts: Sequence[Summary]) -> list[dict[str, Any]]:
     for part in parts[1:]:
         for row, other in zip(merged, part.phases):
             for key in ("started", "events", "target_rate", "achieved_rate"):
-                row[key] += other[key]
+                row[key] = round(row[key] + other[key], 3)
             for name, count in other["workflows"].items():
                 row["workflows"][name] += count
     for row in merged:
