@@ -47,13 +47,18 @@ def emit(figure: str, value: float, unit: str, target: str = "", ok: bool | None
     return row
 
 
-def config_file(tmp: Path, prefix: str) -> Path:
-    """Fresh topics for every scenario, so none reads another's data or pays for its size."""
+def config_file(tmp: Path, prefix: str, *, lognormal: bool = False, extra: str = "") -> Path:
+    """Fresh topics for every scenario, so none reads another's data or pays for its size.
+
+    ``lognormal``: every status draws its delay, median the default delay, p99 five times it.
+    """
     lines = ["[entities]", f'banks_topic = "{prefix}-banks"', "[statuses]"]
     for name, delay, partitions in DEFAULT_STATUSES:
-        lines.append(f'{name} = {{ delay_ms = {delay}, partitions = {partitions}, topic = "{prefix}-payment-{name.lower()}" }}')
+        timing = (f'delay = {{ dist = "lognormal", median_ms = {delay}, p99_ms = {5 * delay} }}' if lognormal
+                  else f"delay_ms = {delay}")
+        lines.append(f'{name} = {{ {timing}, partitions = {partitions}, topic = "{prefix}-payment-{name.lower()}" }}')
     path = tmp / f"{prefix}.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(extra + "\n".join(lines) + "\n")
     return path
 
 
@@ -80,6 +85,53 @@ def synthpay(tmp: Path, args: list[str], env: dict[str, str]) -> Outcome:
     if code != 0 or not summary_path.exists():
         raise SystemExit(f"bench: synthpay {' '.join(args)} failed with exit code {code}")
     return Outcome(json.loads(summary_path.read_text()), usage.ru_utime + usage.ru_stime, wall)
+
+
+def ramp(tmp: Path, prefix: str, low: float, high: float, seconds: float) -> tuple[list[dict[str, Any]], float]:
+    """A real-clock run into Kafka whose start rate ramps from ``low`` to ``high`` payments/s.
+
+    Returns its progress lines (one a second) and the setup time to take off their elapsed_s.
+    """
+    extra = (f'[[phases]]\nname = "ramp"\nat_s = 0\nduration_s = {seconds}\nrate = {low}\nrate_end = {high}\n')
+    env = kafka_env(config_file(tmp, prefix, extra=extra))
+    summary_path, log_path = tmp / f"{prefix}-summary.json", tmp / f"{prefix}.log"
+    cmd = [sys.executable, "-m", "synthpay", "run", "--clock", "real", "--rate", str(low), "--payments", "0",
+           "--duration", str(seconds), "--workers", str(int(high * 8)), "--summary-interval", "1",
+           "--summary-json", str(summary_path)]
+    with log_path.open("w") as log:
+        code = subprocess.run(cmd, cwd=tmp, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log).returncode
+    if code != 0:
+        raise SystemExit(f"bench: the ramp failed with exit code {code}; see {log_path}")
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "progress"], json.loads(summary_path.read_text())["setup_s"]
+
+
+def sustained(progress: list[dict[str, Any]], setup_s: float, low: float, high: float, seconds: float
+              ) -> tuple[float, float, dict[str, Any]]:
+    """What the ramp sustained, by the second: (the highest target rate up to which every second
+    kept lag p99 <= 20 ms and 95% of the starts; the highest up to which every second kept 95%
+    of the starts, whatever the lag; the first second that failed the former, or {}).
+    """
+    strict = kept = 0.0
+    broke: dict[str, Any] = {}
+    previous_started, previous_t = 0, 0.0
+    for line in progress:
+        t = line["elapsed_s"] - setup_s
+        if t > seconds:
+            break
+        target = low + (high - low) * min(1.0, max(0.0, (t + previous_t) / 2 / seconds))
+        achieved = (line["started"] - previous_started) / max(1e-9, t - previous_t)
+        previous_started, previous_t = line["started"], t
+        if achieved < 0.95 * target:
+            break
+        kept = target
+        if not broke and line["interval_lag_p99_ms"] > 20:
+            broke = {"at_s": round(t, 1), "target": round(target), "achieved": round(achieved),
+                     "lag_p99_ms": line["interval_lag_p99_ms"], "backlog": line["backlog"],
+                     "io_busy": line["io_busy"], "sink_queue": line["sink_queue"]}
+        if not broke:
+            strict = target
+    return strict, kept, broke
 
 
 def kafka_env(prefix_config: Path) -> dict[str, str]:
@@ -146,6 +198,7 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=200_000, help="payments in the backfill figures")
     parser.add_argument("--workers", type=int, default=10_000, help="payments in flight during the backfill")
     parser.add_argument("--realtime-payments", type=int, default=100_000, help="payments in the real-time figures")
+    parser.add_argument("--ramp-to", type=float, default=60_000.0, help="payments/s at the end of the 60 s ramp")
     args = parser.parse_args()
     if "SYNTHPAY_IT_BOOTSTRAP" not in os.environ:
         raise SystemExit('bench: run `scripts/services up && eval "$(scripts/services env)"` first')
@@ -159,6 +212,11 @@ def main() -> None:
         null_rate = generation_rate(null)
         rows.append(emit("engine_null_virtual_eps", null_rate, "events/s", ">= 250000", null_rate >= 250_000,
                          events=null.summary["delivered"]))
+        drawn = synthpay(tmp, [*backfill, "--sink", "null"],
+                         {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-ln", lognormal=True))})
+        drawn_ratio = generation_rate(drawn) / null_rate
+        rows.append(emit("engine_lognormal_vs_fixed", drawn_ratio, "ratio", ">= 0.8", drawn_ratio >= 0.8,
+                         eps=round(generation_rate(drawn)), note="every status lognormal, p99 5x the median"))
 
         # A one-payment run costs what every run costs before and after generating: start-up,
         # topics, schemas, for synthpay and the broker alike. Taken off, what is left is the
@@ -219,6 +277,15 @@ def main() -> None:
             per = (s["peak_rss_mib"] - base.summary["peak_rss_mib"]) * 2**20 / max(1, s["peak_in_flight"])
             rows.append(emit(f"realtime_{sink}_bytes_per_in_flight", per, "bytes", "<= 512", per <= 512,
                              peak_in_flight=s["peak_in_flight"]))
+
+        low, high, seconds = 1_000.0, args.ramp_to, 60.0
+        progress, setup_s = ramp(tmp, f"{run}-ramp", low, high, seconds)
+        strict, kept, broke = sustained(progress, setup_s, low, high, seconds)
+        described = f"{low:.0f} to {high:.0f} payments/s over {seconds:.0f} s, real clock, Kafka"
+        rows.append(emit("ramp_kafka_sustained_lag_ok_payments_per_s", strict, "payments/s", "", None,
+                         ramp=described, first_second_over_20ms=broke))
+        rows.append(emit("ramp_kafka_starts_kept_payments_per_s", kept, "payments/s", "", None, ramp=described,
+                         note="every second started >= 95% of its target, whatever the lag"))
 
     print()
     print(f"{'figure':<36} {'value':>14} {'unit':<9} {'target':<10} ok")

@@ -24,13 +24,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
-from synthpay import parsers
+from synthpay import delays, parsers
 from synthpay.parsers import Parser
 from synthpay.settings import (
     DEFAULT_STATUSES,
     DEFAULT_WORKFLOWS,
     DELAY_MS,
+    DELAY_PARAMETER_MS,
+    DELAY_SCALE,
     PARTITIONS,
+    PHASE_DURATION_S,
+    PHASE_RATE,
+    PHASE_SECONDS,
     WEIGHT,
     Declaration,
     Secret,
@@ -39,6 +44,7 @@ from synthpay.settings import (
     sections,
     structured_keys,
 )
+from synthpay.timeline import Phase
 from synthpay.workflow import Status, Workflow
 
 
@@ -274,7 +280,8 @@ def _build(
 ) -> Settings:
     statuses = _statuses(structured.get("statuses"), structured.get("env.delays"))
     workflows = _workflows(structured.get("workflows"), statuses)
-    _cross_field(parsed, values, statuses)
+    phases = _phases(structured.get("phases"), workflows, statuses)
+    _cross_field(parsed, values, statuses, phases)
     tables: dict[str, dict[str, Any]] = {name: {} for name in sections()}
     top: dict[str, Any] = {}
     for d in _DECLARED:
@@ -289,6 +296,7 @@ def _build(
         statuses=MappingProxyType(statuses),
         workflows=workflows,
         plugins=_plugins(structured.get("plugins")),
+        phases=phases,
         source=source,
     )
 
@@ -299,7 +307,9 @@ def _given(values: Mapping[str, _Value], key: str) -> str:
     return f"{value.name} = {value.raw!r} ({value.origin})"
 
 
-def _cross_field(parsed: dict[str, Any], values: Mapping[str, _Value], statuses: Mapping[str, Status]) -> None:
+def _cross_field(
+    parsed: dict[str, Any], values: Mapping[str, _Value], statuses: Mapping[str, Status], phases: tuple[Phase, ...]
+) -> None:
     """Every check and default that involves more than one setting, in one place."""
     parsed["run.sink_is_default"] = not parsed["run.sink"]
     if not parsed["run.sink"]:
@@ -319,6 +329,16 @@ def _cross_field(parsed: dict[str, Any], values: Mapping[str, _Value], statuses:
         )
     if any(s.topic == parsed["entities.banks_topic"] for s in statuses.values()):
         raise ConfigError(f"{_given(values, 'entities.banks_topic')}: expected a topic no status uses")
+    # A rate that changes over time is a multiple of the run's: a run paced by workers has none.
+    if not parsed["run.rate"]:
+        if parsed["run.arrival_curve"]:
+            raise ConfigError(f"{_given(values, 'run.arrival_curve')}: expected a run.rate > 0 for it to multiply")
+        for phase in phases:
+            if phase.rate is not None or phase.rate_end is not None:
+                raise ConfigError(
+                    f"phases ({phase.name!r}).rate is set but run.rate = 0; expected a run.rate > 0 "
+                    "(outside phases the run's rate applies)"
+                )
 
 
 def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Status]:
@@ -333,13 +353,20 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
                 raise ConfigError(
                     f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}"
                 )
-            unknown = set(spec) - {"delay_ms", "partitions", "topic"}
+            unknown = set(spec) - {"delay_ms", "delay", "partitions", "topic"}
             if unknown:
                 raise ConfigError(
                     f"{table.origin}: unknown setting 'statuses.{name}.{sorted(unknown)[0]}'; "
-                    "accepted here: delay_ms, partitions, topic"
+                    "accepted here: delay, delay_ms, partitions, topic"
                 )
-            specs.setdefault(name, {}).update(spec)
+            if "delay" in spec and "delay_ms" in spec:
+                raise ConfigError(
+                    f"statuses.{name} ({table.origin}): both delay_ms and delay are set; expected one of them"
+                )
+            merged = specs.setdefault(name, {})
+            if "delay" in spec:
+                merged.pop("delay_ms", None)
+            merged.update(spec)
     if env_delays is not None:
         by_upper = {name.upper(): name for name in specs}
         for upper, value in env_delays.raw.items():
@@ -348,6 +375,8 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
                     f"{value.name} ({value.origin}): there is no status {upper!r}; expected DELAY_ and one of "
                     f"{', '.join(name.upper() for name in specs)}"
                 )
+            # A fixed delay from the environment replaces a distribution from the file.
+            specs[by_upper[upper]].pop("delay", None)
             specs[by_upper[upper]]["delay_ms"] = _Value(value.raw, value.origin, value.name, True)
 
     statuses: dict[str, Status] = {}
@@ -355,13 +384,19 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
     for name, spec in specs.items():
         if not name or not name.replace("_", "").isalnum():
             raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
-        delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
+        drawn = _delay(f"statuses.{name}.delay", spec["delay"], table) if "delay" in spec else None
+        if drawn is not None and drawn.fixed:
+            spec, drawn = {**spec, "delay_ms": int(drawn.params[0])}, None
+        if drawn is not None:
+            delay = int(drawn.quantile(0.5) + 0.5)
+        else:
+            delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
         parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), PARTITIONS, table)
         topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), parsers.topic, table)
         if topic in topics:
             raise ConfigError(f"statuses.{name}.topic = {topic!r}: expected a topic name no other status uses")
         topics.add(topic)
-        statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts)
+        statuses[name] = Status(name=name, delay_ms=delay, topic=topic, partitions=parts, delay=drawn)
     return statuses
 
 
@@ -377,15 +412,15 @@ def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Wo
         return tuple(Workflow(steps, weight) for steps, weight in DEFAULT_WORKFLOWS)
     if not isinstance(table.raw, list) or not table.raw:
         raise ConfigError(f"workflows ({table.origin}): expected one or more [[workflows]] tables")
-    workflows = []
+    workflows: list[Workflow] = []
     for i, spec in enumerate(table.raw):
         where = f"workflows[{i}]"
         if not isinstance(spec, dict):
             raise ConfigError(f"{where} ({table.origin}): expected a table with steps and weight")
-        unknown = set(spec) - {"steps", "weight"}
+        unknown = set(spec) - {"steps", "weight", "name"}
         if unknown:
             raise ConfigError(
-                f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: steps, weight"
+                f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: name, steps, weight"
             )
         steps = spec.get("steps")
         if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
@@ -399,10 +434,106 @@ def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Wo
         if len(set(steps)) != len(steps):
             raise ConfigError(f"{where}.steps = {steps!r} ({table.origin}): expected each status at most once")
         weight = _field(f"{where}.weight", spec.get("weight", 1), WEIGHT, table)
-        workflows.append(Workflow(tuple(steps), weight))
+        name = _field(f"{where}.name", spec.get("name", ""), parsers.text, table)
+        workflow = Workflow(tuple(steps), weight, name)
+        if any(wf.name == workflow.name for wf in workflows):
+            raise ConfigError(
+                f"{where}.name = {workflow.name!r} ({table.origin}): expected a name no other workflow has"
+            )
+        workflows.append(workflow)
     if sum(wf.weight for wf in workflows) == 0:
         raise ConfigError(f"workflows ({table.origin}): the weights sum to 0; expected at least one weight >= 1")
     return tuple(workflows)
+
+
+def _delay(key: str, raw: Any, table: _Value | None) -> delays.Delay:
+    """A ``delay = { dist = ..., ... }`` table."""
+    origin = table.origin if table else "default"
+    kinds = ", ".join(delays.PARAMETERS)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key} = {raw!r} ({origin}): expected a table such as {{ dist = \"lognormal\", "
+                          "median_ms = 800, p99_ms = 5000 }")
+    dist = raw.get("dist")
+    if not isinstance(dist, str) or dist not in delays.PARAMETERS:
+        raise ConfigError(f"{key}.dist = {dist!r} ({origin}): expected one of {kinds}")
+    names = delays.PARAMETERS[dist]
+    unknown = set(raw) - {"dist", *names}
+    if unknown:
+        raise ConfigError(f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {dist!r}; "
+                          f"accepted here: dist, {', '.join(names)}")
+    values = {name: _field(f"{key}.{name}", raw.get(name), DELAY_PARAMETER_MS, table) for name in names}
+    problem = delays.check(dist, values)
+    if problem:
+        bad = problem.split()[0]
+        raise ConfigError(f"{key}.{bad} = {values[bad]:g} ({origin}): expected {problem}")
+    return delays.Delay(dist, tuple(values[name] for name in names))
+
+
+_PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale")
+
+
+def _phases(
+    table: _Value | None, workflows: tuple[Workflow, ...], statuses: Mapping[str, Status]
+) -> tuple[Phase, ...]:
+    """``[[phases]]``: the timeline, sorted by start; overlapping phases are an error."""
+    if table is None:
+        return ()
+    if not isinstance(table.raw, list):
+        raise ConfigError(f"phases ({table.origin}): expected [[phases]] tables")
+    phases: list[Phase] = []
+    for i, spec in enumerate(table.raw):
+        phases.append(_phase(i, spec, table, phases, workflows, statuses))
+    ordered = sorted(phases, key=lambda p: p.at_s)
+    for before, after in zip(ordered, ordered[1:]):
+        if before.at_s + before.duration_s > after.at_s:
+            raise ConfigError(
+                f"phases ({table.origin}): {before.name!r} (at_s {before.at_s:g} for {before.duration_s:g} s) "
+                f"overlaps {after.name!r} (at_s {after.at_s:g}); expected phases one after another"
+            )
+    return tuple(ordered)
+
+
+def _phase(
+    i: int, spec: Any, table: _Value, earlier: list[Phase], workflows: tuple[Workflow, ...],
+    statuses: Mapping[str, Status],
+) -> Phase:
+    where = f"phases[{i}]"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where} ({table.origin}): expected a table with name, at_s and duration_s")
+    unknown = set(spec) - set(_PHASE_KEYS)
+    if unknown:
+        raise ConfigError(f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; "
+                          f"accepted here: {', '.join(_PHASE_KEYS)}")
+    name = _field(f"{where}.name", spec.get("name"), parsers.text, table)
+    if not name or any(p.name == name for p in earlier):
+        raise ConfigError(f"{where}.name = {name!r} ({table.origin}): expected a name no other phase has")
+    where = f"phases[{i}] ({name!r})"
+    optional = {key: _field(f"{where}.{key}", spec[key], PHASE_RATE, table) for key in ("rate", "rate_end") if key in spec}
+    phase = Phase(
+        name=name,
+        at_s=_field(f"{where}.at_s", spec.get("at_s"), PHASE_SECONDS, table),
+        duration_s=_field(f"{where}.duration_s", spec.get("duration_s"), PHASE_DURATION_S, table),
+        rate=optional.get("rate"),
+        rate_end=optional.get("rate_end"),
+        weights=_phase_table(f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows], WEIGHT, table),
+        delay_scale=_phase_table(f"{where}.delay_scale", spec.get("delay_scale"), list(statuses), DELAY_SCALE, table),
+    )
+    if phase.weights and not sum(phase.weights.get(wf.name, wf.weight) for wf in workflows):
+        raise ConfigError(f"{where}.weights ({table.origin}): the weights sum to 0; expected at least one >= 1")
+    return phase
+
+
+def _phase_table(
+    key: str, raw: Any, names: list[str], parse: Parser, table: _Value
+) -> Mapping[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key} = {raw!r} ({table.origin}): expected a table such as {{ {names[0]!r} = 2 }}")
+    for name in raw:
+        if name not in names:
+            raise ConfigError(f"{key}: {name!r} ({table.origin}) names nothing; accepted: {', '.join(names)}")
+    return MappingProxyType({name: _field(f"{key}.{name}", value, parse, table) for name, value in raw.items()})
 
 
 def _plugins(table: _Value | None) -> tuple[str, ...]:

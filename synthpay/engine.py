@@ -237,8 +237,10 @@ class Engine:
         """A progress line every ``summary_interval_s`` of wall time."""
         interval = self.settings.run.summary_interval_s
         last_events, last_t = 0, time.monotonic()
+        lags_before = list(self.stats.lag_counts)
         while await clock.wall_sleep(interval):
             now, snap = time.monotonic(), self.snapshot()
+            scheduler = self._scheduler
             self._info(
                 "progress",
                 events=snap.events,
@@ -256,8 +258,13 @@ class Engine:
                 by_status=dict(snap.emitted),
                 elapsed_s=round(snap.elapsed_s, 3),
                 peak_rss_mib=peak_rss_mib(),
+                # With a timeline the rate moves: the interval's own lag says when it stopped keeping up.
+                **({"phase": scheduler.phase, "interval_lag_p99_ms": self.stats.lag_percentile(0.99, lags_before)}
+                   if scheduler and scheduler.timeline else {}),
             )
             last_events, last_t = snap.events, now
+            if scheduler and scheduler.timeline:
+                lags_before = list(self.stats.lag_counts)
 
     async def _show_progress(self, clock: EngineClock, display: Display) -> None:
         """Redraw the terminal's live display from a snapshot every ``period_s`` of wall time."""
@@ -320,6 +327,7 @@ class Engine:
         produced, delivered, failed = ledger.totals()
         events = stats.events
         statuses = {t.status: stats.emitted[t.name] for t in self.topics if t.status}
+        phases, delays = scheduler.scenario_report()
         return Summary(
             run_id=self.run_id,
             seed=self.seed,
@@ -352,5 +360,7 @@ class Engine:
             setup_s=round(self._ready_at - self._began, 3) if self._ready_at else 0.0,
             peak_in_flight=stats.peak_in_flight,
             peak_rss_mib=peak_rss_mib(),
+            phases=phases,
+            delays=delays,
         )
 

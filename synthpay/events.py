@@ -18,6 +18,7 @@ class Topic:
     partitions: int
     status: str = ""  # the payment status carried by every record, "" for banks
     status_avro: bytes = b""  # ``status`` pre-encoded
+    phase: str = ""  # the timeline phase the payments on it started in (a topic object per phase)
 
     @property
     def compacted(self) -> bool:

@@ -53,8 +53,8 @@ def whole(minimum: int, maximum: int) -> Parser:
 
 def number(minimum: float, maximum: float, *, exclusive: bool = False) -> Parser:
     """A finite number in [minimum, maximum] (or (minimum, maximum] when ``exclusive``)."""
-    low = f"above {_shown(minimum)}" if exclusive else f"from {_shown(minimum)}"
-    accepted = f"a number {low} to {_shown(maximum)}"
+    low = f"above {_shown(minimum)} and at most" if exclusive else f"from {_shown(minimum)} to"
+    accepted = f"a number {low} {_shown(maximum)}"
 
     def parse(raw: Any, text: bool) -> float:
         if text:
@@ -113,6 +113,24 @@ def boolean(raw: Any, is_text: bool) -> bool:
     if is_text and str(raw).strip().lower() in ("true", "false"):
         return str(raw).strip().lower() == "true"
     raise ValueError("true or false")
+
+
+def curve(raw: Any, is_text: bool) -> tuple[float, ...]:
+    """24 multipliers of the rate, one per hour of day (not all 0), or empty for a flat rate."""
+    accepted = "24 numbers from 0 to 1_000 (one per hour of day, not all 0), or empty for a flat rate"
+    if is_text:
+        raw = str(raw).replace(",", " ").split()
+    if not isinstance(raw, (list, tuple)):
+        raise ValueError(accepted)
+    if not raw:
+        return ()
+    try:
+        multipliers = tuple(number(0, 1_000)(value, is_text) for value in raw)
+    except ValueError:
+        raise ValueError(accepted) from None
+    if len(multipliers) != 24 or not any(multipliers):
+        raise ValueError(accepted)
+    return multipliers
 
 
 def seed(raw: Any, is_text: bool) -> int | None:

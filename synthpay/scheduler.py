@@ -32,7 +32,10 @@ from synthpay.entities import Bank
 from synthpay.events import Event, Topic
 from synthpay.outbox import Outbox
 from synthpay.pacing import Pace
+from synthpay.scenario import Route, Scenario, needed
 from synthpay.stats import EngineStats
+from synthpay.summary import DelayReport, PhaseReport
+from synthpay.timeline import Timeline
 from synthpay.workflow import Mix
 
 # Under the real clock, the most payments started at once (the depth of the pacing bucket):
@@ -69,7 +72,7 @@ class _Flight(entities.Payment):
 
     __slots__ = ("route", "step")
 
-    def __init__(self, kafka_key: bytes, avro_tail: bytes, route: tuple[tuple[int, Topic], ...]) -> None:
+    def __init__(self, kafka_key: bytes, avro_tail: bytes, route: Route) -> None:
         # Payment's fields set here, not through super().__init__: one call less per payment.
         self.kafka_key = kafka_key
         self.avro_tail = avro_tail
@@ -149,6 +152,28 @@ class Scheduler:
         self._stop_at = math.inf
         self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
+        # Phases, drawn delays and the arrival curve are opt-in: without them there is no
+        # scenario, and the default run takes exactly the code path (and draws) it always has.
+        self.timeline: Timeline | None = None
+        self.scenario: Scenario | None = None
+        self._topics = topics
+        self._instance = instance
+        self._start_ms = 0
+        self._admission_ended_ms: int | None = None
+
+    def _plan_scenario(self, start: int) -> None:
+        settings, run = self._settings, self._settings.run
+        if settings.phases or run.arrival_curve:
+            self.timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start)
+        if needed(settings.statuses, settings.phases):
+            timeline = self.timeline or Timeline((), (), run.rate, run.instance_count, start)
+            self.scenario = Scenario(settings.workflows, settings.statuses, settings.timing, self._topics,
+                                     timeline, random.Random(f"{self._instance}:delays"))
+
+    @property
+    def phase(self) -> str:
+        """The phase in force now, "" outside every phase (or without phases)."""
+        return self.timeline.name_at(self._clock.now_ms()) if self.timeline else ""
 
     @property
     def in_flight(self) -> int:
@@ -162,12 +187,16 @@ class Scheduler:
 
     def stop_admitting(self) -> None:
         """Start no new payment; those in flight go on to the end of their workflow."""
+        if self.admitting:
+            self._admission_ended_ms = self._clock.now_ms()
         self.admitting = False
 
     async def run(self) -> None:
         """Emit the banks, then every payment's events, until all are done (or cancelled)."""
         start = self._clock.now_ms()
         run = self._settings.run
+        self._start_ms = start
+        self._plan_scenario(start)
         if run.duration_s:
             self._stop_at = start + run.duration_s * 1000
         await self._create_banks(start)
@@ -240,6 +269,19 @@ class Scheduler:
                 pace.emitted(emitted_now, time.perf_counter() - woke)
             more = self._admit(now)
 
+    def scenario_report(self) -> tuple[tuple[PhaseReport, ...], dict[str, DelayReport]]:
+        """Per phase and per status figures for the summary (call once, at the end)."""
+        scenario = self.scenario
+        if scenario is None:
+            return (), {}
+        for bucket in self._buckets.values():
+            for item in bucket:
+                if item.__class__ is _Flight:
+                    scenario.cut(item.route, item.step)
+        until = self._admission_ended_ms if self._admission_ended_ms is not None else self._clock.now_ms()
+        phases = tuple(scenario.phase_report(self._start_ms, until)) if self.timeline else ()
+        return phases, scenario.delay_report()
+
     def _push(self, deadline: int, item: _Flight | _Tick) -> None:
         bucket = self._buckets.get(deadline)
         if bucket is None:
@@ -252,7 +294,9 @@ class Scheduler:
         """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
         if not self.admitting:
             return
-        if self._constant:
+        if self.timeline is not None:
+            self._count_on_timeline(due, self.timeline)
+        elif self._constant:
             self._count_constant(due)
         else:
             self._count_poisson(due)
@@ -286,6 +330,23 @@ class Scheduler:
             self._pending = min(self._pending + count, _MAX_BACKLOG)
             self._next_arrival = due + self._arrival_rng.expovariate(1.0) * gap
 
+    def _count_on_timeline(self, due: int, timeline: Timeline) -> None:
+        """One arrival after another along the timeline's rate, a bounded number per tick."""
+        for _ in range(_ARRIVALS_ONE_BY_ONE):
+            if self._next_arrival > due:
+                return
+            self._pending = min(self._pending + 1, _MAX_BACKLOG)
+            self._next_arrival = timeline.next_arrival(self._next_arrival, self._arrival_work())
+        if self._next_arrival <= due:
+            # More fell due in one tick than are counted one by one: the rest at the rate now in force.
+            rest = min((due - self._next_arrival) * timeline.rate_at(due) / 1000, float(_MAX_BACKLOG))
+            self._pending = min(self._pending + 1 + int(rest), _MAX_BACKLOG)
+            self._next_arrival = timeline.next_arrival(float(due), self._arrival_work())
+
+    def _arrival_work(self) -> float:
+        """The gap to the next arrival in units of the rate: 1, or exponential for Poisson arrivals."""
+        return 1.0 if self._constant else self._arrival_rng.expovariate(1.0)
+
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.
 
@@ -293,12 +354,14 @@ class Scheduler:
         so the loop emits what falls due meanwhile and comes back for them.
         """
         stats, rng, limiter, paced, pace = self._stats, self._rng, self.limiter, bool(self.rate), self._pace
+        scenario = self.scenario
         chunk = math.inf if pace is None else pace.allowance()
         began = time.perf_counter()
         room = limiter.available_tokens  # only this task takes tokens, so it is counted down here
         admitted, held_back = 0, False
         while self.admitting:
             if (self.target and stats.started >= self.target) or now >= self._stop_at:
+                self._admission_ended_ms = now
                 self.admitting = False
                 break
             if (paced and not self._pending) or admitted >= room:
@@ -306,13 +369,17 @@ class Scheduler:
             if admitted >= chunk:
                 held_back = True
                 break
-            plan = self._mix.pick(rng)
+            if scenario is None:
+                index = self._mix.pick(rng).index
+                route = self._routes[index]
+            else:
+                index, route = scenario.start(now, rng)
             key, tail = entities.new_payment_fields(rng, self._sources, self._destinations, self._tag)
-            flight = _Flight(key, tail, self._routes[plan.index])
+            flight = _Flight(key, tail, route)
             limiter.acquire_on_behalf_of_nowait(flight)
             self._pending -= paced
             stats.started += 1
-            stats.workflows[self._labels[plan.index]] += 1
+            stats.workflows[self._labels[index]] += 1
             self._push(now + flight.route[0][0], flight)
             admitted += 1
         if limiter.borrowed_tokens > stats.peak_in_flight:

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 from synthpay import parsers
 from synthpay.parsers import Parser
+from synthpay.timeline import Phase
 from synthpay.workflow import Status, Timing, Workflow
 
 Clock = Literal["real", "virtual"]
@@ -149,6 +150,9 @@ class RunSettings:
     run_id: str = setting(
         "", parsers.text, "the run id carried in every record's run_id header (default: a new UUID)",
         flag="--run-id", metavar="ID")
+    arrival_curve: tuple[float, ...] = setting(
+        [], parsers.curve, "24 multipliers of the rate, one per hour of day of the event clock (needs a rate); "
+        "empty = flat")
     sink_is_default: bool = field(default=False, metadata={_DERIVED: "run.sink was empty"})
 
 
@@ -266,6 +270,7 @@ class Settings:
     statuses: Mapping[str, Status] = structured("[statuses]: delay, topic, partitions")
     workflows: tuple[Workflow, ...] = structured("[[workflows]]: steps and weight")
     plugins: tuple[str, ...] = structured("plugins: 'package.module:attribute' paths")
+    phases: tuple[Phase, ...] = structured("[[phases]]: the timeline of incidents and campaigns, by start")
     source: str = field(default="", metadata={_DERIVED: "the config file read, if any"})
 
 
@@ -324,6 +329,12 @@ DEFAULT_WORKFLOWS: tuple[tuple[tuple[str, ...], int], ...] = (
 )
 #: Accepted range of a status delay (``statuses.X.delay_ms``, ``DELAY_<STATUS>``).
 DELAY_MS = parsers.whole(0, 86_400_000)
+#: Accepted ranges of a drawn delay's parameters, a phase's times and rates, a delay scale.
+DELAY_PARAMETER_MS = parsers.number(0, 86_400_000)
+PHASE_SECONDS = parsers.number(0, 31_536_000)
+PHASE_DURATION_S = parsers.number(0, 31_536_000, exclusive=True)
+PHASE_RATE = parsers.number(0, 1_000_000)
+DELAY_SCALE = parsers.number(0, 1_000)
 #: Accepted range of a topic's partitions and of a workflow's weight.
 PARTITIONS = parsers.whole(1, 10_000)
 WEIGHT = parsers.whole(0, 1_000_000)

@@ -6,7 +6,7 @@ Counters only, never lists: memory does not grow with the number of events.
 from __future__ import annotations
 
 import resource
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -118,13 +118,17 @@ class EngineStats:
         if lag_ms > self.lag_max_ms:
             self.lag_max_ms = lag_ms
 
-    def lag_percentile(self, fraction: float) -> int:
-        """The lag in ms that ``fraction`` of events were emitted within (0 when none were measured)."""
-        total = sum(self.lag_counts)
+    def lag_percentile(self, fraction: float, since: Sequence[int] | None = None) -> int:
+        """The lag in ms that ``fraction`` of events were emitted within (0 when none were measured).
+
+        ``since``: a copy of ``lag_counts`` taken earlier, to count only the events after it.
+        """
+        counts = self.lag_counts if since is None else [now - then for now, then in zip(self.lag_counts, since)]
+        total = sum(counts)
         if not total:
             return 0
         wanted, seen = fraction * total, 0
-        for lag, count in enumerate(self.lag_counts):
+        for lag, count in enumerate(counts):
             seen += count
             if seen >= wanted:
                 return lag

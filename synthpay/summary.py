@@ -10,10 +10,12 @@ import json
 import types
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from synthpay.delays import Delay
+from synthpay.timeline import Phase
 from synthpay.workflow import Timing, schedule
 
 if TYPE_CHECKING:
@@ -43,12 +45,49 @@ class PlannedWorkflow:
 
 @dataclass(frozen=True, slots=True)
 class RunPlan:
-    """What the run was configured to emit (the field order is the JSON's)."""
+    """What the run was configured to emit (the field order is the JSON's).
+
+    The fields after ``workflows`` are filled only for a run with phases, drawn delays or
+    an arrival curve (and absent from an older summary).
+    """
 
     timing: Timing
     banks_topic: str
     statuses: Mapping[str, PlannedStatus]
     workflows: tuple[PlannedWorkflow, ...]
+    delays: Mapping[str, Delay] = field(default_factory=dict)  # the statuses whose delays are drawn
+    workflow_names: tuple[str, ...] = ()
+    workflow_weights: tuple[int, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    arrival_curve: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DelayReport:
+    """A status's delays: the configured distribution's p50/p99 beside the realized ones."""
+
+    configured: Delay
+    configured_p50_ms: float
+    configured_p99_ms: float
+    count: int
+    p50_ms: int | None  # None when no delay was drawn
+    p99_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseReport:
+    """One phase of the run ("" = outside every phase): starts, rate, workflow mix, delays."""
+
+    name: str
+    started: int
+    events: int
+    seconds: float  # how long it ran
+    target_rate: float
+    achieved_rate: float
+    workflows: Mapping[str, int]
+    mix: Mapping[str, float]
+    delay_scale: Mapping[str, float]
+    delays: Mapping[str, DelayReport]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +121,10 @@ class Summary:
     setup_s: float  # start until the sink was ready (connect, topics, schemas)
     peak_in_flight: int
     peak_rss_mib: float
+    # With phases: one row per phase ("" = outside them); see Scenario.phase_report.
+    phases: tuple[PhaseReport, ...] = ()
+    # With phases or drawn delays: per status, configured and realized p50/p99.
+    delays: Mapping[str, DelayReport] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +134,13 @@ class Summary:
     def to_json(self) -> str:
         """The summary as one JSON document."""
         data: dict[str, Any] = asdict(self)
+        # What only a scenario run has is left out of any other run's summary, which stays
+        # as it was before scenarios existed (the loader fills in the defaults).
+        for table, kind in ((data, Summary), (data["plan"], RunPlan)):
+            for f in fields(kind):
+                if f.default is not MISSING or f.default_factory is not MISSING:
+                    if not table[f.name]:
+                        del table[f.name]
         data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
         data["ok"] = self.ok
         return json.dumps(data, indent=2)
@@ -113,7 +163,25 @@ def run_plan(settings: Settings) -> RunPlan:
                             tuple((step.status.name, step.offset_ms) for step in schedule(wf, statuses, settings.timing)))
             for wf in settings.workflows
         ),
+        **_scenario_plan(settings),
     )
+
+
+def _scenario_plan(settings: Settings) -> dict[str, Any]:
+    """What verify needs of phases and drawn delays; nothing for a run without them."""
+    drawn = {s.name: s.delay for s in settings.statuses.values() if s.delay is not None}
+    if not drawn and not settings.phases and not settings.run.arrival_curve:
+        return {}
+    return {
+        "delays": drawn,
+        "workflow_names": tuple(wf.name for wf in settings.workflows),
+        "workflow_weights": tuple(wf.weight for wf in settings.workflows),
+        # Plain dicts: the summary is written with asdict, which cannot copy a mapping proxy.
+        "phases": tuple(replace(p, weights=dict(p.weights) if p.weights else None,
+                                delay_scale=dict(p.delay_scale) if p.delay_scale else None)
+                        for p in settings.phases),
+        "arrival_curve": settings.run.arrival_curve,
+    }
 
 
 def _table(headers: tuple[str, str], rows: list[tuple[str, int]], total: int) -> str:
@@ -140,6 +208,7 @@ def render(summary: Summary) -> str:
             summary.events_total,
         ),
     ]
+    parts += render_scenario(summary)
     rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
     cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
     parts.append(
@@ -147,6 +216,45 @@ def render(summary: Summary) -> str:
         f"({rate:,.0f} events/s, sink {summary.sink}, clock {summary.clock}, seed {summary.seed})"
     )
     return "\n\n".join(parts) + "\n"
+
+
+def render_scenario(summary: Summary) -> list[str]:
+    """The phase and delay tables, for a run with phases or drawn delays."""
+    tables = []
+    if summary.phases:
+        lines = [f"{'PHASE':<20} {'STARTED':>9} {'EVENTS':>9} {'TARGET/s':>10} {'ACHIEVED/s':>10}  MIX"]
+        for row in summary.phases:
+            mix = ", ".join(f"{name} {share:.0%}" for name, share in row.mix.items() if share)
+            lines.append(f"{row.name or '(outside)':<20} {row.started:>9} {row.events:>9} "
+                         f"{row.target_rate:>10.1f} {row.achieved_rate:>10.1f}  {mix}")
+        tables.append("\n".join(lines))
+    if summary.delays:
+        lines = [f"{'STATUS DELAY':<14} {'CONFIGURED':<44} {'P50 ms':>15} {'P99 ms':>17}"]
+        for name, report in summary.delays.items():
+            configured = " ".join(f"{k}={v}" for k, v in report.configured.describe().items())
+            lines.append(f"{name:<14} {configured:<44} {report.p50_ms!s:>6} ({report.configured_p50_ms:>6}) "
+                         f"{report.p99_ms!s:>7} ({report.configured_p99_ms:>7})")
+        tables.append("\n".join(lines) + "\n(realized, with the configured distribution's in brackets)")
+    return tables
+
+
+def _merge_phases(parts: Sequence[Summary]) -> tuple[PhaseReport, ...]:
+    """Phase rows added up over the children: counts and rates add, the mix is recomputed."""
+    return tuple(_merge_phase(rows) for rows in zip(*(p.phases for p in parts)))
+
+
+def _merge_phase(rows: Sequence[PhaseReport]) -> PhaseReport:
+    workflows: Counter[str] = Counter()
+    for row in rows:
+        workflows.update(row.workflows)
+    started = sum(row.started for row in rows)
+    return replace(
+        rows[0], started=started, events=sum(row.events for row in rows),
+        target_rate=round(sum(row.target_rate for row in rows), 3),
+        achieved_rate=round(sum(row.achieved_rate for row in rows), 3),
+        workflows={name: workflows[name] for name in rows[0].workflows},
+        mix={name: round(workflows[name] / started, 4) if started else 0.0 for name in rows[0].workflows},
+    )
 
 
 def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
@@ -185,6 +293,8 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         lag_p50_ms=max(p.lag_p50_ms for p in parts), lag_p99_ms=max(p.lag_p99_ms for p in parts),
         setup_s=max(p.setup_s for p in parts), peak_in_flight=total("peak_in_flight"),
         peak_rss_mib=round(sum(p.peak_rss_mib for p in parts), 1),
+        # Realized delay percentiles are the first child's: a sample of the whole run's.
+        phases=_merge_phases(parts), delays=first.delays,
     )
 
 
@@ -227,10 +337,13 @@ def _typed(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise _Bad(where, "expected an object")
         hints = get_type_hints(hint)
-        missing = [f.name for f in fields(hint) if f.name not in value]
+        # A field with a default may be missing: it came after the summary's version.
+        missing = [f.name for f in fields(hint) if f.name not in value
+                   and f.default is MISSING and f.default_factory is MISSING]
         if missing:
             raise _Bad(_at(where, missing[0]), "missing")
-        return hint(**{f.name: _typed(value[f.name], hints[f.name], _at(where, f.name)) for f in fields(hint)})
+        return hint(**{f.name: _typed(value[f.name], hints[f.name], _at(where, f.name))
+                       for f in fields(hint) if f.name in value})
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None

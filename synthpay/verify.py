@@ -27,6 +27,7 @@ import fastavro
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from synthpay import scenario_checks
 from synthpay.settings import Settings
 from synthpay.kafka_client import (
     CONNECT_TIMEOUT_S,
@@ -41,6 +42,7 @@ from synthpay.kafka_client import (
     registry_client,
     wait_for_cluster,
 )
+from synthpay.scenario_checks import ScenarioPlan, ScenarioTally
 from synthpay.summary import load_summary
 
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").
@@ -76,6 +78,7 @@ class Manifest:
     schedules: tuple[Schedule, ...]
     payments_started: int
     payments_cut: int
+    scenario: ScenarioPlan | None = None  # phases or drawn delays: checked by scenario_checks
 
 
 def load_manifest(path: str) -> Manifest:
@@ -94,6 +97,7 @@ def load_manifest(path: str) -> Manifest:
                                  tuple(offset for _, offset in wf.schedule)) for wf in plan.workflows),
         payments_started=summary.payments_started,
         payments_cut=summary.payments_cut,
+        scenario=scenario_checks.scenario_plan(summary, statuses),
     )
 
 
@@ -165,7 +169,10 @@ class _Reader:
         self._fetch_schema = fetch_schema
         self.tally = _Tally()
 
-    def record(self, topic: str, key: bytes | None, value: bytes | None, run_id: str | bytes | None) -> None:
+    def record(
+        self, topic: str, key: bytes | None, value: bytes | None, run_id: str | bytes | None,
+        phase: str | bytes | None = None,
+    ) -> None:
         """Tally one consumed record (skipped when its run_id header is another run's)."""
         if run_id != self._run_id:
             self.tally.other_runs += 1
@@ -182,7 +189,7 @@ class _Reader:
         if topic == self._manifest.banks_topic:
             tally.banks.add(decoded["id"])
         else:
-            self._payment(topic, decoded, where)
+            self._payment(topic, decoded, where, phase)
 
     def _decode(self, topic: str, value: bytes | None) -> dict[str, Any] | None:
         tally = self.tally
@@ -226,7 +233,7 @@ class _Reader:
             self.tally.unresolved[schema_id] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return None
 
-    def _payment(self, topic: str, rec: dict[str, Any], where: str) -> None:
+    def _payment(self, topic: str, rec: dict[str, Any], where: str, phase: str | bytes | None) -> None:
         tally, manifest = self.tally, self._manifest
         status = manifest.status_of_topic.get(topic)
         if status is None or rec.get("status") != manifest.statuses[status]:
@@ -244,7 +251,18 @@ class _Reader:
         if (packed >> shift) & _SLOT:
             tally.duplicates.add(f"{rec['id']} {manifest.statuses[status]}")
             return
-        tally.payments[key] = packed | ((ts + 1) << shift)
+        packed |= (ts + 1) << shift
+        if manifest.scenario is not None:
+            # The phase header's index + 1 in the slot after the statuses': every event of a
+            # payment must carry the same one.
+            index = manifest.scenario.phase_index(phase)
+            phase_shift = len(manifest.statuses) * _SLOT_BITS
+            stored = (packed >> phase_shift) & _SLOT
+            if index is None or (stored and stored != index + 1):
+                tally.bad_records.add(f"{where}: phase header {phase!r} is no phase of the run, or not its payment's")
+                return
+            packed |= (index + 1) << phase_shift
+        tally.payments[key] = packed
 
 
 def _classify(manifest: Manifest, packed: int) -> tuple[str, str]:
@@ -274,7 +292,30 @@ def _classify(manifest: Manifest, packed: int) -> tuple[str, str]:
     return "workflow", "[" + " ".join(manifest.statuses[i] for i in names) + "] is no configured workflow"
 
 
+def _scenario_checks(manifest: Manifest, plan: ScenarioPlan, tally: _Tally) -> list[Check]:
+    """The workflow checks of a run with phases or drawn delays (offsets are not exact)."""
+    scenario, kinds = ScenarioTally.empty(), Counter[str]()
+    count = len(manifest.statuses)
+    for key, packed in tally.payments.items():
+        seen = {i: ((packed >> (i * _SLOT_BITS)) & _SLOT) - 1 for i in range(count)
+                if (packed >> (i * _SLOT_BITS)) & _SLOT}
+        phase = max(0, ((packed >> (count * _SLOT_BITS)) & _SLOT) - 1)
+        kinds[scenario_checks.classify(plan, scenario, _payment_id(key), phase, seen)] += 1
+    payments = len(tally.payments)
+    workflows_ok = not kinds["broken"] and kinds["cut"] == manifest.payments_cut and payments == manifest.payments_started
+    return [
+        Check("workflows", workflows_ok,
+              f"{payments} payments (manifest: {manifest.payments_started}): {kinds['complete']} whole, "
+              f"{kinds['cut']} cut short (manifest: {manifest.payments_cut}), {kinds['broken']} no configured "
+              "workflow in order", tuple(scenario.disorder)),
+        *(Check(name, ok, detail, offenders)
+          for name, ok, detail, offenders in scenario_checks.run_checks(plan, scenario, manifest.statuses)),
+    ]
+
+
 def _workflow_checks(manifest: Manifest, tally: _Tally) -> list[Check]:
+    if manifest.scenario is not None:
+        return _scenario_checks(manifest, manifest.scenario, tally)
     kinds: dict[str, _Offenders] = {k: _Offenders() for k in ("complete", "cut", "timing", "workflow")}
     for key, packed in tally.payments.items():
         kind, why = _classify(manifest, packed)
@@ -421,10 +462,10 @@ def _watermark(consumer: Consumer, partition: TopicPartition, deadline: float) -
         time.sleep(0.2)
 
 
-def _run_id_header(msg: Message) -> str | bytes | None:
+def _header(msg: Message, wanted: str) -> str | bytes | None:
     headers = cast("list[tuple[str, str | bytes | None]]", msg.headers() or [])  # the consumer gives pairs
     for name, value in headers:
-        if name == "run_id":
+        if name == wanted:
             return value
     return None
 
@@ -450,7 +491,8 @@ def _consume(cluster: _Cluster, reader: _Reader, manifest: Manifest, timeout_s: 
             if end is None or offset >= end:
                 continue  # written after verify started: not part of the run as summarised
             read += 1
-            reader.record(topic, msg.key(), msg.value(), _run_id_header(msg))
+            reader.record(topic, msg.key(), msg.value(), _header(msg, "run_id"),
+                          _header(msg, "phase") if manifest.scenario else None)
             if offset + 1 >= end:
                 del ends[(topic, partition)]
                 consumer.pause([TopicPartition(topic, partition)])

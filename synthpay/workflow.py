@@ -9,26 +9,41 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from synthpay.delays import Delay
+
 Timing = Literal["sequential", "parallel"]
 TIMINGS: tuple[Timing, ...] = ("sequential", "parallel")
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    """A payment status: its simulated processing delay and the topic its events go to."""
+    """A payment status: its simulated processing delay and the topic its events go to.
+
+    ``delay`` is set when the delay is drawn from a distribution; ``delay_ms`` is then its
+    median, for display only.
+    """
 
     name: str
     delay_ms: int
     topic: str
     partitions: int
+    delay: Delay | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Workflow:
-    """A sequence of statuses one payment goes through, picked with probability weight/total."""
+    """A sequence of statuses one payment goes through, picked with probability weight/total.
+
+    ``name`` defaults to the steps joined by ``>`` (``Initiated>Failed``).
+    """
 
     steps: tuple[str, ...]
     weight: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", ">".join(self.steps))
 
     @property
     def label(self) -> str:

@@ -144,6 +144,13 @@ class KafkaSink:
                      [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
             for t in ctx.topics
         }
+        # With [[phases]], a payment event's headers also name the phase it started in
+        # ("" outside every phase): per topic, the headers for each phase.
+        phases = ("", *(p.name for p in ctx.settings.phases)) if ctx.settings.phases else ()
+        self._phase_headers: dict[str, dict[str, list[tuple[str, str | bytes | None]]]] = {
+            t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
+            for t in ctx.topics if t.status and phases
+        }
         self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
                        registry=ctx.settings.schema_registry.url)
 
@@ -244,13 +251,15 @@ class KafkaSink:
         # took a large part of its cost (README, Performance). test_kafka checks the timestamps, headers and key
         # partitioning a consumer sees, so a client that changed this order would fail it.
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
-        produced = self._ctx.ledger.produced
+        produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
         for topic, ts_ms, entity in batch:
             name = topic.name
             head, status, headers = plans[name]
             if isinstance(entity, Payment):
                 key = entity.kafka_key
                 value = encode(head, key, entity.avro_tail, status, ts_ms)
+                if phase_headers:
+                    headers = phase_headers[name][topic.phase]
             else:
                 value = head + entity.avro(topic, ts_ms)
                 key = entity.kafka_key

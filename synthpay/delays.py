@@ -1,0 +1,142 @@
+"""Delay distributions: how long a status takes, drawn per payment from the run's RNG.
+
+A drawn delay is rounded to whole milliseconds (the engine's tick), so the delay observed
+on the wire is ``round(x)``: ``P(observed <= k) = cdf(k + 0.5)``, which is what verify's
+Kolmogorov-Smirnov statistic compares against.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Final
+
+#: Each distribution's parameters, in the order ``Delay.params`` holds them.
+PARAMETERS: Final[Mapping[str, tuple[str, ...]]] = {
+    "fixed": ("ms",),
+    "uniform": ("min_ms", "max_ms"),
+    "exponential": ("mean_ms",),
+    "lognormal": ("median_ms", "p99_ms"),
+    "normal": ("mean_ms", "stddev_ms"),
+}
+_LEVEL_BITS: Final = 13
+#: The equally likely quantiles a drawn delay is one of.
+LEVELS: Final = 1 << _LEVEL_BITS
+_STANDARD: Final = NormalDist()
+_Z99: Final = _STANDARD.inv_cdf(0.99)
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """A status's delay distribution in ms, times ``scale`` (a phase's ``delay_scale``)."""
+
+    dist: str
+    params: tuple[float, ...]
+    scale: float = 1.0
+
+    @property
+    def fixed(self) -> bool:
+        """True when every draw is the same (no random number is used)."""
+        return self.dist == "fixed"
+
+    def scaled(self, factor: float) -> Delay:
+        """This distribution stretched by ``factor``."""
+        return Delay(self.dist, self.params, self.scale * factor)
+
+    def sampler(self) -> Callable[[random.Random], int]:
+        """A function drawing one delay in whole ms from the RNG it is given.
+
+        Inverse-transform sampling from a table: the delay at each of ``LEVELS`` equally
+        likely quantiles, picked by one ``getrandbits`` (a C call, where a Gaussian variate
+        is a dozen Python operations). Quantizing the probability moves the CDF by at most
+        1/(2 LEVELS); the tail beyond the 1 - 1/(2 LEVELS) quantile is not drawn. Build it
+        once per status and phase.
+        """
+        if self.dist == "fixed":
+            ms = self.support()[0]
+            return lambda rng: ms
+        table = array("l", (int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)))
+        return lambda rng: table[rng.getrandbits(_LEVEL_BITS)]
+
+    def cdf(self, ms: float) -> float:
+        """P(an unrounded draw <= ``ms``)."""
+        x = ms / self.scale if self.scale else (math.inf if ms >= 0 else -math.inf)
+        a, b = self.params[0], self.params[-1]
+        dist = self.dist
+        if dist == "fixed":
+            return 1.0 if x >= a else 0.0
+        if x <= 0:
+            return 0.0
+        if dist == "uniform":
+            return 1.0 if x >= b else 0.0 if x < a else ((x - a) / (b - a) if b > a else 1.0)
+        if dist == "exponential":
+            return 1.0 - math.exp(-x / a)
+        if dist == "lognormal":
+            return _STANDARD.cdf(math.log(x / a) / (math.log(b / a) / _Z99))
+        below = _STANDARD.cdf(-a / b)
+        return (_STANDARD.cdf((x - a) / b) - below) / (1.0 - below)
+
+    def quantile(self, p: float) -> float:
+        """The unrounded delay ``p`` of draws stay within (``0 < p < 1``)."""
+        a, b = self.params[0], self.params[-1]
+        dist = self.dist
+        if dist == "fixed":
+            x = a
+        elif dist == "uniform":
+            x = a + (b - a) * p
+        elif dist == "exponential":
+            x = -a * math.log(1.0 - p)
+        elif dist == "lognormal":
+            x = a * math.exp(math.log(b / a) / _Z99 * _STANDARD.inv_cdf(p))
+        else:
+            below = _STANDARD.cdf(-a / b)
+            x = a + b * _STANDARD.inv_cdf(below + p * (1.0 - below))
+        return x * self.scale
+
+    def support(self) -> tuple[int, float]:
+        """The whole-ms delays a draw can give: (lowest, highest), the highest maybe infinite."""
+        a, b = self.params[0], self.params[-1]
+        if self.dist == "fixed":
+            return int(a * self.scale + 0.5), int(a * self.scale + 0.5)
+        if self.dist == "uniform":
+            return int(a * self.scale + 0.5), int(b * self.scale + 0.5)
+        return 0, math.inf
+
+    def describe(self) -> dict[str, float | str]:
+        """The distribution as its configuration spells it (scale only when not 1)."""
+        described: dict[str, float | str] = {"dist": self.dist}
+        described.update(zip(PARAMETERS[self.dist], self.params))
+        if self.scale != 1.0:
+            described["scale"] = self.scale
+        return described
+
+
+def fixed(ms: int) -> Delay:
+    """A delay that is always ``ms``."""
+    return Delay("fixed", (float(ms),))
+
+
+def from_description(described: Mapping[str, float | str]) -> Delay:
+    """The inverse of :meth:`Delay.describe` (for verify, which reads the summary's plan)."""
+    dist = str(described["dist"])
+    return Delay(dist, tuple(float(described[p]) for p in PARAMETERS[dist]), float(described.get("scale", 1.0)))
+
+
+def check(dist: str, values: Mapping[str, float]) -> str:
+    """What is wrong with these parameters, or "" (the caller has checked each is a number >= 0)."""
+    if dist == "uniform" and values["max_ms"] < values["min_ms"]:
+        return "max_ms >= min_ms"
+    if dist == "exponential" and values["mean_ms"] <= 0:
+        return "mean_ms > 0"
+    if dist == "lognormal":
+        if values["median_ms"] <= 0:
+            return "median_ms > 0"
+        if values["p99_ms"] <= values["median_ms"]:
+            return "p99_ms > median_ms"
+    if dist == "normal" and values["stddev_ms"] <= 0:
+        return "stddev_ms > 0"
+    return ""
