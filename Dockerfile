@@ -1,9 +1,12 @@
 # synthpay container image: the original generator's environment variables and /app/.env,
 # plus /metrics, /healthz and /readyz on port 8080. Build: docker build -t synthpay .
 # Stop with time for the shutdown grace (20 s) and the final flush: docker stop -t 60.
+# BASE_IMAGE: any Debian-like image with python3.11+ as `python` and python3-venv; CI builds
+# on a local debootstrapped bookworm (scripts/deploy-check) because it reaches no registry.
+ARG BASE_IMAGE=python:3.11.13-slim-bookworm
 
 # --- build: a virtualenv at its final path, with synthpay installed from a wheel
-FROM python:3.11.13-slim-bookworm AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -14,13 +17,16 @@ RUN python -m venv /opt/synthpay \
  && /opt/synthpay/bin/pip install /tmp/wheels/synthpay-*.whl
 
 # --- runtime: the same base (the venv's python links to it), the venv and the config only
-FROM python:3.11.13-slim-bookworm
+FROM ${BASE_IMAGE}
 COPY --from=build /opt/synthpay /opt/synthpay
 COPY config.toml /etc/synthpay/config.toml
 # /app is the working directory, as in the original image: ./.env is read from here, and
-# the file sink (no Kafka configured) writes ./out here.
-RUN install -d -o 10001 -g 10001 -m 0750 /app
+# the file sink (no Kafka configured) writes ./out here. The image is meant to run with a
+# read-only root filesystem, so ./out is a volume (owned by the user, which Docker copies
+# into a new volume); mount a named volume there to keep the files.
+RUN install -d -o 10001 -g 10001 -m 0750 /app /app/out
 WORKDIR /app
+VOLUME ["/app/out"]
 ENV PATH=/opt/synthpay/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     SYNTHPAY_CONFIG=/etc/synthpay/config.toml \

@@ -87,7 +87,7 @@ def test_unit_protocol_timeouts_and_secrets() -> None:
             assert name.endswith("_FILE") and value in credentials
 
 
-# --- the Dockerfile (no Docker engine here: its text is checked)
+# --- the Dockerfile (its text; scripts/deploy-check builds and runs the image)
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -96,9 +96,17 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1]) for ln in joined.splitlines() if ln.strip()]
 
 
+def build_arg_defaults(steps: list[tuple[str, str]]) -> dict[str, str]:
+    """The defaults of the ARGs declared before the first FROM (those FROM may use)."""
+    first_from = next(i for i, (kind, _) in enumerate(steps) if kind == "FROM")
+    return dict(args.split("=", 1) for kind, args in steps[:first_from] if kind == "ARG" and "=" in args)
+
+
 def test_dockerfile() -> None:
     steps = instructions((REPO_DIR / "Dockerfile").read_text())
-    bases = [args for kind, args in steps if kind == "FROM"]
+    defaults = build_arg_defaults(steps)
+    # The base is a build argument (CI builds on a local base); its default is the official image.
+    bases = [re.sub(r"\$\{(\w+)\}", lambda m: defaults[m[1]], args) for kind, args in steps if kind == "FROM"]
     assert len(bases) == 2 and bases[0].endswith(" AS build")
     for base in bases:
         image = base.split()[0]
@@ -120,7 +128,8 @@ def test_dockerfile() -> None:
     assert ".env" in ignored and ".venv" in ignored and ".git" in ignored
 
 
-# --- Kubernetes manifests (no YAML parser in the dependencies: a structural text check)
+# --- Kubernetes manifests (no YAML parser in the dependencies: a structural text check;
+# scripts/deploy-check runs the image under their securityContext)
 
 DEPLOY = REPO_DIR / "deploy"
 
@@ -172,3 +181,15 @@ def test_deployment_runs_continuously_with_probes() -> None:
     for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
         assert re.search(rf"{probe}:\n\s+httpGet:\n\s+path: {path}\n", text), probe
     assert re.search(r"resources:\n\s+requests:\n(.|\n)*limits:\n\s+cpu: .+\n\s+memory: .+", text)
+
+
+def test_file_sink_output_is_a_volume_under_the_read_only_root() -> None:
+    steps = instructions((REPO_DIR / "Dockerfile").read_text())
+    out = f"/app/{config.defaults_only().file.dir}"
+    assert json.loads(dict(steps)["VOLUME"]) == [out]
+    assert any(kind == "RUN" and re.search(rf"install -d -o (\d+) -g \1 .*{out}\b", args) for kind, args in steps)
+    for name in ("job.yaml", "indexed-job.yaml", "deployment.yaml"):
+        text = (DEPLOY / name).read_text()
+        assert "readOnlyRootFilesystem: true" in text
+        assert re.search(rf"volumeMounts:\n\s+- name: (\S+)\n\s+mountPath: {out}\n", text), name
+        assert re.search(r"volumes:\n\s+- name: out\n\s+emptyDir: \{\}\n", text), name
