@@ -185,7 +185,7 @@ def test_deployment_runs_continuously_with_probes() -> None:
 
 def test_file_sink_output_is_a_volume_under_the_read_only_root() -> None:
     steps = instructions((REPO_DIR / "Dockerfile").read_text())
-    out = f"/app/{config.defaults_only().file.dir}"
+    out = f"/app/{defaults_only().file.dir}"
     assert json.loads(dict(steps)["VOLUME"]) == [out]
     assert any(kind == "RUN" and re.search(rf"install -d -o (\d+) -g \1 .*{out}\b", args) for kind, args in steps)
     for name in ("job.yaml", "indexed-job.yaml", "deployment.yaml"):
