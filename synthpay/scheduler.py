@@ -7,8 +7,9 @@ keeps every payment in flight in buckets keyed by the millisecond its next step 
 step that is due. Many payments share a millisecond, so a bucket costs one dict entry and
 a list append per step instead of a heap operation.
 
-The ``CapacityLimiter`` keeps the original's meaning of NUM_WORKERS: at most that many
-payments in flight. Arrivals (with ``--rate``) and bank updates are entries in the same
+NUM_WORKERS keeps the original's meaning: at most that many payments in flight. Only this
+task starts and finishes payments, so a count (started less completed) is the limiter: no
+lock, no parking lot to wake on every completion. Arrivals (with ``--rate``) and bank updates are entries in the same
 wheel, so one task emits everything in time order; that is what makes a seeded
 virtual-clock run reproducible to the byte. Arrivals follow a fixed schedule: when the
 engine falls behind, the backlog shows up as lag instead of being silently dropped.
@@ -137,9 +138,10 @@ class Scheduler:
         self._tag = run.instance_index if run.instance_count > 1 else None
         self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
         self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
+        self._paced = bool(self.rate)
         self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
         self._constant = run.arrivals == "constant"
-        self.limiter = trio.CapacityLimiter(run.workers)
+        self._workers = run.workers
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
         self._banks: list[Bank] = []
@@ -178,7 +180,7 @@ class Scheduler:
     @property
     def in_flight(self) -> int:
         """Payments started and not yet finished."""
-        return self.limiter.borrowed_tokens
+        return self._stats.started - self._stats.completed
 
     @property
     def backlog(self) -> int:
@@ -211,24 +213,33 @@ class Scheduler:
     async def _loop(self, interval: int, more: bool) -> None:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
-        limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
-        wakes = 0
-        while (times or more) and (self.in_flight or self.admitting):
+        batch_size, pace = outbox.batch_size, self._pace
+        wakes, now = 0, clock.now_ms()
+        while (times or more) and (stats.started - stats.completed or self.admitting):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
                 await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
                 now = clock.now_ms()
             else:
                 deadline = times[0]
-                await clock.sleep_until_ms(deadline)
                 wakes += 1
-                if wakes == _WAKES_BETWEEN_YIELDS:
-                    wakes = 0
-                    await trio.lowlevel.checkpoint()
-                # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
-                now = deadline if virtual else max(deadline, clock.now_ms())
+                if virtual:
+                    # The tick is exactly the deadline. Nothing reads the clock until this task
+                    # yields, so the clock is only moved on before each await: a wake is then
+                    # no dearer than a bucket.
+                    now = deadline
+                    if wakes == _WAKES_BETWEEN_YIELDS:
+                        wakes = 0
+                        await clock.sleep_until_ms(now)
+                        await trio.lowlevel.checkpoint()
+                else:
+                    await clock.sleep_until_ms(deadline)
+                    if wakes == _WAKES_BETWEEN_YIELDS:
+                        wakes = 0
+                        await trio.lowlevel.checkpoint()
+                    now = max(deadline, clock.now_ms())  # we may wake late; that is lag
             buffer = outbox.buffer
-            woke, emitted_now = time.perf_counter(), 0
+            woke, emitted_now = (0.0 if pace is None else time.perf_counter()), 0
             while times and times[0] <= now:
                 due = heapq.heappop(times)
                 items = buckets.pop(due)
@@ -255,12 +266,13 @@ class Scheduler:
                                 bucket.append(item)
                         else:
                             stats.completed += 1
-                            limiter.release_on_behalf_of(item)
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
                     else:
                         self._arrive(due)
                     if len(buffer) >= batch_size:
+                        if virtual:
+                            await clock.sleep_until_ms(due)
                         await outbox.ship()
                         buffer = outbox.buffer
             if pace is not None and emitted_now:
@@ -268,6 +280,8 @@ class Scheduler:
                     await outbox.ship()
                 pace.emitted(emitted_now, time.perf_counter() - woke)
             more = self._admit(now)
+        if virtual:
+            await clock.sleep_until_ms(now)
 
     def scenario_report(self) -> tuple[tuple[PhaseReport, ...], dict[str, DelayReport]]:
         """Per phase and per status figures for the summary (call once, at the end)."""
@@ -348,16 +362,21 @@ class Scheduler:
         return 1.0 if self._constant else self._arrival_rng.expovariate(1.0)
 
     def _admit(self, now: int) -> bool:
-        """Start payments while the limiter has room and the run wants more.
+        """Start payments while NUM_WORKERS allows and the run wants more.
 
         Under the real clock no more than the pace allows; True means it held some back,
         so the loop emits what falls due meanwhile and comes back for them.
         """
-        stats, rng, limiter, paced, pace = self._stats, self._rng, self.limiter, bool(self.rate), self._pace
-        scenario = self.scenario
+        stats = self._stats
+        room = self._workers - stats.started + stats.completed
+        # Called after every tick that emitted something; most have nothing to start.
+        if not self.admitting or (
+                (room <= 0 or (self._paced and not self._pending))
+                and now < self._stop_at and not (self.target and stats.started >= self.target)):
+            return False
+        rng, paced, pace, scenario = self._rng, self._paced, self._pace, self.scenario
         chunk = math.inf if pace is None else pace.allowance()
         began = time.perf_counter()
-        room = limiter.available_tokens  # only this task takes tokens, so it is counted down here
         admitted, held_back = 0, False
         while self.admitting:
             if (self.target and stats.started >= self.target) or now >= self._stop_at:
@@ -376,14 +395,13 @@ class Scheduler:
                 index, route = scenario.start(now, rng)
             key, tail = entities.new_payment_fields(rng, self._sources, self._destinations, self._tag)
             flight = _Flight(key, tail, route)
-            limiter.acquire_on_behalf_of_nowait(flight)
             self._pending -= paced
             stats.started += 1
             stats.workflows[self._labels[index]] += 1
-            self._push(now + flight.route[0][0], flight)
+            self._push(now + route[0][0], flight)
             admitted += 1
-        if limiter.borrowed_tokens > stats.peak_in_flight:
-            stats.peak_in_flight = limiter.borrowed_tokens
+        if self.in_flight > stats.peak_in_flight:
+            stats.peak_in_flight = self.in_flight
         if pace is not None and admitted:
             pace.admitted(admitted, time.perf_counter() - began)
         return held_back
