@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from synthpay.delays import Delay, fixed
+from synthpay.delays import Delay, Quantiles, fixed
 from synthpay.events import Topic
 from synthpay.summary import DelayReport, PhaseReport
 from synthpay.timeline import Phase, Timeline
@@ -33,28 +34,33 @@ def delay_of(status: Status) -> Delay:
     return status.delay if status.delay is not None else fixed(status.delay_ms)
 
 
-#: One drawn step: the delay's sampler, the topic, the histogram its delays are counted in.
-_Drawn = tuple[Callable[[random.Random], int], Topic, defaultdict[int, int]]
+#: One drawn step: the delay's table of quantiles, the bits that pick one, the topic, and the
+#: count of draws per quantile (the histogram of realized delays, without hashing a delay per draw).
+_Drawn = tuple["array[int]", int, Topic, list[int]]
 
 
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
     __slots__ = ("name", "mix", "routes", "drawn", "started", "events", "workflows", "delays", "scale", "_scaled",
-                 "_fixed")
+                 "_fixed", "_tables")
 
     def __init__(
         self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
         topics: Mapping[str, Topic], scale: Mapping[str, float],
-        samplers: dict[Delay, Callable[[random.Random], int]],
+        tables: dict[Delay, Quantiles],
     ) -> None:
         self.name = name
         self.mix = Mix(workflows, statuses, timing)
         self.scale = dict(scale)
         self._scaled = {s: delay_of(statuses[s]).scaled(factor) for s, factor in scale.items()}
         delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
-        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
-        self.delays: dict[str, defaultdict[int, int]] = {s: defaultdict(int) for s in statuses}
+        for d in delays.values():
+            if d not in tables:
+                tables[d] = d.table()
+        self._tables = {s: tables[d] for s, d in delays.items()}
+        # Realized delays per status: draws per quantile of the status's table.
+        self.delays = {s: [0] * len(table.ms) for s, table in self._tables.items()}
         # A workflow whose delays are all fixed shares one route (its delays are counted from
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []
@@ -69,10 +75,8 @@ class Regime:
             else:
                 self.routes.append(None)
                 self._fixed.append(())
-            for d in steps:
-                if d not in samplers:
-                    samplers[d] = d.sampler()
-            self.drawn.append(tuple((samplers[d], topics[s], self.delays[s]) for s, d in zip(wf.steps, steps)))
+            self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, topics[s], self.delays[s])
+                                    for s in wf.steps))
         self.started = 0
         self.events = 0  # planned at the start; the scheduler takes back those cut short
         self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
@@ -83,7 +87,10 @@ class Regime:
 
     def realized(self, status: str) -> Mapping[int, int]:
         """The delays of ``status`` so far: whole ms -> payments."""
-        histogram = Counter(self.delays[status])
+        histogram: Counter[int] = Counter()
+        for ms, count in zip(self._tables[status].ms, self.delays[status]):
+            if count:
+                histogram[ms] += count
         for count, fixed_steps in zip(self.workflows.values(), self._fixed):
             for step, ms in fixed_steps:
                 if step == status and count:
@@ -116,15 +123,15 @@ class Scenario:
         self.timeline = timeline
         self._timing = timing
         self._rng = rng
-        # A sampler's table is built once per distinct (distribution, scale).
-        samplers: dict[Delay, Callable[[random.Random], int]] = {}
-        self.regimes = [Regime("", workflows, statuses, timing, topics, {}, samplers)]
+        # A table is built once per distinct (distribution, scale).
+        tables: dict[Delay, Quantiles] = {}
+        self.regimes = [Regime("", workflows, statuses, timing, topics, {}, tables)]
         for phase in timeline.phases:
             weights = phase.weights or {}
             phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
             phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
             self.regimes.append(
-                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, samplers))
+                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables))
         self._statuses = statuses
         self._names = [wf.name for wf in workflows]
 
@@ -135,20 +142,14 @@ class Scenario:
         index = regime.mix.pick(rng).index
         route = regime.routes[index]
         if route is None:
-            draw = self._rng
-            if self._timing == "sequential":
-                steps = []
-                for sample, topic, histogram in regime.drawn[index]:
-                    ms = sample(draw)
-                    histogram[ms] += 1
-                    steps.append((ms, topic))
-                route = tuple(steps)
-            else:
-                drawn = regime.drawn[index]
-                delays = [sample(draw) for sample, _, _ in drawn]
-                for ms, (_, _, histogram) in zip(delays, drawn):
-                    histogram[ms] += 1
-                route = _route(delays, [topic for _, topic, _ in drawn], self._timing)
+            draw = self._rng.getrandbits
+            steps = []
+            for table, bits, topic, counts in regime.drawn[index]:
+                level = draw(bits)
+                counts[level] += 1
+                steps.append((table[level], topic))
+            route = tuple(steps) if self._timing == "sequential" else _route(
+                [ms for ms, _ in steps], [topic for _, topic in steps], self._timing)
         regime.started += 1
         regime.events += len(route)
         regime.workflows[self._names[index]] += 1
