@@ -8,6 +8,7 @@ Kolmogorov-Smirnov statistic compares against.
 from __future__ import annotations
 
 import math
+import random
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ class Quantiles:
 
     ms: array[int]
     bits: int
+
+    def draw(self, rng: random.Random) -> int:
+        """One delay in whole ms (the scenario inlines this for the wheel's routes)."""
+        return self.ms[rng.getrandbits(self.bits)]
 
 
 @dataclass(frozen=True, slots=True)
