@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -34,7 +33,7 @@ _Z99: Final = _STANDARD.inv_cdf(0.99)
 class Quantiles:
     """A delay distribution as a table of equally likely whole-ms delays (see ``Delay.table``)."""
 
-    ms: array[int]
+    ms: tuple[int, ...]  # not an array: indexing a tuple hands out its int, an array makes a new one
     bits: int
 
     def draw(self, rng: random.Random) -> int:
@@ -70,9 +69,8 @@ class Delay:
         once per status and phase.
         """
         if self.dist == "fixed":
-            return Quantiles(array("l", (self.support()[0],)), 0)
-        return Quantiles(array("l", (int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS))),
-                         _LEVEL_BITS)
+            return Quantiles((self.support()[0],), 0)
+        return Quantiles(tuple(int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)), _LEVEL_BITS)
 
     def cdf(self, ms: float) -> float:
         """P(an unrounded draw <= ``ms``)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -36,7 +35,7 @@ def delay_of(status: Status) -> Delay:
 
 #: One drawn step: the delay's table of quantiles, the bits that pick one, the topic, and the
 #: count of draws per quantile (the histogram of realized delays, without hashing a delay per draw).
-_Drawn = tuple["array[int]", int, Topic, list[int]]
+_Drawn = tuple[tuple[int, ...], int, Topic, list[int]]
 
 
 class Regime:

@@ -376,7 +376,7 @@ class Scheduler:
             return False
         rng, paced, pace, scenario = self._rng, self._paced, self._pace, self.scenario
         chunk = math.inf if pace is None else pace.allowance()
-        began = time.perf_counter()
+        began = 0.0 if pace is None else time.perf_counter()
         admitted, held_back = 0, False
         while self.admitting:
             if (self.target and stats.started >= self.target) or now >= self._stop_at:
