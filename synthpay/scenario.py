@@ -19,8 +19,10 @@ from synthpay.summary import DelayReport, PhaseReport
 from synthpay.timeline import Phase, Timeline
 from synthpay.workflow import Mix, Status, Timing, Workflow
 
-#: A route: per step, (ms after the step before, or after the start; the topic).
-Route = tuple[tuple[int, Topic], ...]
+#: A route: per step, the ms after the step before (or after the start), and per step the
+#: topic. Two flat tuples rather than a pair per step: a drawn route is one new tuple, its
+#: topics are the workflow's.
+Route = tuple[tuple[int, ...], tuple[Topic, ...]]
 
 
 def needed(statuses: Mapping[str, Status], phases: Sequence[Phase]) -> bool:
@@ -33,15 +35,15 @@ def delay_of(status: Status) -> Delay:
     return status.delay if status.delay is not None else fixed(status.delay_ms)
 
 
-#: One drawn step: the delay's table of quantiles, the bits that pick one, the topic, and the
-#: count of draws per quantile (the histogram of realized delays, without hashing a delay per draw).
-_Drawn = tuple[tuple[int, ...], int, Topic, list[int]]
+#: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
+#: draws per quantile (the histogram of realized delays, without hashing a delay per draw).
+_Drawn = tuple[tuple[int, ...], int, list[int]]
 
 
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
-    __slots__ = ("name", "mix", "routes", "drawn", "started", "events", "workflows", "delays", "scale", "_scaled",
+    __slots__ = ("name", "mix", "routes", "drawn", "topics", "started", "events", "workflows", "delays", "scale", "_scaled",
                  "_fixed", "_tables")
 
     def __init__(
@@ -64,6 +66,7 @@ class Regime:
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []
         self.drawn: list[tuple[_Drawn, ...]] = []
+        self.topics: list[tuple[Topic, ...]] = []
         self._fixed: list[tuple[tuple[str, int], ...]] = []
         for wf in workflows:
             steps = [delays[s] for s in wf.steps]
@@ -74,8 +77,8 @@ class Regime:
             else:
                 self.routes.append(None)
                 self._fixed.append(())
-            self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, topics[s], self.delays[s])
-                                    for s in wf.steps))
+            self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, self.delays[s]) for s in wf.steps))
+            self.topics.append(tuple(topics[s] for s in wf.steps))
         self.started = 0
         self.events = 0  # planned at the start; the scheduler takes back those cut short
         self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
@@ -101,13 +104,13 @@ def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Ro
     """Delays as the wheel's route: sequential delays are the gaps; parallel ones count from
     the start, so they are sorted (ties keep workflow order) and turned into gaps."""
     if timing == "sequential":
-        return tuple(zip(delays, topics))
+        return tuple(delays), tuple(topics)
     order = sorted(range(len(delays)), key=delays.__getitem__)
-    route, before = [], 0
+    gaps, before = [], 0
     for i in order:
-        route.append((delays[i] - before, topics[i]))
+        gaps.append(delays[i] - before)
         before = delays[i]
-    return tuple(route)
+    return tuple(gaps), tuple(topics[i] for i in order)
 
 
 class Scenario:
@@ -142,21 +145,20 @@ class Scenario:
         route = regime.routes[index]
         if route is None:
             draw = self._rng.getrandbits
-            steps = []
-            for table, bits, topic, counts in regime.drawn[index]:
+            delays = []
+            for table, bits, counts in regime.drawn[index]:
                 level = draw(bits)
                 counts[level] += 1
-                steps.append((table[level], topic))
-            route = tuple(steps) if self._timing == "sequential" else _route(
-                [ms for ms, _ in steps], [topic for _, topic in steps], self._timing)
+                delays.append(table[level])
+            route = _route(delays, regime.topics[index], self._timing)
         regime.started += 1
-        regime.events += len(route)
+        regime.events += len(route[1])
         regime.workflows[self._names[index]] += 1
         return index, route
 
-    def cut(self, route: Route, step: int) -> None:
-        """A payment stopped before its end: its remaining events were never emitted."""
-        self.regimes[self._regime_index(route[0][1].phase)].events -= len(route) - step
+    def cut(self, topics: tuple[Topic, ...], step: int) -> None:
+        """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""
+        self.regimes[self._regime_index(topics[0].phase)].events -= len(topics) - step
 
     def _regime_index(self, phase: str) -> int:
         return next(i for i, r in enumerate(self.regimes) if r.name == phase)

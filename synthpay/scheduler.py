@@ -71,13 +71,13 @@ class _Flight(entities.Payment):
     that was due.
     """
 
-    __slots__ = ("route", "step")
+    __slots__ = ("gaps", "topics", "step")
 
     def __init__(self, kafka_key: bytes, avro_tail: bytes, route: Route) -> None:
         # Payment's fields set here, not through super().__init__: one call less per payment.
         self.kafka_key = kafka_key
         self.avro_tail = avro_tail
-        self.route = route
+        self.gaps, self.topics = route
         self.step = 0
 
 
@@ -121,11 +121,11 @@ class Scheduler:
         self._outbox = outbox
         self._stats = stats
         self._mix = Mix(settings.workflows, settings.statuses, settings.timing)
-        # Per workflow: (ms after the step before, or after the start; topic) for each step,
-        # so emitting needs no lookups.
-        self._routes = [
-            tuple((s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0), topics[s.status.name])
-                  for i, s in enumerate(plan.steps))
+        # Per workflow: its route (ms after the step before, or after the start, and the topic
+        # of each step), so emitting needs no lookups.
+        self._routes: list[Route] = [
+            (tuple(s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0) for i, s in enumerate(plan.steps)),
+             tuple(topics[s.status.name] for s in plan.steps))
             for plan in self._mix.plans
         ]
         self._labels = [plan.workflow.label for plan in self._mix.plans]
@@ -249,15 +249,16 @@ class Scheduler:
                 stats.last_ts_ms = due
                 for item in items:
                     if item.__class__ is _Flight:
-                        route, step = item.route, item.step
-                        topic = route[step][1]
+                        step = item.step
+                        topic = item.topics[step]
                         buffer.append(new_event(Event, (topic, due, item)))
                         emitted[topic.name] += 1
                         step += 1
-                        if step < len(route):
+                        gaps = item.gaps
+                        if step < len(gaps):
                             item.step = step
                             # _push, inlined: this runs once per event.
-                            next_due = due + route[step][0]
+                            next_due = due + gaps[step]
                             bucket = buckets.get(next_due)
                             if bucket is None:
                                 buckets[next_due] = [item]
@@ -291,7 +292,7 @@ class Scheduler:
         for bucket in self._buckets.values():
             for item in bucket:
                 if item.__class__ is _Flight:
-                    scenario.cut(item.route, item.step)
+                    scenario.cut(item.topics, item.step)
         until = self._admission_ended_ms if self._admission_ended_ms is not None else self._clock.now_ms()
         phases = tuple(scenario.phase_report(self._start_ms, until)) if self.timeline else ()
         return phases, scenario.delay_report()
