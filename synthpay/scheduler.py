@@ -369,43 +369,56 @@ class Scheduler:
         so the loop emits what falls due meanwhile and comes back for them.
         """
         stats = self._stats
-        room = self._workers - stats.started + stats.completed
-        # Called after every tick that emitted something; most have nothing to start.
-        if not self.admitting or (
-                (room <= 0 or (self._paced and not self._pending))
-                and now < self._stop_at and not (self.target and stats.started >= self.target)):
+        if not self.admitting:
             return False
-        rng, paced, pace, scenario = self._rng, self._paced, self._pace, self.scenario
+        left = self.target - stats.started if self.target else math.inf
+        if left <= 0 or now >= self._stop_at:
+            self._end_admission(now)
+            return False
+        pace = self._pace
+        # Whichever runs out first: room under NUM_WORKERS, the payments left to start, the
+        # arrivals waiting, the pace's allowance. Nothing in the loop below changes them.
+        room = min(self._workers - stats.started + stats.completed, left,
+                   self._pending if self._paced else math.inf)
+        if room <= 0:
+            return False
         chunk = math.inf if pace is None else pace.allowance()
+        count = int(min(room, chunk))
         began = 0.0 if pace is None else time.perf_counter()
-        admitted, held_back = 0, False
-        while self.admitting:
-            if (self.target and stats.started >= self.target) or now >= self._stop_at:
-                self._admission_ended_ms = now
-                self.admitting = False
-                break
-            if (paced and not self._pending) or admitted >= room:
-                break
-            if admitted >= chunk:
-                held_back = True
-                break
+        rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
+        sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
+        buckets, times = self._buckets, self._times
+        for _ in range(count):
             if scenario is None:
-                index = self._mix.pick(rng).index
-                route = self._routes[index]
+                index = pick(rng).index
+                route = routes[index]
             else:
                 index, route = scenario.start(now, rng)
-            key, tail = entities.new_payment_fields(rng, self._sources, self._destinations, self._tag)
+            key, tail = entities.new_payment_fields(rng, sources, destinations, tag)
             flight = _Flight(key, tail, route)
-            self._pending -= paced
-            stats.started += 1
-            stats.workflows[self._labels[index]] += 1
-            self._push(now + route[0][0], flight)
-            admitted += 1
+            workflows[labels[index]] += 1
+            # _push, inlined: this runs once per payment.
+            due = now + route[0][0]
+            bucket = buckets.get(due)
+            if bucket is None:
+                buckets[due] = [flight]
+                heapq.heappush(times, due)
+            else:
+                bucket.append(flight)
+        stats.started += count
+        if self._paced:
+            self._pending -= count
+        if count == left:
+            self._end_admission(now)
         if self.in_flight > stats.peak_in_flight:
             stats.peak_in_flight = self.in_flight
-        if pace is not None and admitted:
-            pace.admitted(admitted, time.perf_counter() - began)
-        return held_back
+        if pace is not None and count:
+            pace.admitted(count, time.perf_counter() - began)
+        return count < room
+
+    def _end_admission(self, now: int) -> None:
+        self._admission_ended_ms = now
+        self.admitting = False
 
     def _emit(self, topic: Topic, ts_ms: int, bank: Bank) -> None:
         self._outbox.buffer.append(Event(topic, ts_ms, bank))
