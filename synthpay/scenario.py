@@ -43,7 +43,8 @@ _Drawn = tuple[tuple[int, ...], int, list[int]]
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
-    __slots__ = ("name", "mix", "routes", "drawn", "topics", "started", "events", "workflows", "delays", "scale", "_scaled",
+    __slots__ = ("name", "mix", "routes", "drawn", "topics", "counts", "cut", "delays", "scale", "_scaled",
+                 "_names", "_lengths",
                  "_fixed", "_tables")
 
     def __init__(
@@ -79,9 +80,25 @@ class Regime:
                 self._fixed.append(())
             self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, self.delays[s]) for s in wf.steps))
             self.topics.append(tuple(topics[s] for s in wf.steps))
-        self.started = 0
-        self.events = 0  # planned at the start; the scheduler takes back those cut short
-        self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
+        self.counts = [0] * len(workflows)  # payments started, per workflow
+        self.cut = 0  # events of payments cut short, which were never emitted
+        self._names = [wf.name for wf in workflows]
+        self._lengths = [len(wf.steps) for wf in workflows]
+
+    @property
+    def started(self) -> int:
+        """Payments started in this regime."""
+        return sum(self.counts)
+
+    @property
+    def events(self) -> int:
+        """Events of the payments started in this regime, less those cut short."""
+        return sum(c * n for c, n in zip(self.counts, self._lengths)) - self.cut
+
+    @property
+    def workflows(self) -> dict[str, int]:
+        """Payments started per workflow name."""
+        return dict(zip(self._names, self.counts))
 
     def scaled_delays(self) -> Mapping[str, Delay]:
         """The delays this regime scales, as scaled."""
@@ -93,7 +110,7 @@ class Regime:
         for ms, count in zip(self._tables[status].ms, self.delays[status]):
             if count:
                 histogram[ms] += count
-        for count, fixed_steps in zip(self.workflows.values(), self._fixed):
+        for count, fixed_steps in zip(self.counts, self._fixed):
             for step, ms in fixed_steps:
                 if step == status and count:
                     histogram[ms] += count
@@ -116,7 +133,7 @@ def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Ro
 class Scenario:
     """Picks each new payment's workflow and draws its route, by the phase it starts in."""
 
-    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_names", "_statuses")
+    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_statuses")
 
     def __init__(
         self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
@@ -135,7 +152,6 @@ class Scenario:
             self.regimes.append(
                 Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables))
         self._statuses = statuses
-        self._names = [wf.name for wf in workflows]
 
     def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
         """A new payment's workflow index (picked with ``rng``) and route, for one starting at ``now``."""
@@ -150,15 +166,14 @@ class Scenario:
                 level = draw(bits)
                 counts[level] += 1
                 delays.append(table[level])
-            route = _route(delays, regime.topics[index], self._timing)
-        regime.started += 1
-        regime.events += len(route[1])
-        regime.workflows[self._names[index]] += 1
+            route = (tuple(delays), regime.topics[index]) if self._timing == "sequential" else _route(
+                delays, regime.topics[index], self._timing)
+        regime.counts[index] += 1
         return index, route
 
     def cut(self, topics: tuple[Topic, ...], step: int) -> None:
         """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""
-        self.regimes[self._regime_index(topics[0].phase)].events -= len(topics) - step
+        self.regimes[self._regime_index(topics[0].phase)].cut += len(topics) - step
 
     def _regime_index(self, phase: str) -> int:
         return next(i for i, r in enumerate(self.regimes) if r.name == phase)
