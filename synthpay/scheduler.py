@@ -387,7 +387,7 @@ class Scheduler:
         began = 0.0 if pace is None else time.perf_counter()
         rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
         sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
-        buckets, times = self._buckets, self._times
+        push = self._push
         for _ in range(count):
             if scenario is None:
                 index = pick(rng).index
@@ -397,14 +397,7 @@ class Scheduler:
             key, tail = entities.new_payment_fields(rng, sources, destinations, tag)
             flight = _Flight(key, tail, route)
             workflows[labels[index]] += 1
-            # _push, inlined: this runs once per payment.
-            due = now + route[0][0]
-            bucket = buckets.get(due)
-            if bucket is None:
-                buckets[due] = [flight]
-                heapq.heappush(times, due)
-            else:
-                bucket.append(flight)
+            push(now + route[0][0], flight)
         stats.started += count
         if self._paced:
             self._pending -= count
