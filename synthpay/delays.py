@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Final
@@ -31,6 +30,18 @@ _Z99: Final = _STANDARD.inv_cdf(0.99)
 
 
 @dataclass(frozen=True, slots=True)
+class Quantiles:
+    """A delay distribution as a table of equally likely whole-ms delays (see ``Delay.table``)."""
+
+    ms: tuple[int, ...]  # not an array: indexing a tuple hands out its int, an array makes a new one
+    bits: int
+
+    def draw(self, rng: random.Random) -> int:
+        """One delay in whole ms (the scenario inlines this for the wheel's routes)."""
+        return self.ms[rng.getrandbits(self.bits)]
+
+
+@dataclass(frozen=True, slots=True)
 class Delay:
     """A status's delay distribution in ms, times ``scale`` (a phase's ``delay_scale``)."""
 
@@ -47,20 +58,19 @@ class Delay:
         """This distribution stretched by ``factor``."""
         return Delay(self.dist, self.params, self.scale * factor)
 
-    def sampler(self) -> Callable[[random.Random], int]:
-        """A function drawing one delay in whole ms from the RNG it is given.
+    def table(self) -> Quantiles:
+        """The table a delay is drawn from: ``ms[rng.getrandbits(bits)]`` is one draw in whole ms.
 
-        Inverse-transform sampling from a table: the delay at each of ``LEVELS`` equally
-        likely quantiles, picked by one ``getrandbits`` (a C call, where a Gaussian variate
-        is a dozen Python operations). Quantizing the probability moves the CDF by at most
-        1/(2 LEVELS); the tail beyond the 1 - 1/(2 LEVELS) quantile is not drawn. Build it
+        Inverse-transform sampling: the delay at each of ``LEVELS`` equally likely
+        quantiles, picked by one ``getrandbits`` (a C call, where a Gaussian variate is a
+        dozen Python operations). Quantizing the probability moves the CDF by at most
+        1/(2 LEVELS); the tail beyond the 1 - 1/(2 LEVELS) quantile is not drawn. A fixed
+        delay is a one-entry table and ``bits`` 0, which draws no random number. Build it
         once per status and phase.
         """
         if self.dist == "fixed":
-            ms = self.support()[0]
-            return lambda rng: ms
-        table = array("l", (int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)))
-        return lambda rng: table[rng.getrandbits(_LEVEL_BITS)]
+            return Quantiles((self.support()[0],), 0)
+        return Quantiles(tuple(int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)), _LEVEL_BITS)
 
     def cdf(self, ms: float) -> float:
         """P(an unrounded draw <= ``ms``)."""

@@ -11,16 +11,18 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from synthpay.delays import Delay, fixed
+from synthpay.delays import Delay, Quantiles, fixed
 from synthpay.events import Topic
 from synthpay.summary import DelayReport, PhaseReport
 from synthpay.timeline import Phase, Timeline
 from synthpay.workflow import Mix, Status, Timing, Workflow
 
-#: A route: per step, (ms after the step before, or after the start; the topic).
-Route = tuple[tuple[int, Topic], ...]
+#: A route: per step, the ms after the step before (or after the start), and per step the
+#: topic. Two flat tuples rather than a pair per step: a drawn route is one new tuple, its
+#: topics are the workflow's.
+Route = tuple[tuple[int, ...], tuple[Topic, ...]]
 
 
 def needed(statuses: Mapping[str, Status], phases: Sequence[Phase]) -> bool:
@@ -33,32 +35,39 @@ def delay_of(status: Status) -> Delay:
     return status.delay if status.delay is not None else fixed(status.delay_ms)
 
 
-#: One drawn step: the delay's sampler, the topic, the histogram its delays are counted in.
-_Drawn = tuple[Callable[[random.Random], int], Topic, defaultdict[int, int]]
+#: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
+#: draws per quantile (the histogram of realized delays, without hashing a delay per draw).
+_Drawn = tuple[tuple[int, ...], int, list[int]]
 
 
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
-    __slots__ = ("name", "mix", "routes", "drawn", "started", "events", "workflows", "delays", "scale", "_scaled",
-                 "_fixed")
+    __slots__ = ("name", "mix", "routes", "drawn", "topics", "counts", "cut", "delays", "scale", "_scaled",
+                 "_names", "_lengths",
+                 "_fixed", "_tables")
 
     def __init__(
         self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
         topics: Mapping[str, Topic], scale: Mapping[str, float],
-        samplers: dict[Delay, Callable[[random.Random], int]],
+        tables: dict[Delay, Quantiles],
     ) -> None:
         self.name = name
         self.mix = Mix(workflows, statuses, timing)
         self.scale = dict(scale)
         self._scaled = {s: delay_of(statuses[s]).scaled(factor) for s, factor in scale.items()}
         delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
-        # Realized delays per status: whole ms -> payments (bounded by the longest delay).
-        self.delays: dict[str, defaultdict[int, int]] = {s: defaultdict(int) for s in statuses}
+        for d in delays.values():
+            if d not in tables:
+                tables[d] = d.table()
+        self._tables = {s: tables[d] for s, d in delays.items()}
+        # Realized delays per status: draws per quantile of the status's table.
+        self.delays = {s: [0] * len(table.ms) for s, table in self._tables.items()}
         # A workflow whose delays are all fixed shares one route (its delays are counted from
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []
         self.drawn: list[tuple[_Drawn, ...]] = []
+        self.topics: list[tuple[Topic, ...]] = []
         self._fixed: list[tuple[tuple[str, int], ...]] = []
         for wf in workflows:
             steps = [delays[s] for s in wf.steps]
@@ -69,13 +78,27 @@ class Regime:
             else:
                 self.routes.append(None)
                 self._fixed.append(())
-            for d in steps:
-                if d not in samplers:
-                    samplers[d] = d.sampler()
-            self.drawn.append(tuple((samplers[d], topics[s], self.delays[s]) for s, d in zip(wf.steps, steps)))
-        self.started = 0
-        self.events = 0  # planned at the start; the scheduler takes back those cut short
-        self.workflows = dict.fromkeys((wf.name for wf in workflows), 0)
+            self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, self.delays[s]) for s in wf.steps))
+            self.topics.append(tuple(topics[s] for s in wf.steps))
+        self.counts = [0] * len(workflows)  # payments started, per workflow
+        self.cut = 0  # events of payments cut short, which were never emitted
+        self._names = [wf.name for wf in workflows]
+        self._lengths = [len(wf.steps) for wf in workflows]
+
+    @property
+    def started(self) -> int:
+        """Payments started in this regime."""
+        return sum(self.counts)
+
+    @property
+    def events(self) -> int:
+        """Events of the payments started in this regime, less those cut short."""
+        return sum(c * n for c, n in zip(self.counts, self._lengths)) - self.cut
+
+    @property
+    def workflows(self) -> dict[str, int]:
+        """Payments started per workflow name."""
+        return dict(zip(self._names, self.counts))
 
     def scaled_delays(self) -> Mapping[str, Delay]:
         """The delays this regime scales, as scaled."""
@@ -83,8 +106,11 @@ class Regime:
 
     def realized(self, status: str) -> Mapping[int, int]:
         """The delays of ``status`` so far: whole ms -> payments."""
-        histogram = Counter(self.delays[status])
-        for count, fixed_steps in zip(self.workflows.values(), self._fixed):
+        histogram: Counter[int] = Counter()
+        for ms, count in zip(self._tables[status].ms, self.delays[status]):
+            if count:
+                histogram[ms] += count
+        for count, fixed_steps in zip(self.counts, self._fixed):
             for step, ms in fixed_steps:
                 if step == status and count:
                     histogram[ms] += count
@@ -95,19 +121,19 @@ def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Ro
     """Delays as the wheel's route: sequential delays are the gaps; parallel ones count from
     the start, so they are sorted (ties keep workflow order) and turned into gaps."""
     if timing == "sequential":
-        return tuple(zip(delays, topics))
+        return tuple(delays), tuple(topics)
     order = sorted(range(len(delays)), key=delays.__getitem__)
-    route, before = [], 0
+    gaps, before = [], 0
     for i in order:
-        route.append((delays[i] - before, topics[i]))
+        gaps.append(delays[i] - before)
         before = delays[i]
-    return tuple(route)
+    return tuple(gaps), tuple(topics[i] for i in order)
 
 
 class Scenario:
     """Picks each new payment's workflow and draws its route, by the phase it starts in."""
 
-    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_names", "_statuses")
+    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_statuses")
 
     def __init__(
         self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
@@ -116,17 +142,16 @@ class Scenario:
         self.timeline = timeline
         self._timing = timing
         self._rng = rng
-        # A sampler's table is built once per distinct (distribution, scale).
-        samplers: dict[Delay, Callable[[random.Random], int]] = {}
-        self.regimes = [Regime("", workflows, statuses, timing, topics, {}, samplers)]
+        # A table is built once per distinct (distribution, scale).
+        tables: dict[Delay, Quantiles] = {}
+        self.regimes = [Regime("", workflows, statuses, timing, topics, {}, tables)]
         for phase in timeline.phases:
             weights = phase.weights or {}
             phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
             phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
             self.regimes.append(
-                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, samplers))
+                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables))
         self._statuses = statuses
-        self._names = [wf.name for wf in workflows]
 
     def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
         """A new payment's workflow index (picked with ``rng``) and route, for one starting at ``now``."""
@@ -135,28 +160,20 @@ class Scenario:
         index = regime.mix.pick(rng).index
         route = regime.routes[index]
         if route is None:
-            draw = self._rng
-            if self._timing == "sequential":
-                steps = []
-                for sample, topic, histogram in regime.drawn[index]:
-                    ms = sample(draw)
-                    histogram[ms] += 1
-                    steps.append((ms, topic))
-                route = tuple(steps)
-            else:
-                drawn = regime.drawn[index]
-                delays = [sample(draw) for sample, _, _ in drawn]
-                for ms, (_, _, histogram) in zip(delays, drawn):
-                    histogram[ms] += 1
-                route = _route(delays, [topic for _, topic, _ in drawn], self._timing)
-        regime.started += 1
-        regime.events += len(route)
-        regime.workflows[self._names[index]] += 1
+            draw = self._rng.getrandbits
+            delays = []
+            for table, bits, counts in regime.drawn[index]:
+                level = draw(bits)
+                counts[level] += 1
+                delays.append(table[level])
+            route = (tuple(delays), regime.topics[index]) if self._timing == "sequential" else _route(
+                delays, regime.topics[index], self._timing)
+        regime.counts[index] += 1
         return index, route
 
-    def cut(self, route: Route, step: int) -> None:
-        """A payment stopped before its end: its remaining events were never emitted."""
-        self.regimes[self._regime_index(route[0][1].phase)].events -= len(route) - step
+    def cut(self, topics: tuple[Topic, ...], step: int) -> None:
+        """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""
+        self.regimes[self._regime_index(topics[0].phase)].cut += len(topics) - step
 
     def _regime_index(self, phase: str) -> int:
         return next(i for i, r in enumerate(self.regimes) if r.name == phase)

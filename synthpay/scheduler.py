@@ -7,8 +7,9 @@ keeps every payment in flight in buckets keyed by the millisecond its next step 
 step that is due. Many payments share a millisecond, so a bucket costs one dict entry and
 a list append per step instead of a heap operation.
 
-The ``CapacityLimiter`` keeps the original's meaning of NUM_WORKERS: at most that many
-payments in flight. Arrivals (with ``--rate``) and bank updates are entries in the same
+NUM_WORKERS keeps the original's meaning: at most that many payments in flight. Only this
+task starts and finishes payments, so a count (started less completed) is the limiter: no
+lock, no parking lot to wake on every completion. Arrivals (with ``--rate``) and bank updates are entries in the same
 wheel, so one task emits everything in time order; that is what makes a seeded
 virtual-clock run reproducible to the byte. Arrivals follow a fixed schedule: when the
 engine falls behind, the backlog shows up as lag instead of being silently dropped.
@@ -70,13 +71,13 @@ class _Flight(entities.Payment):
     that was due.
     """
 
-    __slots__ = ("route", "step")
+    __slots__ = ("gaps", "topics", "step")
 
     def __init__(self, kafka_key: bytes, avro_tail: bytes, route: Route) -> None:
         # Payment's fields set here, not through super().__init__: one call less per payment.
         self.kafka_key = kafka_key
         self.avro_tail = avro_tail
-        self.route = route
+        self.gaps, self.topics = route
         self.step = 0
 
 
@@ -120,11 +121,11 @@ class Scheduler:
         self._outbox = outbox
         self._stats = stats
         self._mix = Mix(settings.workflows, settings.statuses, settings.timing)
-        # Per workflow: (ms after the step before, or after the start; topic) for each step,
-        # so emitting needs no lookups.
-        self._routes = [
-            tuple((s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0), topics[s.status.name])
-                  for i, s in enumerate(plan.steps))
+        # Per workflow: its route (ms after the step before, or after the start, and the topic
+        # of each step), so emitting needs no lookups.
+        self._routes: list[Route] = [
+            (tuple(s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0) for i, s in enumerate(plan.steps)),
+             tuple(topics[s.status.name] for s in plan.steps))
             for plan in self._mix.plans
         ]
         self._labels = [plan.workflow.label for plan in self._mix.plans]
@@ -137,9 +138,10 @@ class Scheduler:
         self._tag = run.instance_index if run.instance_count > 1 else None
         self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
         self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
+        self._paced = bool(self.rate)
         self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
         self._constant = run.arrivals == "constant"
-        self.limiter = trio.CapacityLimiter(run.workers)
+        self._workers = run.workers
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
         self._banks: list[Bank] = []
@@ -178,7 +180,7 @@ class Scheduler:
     @property
     def in_flight(self) -> int:
         """Payments started and not yet finished."""
-        return self.limiter.borrowed_tokens
+        return self._stats.started - self._stats.completed
 
     @property
     def backlog(self) -> int:
@@ -211,24 +213,33 @@ class Scheduler:
     async def _loop(self, interval: int, more: bool) -> None:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
-        limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
-        wakes = 0
-        while (times or more) and (self.in_flight or self.admitting):
+        batch_size, pace = outbox.batch_size, self._pace
+        wakes, now = 0, clock.now_ms()
+        while (times or more) and (stats.started - stats.completed or self.admitting):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
                 await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
                 now = clock.now_ms()
             else:
                 deadline = times[0]
-                await clock.sleep_until_ms(deadline)
                 wakes += 1
-                if wakes == _WAKES_BETWEEN_YIELDS:
-                    wakes = 0
-                    await trio.lowlevel.checkpoint()
-                # Virtual: the tick is exactly the deadline. Real: we may wake late; that is lag.
-                now = deadline if virtual else max(deadline, clock.now_ms())
+                if virtual:
+                    # The tick is exactly the deadline. Nothing reads the clock until this task
+                    # yields, so the clock is only moved on before each await: a wake is then
+                    # no dearer than a bucket.
+                    now = deadline
+                    if wakes == _WAKES_BETWEEN_YIELDS:
+                        wakes = 0
+                        await clock.sleep_until_ms(now)
+                        await trio.lowlevel.checkpoint()
+                else:
+                    await clock.sleep_until_ms(deadline)
+                    if wakes == _WAKES_BETWEEN_YIELDS:
+                        wakes = 0
+                        await trio.lowlevel.checkpoint()
+                    now = max(deadline, clock.now_ms())  # we may wake late; that is lag
             buffer = outbox.buffer
-            woke, emitted_now = time.perf_counter(), 0
+            woke, emitted_now = (0.0 if pace is None else time.perf_counter()), 0
             while times and times[0] <= now:
                 due = heapq.heappop(times)
                 items = buckets.pop(due)
@@ -238,15 +249,16 @@ class Scheduler:
                 stats.last_ts_ms = due
                 for item in items:
                     if item.__class__ is _Flight:
-                        route, step = item.route, item.step
-                        topic = route[step][1]
+                        step = item.step
+                        topic = item.topics[step]
                         buffer.append(new_event(Event, (topic, due, item)))
                         emitted[topic.name] += 1
                         step += 1
-                        if step < len(route):
+                        gaps = item.gaps
+                        if step < len(gaps):
                             item.step = step
                             # _push, inlined: this runs once per event.
-                            next_due = due + route[step][0]
+                            next_due = due + gaps[step]
                             bucket = buckets.get(next_due)
                             if bucket is None:
                                 buckets[next_due] = [item]
@@ -255,12 +267,13 @@ class Scheduler:
                                 bucket.append(item)
                         else:
                             stats.completed += 1
-                            limiter.release_on_behalf_of(item)
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
                     else:
                         self._arrive(due)
                     if len(buffer) >= batch_size:
+                        if virtual:
+                            await clock.sleep_until_ms(due)
                         await outbox.ship()
                         buffer = outbox.buffer
             if pace is not None and emitted_now:
@@ -268,6 +281,8 @@ class Scheduler:
                     await outbox.ship()
                 pace.emitted(emitted_now, time.perf_counter() - woke)
             more = self._admit(now)
+        if virtual:
+            await clock.sleep_until_ms(now)
 
     def scenario_report(self) -> tuple[tuple[PhaseReport, ...], dict[str, DelayReport]]:
         """Per phase and per status figures for the summary (call once, at the end)."""
@@ -277,7 +292,7 @@ class Scheduler:
         for bucket in self._buckets.values():
             for item in bucket:
                 if item.__class__ is _Flight:
-                    scenario.cut(item.route, item.step)
+                    scenario.cut(item.topics, item.step)
         until = self._admission_ended_ms if self._admission_ended_ms is not None else self._clock.now_ms()
         phases = tuple(scenario.phase_report(self._start_ms, until)) if self.timeline else ()
         return phases, scenario.delay_report()
@@ -348,45 +363,55 @@ class Scheduler:
         return 1.0 if self._constant else self._arrival_rng.expovariate(1.0)
 
     def _admit(self, now: int) -> bool:
-        """Start payments while the limiter has room and the run wants more.
+        """Start payments while NUM_WORKERS allows and the run wants more.
 
         Under the real clock no more than the pace allows; True means it held some back,
         so the loop emits what falls due meanwhile and comes back for them.
         """
-        stats, rng, limiter, paced, pace = self._stats, self._rng, self.limiter, bool(self.rate), self._pace
-        scenario = self.scenario
+        stats = self._stats
+        if not self.admitting:
+            return False
+        left = self.target - stats.started if self.target else math.inf
+        if left <= 0 or now >= self._stop_at:
+            self._end_admission(now)
+            return False
+        pace = self._pace
+        # Whichever runs out first: room under NUM_WORKERS, the payments left to start, the
+        # arrivals waiting, the pace's allowance. Nothing in the loop below changes them.
+        room = min(self._workers - stats.started + stats.completed, left,
+                   self._pending if self._paced else math.inf)
+        if room <= 0:
+            return False
         chunk = math.inf if pace is None else pace.allowance()
-        began = time.perf_counter()
-        room = limiter.available_tokens  # only this task takes tokens, so it is counted down here
-        admitted, held_back = 0, False
-        while self.admitting:
-            if (self.target and stats.started >= self.target) or now >= self._stop_at:
-                self._admission_ended_ms = now
-                self.admitting = False
-                break
-            if (paced and not self._pending) or admitted >= room:
-                break
-            if admitted >= chunk:
-                held_back = True
-                break
+        count = int(min(room, chunk))
+        began = 0.0 if pace is None else time.perf_counter()
+        rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
+        sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
+        push = self._push
+        for _ in range(count):
             if scenario is None:
-                index = self._mix.pick(rng).index
-                route = self._routes[index]
+                index = pick(rng).index
+                route = routes[index]
             else:
                 index, route = scenario.start(now, rng)
-            key, tail = entities.new_payment_fields(rng, self._sources, self._destinations, self._tag)
+            key, tail = entities.new_payment_fields(rng, sources, destinations, tag)
             flight = _Flight(key, tail, route)
-            limiter.acquire_on_behalf_of_nowait(flight)
-            self._pending -= paced
-            stats.started += 1
-            stats.workflows[self._labels[index]] += 1
-            self._push(now + flight.route[0][0], flight)
-            admitted += 1
-        if limiter.borrowed_tokens > stats.peak_in_flight:
-            stats.peak_in_flight = limiter.borrowed_tokens
-        if pace is not None and admitted:
-            pace.admitted(admitted, time.perf_counter() - began)
-        return held_back
+            workflows[labels[index]] += 1
+            push(now + route[0][0], flight)
+        stats.started += count
+        if self._paced:
+            self._pending -= count
+        if count == left:
+            self._end_admission(now)
+        if self.in_flight > stats.peak_in_flight:
+            stats.peak_in_flight = self.in_flight
+        if pace is not None and count:
+            pace.admitted(count, time.perf_counter() - began)
+        return count < room
+
+    def _end_admission(self, now: int) -> None:
+        self._admission_ended_ms = now
+        self.admitting = False
 
     def _emit(self, topic: Topic, ts_ms: int, bank: Bank) -> None:
         self._outbox.buffer.append(Event(topic, ts_ms, bank))

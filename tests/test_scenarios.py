@@ -50,7 +50,7 @@ def ks_statistic(delay: Delay, sample: list[int]) -> float:
 @pytest.mark.parametrize("name", [n for n in DISTRIBUTIONS if n != "fixed"])
 def test_draws_follow_the_distribution(name: str) -> None:
     delay, rng = DISTRIBUTIONS[name], random.Random(7)
-    draw = delay.sampler()
+    draw = delay.table().draw
     sample = [draw(rng) for _ in range(20_000)]
     # 1.63/sqrt(n) is the 1% critical value of the Kolmogorov-Smirnov statistic.
     assert ks_statistic(delay, sample) < 1.63 / math.sqrt(len(sample))
@@ -59,7 +59,7 @@ def test_draws_follow_the_distribution(name: str) -> None:
 def test_fixed_draws_no_random_number() -> None:
     rng = random.Random(1)
     state = rng.getstate()
-    assert DISTRIBUTIONS["fixed"].sampler()(rng) == 250
+    assert DISTRIBUTIONS["fixed"].table().draw(rng) == 250
     assert rng.getstate() == state
 
 
@@ -67,7 +67,7 @@ def test_fixed_draws_no_random_number() -> None:
 def test_draws_stay_inside_the_support(name: str) -> None:
     delay, rng = DISTRIBUTIONS[name], random.Random(3)
     low, high = delay.support()
-    draw = delay.sampler()
+    draw = delay.table().draw
     assert all(low <= draw(rng) <= high for _ in range(5000))
 
 
@@ -79,7 +79,7 @@ def test_lognormal_is_set_by_median_and_p99() -> None:
 
 def test_normal_is_truncated_not_clamped_at_zero() -> None:
     delay, rng = Delay("normal", (50.0, 200.0)), random.Random(5)
-    draw = delay.sampler()
+    draw = delay.table().draw
     sample = [draw(rng) for _ in range(20_000)]
     # Clamping would put about 40% of the draws at 0.
     assert sample.count(0) < 0.01 * len(sample)
@@ -389,7 +389,7 @@ def test_verify_flags_a_workflow_its_phase_forbids(tmp_path: Path) -> None:
 
 def test_ks_statistic_tells_the_wrong_distribution() -> None:
     rng = random.Random(2)
-    draw = DISTRIBUTIONS["exponential"].sampler()
+    draw = DISTRIBUTIONS["exponential"].table().draw
     sample = Counter(draw(rng) for _ in range(5000))
     right = scenario_checks.ks_statistic(DISTRIBUTIONS["exponential"], sample)
     wrong = scenario_checks.ks_statistic(Delay("exponential", (500.0,)), sample)
