@@ -7,9 +7,10 @@ keeps every payment in flight in buckets keyed by the millisecond its next step 
 step that is due. Many payments share a millisecond, so a bucket costs one dict entry and
 a list append per step instead of a heap operation.
 
-NUM_WORKERS keeps the original's meaning: at most that many payments in flight. Only this
-task starts and finishes payments, so a count (started less completed) is the limiter: no
-lock, no parking lot to wake on every completion. Arrivals (with ``--rate``) and bank updates are entries in the same
+The ``CapacityLimiter`` keeps the original's meaning of NUM_WORKERS: at most that many
+payments in flight, each holding one token from its start to its last event. Only this
+task takes and returns tokens, so it never waits on the limiter: it reads the tokens
+available and starts that many. Arrivals (with ``--rate``) and bank updates are entries in the same
 wheel, so one task emits everything in time order; that is what makes a seeded
 virtual-clock run reproducible to the byte. Arrivals follow a fixed schedule: when the
 engine falls behind, the backlog shows up as lag instead of being silently dropped.
@@ -141,7 +142,7 @@ class Scheduler:
         self._paced = bool(self.rate)
         self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
         self._constant = run.arrivals == "constant"
-        self._workers = run.workers
+        self.limiter = trio.CapacityLimiter(run.workers)
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
         self._banks: list[Bank] = []
@@ -180,7 +181,7 @@ class Scheduler:
     @property
     def in_flight(self) -> int:
         """Payments started and not yet finished."""
-        return self._stats.started - self._stats.completed
+        return self.limiter.borrowed_tokens
 
     @property
     def backlog(self) -> int:
@@ -213,7 +214,7 @@ class Scheduler:
     async def _loop(self, interval: int, more: bool) -> None:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
-        batch_size, pace = outbox.batch_size, self._pace
+        batch_size, pace, release = outbox.batch_size, self._pace, self.limiter.release_on_behalf_of
         wakes, now = 0, clock.now_ms()
         while (times or more) and (stats.started - stats.completed or self.admitting):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
@@ -266,6 +267,7 @@ class Scheduler:
                             else:
                                 bucket.append(item)
                         else:
+                            release(item)
                             stats.completed += 1
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
@@ -363,7 +365,7 @@ class Scheduler:
         return 1.0 if self._constant else self._arrival_rng.expovariate(1.0)
 
     def _admit(self, now: int) -> bool:
-        """Start payments while NUM_WORKERS allows and the run wants more.
+        """Start payments while the limiter has room and the run wants more.
 
         Under the real clock no more than the pace allows; True means it held some back,
         so the loop emits what falls due meanwhile and comes back for them.
@@ -376,9 +378,10 @@ class Scheduler:
             self._end_admission(now)
             return False
         pace = self._pace
-        # Whichever runs out first: room under NUM_WORKERS, the payments left to start, the
-        # arrivals waiting, the pace's allowance. Nothing in the loop below changes them.
-        room = min(self._workers - stats.started + stats.completed, left,
+        # Whichever runs out first: the limiter's tokens, the payments left to start, the
+        # arrivals waiting, the pace's allowance. Nothing in the loop below changes them
+        # (only this task takes tokens).
+        room = min(self.limiter.available_tokens, left,
                    self._pending if self._paced else math.inf)
         if room <= 0:
             return False
@@ -387,7 +390,7 @@ class Scheduler:
         began = 0.0 if pace is None else time.perf_counter()
         rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
         sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
-        push = self._push
+        push, acquire = self._push, self.limiter.acquire_on_behalf_of_nowait
         for _ in range(count):
             if scenario is None:
                 index = pick(rng).index
@@ -396,6 +399,7 @@ class Scheduler:
                 index, route = scenario.start(now, rng)
             key, tail = entities.new_payment_fields(rng, sources, destinations, tag)
             flight = _Flight(key, tail, route)
+            acquire(flight)
             workflows[labels[index]] += 1
             push(now + route[0][0], flight)
         stats.started += count
