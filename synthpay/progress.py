@@ -33,40 +33,6 @@ BAR_WIDTH = 32
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
-    """What the display shows from one engine snapshot."""
-
-    elapsed_s: float
-    events: int
-    started: int
-    completed: int
-    in_flight: int
-    produced: int
-    delivered: int
-    failed: int
-    target_rate: float
-    achieved_rate: float
-    lag_max_ms: int
-
-
-def figures(snapshot: Snapshot) -> Figures:
-    """The one place that reads the engine's snapshot."""
-    return Figures(
-        elapsed_s=snapshot.elapsed_s,
-        events=snapshot.events,
-        started=snapshot.started,
-        completed=snapshot.completed,
-        in_flight=snapshot.in_flight,
-        produced=snapshot.produced_total,
-        delivered=snapshot.delivered_total,
-        failed=snapshot.failed_total,
-        target_rate=snapshot.target_rate or 0.0,
-        achieved_rate=snapshot.achieved_rate or 0.0,
-        lag_max_ms=snapshot.lag_max_ms,
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class Rates:
     """Recent rates, averaged over the last few redraws."""
 
@@ -81,7 +47,7 @@ class Display:
 
     def __init__(self, console: Console, payments: int) -> None:
         self._payments = payments  # 0: a continuous run
-        self._samples: deque[Figures] = deque(maxlen=RATE_WINDOW)
+        self._samples: deque[Snapshot] = deque(maxlen=RATE_WINDOW)
         # No auto refresh: it would redraw from a thread of rich's own. No redirects: the
         # stdout sink writes events to sys.stdout from the I/O thread.
         self._live = Live(console=console, auto_refresh=False, transient=True,
@@ -96,9 +62,8 @@ class Display:
 
     def show(self, snapshot: Snapshot) -> None:
         """Redraw from one engine snapshot."""
-        now = figures(snapshot)
-        self._samples.append(now)
-        self._live.update(render(now, _rates(self._samples), self._payments), refresh=True)
+        self._samples.append(snapshot)
+        self._live.update(render(snapshot, _rates(self._samples), self._payments), refresh=True)
 
 
 def display(console: Console | None, settings: Settings) -> Display | None:
@@ -115,20 +80,20 @@ def display(console: Console | None, settings: Settings) -> Display | None:
     return Display(console, run.payments)
 
 
-def render(now: Figures, rates: Rates, payments: int) -> RenderableType:
+def render(now: Snapshot, rates: Rates, payments: int) -> RenderableType:
     """The bar (batch) or status line (continuous), then throughput and delivery.
 
     Plain text lines (a grid per line costs a redraw several times as much).
     """
-    failed = (f"failed {now.failed:,}", "bold red" if now.failed else "")
+    failed = (f"failed {now.failed_total:,}", "bold red" if now.failed_total else "")
     throughput: list[str | tuple[str, str]] = [
-        f"{rates.events_per_s:,.0f} events/s", f"delivered {now.delivered:,}/{now.produced:,} produced",
+        f"{rates.events_per_s:,.0f} events/s", f"delivered {now.delivered_total:,}/{now.produced_total:,} produced",
         failed, f"elapsed {_clock(now.elapsed_s)}",
     ]
     if not payments:
         target = f"{now.target_rate:,.1f}/s" if now.target_rate else "unlimited"
         status = _line([("● running", "bold green"), f"started {now.started:,}",
-                        f"rate {now.achieved_rate:,.1f}/s (target {target})", f"lag max {now.lag_max_ms:,} ms",
+                        f"rate {now.achieved_rate or 0.0:,.1f}/s (target {target})", f"lag max {now.lag_max_ms:,} ms",
                         f"in flight {now.in_flight:,}"])
         return Group(status, _line(throughput))
     done = min(now.completed, payments)
@@ -166,7 +131,7 @@ def _line(parts: Sequence[str | tuple[str, str]]) -> Text:
     return line
 
 
-def _rates(samples: deque[Figures]) -> Rates:
+def _rates(samples: deque[Snapshot]) -> Rates:
     first, last = samples[0], samples[-1]
     span = last.elapsed_s - first.elapsed_s
     if span <= 0:
