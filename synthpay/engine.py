@@ -362,5 +362,6 @@ class Engine:
             peak_rss_mib=peak_rss_mib(),
             phases=phases,
             delays=delays,
+            anomalies=scheduler.anomaly_report(),
         )
 

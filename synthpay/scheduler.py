@@ -26,6 +26,7 @@ from typing import Final
 import trio
 
 from synthpay import entities
+from synthpay.anomalies import Injector
 from synthpay.clock import EngineClock
 from synthpay.settings import Settings
 from synthpay.entities import Bank
@@ -34,7 +35,7 @@ from synthpay.outbox import Outbox
 from synthpay.pacing import Pace
 from synthpay.scenario import Route, Scenario, needed
 from synthpay.stats import EngineStats
-from synthpay.summary import DelayReport, PhaseReport
+from synthpay.summary import AnomalyReport, DelayReport, PhaseReport
 from synthpay.timeline import Timeline
 from synthpay.workflow import Mix
 
@@ -94,6 +95,7 @@ new_event: Final = tuple.__new__
 
 _BANK_UPDATE: Final = _Tick("bank update")
 _ARRIVAL: Final = _Tick("arrival")
+_RELEASE: Final = _Tick("anomaly release")  # held-back anomalies fall due
 
 
 def share(total: int, index: int, count: int) -> int:
@@ -160,6 +162,9 @@ class Scheduler:
         self._instance = instance
         self._start_ms = 0
         self._admission_ended_ms: int | None = None
+        # [anomalies] is opt-in too: without it no event goes through the injector.
+        self._injector = (Injector(settings.anomalies, instance, stats.emitted, self._release_at)
+                          if settings.anomalies.enabled else None)
 
     def _plan_scenario(self, start: int) -> None:
         settings, run = self._settings, self._settings.run
@@ -212,8 +217,9 @@ class Scheduler:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
+        injector = self._injector
         wakes = 0
-        while (times or more) and (self.in_flight or self.admitting):
+        while (times or more) and (self.in_flight or self.admitting or (injector and injector.pending)):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
                 await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
@@ -240,8 +246,11 @@ class Scheduler:
                     if item.__class__ is _Flight:
                         route, step = item.route, item.step
                         topic = route[step][1]
-                        buffer.append(new_event(Event, (topic, due, item)))
-                        emitted[topic.name] += 1
+                        if injector is None:
+                            buffer.append(new_event(Event, (topic, due, item)))
+                            emitted[topic.name] += 1
+                        else:
+                            injector.emit(buffer, topic, due, item, step, len(route))
                         step += 1
                         if step < len(route):
                             item.step = step
@@ -258,6 +267,8 @@ class Scheduler:
                             limiter.release_on_behalf_of(item)
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
+                    elif item is _RELEASE:
+                        injector.release(buffer, due)  # type: ignore[union-attr]
                     else:
                         self._arrive(due)
                     if len(buffer) >= batch_size:
@@ -289,6 +300,13 @@ class Scheduler:
             heapq.heappush(self._times, deadline)
         else:
             bucket.append(item)
+
+    def _release_at(self, due: int) -> None:
+        self._push(due, _RELEASE)
+
+    def anomaly_report(self) -> AnomalyReport | None:
+        """What [anomalies] injected, None without it."""
+        return self._injector.report() if self._injector else None
 
     def _arrive(self, due: int) -> None:
         """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
