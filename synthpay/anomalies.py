@@ -123,7 +123,8 @@ class Injector:
         self._later: list[tuple[int, int, Topic, Injected]] = []  # (emission ms, order, ...): a heap
         self._order = 0
         self.injected = dict.fromkeys(KINDS, 0)
-        self.records: dict[str, dict[str, int]] = {kind: {} for kind in LABELLED}
+        # Per kind and topic: labelled records, and for missing the events never emitted.
+        self.by_topic: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         self.missing: dict[str, int] = {}
         self.missing_ids: dict[str, list[str]] = {}
         self._missing_listed = 0
@@ -164,7 +165,7 @@ class Injector:
             rates={"late": s.late, "duplicate": s.duplicate, "out_of_order": s.out_of_order, "missing": s.missing},
             candidates=self._candidates(),
             injected=dict(self.injected),
-            records={kind: dict(sorted(topics.items())) for kind, topics in self.records.items()},
+            by_topic={kind: dict(sorted(topics.items())) for kind, topics in self.by_topic.items()},
             missing=dict(self.missing),
             missing_ids={status: tuple(ids) for status, ids in self.missing_ids.items()},
         )
@@ -233,6 +234,8 @@ class Injector:
 
     def _record_missing(self, topic: Topic, payment: Payment) -> None:
         self.missing[topic.status] = self.missing.get(topic.status, 0) + 1
+        counts = self.by_topic["missing"]
+        counts[topic.name] = counts.get(topic.name, 0) + 1
         if self._missing_listed < MISSING_IDS_CAP:
             self._missing_listed += 1
             self.missing_ids.setdefault(topic.status, []).append(payment.id)
@@ -249,5 +252,5 @@ class Injector:
         buffer.append(event)
         name = event.topic.name
         self._emitted[name] += 1
-        counts = self.records[event.entity.anomaly]  # type: ignore[union-attr]
+        counts = self.by_topic[event.entity.anomaly]  # type: ignore[union-attr]
         counts[name] = counts.get(name, 0) + 1

@@ -306,6 +306,7 @@ class Engine:
             achieved_rate=self._achieved_rate(),
             lag_max_ms=self.stats.lag_max_ms,
             elapsed_s=time.monotonic() - self._began if self._began else 0.0,
+            anomalies=scheduler.anomalies if scheduler else None,
         )
 
     # -- helpers

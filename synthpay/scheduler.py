@@ -304,6 +304,13 @@ class Scheduler:
     def _release_at(self, due: int) -> None:
         self._push(due, _RELEASE)
 
+    @property
+    def anomalies(self) -> Mapping[str, Mapping[str, int]] | None:
+        """What [anomalies] injected so far, per kind and topic; None without it."""
+        if self._injector is None:
+            return None
+        return {kind: dict(counts) for kind, counts in self._injector.by_topic.items()}
+
     def anomaly_report(self) -> AnomalyReport | None:
         """What [anomalies] injected, None without it."""
         return self._injector.report() if self._injector else None

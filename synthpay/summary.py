@@ -95,16 +95,16 @@ class AnomalyReport:
     """What [anomalies] injected: the ground truth a pipeline under test is checked against.
 
     ``candidates`` are the events (payments for out_of_order) a kind could befall and
-    ``injected`` those it did, so ``injected / candidates`` is the realized rate; ``records``
-    counts the labelled records per kind and topic (two per swapped payment); a missing
-    event leaves no record: ``missing`` counts them per status and ``missing_ids`` lists
-    their payment ids per status, the first MISSING_IDS_CAP of the run.
+    ``injected`` those it did, so ``injected / candidates`` is the realized rate; ``by_topic``
+    counts the labelled records per kind and topic (two per swapped payment), and for
+    missing the events never emitted. ``missing`` counts those per status and
+    ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run).
     """
 
     rates: Mapping[str, float]
     candidates: Mapping[str, int]
     injected: Mapping[str, int]
-    records: Mapping[str, Mapping[str, int]]
+    by_topic: Mapping[str, Mapping[str, int]]
     missing: Mapping[str, int]
     missing_ids: Mapping[str, tuple[str, ...]]
 
@@ -342,7 +342,7 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
         rates=reports[0].rates,
         candidates=added([r.candidates for r in reports]),
         injected=added([r.injected for r in reports]),
-        records={kind: added([r.records.get(kind, {}) for r in reports]) for kind in reports[0].records},
+        by_topic={kind: added([r.by_topic.get(kind, {}) for r in reports]) for kind in reports[0].by_topic},
         missing=added([r.missing for r in reports]),
         missing_ids=ids,
     )
