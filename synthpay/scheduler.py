@@ -431,6 +431,10 @@ class Scheduler:
                 self._stats.banks_created += 1
                 if self._outbox.full:
                     await self._outbox.ship()
+        if entity_settings.popularity == "zipf":
+            # Hot banks: sources[0] and destinations[0] the hottest, each side drawn on its own.
+            self._sources = entities.zipf_table(self._sources, entity_settings.zipf_s)
+            self._destinations = entities.zipf_table(self._destinations, entity_settings.zipf_s)
 
     def _update_bank(self, due: int, interval: int) -> None:
         index = int(self._bank_rng.random() * len(self._banks))
