@@ -40,7 +40,7 @@ from synthpay.summary import AnomalyReport
 LABELLED: Final = ("late", "duplicate", "out_of_order")
 KINDS: Final = (*LABELLED, "missing")
 #: The most missing payment ids a summary lists (per run; the counts are always complete).
-MISSING_IDS_CAP: Final = 1000
+MISSING_IDS_CAP: Final = 10_000
 
 
 class Injected(Payment):
@@ -127,6 +127,7 @@ class Injector:
         self.by_topic: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         self.missing: dict[str, int] = {}
         self.missing_ids: dict[str, list[str]] = {}
+        self.missing_ts: dict[str, list[int]] = {}  # beside each listed id, the ts its event would have had
         self._missing_listed = 0
 
     @property
@@ -168,6 +169,7 @@ class Injector:
             by_topic={kind: dict(sorted(topics.items())) for kind, topics in self.by_topic.items()},
             missing=dict(self.missing),
             missing_ids={status: tuple(ids) for status, ids in self.missing_ids.items()},
+            missing_ts={status: tuple(times) for status, times in self.missing_ts.items()},
         )
 
     # -- the kinds
@@ -217,7 +219,7 @@ class Injector:
         injected = self.injected
         if step and missing:
             injected["missing"] += 1
-            self._record_missing(topic, payment)
+            self._record_missing(topic, due, payment)
             return
         emitted_at = due
         if late:
@@ -232,13 +234,14 @@ class Injector:
             self._hold(emitted_at + self._duplicate_delay(self._duplicate_rng), topic,
                        Injected(payment, due, "duplicate"))
 
-    def _record_missing(self, topic: Topic, payment: Payment) -> None:
+    def _record_missing(self, topic: Topic, due: int, payment: Payment) -> None:
         self.missing[topic.status] = self.missing.get(topic.status, 0) + 1
         counts = self.by_topic["missing"]
         counts[topic.name] = counts.get(topic.name, 0) + 1
         if self._missing_listed < MISSING_IDS_CAP:
             self._missing_listed += 1
             self.missing_ids.setdefault(topic.status, []).append(payment.id)
+            self.missing_ts.setdefault(topic.status, []).append(due)
 
     # -- emission
 

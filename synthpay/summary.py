@@ -44,6 +44,15 @@ class PlannedWorkflow:
 
 
 @dataclass(frozen=True, slots=True)
+class HotBanks:
+    """Zipf popularity: the exponent and how many banks each side picks from."""
+
+    zipf_s: float
+    sources: int
+    destinations: int
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
     """What the run was configured to emit (the field order is the JSON's).
 
@@ -60,6 +69,7 @@ class RunPlan:
     workflow_weights: tuple[int, ...] = ()
     phases: tuple[Phase, ...] = ()
     arrival_curve: tuple[float, ...] = ()
+    hot_banks: HotBanks | None = None  # with popularity = "zipf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +108,8 @@ class AnomalyReport:
     ``injected`` those it did, so ``injected / candidates`` is the realized rate; ``by_topic``
     counts the labelled records per kind and topic (two per swapped payment), and for
     missing the events never emitted. ``missing`` counts those per status and
-    ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run).
+    ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run),
+    ``missing_ts`` beside each the ts it would have had, so verify can fill the hole.
     """
 
     rates: Mapping[str, float]
@@ -107,6 +118,7 @@ class AnomalyReport:
     by_topic: Mapping[str, Mapping[str, int]]
     missing: Mapping[str, int]
     missing_ids: Mapping[str, tuple[str, ...]]
+    missing_ts: Mapping[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +197,8 @@ def run_plan(settings: Settings) -> RunPlan:
             for wf in settings.workflows
         ),
         **_scenario_plan(settings),
+        hot_banks=(HotBanks(entity.zipf_s, entity.sources, entity.destinations)
+                   if (entity := settings.entities).popularity == "zipf" else None),
     )
 
 
@@ -335,9 +349,11 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
         return dict(sorted(total.items()))
 
     ids: dict[str, tuple[str, ...]] = {}
+    times: dict[str, tuple[int, ...]] = {}
     for r in reports:
         for status, listed in r.missing_ids.items():
             ids[status] = ids.get(status, ()) + listed
+            times[status] = times.get(status, ()) + r.missing_ts[status]
     return AnomalyReport(
         rates=reports[0].rates,
         candidates=added([r.candidates for r in reports]),
@@ -345,6 +361,7 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
         by_topic={kind: added([r.by_topic.get(kind, {}) for r in reports]) for kind in reports[0].by_topic},
         missing=added([r.missing for r in reports]),
         missing_ids=ids,
+        missing_ts=times,
     )
 
 

@@ -6,9 +6,21 @@ import math
 from collections import Counter
 from typing import Any
 
+from pathlib import Path
+
 import pytest
 
-from kafka_support import Record, consume, group_by_payment, kafka_env, run_synthpay, services, write_config
+from kafka_support import (
+    Record,
+    Run,
+    consume,
+    group_by_payment,
+    kafka_env,
+    run_synthpay,
+    services,
+    verify_run,
+    write_config,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -26,14 +38,29 @@ missing = {RATE}
 
 
 @pytest.fixture(scope="module")
-def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, str], list[Record]]:
+def dirty_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, dict[str, str]]:
     svc = services()
     tmp = tmp_path_factory.mktemp("dirty")
-    cfg, topics = write_config(tmp, extra=ANOMALIES)
+    cfg, topics = write_config(tmp, extra=ANOMALIES, entities='popularity = "zipf"')
     run = run_synthpay(tmp, ["--config", str(cfg), "--clock", "virtual", "--seed", "3", "--start", START,
                              "--payments", "4000"], kafka_env(svc))
     assert run.returncode == 0, run.stderr[-3000:]
-    return run.summary, topics, consume(svc, list(topics.values()), run.summary["delivered"])
+    return tmp, run, topics
+
+
+@pytest.fixture(scope="module")
+def dirty(dirty_run: tuple[Path, Run, dict[str, str]]) -> tuple[dict[str, Any], dict[str, str], list[Record]]:
+    _, run, topics = dirty_run
+    return run.summary, topics, consume(services(), list(topics.values()), run.summary["delivered"])
+
+
+def test_verify_expects_the_labelled_anomalies(dirty_run: tuple[Path, Run, dict[str, str]]) -> None:
+    tmp, run, _ = dirty_run
+    proc = verify_run(tmp, run, kafka_env(services()), "--timeout", "5")
+    assert proc.returncode == 0
+    for line in ("PASS  anomalies:", "PASS  missing:", "PASS  rates:", "PASS  timestamps:", "PASS  hot banks:",
+                 "PASS  duplicates: 0"):
+        assert line in proc.stdout
 
 
 def _payment_records(dirty: tuple[dict[str, Any], dict[str, str], list[Record]]) -> list[Record]:
