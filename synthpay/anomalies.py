@@ -1,26 +1,27 @@
 """Dirty data on purpose: payment events late, duplicated, swapped or missing, each labelled.
 
-The scheduler hands every payment event to :meth:`Injector.emit` instead of its buffer when
-``[anomalies]`` is set (a default run has no injector and draws nothing for it). Each kind
-draws from its own RNG stream, derived from the run's seed like the scheduler's, and a
-kind's draws depend only on how many events (or payments) came before, so turning one kind
-on or changing its rate moves no other kind's picks and nothing else of the run.
-
-Which events a kind befalls is drawn as the geometric gap to the next one: one draw per
-injected event instead of one per event, so a run at a low rate costs little more than a
-clean one. Events are counted in emission order, which a seeded virtual-clock run fixes.
+With ``[anomalies]`` set the scheduler asks an :class:`Injector` how many events to emit
+as usual before the next one something befalls, and hands it that one (a default run has
+no injector and draws nothing for it). Each kind draws from its own RNG stream, derived
+from the run's seed like the scheduler's, as the geometric gap to the next event index it
+picks: one draw per injected event rather than one per event, and a kind's picks depend
+only on the index, so turning one kind on or changing its rate moves no other kind's
+picks and nothing else of the run. Events are indexed in emission order, which a seeded
+virtual-clock run fixes.
 
 - late: the event keeps its ``ts`` and is emitted ``late_delay`` later; the Kafka record
   timestamp is the emission time, which is what makes it late for a watermark.
 - duplicate: emitted, then emitted again ``duplicate_delay`` later, byte-identical in key
   and value (a late event's copy follows the late emission).
-- out_of_order: per payment, one pair of consecutive statuses is emitted swapped: the
-  earlier one is held back and emitted right after the later one. Both records are labelled.
+- out_of_order: picked on a payment's first event; one pair of consecutive steps j, j + 1
+  is drawn and step j is held back and emitted 1 ms after step j + 1, keeping its ``ts``:
+  its record timestamp is after the later status's. The held-back record is labelled.
 - missing: an event after the payment's first is never emitted; the payment goes on.
 
 An event picked by more than one kind takes, in order: the swap, missing, then late and
-duplicate together. A kind's ``candidates`` count only the events it could befall, so the
-realized rate ``injected / candidates`` is a binomial sample of its probability.
+duplicate together. The report's candidates count only the events each kind could
+befall, so the realized rate ``injected / candidates`` is a binomial sample of its
+probability.
 """
 
 from __future__ import annotations
@@ -29,16 +30,19 @@ import heapq
 import math
 import random
 from collections.abc import Callable, MutableMapping
-from typing import Final
+from typing import Final, Protocol
 
 from synthpay.entities import Payment
 from synthpay.events import Event, Topic
+from synthpay.scenario import Route
 from synthpay.settings import AnomalySettings
 from synthpay.summary import AnomalyReport
 
 #: The kinds labelled on a record (the ``anomaly`` header), then the one that leaves no record.
 LABELLED: Final = ("late", "duplicate", "out_of_order")
 KINDS: Final = (*LABELLED, "missing")
+# Builds an Event without NamedTuple's generated __new__, as the scheduler does.
+_new_event: Final = tuple.__new__
 #: The most missing payment ids a summary lists (per run; the counts are always complete).
 MISSING_IDS_CAP: Final = 10_000
 
@@ -53,7 +57,7 @@ class Injected(Payment):
 
     __slots__ = ("event_ts_ms", "anomaly")
 
-    def __init__(self, payment: Payment, event_ts_ms: int, anomaly: str) -> None:
+    def __init__(self, payment: Payment | Flight, event_ts_ms: int, anomaly: str) -> None:
         self.kafka_key = payment.kafka_key
         self.avro_tail = payment.avro_tail
         self.event_ts_ms = event_ts_ms
@@ -91,35 +95,43 @@ class _Picks:
         self.next += math.floor(math.log(1.0 - self._rng.random()) / self._log_miss) + 1
 
 
+class Flight(Protocol):
+    """A payment in flight as the injector sees it: the scheduler's, whose route it may shorten."""
+
+    kafka_key: bytes
+    avro_tail: bytes
+    route: Route
+
+    @property
+    def id(self) -> str: ...
+
+
 class Injector:
     """Decides what befalls each payment event, holds back what comes later, counts it all.
 
-    ``emitted`` is the scheduler's per-topic count (every record appended counts, a
-    duplicate too, a missing event not); ``wake`` asks the scheduler to call
-    :meth:`release` at a given millisecond.
+    Every kind is drawn over the index of the events the scheduler emits, out_of_order
+    taking only a payment's first event (so its probability is per payment). Between picks
+    the scheduler emits events itself: :meth:`emit` is called for a picked event only and
+    says how many to let pass before the next. ``emitted`` is the scheduler's per-topic
+    count (every record appended counts, a duplicate too, a missing event not); ``wake``
+    asks the scheduler to call :meth:`release` at a given millisecond.
     """
 
     def __init__(self, settings: AnomalySettings, stream: str, emitted: MutableMapping[str, int],
                  wake: Callable[[int], None]) -> None:
         rngs = {kind: random.Random(f"{stream}:{kind}") for kind in KINDS}
         self.settings = settings
-        self._late = _Picks(settings.late, rngs["late"])
-        self._duplicate = _Picks(settings.duplicate, rngs["duplicate"])
+        self._late, self._late_rng = _Picks(settings.late, rngs["late"]), rngs["late"]
+        self._duplicate, self._duplicate_rng = _Picks(settings.duplicate, rngs["duplicate"]), rngs["duplicate"]
         self._missing = _Picks(settings.missing, rngs["missing"])
-        self._swap = _Picks(settings.out_of_order, rngs["out_of_order"])
-        self._swap_rng = rngs["out_of_order"]
-        self._late_rng, self._duplicate_rng = rngs["late"], rngs["duplicate"]
+        self._swap, self._swap_rng = _Picks(settings.out_of_order, rngs["out_of_order"]), rngs["out_of_order"]
         self._late_delay = settings.late_delay.sampler()
         self._duplicate_delay = settings.duplicate_delay.sampler()
         self._emitted = emitted
         self._wake = wake
-        self._seen = 0  # payment events so far: the index the per-event kinds are drawn over
-        self._started = 0  # payments so far: the index out_of_order is drawn over
-        self._swappable = 0  # payments of two steps or more
-        self._paired = [0, 0]  # events of swapped pairs: all, and those after a payment's first
-        self._next_pick = min(self._late.next, self._duplicate.next, self._missing.next)
-        # Swapped payments: the step to hold back, then the event held back.
-        self._swaps: dict[Payment, int | tuple[Topic, Injected]] = {}
+        self._seen = 0  # index of the last event handed to emit (1 = the run's first payment event)
+        self._taken = 0  # picked events a swap or missing took, so late and duplicate could not
+        self._bypassed = 0  # held-back halves of swaps that never reached the scheduler's emit
         self._later: list[tuple[int, int, Topic, Injected]] = []  # (emission ms, order, ...): a heap
         self._order = 0
         self.injected = dict.fromkeys(KINDS, 0)
@@ -135,22 +147,27 @@ class Injector:
         """Events held back for later emission (the run is not over while there are any)."""
         return len(self._later)
 
-    def emit(self, buffer: list[Event], topic: Topic, due: int, payment: Payment, step: int, steps: int) -> None:
-        """Emit step ``step`` (of ``steps``) of ``payment``, due at ``due``, or not, or not yet."""
-        self._seen += 1
-        if not step:
-            self._started += 1
-            self._swappable += steps > 1
-            if self._started >= self._swap.next:
-                self._plan_swap(payment, steps)
-        swaps = self._swaps
-        if swaps and payment in swaps and self._swapped(buffer, topic, due, payment, step):
-            return
-        if self._seen >= self._next_pick:
-            self._picked(buffer, topic, due, payment, step)
+    def first(self) -> int:
+        """How many events the scheduler emits before the first it hands to :meth:`emit`."""
+        return self._gap()
+
+    def emit(self, buffer: list[Event], topic: Topic, due: int, flight: Flight, step: int) -> int:
+        """Emit ``flight``'s step ``step``, due at ``due``, or not, or not yet; return the next gap."""
+        seen = self._seen = self._next_index()
+        swap = self._swap.next <= seen
+        late, duplicate, missing = (self._late.next <= seen, self._duplicate.next <= seen, self._missing.next <= seen)
+        for picks in (self._late, self._duplicate, self._missing, self._swap):
+            if picks.next <= seen:
+                picks.advance()
+        if swap and not step and len(flight.route) > 1 and self._plan_swap(topic, due, flight):
+            self._taken += 1
+        elif step and missing:
+            self._taken += 1
+            self.injected["missing"] += 1
+            self._record_missing(topic, due, flight)
         else:
-            buffer.append(Event(topic, due, payment))
-            self._emitted[topic.name] += 1
+            self._late_or_duplicate(buffer, topic, due, flight, late, duplicate)
+        return self._gap()
 
     def release(self, buffer: list[Event], now: int) -> None:
         """Emit every held-back event due by ``now``, stamped with the time it is emitted at."""
@@ -159,13 +176,21 @@ class Injector:
             at_ms, _, topic, injected = heapq.heappop(later)
             self._append(buffer, Event(topic, at_ms, injected))
 
-    def report(self) -> AnomalyReport:
-        """What was injected, for the summary."""
-        s = self.settings
+    def report(self, payment_records: int, started: int, swappable: int) -> AnomalyReport:
+        """What was injected, for the summary.
+
+        ``payment_records`` is what the scheduler emitted on payment topics, ``started`` the
+        payments it started and ``swappable`` those with two steps or more: with them the
+        events each kind was drawn for (its candidates) follow.
+        """
+        s, injected = self.settings, self.injected
+        duplicates = sum(self.by_topic["duplicate"].values())
+        offered = payment_records - duplicates - self._bypassed + injected["missing"] + len(self._later)
         return AnomalyReport(
             rates={"late": s.late, "duplicate": s.duplicate, "out_of_order": s.out_of_order, "missing": s.missing},
-            candidates=self._candidates(),
-            injected=dict(self.injected),
+            candidates={"late": offered - self._taken, "duplicate": offered - self._taken,
+                        "out_of_order": swappable, "missing": offered - started},
+            injected=dict(injected),
             by_topic={kind: dict(sorted(topics.items())) for kind, topics in self.by_topic.items()},
             missing=dict(self.missing),
             missing_ids={status: tuple(ids) for status, ids in self.missing_ids.items()},
@@ -174,67 +199,49 @@ class Injector:
 
     # -- the kinds
 
-    def _plan_swap(self, payment: Payment, steps: int) -> None:
-        self._swap.advance()
-        if steps < 2:
-            return
+    def _next_index(self) -> int:
+        return int(min(self._late.next, self._duplicate.next, self._missing.next, self._swap.next))
+
+    def _gap(self) -> int:
+        """Events to let pass before the next pick (-1: none will come, as good as infinitely many)."""
+        following = min(self._late.next, self._duplicate.next, self._missing.next, self._swap.next)
+        return -1 if following == math.inf else int(following) - self._seen - 1
+
+    def _plan_swap(self, topic: Topic, due: int, flight: Flight) -> bool:
+        """Hold back step j of the payment, j drawn, and emit it right after step j + 1.
+
+        Held back at once when j is this first step; otherwise the flight's route loses step
+        j (step j + 1 keeps its time) and the injector emits it itself. True when this very
+        event is the one held back.
+        """
+        route = flight.route
+        j = int(self._swap_rng.random() * (len(route) - 1))
         self.injected["out_of_order"] += 1
-        self._swaps[payment] = int(self._swap_rng.random() * (steps - 1))
+        due_j = due + sum(delay for delay, _ in route[1:j + 1])
+        after = due_j + route[j + 1][0] + 1  # the ms after step j + 1 is emitted
+        self._hold(after, route[j][1], Injected(flight, due_j, "out_of_order"))
+        if not j:
+            return True
+        self._bypassed += 1
+        flight.route = (*route[:j], (route[j][0] + route[j + 1][0], route[j + 1][1]), *route[j + 2:])
+        return False
 
-    def _candidates(self) -> dict[str, int]:
-        """The events (payments for out_of_order) each kind could befall: a swapped pair takes no other kind."""
-        every, later = self._seen - self._paired[0], self._seen - self._started - self._paired[1]
-        others = every - self.injected["missing"]
-        return {"late": others, "duplicate": others, "out_of_order": self._swappable, "missing": later}
-
-    def _swapped(self, buffer: list[Event], topic: Topic, due: int, payment: Payment, step: int) -> bool:
-        """Hold back the first of a swapped pair, emit both after the second; False for any other step."""
-        planned = self._swaps[payment]
-        if isinstance(planned, int):
-            if step != planned:
-                return False
-            self._swaps[payment] = (topic, Injected(payment, due, "out_of_order"))
-        else:
-            del self._swaps[payment]
-            self._append(buffer, Event(topic, due, Injected(payment, due, "out_of_order")))
-            self._append(buffer, Event(planned[0], due, planned[1]))
-        self._skip_picks()
-        self._paired[0] += 1
-        self._paired[1] += step > 0
-        return True
-
-    def _skip_picks(self) -> None:
-        """Move every per-event kind past the current event, whether it took its pick or not."""
-        seen = self._seen
-        for picks in (self._late, self._duplicate, self._missing):
-            if picks.next <= seen:
-                picks.advance()
-        self._next_pick = min(self._late.next, self._duplicate.next, self._missing.next)
-
-    def _picked(self, buffer: list[Event], topic: Topic, due: int, payment: Payment, step: int) -> None:
-        """An event that at least one per-event kind picked."""
-        seen = self._seen
-        late, duplicate, missing = (picks.next <= seen for picks in (self._late, self._duplicate, self._missing))
-        self._skip_picks()
-        injected = self.injected
-        if step and missing:
-            injected["missing"] += 1
-            self._record_missing(topic, due, payment)
-            return
+    def _late_or_duplicate(self, buffer: list[Event], topic: Topic, due: int, payment: Payment | Flight,
+                           late: bool, duplicate: bool) -> None:
         emitted_at = due
         if late:
-            injected["late"] += 1
+            self.injected["late"] += 1
             emitted_at = due + self._late_delay(self._late_rng)
             self._hold(emitted_at, topic, Injected(payment, due, "late"))
         else:
-            buffer.append(Event(topic, due, payment))
+            buffer.append(_new_event(Event, (topic, due, payment)))
             self._emitted[topic.name] += 1
         if duplicate:
-            injected["duplicate"] += 1
+            self.injected["duplicate"] += 1
             self._hold(emitted_at + self._duplicate_delay(self._duplicate_rng), topic,
                        Injected(payment, due, "duplicate"))
 
-    def _record_missing(self, topic: Topic, due: int, payment: Payment) -> None:
+    def _record_missing(self, topic: Topic, due: int, payment: Payment | Flight) -> None:
         self.missing[topic.status] = self.missing.get(topic.status, 0) + 1
         counts = self.by_topic["missing"]
         counts[topic.name] = counts.get(topic.name, 0) + 1

@@ -218,6 +218,8 @@ class Scheduler:
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         limiter, batch_size, pace = self.limiter, outbox.batch_size, self._pace
         injector = self._injector
+        # Events to emit before the next one the injector takes (negative: never).
+        quiet = injector.first() if injector else -1
         wakes = 0
         while (times or more) and (self.in_flight or self.admitting or (injector and injector.pending)):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
@@ -246,11 +248,13 @@ class Scheduler:
                     if item.__class__ is _Flight:
                         route, step = item.route, item.step
                         topic = route[step][1]
-                        if injector is None:
+                        if quiet:
+                            quiet -= 1
                             buffer.append(new_event(Event, (topic, due, item)))
                             emitted[topic.name] += 1
                         else:
-                            injector.emit(buffer, topic, due, item, step, len(route))
+                            quiet = injector.emit(buffer, topic, due, item, step)  # type: ignore[union-attr]
+                            route = item.route  # a swap may have taken a step out
                         step += 1
                         if step < len(route):
                             item.step = step
@@ -313,7 +317,12 @@ class Scheduler:
 
     def anomaly_report(self) -> AnomalyReport | None:
         """What [anomalies] injected, None without it."""
-        return self._injector.report() if self._injector else None
+        if self._injector is None:
+            return None
+        stats = self._stats
+        records = sum(n for name, n in stats.emitted.items() if name != self._banks_topic.name)
+        swappable = sum(stats.workflows[label] for label, route in zip(self._labels, self._routes) if len(route) > 1)
+        return self._injector.report(records, stats.started, swappable)
 
     def _arrive(self, due: int) -> None:
         """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""

@@ -106,7 +106,7 @@ class AnomalyReport:
 
     ``candidates`` are the events (payments for out_of_order) a kind could befall and
     ``injected`` those it did, so ``injected / candidates`` is the realized rate; ``by_topic``
-    counts the labelled records per kind and topic (two per swapped payment), and for
+    counts the labelled records per kind and topic (one per swapped payment), and for
     missing the events never emitted. ``missing`` counts those per status and
     ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run),
     ``missing_ts`` beside each the ts it would have had, so verify can fill the hole.

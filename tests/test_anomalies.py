@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import io
 import math
 import random
@@ -24,7 +25,7 @@ from synthpay.identity import resolve_identity
 from synthpay.logs import make_logger
 from synthpay.settings import AnomalySettings, DEFAULT_DUPLICATE_DELAY, DEFAULT_LATE_DELAY, Settings
 from synthpay.sinks.base import SinkContext, SynchronousSink
-from synthpay.summary import Summary
+from synthpay.summary import AnomalyReport, Summary
 from synthpay import delays
 
 NONE = AnomalySettings(0.0, DEFAULT_LATE_DELAY, 0.0, DEFAULT_DUPLICATE_DELAY, 0.0, 0.0)
@@ -58,11 +59,20 @@ def test_probability_one_picks_every_index_and_zero_none() -> None:
     assert never.next == math.inf
 
 
-# -- the injector alone: payments of three steps, every event handed over at due = 10 * index
+# -- the injector alone, driven as the scheduler drives it: payments of three steps, one every 10 ms
 
 
 STATUSES = ("Initiated", "Validated", "Completed")
 TOPICS = tuple(Topic(f"t-{s.lower()}", "payment", 1, s) for s in STATUSES)
+ROUTE = ((0, TOPICS[0]), (100, TOPICS[1]), (200, TOPICS[2]))
+
+
+class _Flight(Payment):
+    __slots__ = ("route", "step")
+
+    def __init__(self, kafka_key: bytes, route: Any) -> None:
+        super().__init__(kafka_key, b"tail")
+        self.route, self.step = route, 0
 
 
 @dataclass
@@ -71,6 +81,10 @@ class Harness:
     buffer: list[Event]
     wakes: list[int]
     emitted: dict[str, int]
+    payments: int = 0
+
+    def report(self) -> AnomalyReport:
+        return self.injector.report(sum(self.emitted.values()), self.payments, self.payments)
 
 
 def _harness(settings: AnomalySettings, seed: str = "s") -> Harness:
@@ -79,13 +93,28 @@ def _harness(settings: AnomalySettings, seed: str = "s") -> Harness:
     return Harness(Injector(settings, seed, emitted, wakes.append), [], wakes, emitted)
 
 
-def _drive(h: Harness, payments: int) -> list[Payment]:
-    made = [Payment(f"{i:036d}".encode(), b"tail") for i in range(payments)]
-    due = 0
-    for step in range(len(STATUSES)):
-        for payment in made:
-            due += 10
-            h.injector.emit(h.buffer, TOPICS[step], due, payment, step, len(STATUSES))
+def _drive(h: Harness, payments: int) -> list[_Flight]:
+    """The scheduler's loop in small: events in due order, the injector taking the picked ones."""
+    made = [_Flight(f"{i:036d}".encode(), ROUTE) for i in range(payments)]
+    h.payments = payments
+    wheel = [(10 * i, i, flight) for i, flight in enumerate(made)]
+    heapq.heapify(wheel)
+    quiet = h.injector.first()
+    while wheel:
+        due, order, flight = heapq.heappop(wheel)
+        h.injector.release(h.buffer, due - 1)
+        route = flight.route
+        topic = route[flight.step][1]
+        if quiet:
+            quiet -= 1
+            h.buffer.append(Event(topic, due, flight))
+            h.emitted[topic.name] += 1
+        else:
+            quiet = h.injector.emit(h.buffer, topic, due, flight, flight.step)
+            route = flight.route
+        flight.step += 1
+        if flight.step < len(route):
+            heapq.heappush(wheel, (due + route[flight.step][0], order, flight))
     h.injector.release(h.buffer, 10**12)
     return made
 
@@ -94,10 +123,10 @@ def _labels(buffer: Sequence[Event]) -> Counter[str]:
     return Counter(e.entity.anomaly if isinstance(e.entity, Injected) else "" for e in buffer)
 
 
-def test_no_anomaly_emits_every_event_once_in_order() -> None:
+def test_no_anomaly_emits_every_event_once() -> None:
     h = _harness(NONE)
     _drive(h, 100)
-    assert [e.ts_ms for e in h.buffer] == [10 * (i + 1) for i in range(300)]
+    assert len(h.buffer) == 300
     assert _labels(h.buffer) == {"": 300}
     assert h.injector.injected == dict.fromkeys(("late", "duplicate", "out_of_order", "missing"), 0)
 
@@ -110,7 +139,7 @@ def test_late_event_keeps_its_time_and_is_emitted_later() -> None:
         assert isinstance(event.entity, Injected)
         assert event.ts_ms == event.entity.event_ts_ms + 500
         assert event.avro() == Payment.avro(event.entity, event.topic, event.entity.event_ts_ms)
-    assert h.wakes == [e.ts_ms for e in h.buffer]
+    assert sorted(h.wakes) == sorted(e.ts_ms for e in h.buffer)
 
 
 def test_duplicate_is_byte_identical_and_comes_after_the_original() -> None:
@@ -127,25 +156,31 @@ def test_duplicate_is_byte_identical_and_comes_after_the_original() -> None:
 
 
 def test_late_and_duplicate_together_copy_the_late_emission() -> None:
-    h = _harness(replace(NONE, late=1.0, late_delay=delays.fixed(100), duplicate=1.0, duplicate_delay=delays.fixed(7)))
+    h = _harness(replace(NONE, late=1.0, late_delay=delays.fixed(1000), duplicate=1.0,
+                         duplicate_delay=delays.fixed(7)))
     _drive(h, 1)
     assert [(e.entity.anomaly, e.ts_ms) for e in h.buffer if isinstance(e.entity, Injected)] == [
-        ("late", 110), ("duplicate", 117), ("late", 120), ("duplicate", 127), ("late", 130), ("duplicate", 137)]
+        ("late", 1000), ("duplicate", 1007), ("late", 1100), ("duplicate", 1107), ("late", 1300), ("duplicate", 1307)]
 
 
-def test_out_of_order_swaps_one_consecutive_pair_per_payment() -> None:
+def test_out_of_order_emits_the_earlier_status_just_after_the_later() -> None:
     h = _harness(replace(NONE, out_of_order=1.0))
     made = _drive(h, 200)
     assert h.injector.injected["out_of_order"] == 200
-    for payment in made:
-        seen = [(e.topic.status, isinstance(e.entity, Injected)) for e in h.buffer if e.key == payment.id]
-        statuses = [s for s, _ in seen]
-        assert sorted(statuses, key=STATUSES.index) == list(STATUSES)
-        swapped = [i for i in range(2) if STATUSES.index(statuses[i]) > STATUSES.index(statuses[i + 1])]
-        assert len(swapped) == 1
-        i = swapped[0]
-        assert [labelled for _, labelled in seen][i:i + 2] == [True, True]
-    assert sum(_labels(h.buffer).values()) == 600
+    pairs = Counter[int]()
+    for flight in made:
+        seen = [e for e in h.buffer if e.key == flight.id]
+        assert sorted(e.topic.status for e in seen) == sorted(STATUSES)
+        held = [(e, e.entity) for e in seen if isinstance(e.entity, Injected)]
+        assert len(held) == 1
+        event, injected = held[0]
+        assert injected.anomaly == "out_of_order"
+        j = STATUSES.index(event.topic.status)
+        after = next(e for e in seen if e.topic.status == STATUSES[j + 1])
+        assert injected.event_ts_ms < after.ts_ms < event.ts_ms == after.ts_ms + 1
+        assert seen.index(event) > seen.index(after)
+        pairs[j] += 1
+    assert set(pairs) == {0, 1}
 
 
 def test_missing_never_drops_the_first_step() -> None:
@@ -153,20 +188,32 @@ def test_missing_never_drops_the_first_step() -> None:
     _drive(h, 50)
     assert [e.topic.status for e in h.buffer] == ["Initiated"] * 50
     assert h.injector.missing == {"Validated": 50, "Completed": 50}
-    report = h.injector.report()
+    report = h.report()
     assert report.missing_ids["Validated"][0] == f"{0:036d}"
+    assert report.missing_ts["Validated"][0] == 100
     assert report.by_topic["missing"] == {"t-completed": 50, "t-validated": 50}
+    assert report.candidates["missing"] == 100
 
 
 def test_emitted_counts_every_record_appended() -> None:
     h = _harness(replace(NONE, late=0.2, duplicate=0.2, out_of_order=0.2, missing=0.2))
     _drive(h, 500)
     assert sum(h.emitted.values()) == len(h.buffer)
-    report = h.injector.report()
+    report = h.report()
     labelled = _labels(h.buffer)
     for kind in ("late", "duplicate", "out_of_order"):
-        assert labelled[kind] == sum(report.by_topic[kind].values())
-    assert labelled["out_of_order"] == 2 * report.injected["out_of_order"]
+        assert labelled[kind] == sum(report.by_topic[kind].values()) == report.injected[kind]
+
+
+def test_candidates_count_every_event_a_kind_could_befall() -> None:
+    h = _harness(replace(NONE, late=0.2, duplicate=0.2, out_of_order=0.2, missing=0.2))
+    _drive(h, 500)
+    report, injected = h.report(), h.injector.injected
+    held_later = sum(1 for e in h.buffer if isinstance(e.entity, Injected) and e.entity.anomaly == "out_of_order"
+                     and e.topic.status != "Initiated")
+    # A swap takes one event from late and duplicate; a held-back later step was never offered to missing.
+    assert report.candidates["late"] == report.candidates["duplicate"] == 1500 - injected["out_of_order"] - injected["missing"]
+    assert report.candidates["missing"] == 1000 - held_later
 
 
 @pytest.mark.parametrize("kind", ["late", "duplicate", "out_of_order", "missing"])
@@ -174,7 +221,7 @@ def test_realized_rate_is_a_binomial_sample(kind: str) -> None:
     probabilities: dict[str, Any] = {kind: 0.05}
     h = _harness(replace(NONE, **probabilities))
     _drive(h, 20_000)
-    report = h.injector.report()
+    report = h.report()
     assert _within_binomial(report.injected[kind], report.candidates[kind], 0.05)
 
 
