@@ -41,6 +41,10 @@ class Outcome:
     wall_s: float
 
 
+#: Every anomaly at 1%: the dirty-data figure's configuration.
+DIRTY = "[anomalies]\nlate = 0.01\nduplicate = 0.01\nout_of_order = 0.01\nmissing = 0.01\n"
+
+
 def emit(figure: str, value: float, unit: str, target: str = "", ok: bool | None = None, **extra: Any) -> dict[str, Any]:
     row = {"figure": figure, "value": round(value, 3), "unit": unit, "target": target, "ok": ok, **extra}
     print(json.dumps(row), flush=True)
@@ -217,6 +221,11 @@ def main() -> None:
         drawn_ratio = generation_rate(drawn) / null_rate
         rows.append(emit("engine_lognormal_vs_fixed", drawn_ratio, "ratio", ">= 0.8", drawn_ratio >= 0.8,
                          eps=round(generation_rate(drawn)), note="every status lognormal, p99 5x the median"))
+        dirty = synthpay(tmp, [*backfill, "--sink", "null"],
+                         {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-an", extra=DIRTY))})
+        dirty_ratio = generation_rate(dirty) / null_rate
+        rows.append(emit("engine_anomalies_vs_clean", dirty_ratio, "ratio", ">= 0.8", dirty_ratio >= 0.8,
+                         eps=round(generation_rate(dirty)), note="late, duplicate, out_of_order, missing at 1% each"))
 
         # A one-payment run costs what every run costs before and after generating: start-up,
         # topics, schemas, for synthpay and the broker alike. Taken off, what is left is the

@@ -27,6 +27,8 @@ else:  # pragma: no cover - exercised only on 3.10
 from synthpay import delays, parsers
 from synthpay.parsers import Parser
 from synthpay.settings import (
+    DEFAULT_DUPLICATE_DELAY,
+    DEFAULT_LATE_DELAY,
     DEFAULT_STATUSES,
     DEFAULT_WORKFLOWS,
     DELAY_MS,
@@ -290,6 +292,9 @@ def _build(
         (tables[table] if table else top)[d.attr] = value
     tables["run"]["sink_is_default"] = parsed["run.sink_is_default"]
     tables["kafka"]["config"] = _kafka_config(structured.get("kafka.config"))
+    for name, default in (("late_delay", DEFAULT_LATE_DELAY), ("duplicate_delay", DEFAULT_DUPLICATE_DELAY)):
+        given = structured.get(f"anomalies.{name}")
+        tables["anomalies"][name] = _delay(f"anomalies.{name}", given.raw, given) if given else default
     return Settings(
         **{name: kind(**tables[name]) for name, kind in sections().items()},
         **top,

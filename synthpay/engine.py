@@ -306,6 +306,7 @@ class Engine:
             achieved_rate=self._achieved_rate(),
             lag_max_ms=self.stats.lag_max_ms,
             elapsed_s=time.monotonic() - self._began if self._began else 0.0,
+            anomalies=scheduler.anomalies if scheduler else None,
         )
 
     # -- helpers
@@ -362,5 +363,6 @@ class Engine:
             peak_rss_mib=peak_rss_mib(),
             phases=phases,
             delays=delays,
+            anomalies=scheduler.anomaly_report(),
         )
 

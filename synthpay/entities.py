@@ -192,6 +192,33 @@ def new_payment_fields(
     return pid.encode(), tail
 
 
+#: Entries of a popularity table at most: a bank less likely than one in this many is never picked.
+POPULARITY_ENTRIES: Final = 1 << 20
+
+
+def zipf_table(banks: Sequence[Encoded], s: float) -> list[Encoded]:
+    """``banks`` repeated in proportion to zipf's law, the k-th taking 1/k^s of the weight.
+
+    The scheduler picks from it as from the plain list (one ``random()`` per bank, so a run
+    draws the same numbers either way). Each bank's share is quantized to 1/len(table) by
+    the largest remainder.
+    """
+    weights = [k ** -s for k in range(1, len(banks) + 1)]
+    total = sum(weights)
+    size = min(POPULARITY_ENTRIES, max(1 << 16, 64 * len(banks)))
+    exact = [w / total * size for w in weights]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(banks)), key=lambda k: exact[k] - counts[k], reverse=True)
+    for k in by_remainder[: size - sum(counts)]:
+        counts[k] += 1
+    return [bank for bank, count in zip(banks, counts) for _ in range(count)]
+
+
+def zipf_share(rank: int, count: int, s: float) -> float:
+    """The share of picks zipf's law gives the bank of ``rank`` (1 = the most popular) of ``count``."""
+    return float(rank ** -s / sum(k ** -s for k in range(1, count + 1)))
+
+
 def new_bank(rng: random.Random, ts_ms: int) -> Bank:
     """A bank named ``<lowercase first name>-bank``, as the original names them."""
     first = rng.choice(FIRST_NAMES).lower()

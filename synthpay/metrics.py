@@ -90,6 +90,14 @@ class EngineCollector:
             for topic, count in by_topic(snapshot).items():
                 family.add_metric([topic], count)
             yield family
+        if snapshot.anomalies is not None:
+            family = CounterMetricFamily(
+                "synthpay_anomalies", "Anomalies injected per kind and topic: labelled records, or missing events "
+                "never emitted", labels=["kind", "topic"])
+            for kind, counts in snapshot.anomalies.items():
+                for topic, count in counts.items():
+                    family.add_metric([kind, topic], count)
+            yield family
         for name, counter, text in _COUNTERS:
             yield CounterMetricFamily(name, text, value=counter(snapshot))
         for name, gauge, text in _GAUGES:

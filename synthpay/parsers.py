@@ -115,6 +115,19 @@ def boolean(raw: Any, is_text: bool) -> bool:
     raise ValueError("true or false")
 
 
+def rate(raw: Any, is_text: bool) -> float:
+    """0 (as fast as the workers allow) or a rate that brings a payment at least every 1,000 s."""
+    accepted = "0 (as fast as the workers allow) or a number from 0.001 to 1_000_000"
+    try:
+        value: float = number(0, 1_000_000)(raw, is_text)
+    except ValueError:
+        raise ValueError(accepted) from None
+    if 0 < value < 0.001:
+        # A slower rate leaves a batch run doing nothing but bank updates for years of event time.
+        raise ValueError(accepted)
+    return value
+
+
 def curve(raw: Any, is_text: bool) -> tuple[float, ...]:
     """24 multipliers of the rate, one per hour of day (not all 0), or empty for a flat rate."""
     accepted = "24 numbers from 0 to 1_000 (one per hour of day, not all 0), or empty for a flat rate"

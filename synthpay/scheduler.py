@@ -28,6 +28,7 @@ from typing import Final
 import trio
 
 from synthpay import entities
+from synthpay.anomalies import Injector
 from synthpay.clock import EngineClock
 from synthpay.settings import Settings
 from synthpay.entities import Bank
@@ -36,7 +37,7 @@ from synthpay.outbox import Outbox
 from synthpay.pacing import Pace
 from synthpay.scenario import Route, Scenario, needed
 from synthpay.stats import EngineStats
-from synthpay.summary import DelayReport, PhaseReport
+from synthpay.summary import AnomalyReport, DelayReport, PhaseReport
 from synthpay.timeline import Timeline
 from synthpay.workflow import Mix
 
@@ -96,6 +97,7 @@ new_event: Final = tuple.__new__
 
 _BANK_UPDATE: Final = _Tick("bank update")
 _ARRIVAL: Final = _Tick("arrival")
+_RELEASE: Final = _Tick("anomaly release")  # held-back anomalies fall due
 
 
 def share(total: int, index: int, count: int) -> int:
@@ -163,6 +165,9 @@ class Scheduler:
         self._instance = instance
         self._start_ms = 0
         self._admission_ended_ms: int | None = None
+        # [anomalies] is opt-in too: without it no event goes through the injector.
+        self._injector = (Injector(settings.anomalies, instance, stats.emitted, self._release_at)
+                          if settings.anomalies.enabled else None)
 
     def _plan_scenario(self, start: int) -> None:
         settings, run = self._settings, self._settings.run
@@ -215,8 +220,11 @@ class Scheduler:
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         batch_size, pace, release = outbox.batch_size, self._pace, self.limiter.release_on_behalf_of
+        injector = self._injector
+        # Events to emit before the next one the injector takes (negative: never).
+        quiet = injector.first() if injector else -1
         wakes, now = 0, clock.now_ms()
-        while (times or more) and (stats.started - stats.completed or self.admitting):
+        while (times or more) and (stats.started - stats.completed or self.admitting or (injector and injector.pending)):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
                 await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
@@ -252,8 +260,12 @@ class Scheduler:
                     if item.__class__ is _Flight:
                         step = item.step
                         topic = item.topics[step]
-                        buffer.append(new_event(Event, (topic, due, item)))
-                        emitted[topic.name] += 1
+                        if quiet:
+                            quiet -= 1
+                            buffer.append(new_event(Event, (topic, due, item)))
+                            emitted[topic.name] += 1
+                        else:
+                            quiet = injector.emit(buffer, topic, due, item, step)  # type: ignore[union-attr]
                         step += 1
                         gaps = item.gaps
                         if step < len(gaps):
@@ -271,6 +283,8 @@ class Scheduler:
                             stats.completed += 1
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
+                    elif item is _RELEASE:
+                        injector.release(buffer, due)  # type: ignore[union-attr]
                     else:
                         self._arrive(due)
                     if len(buffer) >= batch_size:
@@ -306,6 +320,25 @@ class Scheduler:
             heapq.heappush(self._times, deadline)
         else:
             bucket.append(item)
+
+    def _release_at(self, due: int) -> None:
+        self._push(due, _RELEASE)
+
+    @property
+    def anomalies(self) -> Mapping[str, Mapping[str, int]] | None:
+        """What [anomalies] injected so far, per kind and topic; None without it."""
+        if self._injector is None:
+            return None
+        return {kind: dict(counts) for kind, counts in self._injector.by_topic.items()}
+
+    def anomaly_report(self) -> AnomalyReport | None:
+        """What [anomalies] injected, None without it."""
+        if self._injector is None:
+            return None
+        stats = self._stats
+        records = sum(n for name, n in stats.emitted.items() if name != self._banks_topic.name)
+        swappable = sum(stats.workflows[label] for label, route in zip(self._labels, self._routes) if len(route) > 1)
+        return self._injector.report(records, stats.started, swappable)
 
     def _arrive(self, due: int) -> None:
         """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
@@ -435,6 +468,10 @@ class Scheduler:
                 self._stats.banks_created += 1
                 if self._outbox.full:
                     await self._outbox.ship()
+        if entity_settings.popularity == "zipf":
+            # Hot banks: sources[0] and destinations[0] the hottest, each side drawn on its own.
+            self._sources = entities.zipf_table(self._sources, entity_settings.zipf_s)
+            self._destinations = entities.zipf_table(self._destinations, entity_settings.zipf_s)
 
     def _update_bank(self, due: int, interval: int) -> None:
         index = int(self._bank_rng.random() * len(self._banks))

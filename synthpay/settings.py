@@ -16,6 +16,7 @@ from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
 from synthpay import parsers
+from synthpay.delays import Delay
 from synthpay.parsers import Parser
 from synthpay.timeline import Phase
 from synthpay.workflow import Status, Timing, Workflow
@@ -27,6 +28,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["auto", "json", "console"]
 Codec = Literal["deflate", "null"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
+Popularity = Literal["uniform", "zipf"]
 
 _DECLARATION, _SECTION, _STRUCTURED, _DERIVED = "declaration", "section", "structured", "derived"
 
@@ -63,6 +65,10 @@ def setting(
 def structured(what: str) -> Any:
     """A table or array with a parser of its own in the loader; ``what`` says what it holds."""
     return field(metadata={_STRUCTURED: what})
+
+
+#: A probability: NaN fails the range check like any other value outside it.
+PROBABILITY = parsers.number(0, 1)
 
 
 def _choices(kind: Any) -> tuple[str, ...]:
@@ -130,7 +136,7 @@ class RunSettings:
         "batch", parsers.choice(_choices(Mode)), "batch (stop after --payments) or continuous (until "
         "stopped; same as --payments 0)", flag="--mode", metavar=_metavar(Mode))
     rate: float = setting(
-        0.0, parsers.number(0, 1_000_000), "start this many payments per second on average, across all "
+        0.0, parsers.rate, "start this many payments per second on average, across all "
         "instances (0: as fast as --workers allows)", flag="--rate", metavar="PER_SECOND")
     arrivals: Arrivals = setting(
         "poisson", parsers.choice(_choices(Arrivals)), "spacing of payment starts under --rate: poisson "
@@ -169,6 +175,34 @@ class EntitySettings:
     banks_topic: str = setting("banks", parsers.topic, "topic of the banks and their updates")
     banks_partitions: int = setting(
         1, parsers.whole(1, 10_000), "partitions of the banks topic when synthpay creates it")
+    popularity: Popularity = setting(
+        "uniform", parsers.choice(_choices(Popularity)), "how payments pick their banks: uniform, or zipf (a few "
+        "hot banks take most of the traffic; source and destination drawn apart)", metavar=_metavar(Popularity))
+    zipf_s: float = setting(
+        1.1, parsers.number(0, 10, exclusive=True), "zipf exponent over banks: the k-th most popular bank is "
+        "picked in proportion to 1/k^s")
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalySettings:
+    """Dirty data on purpose: payment events late, duplicated, swapped or missing, each labelled."""
+
+    late: float = setting(
+        0.0, PROBABILITY, "probability per payment event: emitted late (after late_delay), its ts unchanged")
+    late_delay: Delay = structured("anomalies.late_delay: how late, a { dist = ..., ... } table")
+    duplicate: float = setting(
+        0.0, PROBABILITY, "probability per payment event: emitted a second time, byte-identical, after "
+        "duplicate_delay")
+    duplicate_delay: Delay = structured("anomalies.duplicate_delay: how much later the copy comes, a { dist = ... } table")
+    out_of_order: float = setting(
+        0.0, PROBABILITY, "probability per payment: two consecutive statuses emitted swapped")
+    missing: float = setting(
+        0.0, PROBABILITY, "probability per payment event after Initiated (the first step): never emitted")
+
+    @property
+    def enabled(self) -> bool:
+        """True when any anomaly can be injected (the default run injects none and draws nothing for them)."""
+        return bool(self.late or self.duplicate or self.out_of_order or self.missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +297,7 @@ class Settings:
     kafka: KafkaSettings = section(KafkaSettings)
     schema_registry: RegistrySettings = section(RegistrySettings)
     http: HttpSettings = section(HttpSettings)
+    anomalies: AnomalySettings = section(AnomalySettings)
     timing: Timing = setting(
         "sequential", parsers.choice(_choices(Timing)), "sequential: each delay counts from the previous "
         "status; parallel: every delay counts from the start (the original's behaviour)",
@@ -338,3 +373,6 @@ DELAY_SCALE = parsers.number(0, 1_000)
 #: Accepted range of a topic's partitions and of a workflow's weight.
 PARTITIONS = parsers.whole(1, 10_000)
 WEIGHT = parsers.whole(0, 1_000_000)
+#: What late and duplicated events wait when [anomalies] gives no delay table.
+DEFAULT_LATE_DELAY = Delay("exponential", (30_000.0,))
+DEFAULT_DUPLICATE_DELAY = Delay("uniform", (0.0, 5_000.0))

@@ -43,6 +43,7 @@ class Snapshot:
     backlog: int | None = None
     target_rate: float | None = None
     achieved_rate: float | None = None
+    anomalies: Mapping[str, Mapping[str, int]] | None = None  # with [anomalies]: per kind, per topic
 
 
 class EngineView(Protocol):

@@ -44,6 +44,15 @@ class PlannedWorkflow:
 
 
 @dataclass(frozen=True, slots=True)
+class HotBanks:
+    """Zipf popularity: the exponent and how many banks each side picks from."""
+
+    zipf_s: float
+    sources: int
+    destinations: int
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
     """What the run was configured to emit (the field order is the JSON's).
 
@@ -60,6 +69,7 @@ class RunPlan:
     workflow_weights: tuple[int, ...] = ()
     phases: tuple[Phase, ...] = ()
     arrival_curve: tuple[float, ...] = ()
+    hot_banks: HotBanks | None = None  # with popularity = "zipf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +98,27 @@ class PhaseReport:
     mix: Mapping[str, float]
     delay_scale: Mapping[str, float]
     delays: Mapping[str, DelayReport]
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyReport:
+    """What [anomalies] injected: the ground truth a pipeline under test is checked against.
+
+    ``candidates`` are the events (payments for out_of_order) a kind could befall and
+    ``injected`` those it did, so ``injected / candidates`` is the realized rate; ``by_topic``
+    counts the labelled records per kind and topic (one per swapped payment), and for
+    missing the events never emitted. ``missing`` counts those per status and
+    ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run),
+    ``missing_ts`` beside each the ts it would have had, so verify can fill the hole.
+    """
+
+    rates: Mapping[str, float]
+    candidates: Mapping[str, int]
+    injected: Mapping[str, int]
+    by_topic: Mapping[str, Mapping[str, int]]
+    missing: Mapping[str, int]
+    missing_ids: Mapping[str, tuple[str, ...]]
+    missing_ts: Mapping[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +156,8 @@ class Summary:
     phases: tuple[PhaseReport, ...] = ()
     # With phases or drawn delays: per status, configured and realized p50/p99.
     delays: Mapping[str, DelayReport] = field(default_factory=dict)
+    # With [anomalies]: what was injected, per kind.
+    anomalies: AnomalyReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -164,6 +197,8 @@ def run_plan(settings: Settings) -> RunPlan:
             for wf in settings.workflows
         ),
         **_scenario_plan(settings),
+        hot_banks=(HotBanks(entity.zipf_s, entity.sources, entity.destinations)
+                   if (entity := settings.entities).popularity == "zipf" else None),
     )
 
 
@@ -209,6 +244,9 @@ def render(summary: Summary) -> str:
         ),
     ]
     parts += render_scenario(summary)
+    if summary.anomalies is not None:
+        injected = summary.anomalies.injected
+        parts.append(_table(("ANOMALY", "INJECTED"), list(injected.items()), sum(injected.values())))
     rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
     cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
     parts.append(
@@ -294,7 +332,36 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         setup_s=max(p.setup_s for p in parts), peak_in_flight=total("peak_in_flight"),
         peak_rss_mib=round(sum(p.peak_rss_mib for p in parts), 1),
         # Realized delay percentiles are the first child's: a sample of the whole run's.
-        phases=_merge_phases(parts), delays=first.delays,
+        phases=_merge_phases(parts), delays=first.delays, anomalies=_merge_anomalies(parts),
+    )
+
+
+def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
+    """The children's anomaly counts added up (the missing ids of all, each child's capped)."""
+    reports = [p.anomalies for p in parts if p.anomalies is not None]
+    if not reports:
+        return None
+
+    def added(counts: Sequence[Mapping[str, int]]) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for c in counts:
+            total.update(c)
+        return dict(sorted(total.items()))
+
+    ids: dict[str, tuple[str, ...]] = {}
+    times: dict[str, tuple[int, ...]] = {}
+    for r in reports:
+        for status, listed in r.missing_ids.items():
+            ids[status] = ids.get(status, ()) + listed
+            times[status] = times.get(status, ()) + r.missing_ts[status]
+    return AnomalyReport(
+        rates=reports[0].rates,
+        candidates=added([r.candidates for r in reports]),
+        injected=added([r.injected for r in reports]),
+        by_topic={kind: added([r.by_topic.get(kind, {}) for r in reports]) for kind in reports[0].by_topic},
+        missing=added([r.missing for r in reports]),
+        missing_ids=ids,
+        missing_ts=times,
     )
 
 

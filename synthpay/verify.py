@@ -27,7 +27,8 @@ import fastavro
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from synthpay import scenario_checks
+from synthpay import anomaly_checks, scenario_checks
+from synthpay.anomaly_checks import AnomalyTally
 from synthpay.settings import Settings
 from synthpay.kafka_client import (
     CONNECT_TIMEOUT_S,
@@ -43,7 +44,7 @@ from synthpay.kafka_client import (
     wait_for_cluster,
 )
 from synthpay.scenario_checks import ScenarioPlan, ScenarioTally
-from synthpay.summary import load_summary
+from synthpay.summary import AnomalyReport, HotBanks, load_summary
 
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").
 _SLOT_BITS = 64
@@ -79,6 +80,14 @@ class Manifest:
     payments_started: int
     payments_cut: int
     scenario: ScenarioPlan | None = None  # phases or drawn delays: checked by scenario_checks
+    anomalies: AnomalyReport | None = None  # [anomalies]: checked by anomaly_checks, with hot banks
+    hot_banks: HotBanks | None = None
+    first_status: int = 0  # the status whose records count each payment's source bank once
+
+    @property
+    def labelled(self) -> bool:
+        """Whether records are checked for anomaly labels and timestamps."""
+        return self.anomalies is not None or self.hot_banks is not None
 
 
 def load_manifest(path: str) -> Manifest:
@@ -98,6 +107,9 @@ def load_manifest(path: str) -> Manifest:
         payments_started=summary.payments_started,
         payments_cut=summary.payments_cut,
         scenario=scenario_checks.scenario_plan(summary, statuses),
+        anomalies=summary.anomalies,
+        hot_banks=plan.hot_banks,
+        first_status=index[plan.workflows[0].steps[0]] if plan.workflows else 0,
     )
 
 
@@ -146,6 +158,7 @@ class _Tally:
     unresolved: dict[int, str] = field(default_factory=dict)  # id -> why
     consumer_errors: _Offenders = field(default_factory=_Offenders)
     unfinished: list[str] = field(default_factory=list)  # partitions not read to their end
+    anomalies: AnomalyTally = field(default_factory=AnomalyTally)
 
 
 def _payment_key(payment_id: str) -> bytes:
@@ -171,7 +184,7 @@ class _Reader:
 
     def record(
         self, topic: str, key: bytes | None, value: bytes | None, run_id: str | bytes | None,
-        phase: str | bytes | None = None,
+        phase: str | bytes | None = None, anomaly: str | bytes | None = None, timestamp: int | None = None,
     ) -> None:
         """Tally one consumed record (skipped when its run_id header is another run's)."""
         if run_id != self._run_id:
@@ -189,7 +202,7 @@ class _Reader:
         if topic == self._manifest.banks_topic:
             tally.banks.add(decoded["id"])
         else:
-            self._payment(topic, decoded, where, phase)
+            self._payment(topic, decoded, where, phase, anomaly, timestamp)
 
     def _decode(self, topic: str, value: bytes | None) -> dict[str, Any] | None:
         tally = self.tally
@@ -233,7 +246,8 @@ class _Reader:
             self.tally.unresolved[schema_id] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return None
 
-    def _payment(self, topic: str, rec: dict[str, Any], where: str, phase: str | bytes | None) -> None:
+    def _payment(self, topic: str, rec: dict[str, Any], where: str, phase: str | bytes | None,
+                 anomaly: str | bytes | None, timestamp: int | None) -> None:
         tally, manifest = self.tally, self._manifest
         status = manifest.status_of_topic.get(topic)
         if status is None or rec.get("status") != manifest.statuses[status]:
@@ -246,6 +260,13 @@ class _Reader:
         tally.references[rec["source"]] += 1
         tally.references[rec["destination"]] += 1
         key = _payment_key(rec["id"])
+        if manifest.labelled:
+            shown = f"{rec['id']} {manifest.statuses[status]}"
+            if tally.anomalies.record(topic, anomaly, ts, timestamp, shown) == "duplicate":
+                tally.anomalies.copies.append((key, status, shown))
+                return  # expected: not a second sighting of the event
+            if status == manifest.first_status:
+                tally.anomalies.sources[rec["source"]] += 1
         packed = tally.payments.get(key, 0)
         shift = status * _SLOT_BITS
         if (packed >> shift) & _SLOT:
@@ -344,6 +365,11 @@ def _checks(manifest: Manifest, tally: _Tally) -> list[Check]:
     errors = tally.consumer_errors
     missing_banks = {ref: n for ref, n in tally.references.items() if ref not in tally.banks}
     resolved = [i for i, s in tally.schemas.items() if s is not None]
+    missing_arrived = _fill_missing(manifest, tally) if manifest.anomalies else []
+    labelled = anomaly_checks.checks(
+        manifest.anomalies, manifest.hot_banks, tally.anomalies,
+        lambda key, status: bool((tally.payments.get(key, 0) >> (status * _SLOT_BITS)) & _SLOT), missing_arrived,
+    ) if manifest.labelled else []
     return [
         Check("counts", not wrong and not tally.unfinished and not errors.count,
               f"{total} records of this run on {len(manifest.delivered)} topics "
@@ -362,7 +388,29 @@ def _checks(manifest: Manifest, tally: _Tally) -> list[Check]:
         Check("schemas", not tally.unresolved and bool(resolved),
               f"{len(resolved)} of {len(tally.schemas)} schema ids resolve in the registry",
               tuple(f"{i}: {why}" for i, why in sorted(tally.unresolved.items()))),
+        *(Check(*result) for result in labelled),
     ]
+
+
+def _fill_missing(manifest: Manifest, tally: _Tally) -> list[str]:
+    """Put each event the summary lists as missing where it would have been; return those that arrived anyway.
+
+    The workflow checks then judge the payment as if the event had come (they see holes
+    only past MISSING_IDS_CAP missing events).
+    """
+    assert manifest.anomalies is not None
+    index = {name: i for i, name in enumerate(manifest.statuses)}
+    arrived = []
+    for status, ids in manifest.anomalies.missing_ids.items():
+        shift = index[status] * _SLOT_BITS
+        for pid, ts in zip(ids, manifest.anomalies.missing_ts[status]):
+            key = _payment_key(pid)
+            packed = tally.payments.get(key, 0)
+            if (packed >> shift) & _SLOT:
+                arrived.append(f"{pid} {status} arrived, though the summary lists it missing")
+            else:
+                tally.payments[key] = packed | (ts + 1) << shift
+    return arrived
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,8 +539,10 @@ def _consume(cluster: _Cluster, reader: _Reader, manifest: Manifest, timeout_s: 
             if end is None or offset >= end:
                 continue  # written after verify started: not part of the run as summarised
             read += 1
+            labelled = manifest.labelled
             reader.record(topic, msg.key(), msg.value(), _header(msg, "run_id"),
-                          _header(msg, "phase") if manifest.scenario else None)
+                          _header(msg, "phase") if manifest.scenario else None,
+                          _header(msg, "anomaly") if labelled else None, msg.timestamp()[1] if labelled else None)
             if offset + 1 >= end:
                 del ends[(topic, partition)]
                 consumer.pause([TopicPartition(topic, partition)])

@@ -262,7 +262,8 @@ BAD = [
      "run.sink = 'kafka' needs kafka.bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS), e.g. localhost:9092"),
     ("instance-index-out-of-range", None, {"JOB_COMPLETION_INDEX": "4"}, ["--instance-count", "4"],
      "JOB_COMPLETION_INDEX = '4' (environment): expected a whole number below run.instance_count (4)"),
-    ("negative-rate", None, {}, ["--rate", "-5"], "--rate = '-5' (command line): expected a number from 0 to 1_000_000"),
+    ("negative-rate", None, {}, ["--rate", "-5"], "--rate = '-5' (command line): expected 0 (as fast as the workers allow) or a number from 0.001 to "
+     "1_000_000"),
     ("bad-arrivals", None, {}, ["--arrivals", "bursty"],
      "--arrivals = 'bursty' (command line): expected one of 'poisson', 'constant'"),
     ("bad-mode", '[run]\nmode = "forever"\n', {}, [],
@@ -279,9 +280,13 @@ BAD = [
     ("huge-shutdown-grace", None, {}, ["--shutdown-grace", "1e12"],
      "--shutdown-grace = '1e12' (command line): expected a number from 0 to 3_600"),
     ("huge-rate", None, {}, ["--rate", "1e9", "--arrivals", "constant"],
-     "--rate = '1e9' (command line): expected a number from 0 to 1_000_000"),
+     "--rate = '1e9' (command line): expected 0 (as fast as the workers allow) or a number from 0.001 to "
+     "1_000_000"),
+    ("rate-too-slow-to-end", None, {}, ["--rate", "1e-7"],
+     "--rate = '1e-7' (command line): expected 0 (as fast as the workers allow) or a number from 0.001 to 1_000_000"),
     ("largest-float-rate", None, {}, ["--rate", "1e308"],
-     "--rate = '1e308' (command line): expected a number from 0 to 1_000_000"),
+     "--rate = '1e308' (command line): expected 0 (as fast as the workers allow) or a number from 0.001 to "
+     "1_000_000"),
     ("huge-toml-workers", "[run]\nworkers = 9223372036854775807\n", {}, [],
      "run.workers = 9223372036854775807 (config.toml): expected a whole number from 1 to 1_000_000"),
     ("huge-partitions", '[statuses]\nFailed = { partitions = 1000000 }\n', {}, [],

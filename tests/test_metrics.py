@@ -156,6 +156,14 @@ async def test_metrics_are_the_snapshot_in_prometheus_format(fake: FakeEngine, p
     assert found["synthpay_ready"] == {(): 1.0}
 
 
+
+async def test_anomalies_are_counted_per_kind_and_topic_only_when_injected(fake: FakeEngine, port: int) -> None:
+    assert "synthpay_anomalies_total" not in families((await get(port, "/metrics"))[2].decode())
+    fake.figures = replace(fake.figures, anomalies={"late": {"payment-initiated": 3}, "missing": {"payment-x": 2}})
+    found = families((await get(port, "/metrics"))[2].decode())
+    assert found["synthpay_anomalies_total"] == {
+        (("kind", "late"), ("topic", "payment-initiated")): 3.0, (("kind", "missing"), ("topic", "payment-x")): 2.0}
+
 # --- HTTP details
 
 

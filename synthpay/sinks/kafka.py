@@ -21,6 +21,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay import serde
+from synthpay.anomalies import Injected
 from synthpay.config import ConfigError
 from synthpay.entities import ID_HEAD, Payment
 from synthpay.events import Event, Topic
@@ -151,6 +152,8 @@ class KafkaSink:
             t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
             for t in ctx.topics if t.status and phases
         }
+        # With [anomalies], an injected record also carries the anomaly header.
+        self._labelled = ctx.settings.anomalies.enabled
         self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
                        registry=ctx.settings.schema_registry.url)
 
@@ -252,14 +255,20 @@ class KafkaSink:
         # partitioning a consumer sees, so a client that changed this order would fail it.
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
         produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
+        labelled = self._labelled
         for topic, ts_ms, entity in batch:
             name = topic.name
             head, status, headers = plans[name]
             if isinstance(entity, Payment):
                 key = entity.kafka_key
-                value = encode(head, key, entity.avro_tail, status, ts_ms)
                 if phase_headers:
                     headers = phase_headers[name][topic.phase]
+                if labelled and isinstance(entity, Injected):
+                    # ts_ms is when it is emitted (the record timestamp); the value keeps the event's time.
+                    value = encode(head, key, entity.avro_tail, status, entity.event_ts_ms)
+                    headers = [*headers, ("anomaly", entity.anomaly.encode())]
+                else:
+                    value = encode(head, key, entity.avro_tail, status, ts_ms)
             else:
                 value = head + entity.avro(topic, ts_ms)
                 key = entity.kafka_key

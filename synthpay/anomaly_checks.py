@@ -1,0 +1,103 @@
+"""verify's checks for a run with [anomalies] or zipf popularity.
+
+The summary is the ground truth: what was injected, per kind and topic. Verify expects
+exactly that many labelled records, and holds every record without a label to the clean
+rules: its record timestamp is its ``ts`` (else it came late or out of order unlabelled),
+and it is the only one of its (payment, status) (the duplicates check). A labelled
+duplicate must repeat a record that arrived; a listed missing event must not arrive (the
+workflow checks then see it filled in at the ts it would have had). Each kind's realized
+rate, injected over candidates, must be within a binomial tolerance of its probability,
+and with zipf the most popular source bank's share within one of the law's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from synthpay.entities import zipf_share
+from synthpay.summary import AnomalyReport, HotBanks
+
+#: A realized count further than this many standard deviations from its expectation fails.
+SIGMAS = 4.5
+SHOWN = 5
+_LABELS = {b"late": "late", b"duplicate": "duplicate", b"out_of_order": "out_of_order"}
+#: Labels whose record timestamp (the emission time) may be after the record's ts.
+_EMITTED_AFTER = ("late", "out_of_order", "duplicate")
+
+#: (check name, ok, detail, first offenders), as verify reports it.
+Result = tuple[str, bool, str, tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class AnomalyTally:
+    """What the records showed of anomalies: labels per kind and topic, and what broke the rules."""
+
+    labelled: Counter[tuple[str, str]] = field(default_factory=Counter)
+    copies: list[tuple[bytes, int, str]] = field(default_factory=list)  # labelled duplicates: (key, status, shown)
+    mistimed: list[str] = field(default_factory=list)
+    mistimed_count: int = 0
+    sources: Counter[str] = field(default_factory=Counter)  # per source bank, on the first status's records
+
+    def record(self, topic: str, header: bytes | str | None, ts: int, timestamp: int | None, shown: str) -> str:
+        """Tally one payment record's label and timestamp; return its kind ("" unlabelled, "?" unknown)."""
+        raw = header.encode() if isinstance(header, str) else header
+        kind = "" if raw is None else _LABELS.get(raw, "?")
+        if kind:
+            self.labelled[kind, topic] += 1
+        if timestamp is not None and (timestamp < ts if kind in _EMITTED_AFTER else timestamp != ts):
+            self.mistimed_count += 1
+            if len(self.mistimed) < SHOWN:
+                label = f"labelled {kind}" if kind else "unlabelled"
+                self.mistimed.append(f"{shown}: record timestamp {timestamp}, ts {ts} ({label})")
+        return kind
+
+
+def binomial_ok(hits: int, n: int, p: float) -> bool:
+    """Whether ``hits`` of ``n`` trials is a plausible outcome at probability ``p``."""
+    return abs(hits - n * p) <= SIGMAS * math.sqrt(n * p * (1 - p)) + 1
+
+
+def checks(report: AnomalyReport | None, hot: HotBanks | None, tally: AnomalyTally,
+           arrived: Callable[[bytes, int], bool], missing_arrived: list[str]) -> list[Result]:
+    """The anomaly and popularity lines of verify's report."""
+    results: list[Result] = []
+    if report is not None:
+        expected = Counter({(kind, topic): n for kind, by_topic in report.by_topic.items() if kind != "missing"
+                            for topic, n in by_topic.items() if n})
+        wrong = sorted(f"{kind} on {topic}: {tally.labelled[kind, topic]} labelled, summary {expected[kind, topic]}"
+                       for kind, topic in set(expected) | set(tally.labelled) if tally.labelled[kind, topic]
+                       != expected[kind, topic])
+        kinds = Counter[str]()
+        for (kind, _), n in tally.labelled.items():
+            kinds[kind] += n
+        results.append(("anomalies", not wrong,
+                        "labelled records as the summary injected them: "
+                        + ", ".join(f"{k} {kinds[k]}" for k in ("late", "duplicate", "out_of_order"))
+                        + f", missing {sum(report.missing.values())} (never emitted)", tuple(wrong)))
+        orphans = [shown for key, status, shown in tally.copies if not arrived(key, status)]
+        results.append(("missing", not missing_arrived and not orphans,
+                        f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
+                        f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
+                        tuple(missing_arrived + orphans)))
+        off = [f"{kind}: {report.injected[kind]} of {report.candidates[kind]} (p = {p:g})"
+               for kind, p in report.rates.items() if not binomial_ok(report.injected[kind], report.candidates[kind], p)]
+        results.append(("rates", not off, "each kind's realized rate within "
+                        f"{SIGMAS:g} standard deviations of its probability", tuple(off)))
+    results.append(("timestamps", not tally.mistimed_count,
+                    f"{tally.mistimed_count} records emitted at other than their ts without a label that says so",
+                    tuple(tally.mistimed)))
+    if hot is not None:
+        results.append(_zipf(hot, tally.sources))
+    return results
+
+
+def _zipf(hot: HotBanks, sources: Counter[str]) -> Result:
+    n = sum(sources.values())
+    p = zipf_share(1, hot.sources, hot.zipf_s)
+    top, hits = sources.most_common(1)[0] if sources else ("", 0)
+    return ("hot banks", binomial_ok(hits, n, p),
+            f"the most popular source bank has {hits} of {n} payments; zipf (s = {hot.zipf_s:g}) gives "
+            f"{n * p:.0f}", (top,) if top else ())
