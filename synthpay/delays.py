@@ -130,12 +130,6 @@ def fixed(ms: int) -> Delay:
     return Delay("fixed", (float(ms),))
 
 
-def from_description(described: Mapping[str, float | str]) -> Delay:
-    """The inverse of :meth:`Delay.describe` (for verify, which reads the summary's plan)."""
-    dist = str(described["dist"])
-    return Delay(dist, tuple(float(described[p]) for p in PARAMETERS[dist]), float(described.get("scale", 1.0)))
-
-
 def check(dist: str, values: Mapping[str, float]) -> str:
     """What is wrong with these parameters, or "" (the caller has checked each is a number >= 0)."""
     if dist == "uniform" and values["max_ms"] < values["min_ms"]:

@@ -251,8 +251,9 @@ class KafkaSink:
         # less time than framing the result of Event.avro()); and produce() is called with
         # positional arguments, in the order of its C signature (topic, value, key,
         # partition, callback, on_delivery, timestamp, headers), because parsing keywords
-        # took a large part of its cost (README, Performance). test_kafka checks the timestamps, headers and key
-        # partitioning a consumer sees, so a client that changed this order would fail it.
+        # took a large part of its cost (README, Performance). test_kafka checks the
+        # timestamps, headers and key partitioning a consumer sees, so a client that
+        # changed this order would fail it.
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
         produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
         labelled = self._labelled
