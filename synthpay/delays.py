@@ -7,6 +7,7 @@ Kolmogorov-Smirnov statistic compares against.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Mapping
@@ -70,7 +71,14 @@ class Delay:
         """
         if self.dist == "fixed":
             return Quantiles((self.support()[0],), 0)
-        return Quantiles(tuple(int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)), _LEVEL_BITS)
+        if self.dist == "lognormal":  # the common case, without an inverse normal CDF per level
+            a, b = self.params
+            ms = [int(_lognormal(a, b, z) * self.scale + 0.5) for z in _standard_levels()]
+        else:
+            ms = [int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)]
+        # Equal delays as one int object: fewer, hotter objects for the draws to read.
+        shared: dict[int, int] = {}
+        return Quantiles(tuple(shared.setdefault(x, x) for x in ms), _LEVEL_BITS)
 
     def cdf(self, ms: float) -> float:
         """P(an unrounded draw <= ``ms``)."""
@@ -101,7 +109,7 @@ class Delay:
         elif dist == "exponential":
             x = -a * math.log(1.0 - p)
         elif dist == "lognormal":
-            x = a * math.exp(math.log(b / a) / _Z99 * _STANDARD.inv_cdf(p))
+            x = _lognormal(a, b, _STANDARD.inv_cdf(p))
         else:
             below = _STANDARD.cdf(-a / b)
             x = a + b * _STANDARD.inv_cdf(below + p * (1.0 - below))
@@ -123,6 +131,17 @@ class Delay:
         if self.scale != 1.0:
             described["scale"] = self.scale
         return described
+
+
+def _lognormal(median: float, p99: float, z: float) -> float:
+    """The lognormal delay with this median and p99 at the standard normal quantile ``z``."""
+    return median * math.exp(math.log(p99 / median) / _Z99 * z)
+
+
+@functools.cache
+def _standard_levels() -> tuple[float, ...]:
+    """The standard normal's quantile at the middle of each of the ``LEVELS`` levels."""
+    return tuple(_STANDARD.inv_cdf((i + 0.5) / LEVELS) for i in range(LEVELS))
 
 
 def fixed(ms: int) -> Delay:

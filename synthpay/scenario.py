@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -36,8 +37,9 @@ def delay_of(status: Status) -> Delay:
 
 
 #: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
-#: draws per quantile (the histogram of realized delays, without hashing a delay per draw).
-_Drawn = tuple[tuple[int, ...], int, list[int]]
+#: draws per quantile (the histogram of realized delays, without hashing a delay per draw;
+#: an array, whose counts sit in one compact block rather than as int objects all over the heap).
+_Drawn = tuple[tuple[int, ...], int, "array[int]"]
 
 
 class Regime:
@@ -62,7 +64,7 @@ class Regime:
                 tables[d] = d.table()
         self._tables = {s: tables[d] for s, d in delays.items()}
         # Realized delays per status: draws per quantile of the status's table.
-        self.delays = {s: [0] * len(table.ms) for s, table in self._tables.items()}
+        self.delays = {s: array("q", bytes(8 * len(table.ms))) for s, table in self._tables.items()}
         # A workflow whose delays are all fixed shares one route (its delays are counted from
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []
@@ -158,18 +160,19 @@ class Scenario:
         regimes = self.regimes
         regime = regimes[self.timeline.index_at(now) + 1] if len(regimes) > 1 else regimes[0]
         index = regime.mix.pick(rng).index
-        route = regime.routes[index]
-        if route is None:
-            draw = self._rng.getrandbits
-            delays = []
-            for table, bits, counts in regime.drawn[index]:
-                level = draw(bits)
-                counts[level] += 1
-                delays.append(table[level])
-            route = (tuple(delays), regime.topics[index]) if self._timing == "sequential" else _route(
-                delays, regime.topics[index], self._timing)
         regime.counts[index] += 1
-        return index, route
+        route = regime.routes[index]
+        if route is not None:
+            return index, route
+        draw = self._rng.getrandbits
+        delays = []
+        for table, bits, counts in regime.drawn[index]:
+            level = draw(bits)
+            counts[level] += 1
+            delays.append(table[level])
+        if self._timing == "sequential":
+            return index, (tuple(delays), regime.topics[index])
+        return index, _route(delays, regime.topics[index], self._timing)
 
     def cut(self, topics: tuple[Topic, ...], step: int) -> None:
         """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""

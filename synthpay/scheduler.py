@@ -145,6 +145,7 @@ class Scheduler:
         self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
         self._constant = run.arrivals == "constant"
         self.limiter = trio.CapacityLimiter(run.workers)
+        self._workers = run.workers  # the limiter's total_tokens, as an int
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
         self._banks: list[Bank] = []
@@ -223,7 +224,7 @@ class Scheduler:
         injector = self._injector
         # Events to emit before the next one the injector takes (negative: never).
         quiet = injector.first() if injector else -1
-        wakes, now = 0, clock.now_ms()
+        wakes, now, stop_at = 0, clock.now_ms(), self._stop_at
         while (times or more) and (stats.started - stats.completed or self.admitting or (injector and injector.pending)):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
@@ -248,6 +249,7 @@ class Scheduler:
                         await trio.lowlevel.checkpoint()
                     now = max(deadline, clock.now_ms())  # we may wake late; that is lag
             buffer = outbox.buffer
+            freed = False  # a token or an arrival: only then can _admit start anything
             woke, emitted_now = (0.0 if pace is None else time.perf_counter()), 0
             while times and times[0] <= now:
                 due = heapq.heappop(times)
@@ -281,12 +283,14 @@ class Scheduler:
                         else:
                             release(item)
                             stats.completed += 1
+                            freed = True
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
                     elif item is _RELEASE:
                         injector.release(buffer, due)  # type: ignore[union-attr]
                     else:
                         self._arrive(due)
+                        freed = True
                     if len(buffer) >= batch_size:
                         if virtual:
                             await clock.sleep_until_ms(due)
@@ -296,7 +300,8 @@ class Scheduler:
                 if len(outbox.buffer) >= _SHIP_NOW:
                     await outbox.ship()
                 pace.emitted(emitted_now, time.perf_counter() - woke)
-            more = self._admit(now)
+            if freed or more or now >= stop_at:
+                more = self._admit(now)
         if virtual:
             await clock.sleep_until_ms(now)
 
@@ -403,24 +408,50 @@ class Scheduler:
         Under the real clock no more than the pace allows; True means it held some back,
         so the loop emits what falls due meanwhile and comes back for them.
         """
-        stats = self._stats
         if not self.admitting:
             return False
-        left = self.target - stats.started if self.target else math.inf
-        if left <= 0 or now >= self._stop_at:
+        stats = self._stats
+        # Whichever runs out first: the limiter's tokens, the payments left to start, the
+        # arrivals waiting, the pace's allowance. Nothing in _start changes them (only this
+        # task takes tokens). Comparisons rather than min() over infinities: with drawn
+        # delays this runs nearly every millisecond.
+        borrowed = self.limiter.borrowed_tokens
+        room = self._workers - borrowed
+        if self.target:
+            left = self.target - stats.started
+            if left <= 0:
+                self._end_admission(now)
+                return False
+            if left < room:
+                room = left
+        if now >= self._stop_at:
             self._end_admission(now)
             return False
-        pace = self._pace
-        # Whichever runs out first: the limiter's tokens, the payments left to start, the
-        # arrivals waiting, the pace's allowance. Nothing in the loop below changes them
-        # (only this task takes tokens).
-        room = min(self.limiter.available_tokens, left,
-                   self._pending if self._paced else math.inf)
+        if self._paced and self._pending < room:
+            room = self._pending
         if room <= 0:
             return False
-        chunk = math.inf if pace is None else pace.allowance()
-        count = int(min(room, chunk))
-        began = 0.0 if pace is None else time.perf_counter()
+        pace = self._pace
+        if pace is None:
+            self._start(now, room)
+            count = room
+        else:
+            count = int(min(room, pace.allowance()))
+            began = time.perf_counter()
+            self._start(now, count)
+            if count:
+                pace.admitted(count, time.perf_counter() - began)
+        if self._paced:
+            self._pending -= count
+        if self.target and stats.started == self.target:
+            self._end_admission(now)
+        if borrowed + count > stats.peak_in_flight:
+            stats.peak_in_flight = borrowed + count
+        return count < room
+
+    def _start(self, now: int, count: int) -> None:
+        """Start ``count`` payments at ``now`` (the limiter has the room)."""
+        stats = self._stats
         rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
         sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
         push, acquire = self._push, self.limiter.acquire_on_behalf_of_nowait
@@ -436,15 +467,6 @@ class Scheduler:
             workflows[labels[index]] += 1
             push(now + route[0][0], flight)
         stats.started += count
-        if self._paced:
-            self._pending -= count
-        if count == left:
-            self._end_admission(now)
-        if self.in_flight > stats.peak_in_flight:
-            stats.peak_in_flight = self.in_flight
-        if pace is not None and count:
-            pace.admitted(count, time.perf_counter() - began)
-        return count < room
 
     def _end_admission(self, now: int) -> None:
         self._admission_ended_ms = now
