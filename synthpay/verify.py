@@ -458,20 +458,39 @@ class _Cluster:
             "logger": quiet,
         }, settings.kafka)
 
-    def partitions(self, topics: Iterable[str]) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
-        """(assignment from the beginning, {(topic, partition): high watermark}, missing topics)."""
+    def partitions(self, delivered: Mapping[str, int]
+                   ) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
+        """(assignment from the beginning, {(topic, partition): high watermark}, missing topics).
+
+        ``delivered``: records per topic the run's summary says were acknowledged. A broker
+        just started can answer with watermarks that do not hold them yet; they are asked
+        again until they do, or until the connect timeout, when the counts check reports
+        what is short.
+        """
         try:
             wait_for_cluster(self.consumer, self._errors, self._where)
         except ClusterError as exc:
             raise VerifyError(f"verify: {exc}") from None
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
         try:
-            marks, missing = watermarks(self.consumer, topics)
+            marks, missing = watermarks(self.consumer, delivered)
+            while _short(marks, delivered) and time.monotonic() < deadline:
+                time.sleep(0.5)
+                marks, missing = watermarks(self.consumer, delivered)
         except KafkaException as exc:
             raise VerifyError(
                 f"verify: cannot use the cluster at {self._where}: {self._errors.last or describe_error(exc)}") from None
         assignment = [TopicPartition(topic, p, low) for (topic, p), (low, _) in marks.items()]
         ends = {where: high for where, (low, high) in marks.items() if high > low}
         return assignment, ends, missing
+
+
+def _short(marks: Mapping[tuple[str, int], tuple[int, int]], delivered: Mapping[str, int]) -> bool:
+    """True when some topic's partitions hold fewer records than the run delivered to it."""
+    held: Counter[str] = Counter()
+    for (topic, _), (low, high) in marks.items():
+        held[topic] += max(0, high - low)
+    return any(held[topic] < count for topic, count in delivered.items() if (topic, 0) in marks)
 
 
 def watermarks(consumer: Consumer, topics: Iterable[str], timeout_s: float = CONNECT_TIMEOUT_S

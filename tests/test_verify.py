@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from conftest import run_engine, subprocess_env
+from synthpay import verify
 from kafka_support import (
     Run,
     Services,
@@ -127,3 +128,18 @@ def test_registry_url_that_is_no_registry_is_exit_2(small_run: tuple[Services, P
     assert (report.returncode, report.stdout) == (2, "")
     assert report.stderr == (f"synthpay: error: schema_registry.url = {url!r}: not a schema registry API "
                              "(it answered HTTP 404 without the registry's error code)\n")
+
+
+@pytest.mark.parametrize(
+    ("marks", "short"),
+    [
+        ({("a", 0): (0, 3), ("a", 1): (5, 7), ("b", 0): (0, 4)}, False),  # a holds 5, b 4
+        ({("a", 0): (0, 3), ("a", 1): (7, 7), ("b", 0): (0, 4)}, True),  # a holds 3 of the 5 delivered
+        ({("a", 0): (0, 9), ("a", 1): (0, 0)}, False),  # b is missing: the counts check says so
+    ],
+    ids=["held", "short", "missing-topic"],
+)
+def test_watermarks_are_short_of_what_the_run_delivered(
+    marks: dict[tuple[str, int], tuple[int, int]], short: bool
+) -> None:
+    assert verify._short(marks, {"a": 5, "b": 4}) is short
