@@ -269,7 +269,7 @@ def _parse(setting: Declaration, value: _Value) -> Any:
     return _checked(setting.parse, value, secret=setting.secret)
 
 
-def _checked(parse: Parser, value: _Value, *, secret: bool = False) -> Any:
+def _checked(parse: Parser[Any], value: _Value, *, secret: bool = False) -> Any:
     try:
         return parse(value.raw, value.text)
     except ValueError as exc:
@@ -405,7 +405,7 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
     return statuses
 
 
-def _field(key: str, raw: Any, parse: Parser, table: _Value | None) -> Any:
+def _field(key: str, raw: Any, parse: Parser[Any], table: _Value | None) -> Any:
     value = raw if isinstance(raw, _Value) else _Value(raw, table.origin if table else "default", key, False)
     if value.raw is None:
         raise ConfigError(f"{key} ({value.origin}): missing; expected a value")
@@ -529,7 +529,7 @@ def _phase(
 
 
 def _phase_table(
-    key: str, raw: Any, names: list[str], parse: Parser, table: _Value
+    key: str, raw: Any, names: list[str], parse: Parser[Any], table: _Value
 ) -> Mapping[str, Any] | None:
     if raw is None:
         return None

@@ -40,7 +40,7 @@ class Declaration:
     key: str  # the dotted TOML key, e.g. "run.payments" (filled in by declarations())
     attr: str  # the dataclass field it fills
     default: Any  # as it would be written in config.toml
-    parse: Parser
+    parse: Parser[Any]
     help: str
     aliases: tuple[str, ...] = ()  # environment names besides SYNTHPAY_<SECTION>_<KEY>
     flag: str | None = None
@@ -54,7 +54,7 @@ class Declaration:
 
 
 def setting(
-    default: Any, parse: Parser, help: str, *, env: tuple[str, ...] = (), flag: str | None = None,
+    default: Any, parse: Parser[Any], help: str, *, env: tuple[str, ...] = (), flag: str | None = None,
     metavar: str | None = None, secret: bool = False, key: str | None = None,
 ) -> Any:
     """Declare the field as a setting (``key`` when its TOML name differs from the field's)."""
