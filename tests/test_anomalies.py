@@ -85,7 +85,7 @@ class Harness:
     payments: int = 0
 
     def report(self) -> AnomalyReport:
-        return self.injector.report(sum(self.emitted.values()), self.payments, self.payments)
+        return self.injector.report(sum(self.emitted.values()), self.payments, [self.payments])
 
 
 def _harness(settings: AnomalySettings, seed: str = "s") -> Harness:
