@@ -243,6 +243,7 @@ class Written:
     ts: int  # the value's ts
     value: bytes
     anomaly: str
+    phase: str = ""  # the phase header: the phase the payment started in
 
 
 class Recorder(SynchronousSink):
@@ -254,7 +255,7 @@ class Recorder(SynchronousSink):
             if isinstance(e.entity, Payment):
                 record = e.record()
                 self._into.append(Written(e.topic.name, e.key, e.ts_ms, int(str(record["ts"])), e.avro(),
-                                          e.entity.anomaly if isinstance(e.entity, Injected) else ""))
+                                          e.entity.anomaly if isinstance(e.entity, Injected) else "", e.topic.phase))
         self._ledger.written(batch)
 
 
