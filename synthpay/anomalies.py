@@ -18,6 +18,10 @@ virtual-clock run fixes.
   its record timestamp is after the later status's. The held-back record is labelled.
 - missing: an event after the payment's first is never emitted; the payment goes on.
 
+A phase may override the rates: the scheduler says when one begins or ends (a wheel tick,
+not a step per event), and each kind whose rate changes draws its next pick afresh from
+there. out_of_order goes by the phase its payment started in instead, by thinning.
+
 An event picked by more than one kind takes, in order: the swap, missing, then late and
 duplicate together. The report's candidates count only the events each kind could
 befall, so the realized rate ``injected / candidates`` is a binomial sample of its

@@ -73,13 +73,12 @@ def test_a_raised_rate_shows_inside_the_phase_and_the_runs_rate_outside(surge: t
     assert binomial_ok(outside.injected["duplicate"], outside.candidates["duplicate"], 0.01)
 
 
-def test_the_labelled_duplicates_fall_in_the_phase_at_its_rate(surge: tuple[Summary, list[Written]]) -> None:
-    _, written = surge
-    clean = [w for w in written if w.anomaly != "duplicate"]
-    copies = [w for w in written if w.anomaly == "duplicate"]
-    for lo, hi, p in ((PHASE_START_MS, PHASE_END_MS, 0.1), (START_MS, PHASE_START_MS, 0.01)):
-        events = sum(1 for w in clean if lo <= w.ts < hi)
-        assert binomial_ok(sum(1 for w in copies if lo <= w.ts < hi), events, p)
+def test_a_phases_candidates_and_injected_are_its_events_by_ts(surge: tuple[Summary, list[Written]]) -> None:
+    summary, written = surge
+    inside = _rows(summary)["incident"]
+    in_phase = [w for w in written if PHASE_START_MS <= w.ts < PHASE_END_MS]
+    assert inside.candidates["duplicate"] == sum(1 for w in in_phase if w.anomaly != "duplicate")
+    assert inside.injected["duplicate"] == sum(1 for w in in_phase if w.anomaly == "duplicate")
 
 
 def test_per_phase_candidates_and_injected_add_up_to_the_runs(surge: tuple[Summary, list[Written]]) -> None:
@@ -164,3 +163,15 @@ def test_the_summary_json_round_trips_the_phase_rows(switched_on: tuple[Summary,
     loaded: AnomalyReport | None = load_manifest(str(path)).anomalies
     assert loaded is not None and summary.anomalies is not None
     assert loaded.phases == summary.anomalies.phases
+
+
+def test_a_phases_missing_candidates_are_its_events_after_a_first_by_ts() -> None:
+    summary, written = _run(_settings({"missing": 0.01}, {"missing": 0.05}))
+    report = summary.anomalies
+    assert report is not None
+    inside = _rows(summary)["incident"]
+    first_topic = summary.plan.statuses[summary.plan.workflows[0].steps[0]].topic
+    never = sum(1 for times in report.missing_ts.values() for ts in times if PHASE_START_MS <= ts < PHASE_END_MS)
+    later = sum(1 for w in written if w.topic != first_topic and PHASE_START_MS <= w.ts < PHASE_END_MS)
+    assert inside.injected["missing"] == never
+    assert inside.candidates["missing"] == later + never
