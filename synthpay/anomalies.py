@@ -243,7 +243,7 @@ class Injector:
         duplicates = sum(self.by_topic["duplicate"].values())
         offered = payment_records - duplicates - self._bypassed + injected["missing"] + len(self._later)
         return AnomalyReport(
-            rates=self._rates[0],
+            rates=dict(self._rates[0]),
             candidates=_candidates(offered, sum(self._taken), offered - started, sum(swappable)),
             injected=injected,
             by_topic={kind: dict(sorted(topics.items())) for kind, topics in self.by_topic.items()},

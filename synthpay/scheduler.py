@@ -339,7 +339,7 @@ class Scheduler:
         return phases, scenario.delay_report()
 
     def _enter_phase(self, due: int, quiet: int, items: list[_Flight | _Tick]) -> int:
-        """Tell the injector the phase now in force; ``items`` are the rest of the bucket due now."""
+        """Tell the injector the phase now in force; ``items`` is the bucket due now, this edge first."""
         if self._injector is None or self.timeline is None:  # never: edges are pushed only with both
             return quiet
         # The first events not yet emitted: payments in the wheel still at their first step.
