@@ -175,3 +175,12 @@ def test_a_phases_missing_candidates_are_its_events_after_a_first_by_ts() -> Non
     later = sum(1 for w in written if w.topic != first_topic and PHASE_START_MS <= w.ts < PHASE_END_MS)
     assert inside.injected["missing"] == never
     assert inside.candidates["missing"] == later + never
+
+
+def test_out_of_order_follows_the_phase_a_payment_started_in() -> None:
+    summary, written = _run(_settings({"out_of_order": 0.02}, {"out_of_order": 0.2}))
+    rows = _rows(summary)
+    for name, p in (("", 0.02), ("incident", 0.2)):
+        swapped = sum(1 for w in written if w.anomaly == "out_of_order" and w.phase == name)
+        assert swapped == rows[name].injected["out_of_order"]
+        assert binomial_ok(swapped, rows[name].candidates["out_of_order"], p), name
