@@ -7,7 +7,10 @@ and it is the only one of its (payment, status) (the duplicates check). A labell
 duplicate must repeat a record that arrived; a listed missing event must not arrive (the
 workflow checks then see it filled in at the ts it would have had). Each kind's realized
 rate, injected over candidates, must be within a binomial tolerance of its probability,
-and with zipf the most popular source bank's share within one of the law's.
+and with zipf the most popular source bank's share within one of the law's. With phases
+the rates are judged per phase, and the labelled records counted per phase: out_of_order
+under its payment's (the ``phase`` header), late and duplicate under the one in force at
+their ``ts``, when they would have been emitted.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 
 from synthpay.entities import zipf_share
 from synthpay.summary import AnomalyReport, HotBanks
+from synthpay.timeline import Timeline
 
 #: A realized count further than this many standard deviations from its expectation fails.
 SIGMAS = 4.5
@@ -40,6 +44,7 @@ class AnomalyTally:
     mistimed: list[str] = field(default_factory=list)
     mistimed_count: int = 0
     sources: Counter[str] = field(default_factory=Counter)  # per source bank, on the first status's records
+    phased: Counter[tuple[str, str]] = field(default_factory=Counter)  # labelled records per (kind, phase)
 
     def record(self, topic: str, header: bytes | str | None, ts: int, timestamp: int | None, shown: str) -> str:
         """Tally one payment record's label and timestamp; return its kind ("" unlabelled, "?" unknown)."""
@@ -53,6 +58,13 @@ class AnomalyTally:
                 label = f"labelled {kind}" if kind else "unlabelled"
                 self.mistimed.append(f"{shown}: record timestamp {timestamp}, ts {ts} ({label})")
         return kind
+
+    def record_phase(self, kind: str, header: bytes | str | None, ts: int, timeline: Timeline) -> None:
+        """Count a labelled record under the phase its kind was drawn in."""
+        if kind == "out_of_order":
+            self.phased[kind, header.decode(errors="replace") if isinstance(header, bytes) else header or ""] += 1
+        elif kind in ("late", "duplicate"):
+            self.phased[kind, timeline.name_at(ts)] += 1
 
 
 def binomial_ok(hits: int, n: int, p: float) -> bool:
@@ -82,16 +94,30 @@ def checks(report: AnomalyReport | None, hot: HotBanks | None, tally: AnomalyTal
                         f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
                         f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
                         tuple(missing_arrived + orphans)))
-        off = [f"{kind}: {report.injected[kind]} of {report.candidates[kind]} (p = {p:g})"
-               for kind, p in report.rates.items() if not binomial_ok(report.injected[kind], report.candidates[kind], p)]
-        results.append(("rates", not off, "each kind's realized rate within "
+        rows = [(f"{row.name or '(outside)'} ", row.rates, row.candidates, row.injected) for row in report.phases]
+        off = [f"{where}{kind}: {injected[kind]} of {candidates[kind]} (p = {p:g})"
+               for where, rates, candidates, injected in rows or [("", report.rates, report.candidates, report.injected)]
+               for kind, p in rates.items() if not binomial_ok(injected[kind], candidates[kind], p)]
+        results.append(("rates", not off, f"each kind's realized rate{' per phase' if rows else ''} within "
                         f"{SIGMAS:g} standard deviations of its probability", tuple(off)))
+        if report.phases:
+            results.append(_phase_labels(report, tally))
     results.append(("timestamps", not tally.mistimed_count,
                     f"{tally.mistimed_count} records emitted at other than their ts without a label that says so",
                     tuple(tally.mistimed)))
     if hot is not None:
         results.append(_zipf(hot, tally.sources))
     return results
+
+
+def _phase_labels(report: AnomalyReport, tally: AnomalyTally) -> Result:
+    expected = Counter({(kind, row.name): row.injected[kind] for row in report.phases
+                        for kind in _LABELS.values()})
+    wrong = sorted(f"{kind} in {phase or '(outside)'}: {tally.phased[kind, phase]} labelled, summary "
+                   f"{expected[kind, phase]}" for kind, phase in set(expected) | set(tally.phased)
+                   if tally.phased[kind, phase] != expected[kind, phase])
+    return ("phase anomalies", not wrong, f"labelled records per phase as the summary injected them "
+            f"({len(report.phases) - 1} phases and outside)", tuple(wrong))
 
 
 def _zipf(hot: HotBanks, sources: Counter[str]) -> Result:

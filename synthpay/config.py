@@ -25,6 +25,7 @@ else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
 from synthpay import delays, parsers
+from synthpay.anomalies import KINDS
 from synthpay.parsers import Parser
 from synthpay.settings import (
     DEFAULT_DUPLICATE_DELAY,
@@ -38,6 +39,7 @@ from synthpay.settings import (
     PHASE_DURATION_S,
     PHASE_RATE,
     PHASE_SECONDS,
+    PROBABILITY,
     WEIGHT,
     Declaration,
     Secret,
@@ -474,7 +476,7 @@ def _delay(key: str, raw: Any, table: _Value | None) -> delays.Delay:
     return delays.Delay(dist, tuple(values[name] for name in names))
 
 
-_PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale")
+_PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale", "anomalies")
 
 
 def _phases(
@@ -520,8 +522,10 @@ def _phase(
         duration_s=_field(f"{where}.duration_s", spec.get("duration_s"), PHASE_DURATION_S, table),
         rate=optional.get("rate"),
         rate_end=optional.get("rate_end"),
-        weights=_phase_table(f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows], WEIGHT, table),
-        delay_scale=_phase_table(f"{where}.delay_scale", spec.get("delay_scale"), list(statuses), DELAY_SCALE, table),
+        weights=_phase_table(f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows], WEIGHT, table, "2"),
+        delay_scale=_phase_table(f"{where}.delay_scale", spec.get("delay_scale"), list(statuses), DELAY_SCALE, table,
+                                 "2"),
+        anomalies=_phase_table(f"{where}.anomalies", spec.get("anomalies"), list(KINDS), PROBABILITY, table, "0.05"),
     )
     if phase.weights and not sum(phase.weights.get(wf.name, wf.weight) for wf in workflows):
         raise ConfigError(f"{where}.weights ({table.origin}): the weights sum to 0; expected at least one >= 1")
@@ -529,12 +533,12 @@ def _phase(
 
 
 def _phase_table(
-    key: str, raw: Any, names: list[str], parse: Parser[Any], table: _Value
+    key: str, raw: Any, names: list[str], parse: Parser[Any], table: _Value, example: str
 ) -> Mapping[str, Any] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{key} = {raw!r} ({table.origin}): expected a table such as {{ {names[0]!r} = 2 }}")
+        raise ConfigError(f"{key} = {raw!r} ({table.origin}): expected a table such as {{ {names[0]!r} = {example} }}")
     for name in raw:
         if name not in names:
             raise ConfigError(f"{key}: {name!r} ({table.origin}) names nothing; accepted: {', '.join(names)}")

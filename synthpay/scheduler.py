@@ -22,8 +22,8 @@ import heapq
 import math
 import random
 import time
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Final, NoReturn
 
 import trio
 
@@ -98,6 +98,12 @@ new_event: Final = tuple.__new__
 _BANK_UPDATE: Final = _Tick("bank update")
 _ARRIVAL: Final = _Tick("arrival")
 _RELEASE: Final = _Tick("anomaly release")  # held-back anomalies fall due
+_PHASE_EDGE: Final = _Tick("phase edge")  # a phase begins or ends: the injector's rates change
+
+
+def _no_injector(*_: object) -> NoReturn:
+    """Stands in for the injector's methods in a run without one: its countdown never reaches them."""
+    raise AssertionError("called the injector of a run without one")
 
 
 def share(total: int, index: int, count: int) -> int:
@@ -166,9 +172,11 @@ class Scheduler:
         self._instance = instance
         self._start_ms = 0
         self._admission_ended_ms: int | None = None
-        # [anomalies] is opt-in too: without it no event goes through the injector.
-        self._injector = (Injector(settings.anomalies, instance, stats.emitted, self._release_at)
-                          if settings.anomalies.enabled else None)
+        # [anomalies] is opt-in too (in the run or in a phase): without it no event goes
+        # through the injector.
+        phased = any(phase.anomalies for phase in settings.phases)
+        self._injector = (Injector(settings.anomalies, instance, stats.emitted, self._release_at, settings.phases)
+                          if settings.anomalies.enabled or phased else None)
 
     def _plan_scenario(self, start: int) -> None:
         settings, run = self._settings, self._settings.run
@@ -206,6 +214,11 @@ class Scheduler:
         run = self._settings.run
         self._start_ms = start
         self._plan_scenario(start)
+        if self._injector is not None and self.timeline is not None and self.timeline.phases:
+            for edge in self.timeline.edges_ms():
+                # First in its bucket (nothing else is in the wheel yet): the events due at
+                # the edge are the new phase's.
+                self._push(edge, _PHASE_EDGE)
         if run.duration_s:
             self._stop_at = start + run.duration_s * 1000
         await self._create_banks(start)
@@ -222,8 +235,13 @@ class Scheduler:
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         batch_size, pace, release = outbox.batch_size, self._pace, self.limiter.release_on_behalf_of
         injector = self._injector
-        # Events to emit before the next one the injector takes (negative: never).
+        # Events to emit before the next one the injector takes (negative: never, so a run
+        # without an injector never calls these).
         quiet = injector.first() if injector else -1
+        emit: Callable[[list[Event], Topic, int, _Flight, int], int] = _no_injector
+        release_held: Callable[[list[Event], int], None] = _no_injector
+        if injector is not None:
+            emit, release_held = injector.emit, injector.release
         wakes, now, stop_at = 0, clock.now_ms(), self._stop_at
         while (times or more) and (stats.started - stats.completed or self.admitting or (injector and injector.pending)):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
@@ -267,7 +285,7 @@ class Scheduler:
                             buffer.append(new_event(Event, (topic, due, item)))
                             emitted[topic.name] += 1
                         else:
-                            quiet = injector.emit(buffer, topic, due, item, step)  # type: ignore[union-attr]
+                            quiet = emit(buffer, topic, due, item, step)
                         step += 1
                         gaps = item.gaps
                         if step < len(gaps):
@@ -287,7 +305,9 @@ class Scheduler:
                     elif item is _BANK_UPDATE:
                         self._update_bank(due, interval)
                     elif item is _RELEASE:
-                        injector.release(buffer, due)  # type: ignore[union-attr]
+                        release_held(buffer, due)
+                    elif item is _PHASE_EDGE:
+                        quiet = self._enter_phase(due, quiet, items)
                     else:
                         self._arrive(due)
                         freed = True
@@ -318,6 +338,15 @@ class Scheduler:
         phases = tuple(scenario.phase_report(self._start_ms, until)) if self.timeline else ()
         return phases, scenario.delay_report()
 
+    def _enter_phase(self, due: int, quiet: int, items: list[_Flight | _Tick]) -> int:
+        """Tell the injector the phase now in force; ``items`` is the bucket due now, this edge first."""
+        if self._injector is None or self.timeline is None:  # never: edges are pushed only with both
+            return quiet
+        # The first events not yet emitted: payments in the wheel still at their first step.
+        waiting = sum(1 for bucket in (items, *self._buckets.values()) for item in bucket
+                      if isinstance(item, _Flight) and item.step == 0)
+        return self._injector.enter(self.timeline.index_at(due) + 1, quiet, self._stats.started - waiting)
+
     def _push(self, deadline: int, item: _Flight | _Tick) -> None:
         bucket = self._buckets.get(deadline)
         if bucket is None:
@@ -342,7 +371,11 @@ class Scheduler:
             return None
         stats = self._stats
         records = sum(n for name, n in stats.emitted.items() if name != self._banks_topic.name)
-        swappable = sum(stats.workflows[label] for label, route in zip(self._labels, self._routes) if len(route) > 1)
+        long = [len(route[0]) > 1 for route in self._routes]
+        if self.scenario is not None and self.timeline is not None and self.timeline.phases:
+            swappable = [sum(n for n, ok in zip(regime.counts, long) if ok) for regime in self.scenario.regimes]
+        else:
+            swappable = [sum(stats.workflows[label] for label, ok in zip(self._labels, long) if ok)]
         return self._injector.report(records, stats.started, swappable)
 
     def _arrive(self, due: int) -> None:

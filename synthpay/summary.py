@@ -101,6 +101,20 @@ class PhaseReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseAnomalies:
+    """What [anomalies] and a phase's overrides injected in one phase ("" = outside every phase).
+
+    late, duplicate and missing count the events emitted while the phase was in force;
+    out_of_order the payments that started in it.
+    """
+
+    name: str
+    rates: Mapping[str, float]
+    candidates: Mapping[str, int]
+    injected: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class AnomalyReport:
     """What [anomalies] injected: the ground truth a pipeline under test is checked against.
 
@@ -109,7 +123,8 @@ class AnomalyReport:
     counts the labelled records per kind and topic (one per swapped payment), and for
     missing the events never emitted. ``missing`` counts those per status and
     ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run),
-    ``missing_ts`` beside each the ts it would have had, so verify can fill the hole.
+    ``missing_ts`` beside each the ts it would have had, so verify can fill the hole. With
+    phases, ``phases`` has the same per phase, and ``rates`` are the run's (outside them).
     """
 
     rates: Mapping[str, float]
@@ -119,6 +134,7 @@ class AnomalyReport:
     missing: Mapping[str, int]
     missing_ids: Mapping[str, tuple[str, ...]]
     missing_ts: Mapping[str, tuple[int, ...]]
+    phases: tuple[PhaseAnomalies, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +185,11 @@ class Summary:
         data: dict[str, Any] = asdict(self)
         # What only a scenario run has is left out of any other run's summary, which stays
         # as it was before scenarios existed (the loader fills in the defaults).
-        for table, kind in ((data, Summary), (data["plan"], RunPlan)):
+        tables = ((data, Summary), (data["plan"], RunPlan), (data["anomalies"] or {}, AnomalyReport))
+        for table, kind in tables:
             for f in fields(kind):
                 if f.default is not MISSING or f.default_factory is not MISSING:
-                    if not table[f.name]:
+                    if f.name in table and not table[f.name]:
                         del table[f.name]
         data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
         data["ok"] = self.ok
@@ -213,7 +230,8 @@ def _scenario_plan(settings: Settings) -> dict[str, Any]:
         "workflow_weights": tuple(wf.weight for wf in settings.workflows),
         # Plain dicts: the summary is written with asdict, which cannot copy a mapping proxy.
         "phases": tuple(replace(p, weights=dict(p.weights) if p.weights else None,
-                                delay_scale=dict(p.delay_scale) if p.delay_scale else None)
+                                delay_scale=dict(p.delay_scale) if p.delay_scale else None,
+                                anomalies=dict(p.anomalies) if p.anomalies else None)
                         for p in settings.phases),
         "arrival_curve": settings.run.arrival_curve,
     }
@@ -247,6 +265,8 @@ def render(summary: Summary) -> str:
     if summary.anomalies is not None:
         injected = summary.anomalies.injected
         parts.append(_table(("ANOMALY", "INJECTED"), list(injected.items()), sum(injected.values())))
+        if summary.anomalies.phases:
+            parts.append(_render_phase_anomalies(summary.anomalies.phases))
     rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
     cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
     parts.append(
@@ -274,6 +294,17 @@ def render_scenario(summary: Summary) -> list[str]:
                          f"{report.p99_ms!s:>7} ({report.configured_p99_ms:>7})")
         tables.append("\n".join(lines) + "\n(realized, with the configured distribution's in brackets)")
     return tables
+
+
+def _render_phase_anomalies(rows: Sequence[PhaseAnomalies]) -> str:
+    """Per phase and kind: injected of candidates, the realized rate beside the configured one."""
+    lines = [f"{'PHASE':<20} {'ANOMALY':<13} {'INJECTED':>9} {'OF':>10} {'REALIZED':>9} {'RATE':>9}"]
+    for row in rows:
+        for kind, rate in row.rates.items():
+            n, hits = row.candidates[kind], row.injected[kind]
+            realized = f"{hits / n:.4f}" if n else "-"
+            lines.append(f"{row.name or '(outside)':<20} {kind:<13} {hits:>9} {n:>10} {realized:>9} {rate:>9.4f}")
+    return "\n".join(lines)
 
 
 def _merge_phases(parts: Sequence[Summary]) -> tuple[PhaseReport, ...]:
@@ -362,6 +393,9 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
         missing=added([r.missing for r in reports]),
         missing_ids=ids,
         missing_ts=times,
+        phases=tuple(replace(rows[0], candidates=added([r.candidates for r in rows]),
+                             injected=added([r.injected for r in rows]))
+                     for rows in zip(*(r.phases for r in reports))),
     )
 
 

@@ -19,7 +19,7 @@ _RAMP_STEP_MS: Final = 100.0
 
 @dataclass(frozen=True, slots=True)
 class Phase:
-    """A stretch of the run with its own rate, workflow weights and delay scales."""
+    """A stretch of the run with its own rate, workflow weights, delay scales and anomaly rates."""
 
     name: str
     at_s: float
@@ -28,6 +28,7 @@ class Phase:
     rate_end: float | None = None  # linear ramp to this by its end; None = no ramp
     weights: Mapping[str, int] | None = None  # by workflow name; the others keep theirs
     delay_scale: Mapping[str, float] | None = None  # by status name
+    anomalies: Mapping[str, float] | None = None  # by anomaly kind; the others keep the run's rate
 
 
 class Timeline:
@@ -113,6 +114,10 @@ class Timeline:
         samples = [self.rate_at(t) for t in (start + 1000 * s + 500 for s in range(int((end - start) // 1000)))
                    if counts(self.index_at(t))]
         return sum(samples) / len(samples) if samples else self.rate_at(start)
+
+    def edges_ms(self) -> list[int]:
+        """The whole ms at which a phase begins or ends: the first an event of the new state can be due at."""
+        return sorted({math.ceil(edge) for edge in self._edges})
 
     def span_ms(self, index: int) -> tuple[float, float]:
         """Phase ``index``'s start and end in epoch ms."""

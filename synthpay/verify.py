@@ -45,6 +45,7 @@ from synthpay.kafka_client import (
 )
 from synthpay.scenario_checks import ScenarioPlan, ScenarioTally
 from synthpay.summary import AnomalyReport, HotBanks, load_summary
+from synthpay.timeline import Timeline
 
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").
 _SLOT_BITS = 64
@@ -83,6 +84,7 @@ class Manifest:
     anomalies: AnomalyReport | None = None  # [anomalies]: checked by anomaly_checks, with hot banks
     hot_banks: HotBanks | None = None
     first_status: int = 0  # the status whose records count each payment's source bank once
+    anomaly_phases: Timeline | None = None  # phases with [anomalies]: their labelled records are counted per phase
 
     @property
     def labelled(self) -> bool:
@@ -110,6 +112,9 @@ def load_manifest(path: str) -> Manifest:
         anomalies=summary.anomalies,
         hot_banks=plan.hot_banks,
         first_status=index[plan.workflows[0].steps[0]] if plan.workflows else 0,
+        anomaly_phases=(Timeline(plan.phases, (), 1.0, 1, summary.first_event_ts_ms)
+                        if summary.anomalies and summary.anomalies.phases and summary.first_event_ts_ms is not None
+                        else None),
     )
 
 
@@ -262,7 +267,10 @@ class _Reader:
         key = _payment_key(rec["id"])
         if manifest.labelled:
             shown = f"{rec['id']} {manifest.statuses[status]}"
-            if tally.anomalies.record(topic, anomaly, ts, timestamp, shown) == "duplicate":
+            kind = tally.anomalies.record(topic, anomaly, ts, timestamp, shown)
+            if manifest.anomaly_phases is not None:
+                tally.anomalies.record_phase(kind, phase, ts, manifest.anomaly_phases)
+            if kind == "duplicate":
                 tally.anomalies.copies.append((key, status, shown))
                 return  # expected: not a second sighting of the event
             if status == manifest.first_status:

@@ -85,7 +85,7 @@ class Harness:
     payments: int = 0
 
     def report(self) -> AnomalyReport:
-        return self.injector.report(sum(self.emitted.values()), self.payments, self.payments)
+        return self.injector.report(sum(self.emitted.values()), self.payments, [self.payments])
 
 
 def _harness(settings: AnomalySettings, seed: str = "s") -> Harness:
@@ -243,6 +243,7 @@ class Written:
     ts: int  # the value's ts
     value: bytes
     anomaly: str
+    phase: str = ""  # the phase header: the phase the payment started in
 
 
 class Recorder(SynchronousSink):
@@ -254,7 +255,7 @@ class Recorder(SynchronousSink):
             if isinstance(e.entity, Payment):
                 record = e.record()
                 self._into.append(Written(e.topic.name, e.key, e.ts_ms, int(str(record["ts"])), e.avro(),
-                                          e.entity.anomaly if isinstance(e.entity, Injected) else ""))
+                                          e.entity.anomaly if isinstance(e.entity, Injected) else "", e.topic.phase))
         self._ledger.written(batch)
 
 

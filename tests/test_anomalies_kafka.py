@@ -149,3 +149,18 @@ def test_bank_records_carry_no_anomaly(dirty: tuple[dict[str, Any], dict[str, st
     _, topics, records = dirty
     banks = [r for r in records if r.topic == topics["banks"]]
     assert banks and not any("anomaly" in r.headers for r in banks)
+
+
+def test_verify_judges_a_phases_anomalies_from_the_records_headers(tmp_path: Path) -> None:
+    """End to end: the phase header, through Kafka, is what verify counts out_of_order under."""
+    svc = services()
+    phased = ('[[phases]]\nname = "incident"\nat_s = 10\nduration_s = 10\n'
+              'anomalies = { duplicate = 0.1, out_of_order = 0.2 }\n')
+    cfg, _ = write_config(tmp_path, extra=ANOMALIES + phased)
+    run = run_synthpay(tmp_path, ["--config", str(cfg), "--clock", "virtual", "--seed", "3", "--start", START,
+                                  "--payments", "0", "--rate", "200", "--duration", "30", "--workers", "100000"],
+                       kafka_env(svc))
+    assert run.returncode == 0, run.stderr[-3000:]
+    proc = verify_run(tmp_path, run, kafka_env(svc), "--timeout", "5")
+    assert proc.returncode == 0
+    assert "PASS  phase anomalies:" in proc.stdout

@@ -216,9 +216,15 @@ BAD = [
      "Completed, Failed, Rejected, Canceled"),
     ("phase-negative-scale", '[[phases]]\nname = "p"\nat_s = 1\nduration_s = 2\ndelay_scale = { Failed = -2 }\n',
      "phases[0] ('p').delay_scale.Failed = -2 (c.toml): expected a number from 0 to 1_000"),
+    ("phase-anomaly-unknown-kind", '[[phases]]\nname = "p"\nat_s = 1\nduration_s = 2\nanomalies = { lates = 0.1 }\n',
+     "phases[0] ('p').anomalies: 'lates' (c.toml) names nothing; accepted: late, duplicate, out_of_order, missing"),
+    ("phase-anomaly-above-one", '[[phases]]\nname = "p"\nat_s = 1\nduration_s = 2\nanomalies = { late = 1.5 }\n',
+     "phases[0] ('p').anomalies.late = 1.5 (c.toml): expected a number from 0 to 1"),
+    ("phase-anomalies-not-a-table", '[[phases]]\nname = "p"\nat_s = 1\nduration_s = 2\nanomalies = 0.1\n',
+     "phases[0] ('p').anomalies = 0.1 (c.toml): expected a table such as { 'late' = 0.05 }"),
     ("phase-unknown-key", '[[phases]]\nname = "p"\nat_s = 1\nduration_s = 2\nrate_start = 3\n',
      "c.toml: unknown setting 'phases[0].rate_start'; accepted here: name, at_s, duration_s, rate, rate_end, "
-     "weights, delay_scale"),
+     "weights, delay_scale, anomalies"),
     ("overlapping-phases", '[[phases]]\nname = "a"\nat_s = 10\nduration_s = 20\n'
      '[[phases]]\nname = "b"\nat_s = 25\nduration_s = 5\n',
      "phases (c.toml): 'a' (at_s 10 for 20 s) overlaps 'b' (at_s 25); expected phases one after another"),
