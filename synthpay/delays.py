@@ -76,9 +76,7 @@ class Delay:
             ms = [int(_lognormal(a, b, z) * self.scale + 0.5) for z in _standard_levels()]
         else:
             ms = [int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)]
-        # Equal delays as one int object: fewer, hotter objects for the draws to read.
-        shared: dict[int, int] = {}
-        return Quantiles(tuple(shared.setdefault(x, x) for x in ms), _LEVEL_BITS)
+        return Quantiles(tuple(ms), _LEVEL_BITS)
 
     def cdf(self, ms: float) -> float:
         """P(an unrounded draw <= ``ms``)."""

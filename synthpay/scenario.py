@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -37,9 +36,8 @@ def delay_of(status: Status) -> Delay:
 
 
 #: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
-#: draws per quantile (the histogram of realized delays, without hashing a delay per draw;
-#: an array, whose counts sit in one compact block rather than as int objects all over the heap).
-_Drawn = tuple[tuple[int, ...], int, "array[int]"]
+#: draws per quantile (the histogram of realized delays, without hashing a delay per draw).
+_Drawn = tuple[tuple[int, ...], int, list[int]]
 
 
 class Regime:
@@ -64,7 +62,7 @@ class Regime:
                 tables[d] = d.table()
         self._tables = {s: tables[d] for s, d in delays.items()}
         # Realized delays per status: draws per quantile of the status's table.
-        self.delays = {s: array("q", bytes(8 * len(table.ms))) for s, table in self._tables.items()}
+        self.delays = {s: [0] * len(table.ms) for s, table in self._tables.items()}
         # A workflow whose delays are all fixed shares one route (its delays are counted from
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []

@@ -205,8 +205,7 @@ class Scheduler:
     def stop_admitting(self) -> None:
         """Start no new payment; those in flight go on to the end of their workflow."""
         if self.admitting:
-            self._admission_ended_ms = self._clock.now_ms()
-        self.admitting = False
+            self._end_admission(self._clock.now_ms())
 
     async def run(self) -> None:
         """Emit the banks, then every payment's events, until all are done (or cancelled)."""
@@ -340,8 +339,7 @@ class Scheduler:
 
     def _enter_phase(self, due: int, quiet: int, items: list[_Flight | _Tick]) -> int:
         """Tell the injector the phase now in force; ``items`` is the bucket due now, this edge first."""
-        if self._injector is None or self.timeline is None:  # never: edges are pushed only with both
-            return quiet
+        assert self._injector is not None and self.timeline is not None, "edges are pushed only with both"
         # The first events not yet emitted: payments in the wheel still at their first step.
         waiting = sum(1 for bucket in (items, *self._buckets.values()) for item in bucket
                       if isinstance(item, _Flight) and item.step == 0)
