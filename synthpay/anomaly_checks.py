@@ -20,19 +20,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from synthpay.anomalies import LABELLED
+from synthpay.checks import Check, Offenders
 from synthpay.entities import zipf_share
 from synthpay.summary import AnomalyReport, HotBanks
 from synthpay.timeline import Timeline
 
 #: A realized count further than this many standard deviations from its expectation fails.
 SIGMAS = 4.5
-SHOWN = 5
-_LABELS = {b"late": "late", b"duplicate": "duplicate", b"out_of_order": "out_of_order"}
-#: Labels whose record timestamp (the emission time) may be after the record's ts.
-_EMITTED_AFTER = ("late", "out_of_order", "duplicate")
-
-#: (check name, ok, detail, first offenders), as verify reports it.
-Result = tuple[str, bool, str, tuple[str, ...]]
+_LABELS = {kind.encode(): kind for kind in LABELLED}
 
 
 @dataclass(slots=True)
@@ -41,8 +37,7 @@ class AnomalyTally:
 
     labelled: Counter[tuple[str, str]] = field(default_factory=Counter)
     copies: list[tuple[bytes, int, str]] = field(default_factory=list)  # labelled duplicates: (key, status, shown)
-    mistimed: list[str] = field(default_factory=list)
-    mistimed_count: int = 0
+    mistimed: Offenders = field(default_factory=Offenders)
     sources: Counter[str] = field(default_factory=Counter)  # per source bank, on the first status's records
     phased: Counter[tuple[str, str]] = field(default_factory=Counter)  # labelled records per (kind, phase)
 
@@ -52,11 +47,10 @@ class AnomalyTally:
         kind = "" if raw is None else _LABELS.get(raw, "?")
         if kind:
             self.labelled[kind, topic] += 1
-        if timestamp is not None and (timestamp < ts if kind in _EMITTED_AFTER else timestamp != ts):
-            self.mistimed_count += 1
-            if len(self.mistimed) < SHOWN:
-                label = f"labelled {kind}" if kind else "unlabelled"
-                self.mistimed.append(f"{shown}: record timestamp {timestamp}, ts {ts} ({label})")
+        # A labelled record's timestamp (the emission time) may be after its ts.
+        if timestamp is not None and (timestamp < ts if kind in LABELLED else timestamp != ts):
+            label = f"labelled {kind}" if kind else "unlabelled"
+            self.mistimed.add(f"{shown}: record timestamp {timestamp}, ts {ts} ({label})")
         return kind
 
     def record_phase(self, kind: str, header: bytes | str | None, ts: int, timeline: Timeline) -> None:
@@ -73,9 +67,9 @@ def binomial_ok(hits: int, n: int, p: float) -> bool:
 
 
 def checks(report: AnomalyReport | None, hot: HotBanks | None, tally: AnomalyTally,
-           arrived: Callable[[bytes, int], bool], missing_arrived: list[str]) -> list[Result]:
+           arrived: Callable[[bytes, int], bool], missing_arrived: list[str]) -> list[Check]:
     """The anomaly and popularity lines of verify's report."""
-    results: list[Result] = []
+    results: list[Check] = []
     if report is not None:
         expected = Counter({(kind, topic): n for kind, by_topic in report.by_topic.items() if kind != "missing"
                             for topic, n in by_topic.items() if n})
@@ -85,45 +79,45 @@ def checks(report: AnomalyReport | None, hot: HotBanks | None, tally: AnomalyTal
         kinds = Counter[str]()
         for (kind, _), n in tally.labelled.items():
             kinds[kind] += n
-        results.append(("anomalies", not wrong,
-                        "labelled records as the summary injected them: "
-                        + ", ".join(f"{k} {kinds[k]}" for k in ("late", "duplicate", "out_of_order"))
-                        + f", missing {sum(report.missing.values())} (never emitted)", tuple(wrong)))
+        results.append(Check("anomalies", not wrong,
+                             "labelled records as the summary injected them: "
+                             + ", ".join(f"{k} {kinds[k]}" for k in LABELLED)
+                             + f", missing {sum(report.missing.values())} (never emitted)", tuple(wrong)))
         orphans = [shown for key, status, shown in tally.copies if not arrived(key, status)]
-        results.append(("missing", not missing_arrived and not orphans,
-                        f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
-                        f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
-                        tuple(missing_arrived + orphans)))
+        results.append(Check("missing", not missing_arrived and not orphans,
+                             f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
+                             f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
+                             tuple(missing_arrived + orphans)))
         rows = [(f"{row.name or '(outside)'} ", row.rates, row.candidates, row.injected) for row in report.phases]
         off = [f"{where}{kind}: {injected[kind]} of {candidates[kind]} (p = {p:g})"
                for where, rates, candidates, injected in rows or [("", report.rates, report.candidates, report.injected)]
                for kind, p in rates.items() if not binomial_ok(injected[kind], candidates[kind], p)]
-        results.append(("rates", not off, f"each kind's realized rate{' per phase' if rows else ''} within "
-                        f"{SIGMAS:g} standard deviations of its probability", tuple(off)))
+        results.append(Check("rates", not off, f"each kind's realized rate{' per phase' if rows else ''} within "
+                             f"{SIGMAS:g} standard deviations of its probability", tuple(off)))
         if report.phases:
             results.append(_phase_labels(report, tally))
-    results.append(("timestamps", not tally.mistimed_count,
-                    f"{tally.mistimed_count} records emitted at other than their ts without a label that says so",
-                    tuple(tally.mistimed)))
+    results.append(Check("timestamps", not tally.mistimed.count,
+                         f"{tally.mistimed.count} records emitted at other than their ts without a label that says so",
+                         tuple(tally.mistimed.shown)))
     if hot is not None:
         results.append(_zipf(hot, tally.sources))
     return results
 
 
-def _phase_labels(report: AnomalyReport, tally: AnomalyTally) -> Result:
+def _phase_labels(report: AnomalyReport, tally: AnomalyTally) -> Check:
     expected = Counter({(kind, row.name): row.injected[kind] for row in report.phases
-                        for kind in _LABELS.values()})
+                        for kind in LABELLED})
     wrong = sorted(f"{kind} in {phase or '(outside)'}: {tally.phased[kind, phase]} labelled, summary "
                    f"{expected[kind, phase]}" for kind, phase in set(expected) | set(tally.phased)
                    if tally.phased[kind, phase] != expected[kind, phase])
-    return ("phase anomalies", not wrong, f"labelled records per phase as the summary injected them "
-            f"({len(report.phases) - 1} phases and outside)", tuple(wrong))
+    return Check("phase anomalies", not wrong, f"labelled records per phase as the summary injected them "
+                 f"({len(report.phases) - 1} phases and outside)", tuple(wrong))
 
 
-def _zipf(hot: HotBanks, sources: Counter[str]) -> Result:
+def _zipf(hot: HotBanks, sources: Counter[str]) -> Check:
     n = sum(sources.values())
     p = zipf_share(1, hot.sources, hot.zipf_s)
     top, hits = sources.most_common(1)[0] if sources else ("", 0)
-    return ("hot banks", binomial_ok(hits, n, p),
-            f"the most popular source bank has {hits} of {n} payments; zipf (s = {hot.zipf_s:g}) gives "
-            f"{n * p:.0f}", (top,) if top else ())
+    return Check("hot banks", binomial_ok(hits, n, p),
+                 f"the most popular source bank has {hits} of {n} payments; zipf (s = {hot.zipf_s:g}) gives "
+                 f"{n * p:.0f}", (top,) if top else ())

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from synthpay.checks import Check, Offenders
 from synthpay.delays import Delay, fixed
 from synthpay.summary import Summary
 
@@ -60,7 +61,7 @@ def scenario_plan(summary: Summary, statuses: Sequence[str]) -> ScenarioPlan | N
     index = {name: i for i, name in enumerate(statuses)}
     base = [plan.delays.get(s) or fixed(plan.statuses[s].delay_ms) for s in statuses]
     workflows = tuple(tuple(index[s] for s in wf.steps) for wf in plan.workflows)
-    names = plan.workflow_names or tuple(">".join(wf.steps) for wf in plan.workflows)
+    names = plan.workflow_names
     weights = plan.workflow_weights
     rows = {row.name: row for row in summary.phases}
 
@@ -87,13 +88,13 @@ class ScenarioTally:
     mix: defaultdict[int, Counter[int]]
     starts: Counter[int]
     delays: defaultdict[tuple[int, int], Counter[int]]
-    outside: list[str]  # delays outside their distribution's support
-    forbidden: list[str]  # workflows with weight 0 in their phase
-    disorder: list[str]  # payments that are no configured workflow in order
+    outside: Offenders  # delays outside their distribution's support
+    forbidden: Offenders  # workflows with weight 0 in their phase
+    disorder: Offenders  # payments that are no configured workflow in order
 
     @classmethod
     def empty(cls) -> ScenarioTally:
-        return cls(defaultdict(Counter), Counter(), defaultdict(Counter), [], [], [])
+        return cls(defaultdict(Counter), Counter(), defaultdict(Counter), Offenders(), Offenders(), Offenders())
 
 
 def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, seen: Mapping[int, int]) -> str:
@@ -107,20 +108,20 @@ def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, see
         if plan.sequential and times != sorted(times):
             continue
         if not plan.phases[phase].weights[index]:
-            tally.forbidden.append(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
+            tally.forbidden.add(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
         if plan.sequential:
             delays = plan.phases[phase].delays
             for before, after in zip(prefix, prefix[1:]):
                 gap = seen[after] - seen[before]
                 low, high = delays[after].support()
                 if not low <= gap <= high:
-                    tally.outside.append(f"{pid} {gap} ms before status #{after}")
+                    tally.outside.add(f"{pid} {gap} ms before status #{after}")
                 tally.delays[phase, after][gap] += 1
         if len(prefix) == len(steps):
             tally.mix[phase][index] += 1
             return "complete"
         return "cut"
-    tally.disorder.append(f"{pid} is no configured workflow in order")
+    tally.disorder.add(f"{pid} is no configured workflow in order")
     return "broken"
 
 
@@ -149,13 +150,14 @@ def chi_squared_p(observed: Sequence[int], weights: Sequence[int]) -> tuple[floa
     return statistic, 1.0 - NormalDist().cdf(z)
 
 
-def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[tuple[str, bool, str, tuple[str, ...]]]:
-    """(name, ok, detail, offenders) for each check over the run."""
+def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[Check]:
+    """The checks over the run."""
     checks = [
-        ("phase workflows", not tally.forbidden,
-         f"{len(tally.forbidden)} payments follow a workflow their phase gives weight 0", tuple(tally.forbidden)),
-        ("delay support", not tally.outside,
-         f"{len(tally.outside)} delays outside their distribution's support", tuple(tally.outside)),
+        Check("phase workflows", not tally.forbidden.count,
+              f"{tally.forbidden.count} payments follow a workflow their phase gives weight 0",
+              tuple(tally.forbidden.shown)),
+        Check("delay support", not tally.outside.count,
+              f"{tally.outside.count} delays outside their distribution's support", tuple(tally.outside.shown)),
     ]
     worst: list[str] = []
     failed = []
@@ -169,9 +171,9 @@ def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]
         worst.append(f"{where} D={statistic:.4f} (n={n})")
         if statistic > _KS_CRITICAL / math.sqrt(n):
             failed.append(f"{where} D={statistic:.4f} > {_KS_CRITICAL / math.sqrt(n):.4f}")
-    checks.append(("delay distributions", not failed,
-                   "Kolmogorov-Smirnov per status: " + (", ".join(worst) or "no drawn delay observable"),
-                   tuple(failed)))
+    checks.append(Check("delay distributions", not failed,
+                        "Kolmogorov-Smirnov per status: " + (", ".join(worst) or "no drawn delay observable"),
+                        tuple(failed)))
     mixes, bad_mix = [], []
     for phase, counts in sorted(tally.mix.items()):
         weights = plan.phases[phase].weights
@@ -180,7 +182,7 @@ def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]
         mixes.append(f"{name} chi2={statistic:.1f} p={p:.3f}")
         if p < _P_FLOOR:
             bad_mix.append(f"{name}: p={p:.5f}")
-    checks.append(("phase mix", not bad_mix, "workflow mix per phase: " + ", ".join(mixes), tuple(bad_mix)))
+    checks.append(Check("phase mix", not bad_mix, "workflow mix per phase: " + ", ".join(mixes), tuple(bad_mix)))
     starts, bad_starts = [], []
     for i, planned in enumerate(plan.phases):
         if planned.expected_starts is None:
@@ -191,6 +193,6 @@ def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]
         if abs(seen - expected) > tolerance:
             bad_starts.append(f"{planned.name or '(outside)'}: {seen} starts, expected {expected:.0f}")
     if starts:
-        checks.append(("phase starts", not bad_starts, "payments started per phase: " + ", ".join(starts),
-                       tuple(bad_starts)))
+        checks.append(Check("phase starts", not bad_starts, "payments started per phase: " + ", ".join(starts),
+                            tuple(bad_starts)))
     return checks

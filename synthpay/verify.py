@@ -29,6 +29,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay import anomaly_checks, scenario_checks
 from synthpay.anomaly_checks import AnomalyTally
+from synthpay.checks import SHOWN, Check, Offenders
 from synthpay.settings import Settings
 from synthpay.kafka_client import (
     CONNECT_TIMEOUT_S,
@@ -50,8 +51,6 @@ from synthpay.timeline import Timeline
 #: Bits per status in a payment's packed timestamps (ts + 1; 0 means "not seen").
 _SLOT_BITS = 64
 _SLOT = (1 << _SLOT_BITS) - 1
-#: How many offending ids or details a failed check prints.
-SHOWN = 5
 _BATCH = 10_000
 
 
@@ -118,36 +117,6 @@ def load_manifest(path: str) -> Manifest:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the report."""
-
-    name: str
-    ok: bool
-    detail: str
-    offenders: tuple[str, ...] = ()
-
-    def render(self) -> str:
-        """``PASS  name: detail``, and the first offending ids when it failed."""
-        line = f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
-        if self.offenders:
-            line += "\n      first: " + ", ".join(self.offenders[:SHOWN])
-        return line
-
-
-@dataclass(slots=True)
-class _Offenders:
-    """A count and the first few examples of one kind of problem."""
-
-    count: int = 0
-    shown: list[str] = field(default_factory=list)
-
-    def add(self, example: str) -> None:
-        self.count += 1
-        if len(self.shown) < SHOWN:
-            self.shown.append(example)
-
-
 @dataclass(slots=True)
 class _Tally:
     """Everything learnt while consuming; per payment only the packed timestamps."""
@@ -155,13 +124,13 @@ class _Tally:
     consumed: Counter[str] = field(default_factory=Counter)
     other_runs: int = 0
     payments: dict[bytes, int] = field(default_factory=dict)
-    duplicates: _Offenders = field(default_factory=_Offenders)
-    bad_records: _Offenders = field(default_factory=_Offenders)
+    duplicates: Offenders = field(default_factory=Offenders)
+    bad_records: Offenders = field(default_factory=Offenders)
     banks: set[str] = field(default_factory=set)
     references: Counter[str] = field(default_factory=Counter)
     schemas: dict[int, Any] = field(default_factory=dict)  # id -> parsed schema, None if unresolved
     unresolved: dict[int, str] = field(default_factory=dict)  # id -> why
-    consumer_errors: _Offenders = field(default_factory=_Offenders)
+    consumer_errors: Offenders = field(default_factory=Offenders)
     unfinished: list[str] = field(default_factory=list)  # partitions not read to their end
     anomalies: AnomalyTally = field(default_factory=AnomalyTally)
 
@@ -336,16 +305,15 @@ def _scenario_checks(manifest: Manifest, plan: ScenarioPlan, tally: _Tally) -> l
         Check("workflows", workflows_ok,
               f"{payments} payments (manifest: {manifest.payments_started}): {kinds['complete']} whole, "
               f"{kinds['cut']} cut short (manifest: {manifest.payments_cut}), {kinds['broken']} no configured "
-              "workflow in order", tuple(scenario.disorder)),
-        *(Check(name, ok, detail, offenders)
-          for name, ok, detail, offenders in scenario_checks.run_checks(plan, scenario, manifest.statuses)),
+              "workflow in order", tuple(scenario.disorder.shown)),
+        *scenario_checks.run_checks(plan, scenario, manifest.statuses),
     ]
 
 
 def _workflow_checks(manifest: Manifest, tally: _Tally) -> list[Check]:
     if manifest.scenario is not None:
         return _scenario_checks(manifest, manifest.scenario, tally)
-    kinds: dict[str, _Offenders] = {k: _Offenders() for k in ("complete", "cut", "timing", "workflow")}
+    kinds: dict[str, Offenders] = {k: Offenders() for k in ("complete", "cut", "timing", "workflow")}
     for key, packed in tally.payments.items():
         kind, why = _classify(manifest, packed)
         kinds[kind].add(_payment_id(key) if kind in ("complete", "cut") else f"{_payment_id(key)} {why}")
@@ -396,7 +364,7 @@ def _checks(manifest: Manifest, tally: _Tally) -> list[Check]:
         Check("schemas", not tally.unresolved and bool(resolved),
               f"{len(resolved)} of {len(tally.schemas)} schema ids resolve in the registry",
               tuple(f"{i}: {why}" for i, why in sorted(tally.unresolved.items()))),
-        *(Check(*result) for result in labelled),
+        *labelled,
     ]
 
 

@@ -12,7 +12,8 @@ from conftest import settings_for
 from test_anomalies import Written, _run
 from synthpay import serde
 from synthpay.anomaly_checks import binomial_ok
-from synthpay.verify import Check, _checks, _Reader, load_manifest
+from synthpay.checks import Check
+from synthpay.verify import _checks, _Reader, load_manifest
 
 RUN_ID = "verify-anomalies"
 SCHEMA_ID = 7

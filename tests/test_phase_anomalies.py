@@ -18,7 +18,8 @@ from synthpay.anomaly_checks import binomial_ok
 from synthpay.settings import Settings
 from synthpay.summary import AnomalyReport, PhaseAnomalies, Summary
 from synthpay.timeline import Phase
-from synthpay.verify import Check, _checks, _Reader, load_manifest
+from synthpay.checks import Check
+from synthpay.verify import _checks, _Reader, load_manifest
 from test_scenarios import load_toml
 
 RUN_ID = "phase-anomalies"

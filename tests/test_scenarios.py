@@ -380,7 +380,7 @@ def test_verify_flags_a_delay_outside_the_support(tmp_path: Path) -> None:
     index = {name: i for i, name in enumerate(["Initiated", "Validated", "Accounted", "Completed", "Failed"])}
     # Failed is fixed at 1000 ms outside the phase: 999 is outside its support.
     scenario_checks.classify(plan, tally, "p1", 0, {index["Initiated"]: 100, index["Failed"]: 1099})
-    assert tally.outside == ["p1 999 ms before status #4"]
+    assert tally.outside.shown == ["p1 999 ms before status #4"]
 
 
 def test_verify_flags_a_workflow_its_phase_forbids(tmp_path: Path) -> None:
@@ -390,7 +390,7 @@ def test_verify_flags_a_workflow_its_phase_forbids(tmp_path: Path) -> None:
     plan = dataclasses.replace(plan, phases=tuple(phases))
     tally = scenario_checks.ScenarioTally.empty()
     assert scenario_checks.classify(plan, tally, "p1", 1, {0: 100, 4: 3100}) == "complete"
-    assert tally.forbidden == ["p1 Initiated>Failed in phase 'outage'"]
+    assert tally.forbidden.shown == ["p1 Initiated>Failed in phase 'outage'"]
 
 
 def test_ks_statistic_tells_the_wrong_distribution() -> None:
