@@ -8,7 +8,8 @@ says today; only the connection settings come from the usual configuration layer
 It reads every partition from the beginning up to the high watermark it saw at start, so
 a duplicate shows up as an extra record; it gives up when no record has arrived for
 ``timeout_s``. Records of other runs (the ``run_id`` header) are skipped. Memory is one
-dict entry per payment: its 16-byte id and one int packing the ts of each status seen.
+dict entry per payment: its 16-byte id and one int packing the ts of each status seen
+(and, with phases or drawn delays, the payment's phase in one more slot).
 """
 
 from __future__ import annotations
@@ -263,13 +264,15 @@ class _Reader:
         tally.payments[key] = packed
 
 
+def _seen(packed: int, statuses: int) -> dict[int, int]:
+    """Status index -> ts of each of the first ``statuses`` statuses a payment's packed int holds."""
+    slots = ((i, (packed >> (i * _SLOT_BITS)) & _SLOT) for i in range(statuses))
+    return {i: slot - 1 for i, slot in slots if slot}
+
+
 def _classify(manifest: Manifest, packed: int) -> tuple[str, str]:
     """('complete', label) | ('cut', label) | ('timing', why) | ('workflow', why) for one payment."""
-    seen = {}
-    for i in range(len(manifest.statuses)):
-        slot = (packed >> (i * _SLOT_BITS)) & _SLOT
-        if slot:
-            seen[i] = slot - 1
+    seen = _seen(packed, len(manifest.statuses))
     mistimed = cut = ""
     for sched in manifest.schedules:
         prefix = len(seen)
@@ -295,8 +298,7 @@ def _scenario_checks(manifest: Manifest, plan: ScenarioPlan, tally: _Tally) -> l
     scenario, kinds = ScenarioTally.empty(), Counter[str]()
     count = len(manifest.statuses)
     for key, packed in tally.payments.items():
-        seen = {i: ((packed >> (i * _SLOT_BITS)) & _SLOT) - 1 for i in range(count)
-                if (packed >> (i * _SLOT_BITS)) & _SLOT}
+        seen = _seen(packed, count)
         phase = max(0, ((packed >> (count * _SLOT_BITS)) & _SLOT) - 1)
         kinds[scenario_checks.classify(plan, scenario, _payment_id(key), phase, seen)] += 1
     payments = len(tally.payments)
@@ -520,6 +522,7 @@ def _consume(cluster: _Cluster, reader: _Reader, manifest: Manifest, timeout_s: 
     tally.unfinished.extend(f"{t} (missing)" for t in missing)
     consumer.assign(assignment)
     read = 0
+    labelled, phased = manifest.labelled, manifest.scenario is not None
     idle_until = time.monotonic() + timeout_s
     while ends and time.monotonic() < idle_until:
         batch = consumer.consume(num_messages=_BATCH, timeout=min(1.0, timeout_s))
@@ -534,9 +537,8 @@ def _consume(cluster: _Cluster, reader: _Reader, manifest: Manifest, timeout_s: 
             if end is None or offset >= end:
                 continue  # written after verify started: not part of the run as summarised
             read += 1
-            labelled = manifest.labelled
             reader.record(topic, msg.key(), msg.value(), _header(msg, "run_id"),
-                          _header(msg, "phase") if manifest.scenario else None,
+                          _header(msg, "phase") if phased else None,
                           _header(msg, "anomaly") if labelled else None, msg.timestamp()[1] if labelled else None)
             if offset + 1 >= end:
                 del ends[(topic, partition)]

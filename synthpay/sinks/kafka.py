@@ -247,8 +247,8 @@ class KafkaSink:
 
     def write(self, batch: Sequence[Event]) -> None:
         # The hot loop of a Kafka run, shaped by measurement: everything per topic is looked
-        # up once per event; a payment's value is framed and encoded in one join (a third
-        # less time than framing the result of Event.avro()); and produce() is called with
+        # up once per event; a payment's value is framed and encoded in one join (cheaper
+        # than framing the result of Event.avro()); and produce() is called with
         # positional arguments, in the order of its C signature (topic, value, key,
         # partition, callback, on_delivery, timestamp, headers), because parsing keywords
         # took a large part of its cost (README, Performance). test_kafka checks the
