@@ -136,8 +136,8 @@ def _services(settings: Settings, log: FilteringBoundLogger) -> list[Service]:
 #: batch in flight and it hardly ever finds anything. In real time, while many payments are
 #: being started, a high threshold makes each young collection long, and each one a
 #: scheduling lag spike; a low one spreads the same total time over short pauses. The old
-#: generations are collected after the same number of allocations either way. The figures
-#: behind this are in the README's Performance section.
+#: generations are collected after the same number of allocations either way. The README's
+#: Performance section has the real-time figures (pause lengths before and after).
 GC_THRESHOLDS = {"virtual": (100_000, 50, 1000), "real": (10_000, 500, 1000)}
 
 

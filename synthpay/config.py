@@ -162,37 +162,34 @@ def _config_file(explicit: str | None, cwd: Path) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    too_deep = (f"{path.name}: tables or arrays nested more than {_MAX_TOML_DEPTH} deep; "
+                "expected a synthpay configuration")
     try:
         with path.open("rb") as fh:
             doc = tomllib.load(fh)
     except RecursionError:
-        doc = {"": _TooDeep()}
+        raise ConfigError(too_deep) from None
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing
         raise ConfigError(f"{path.name}: invalid TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if _depth(doc) > _MAX_TOML_DEPTH:
-        raise ConfigError(f"{path.name}: tables or arrays nested more than {_MAX_TOML_DEPTH} deep; "
-                          "expected a synthpay configuration")
+    if _deeper_than(doc, _MAX_TOML_DEPTH):
+        raise ConfigError(too_deep)
     return doc
 
 
-class _TooDeep:
-    """Stands for a document too deeply nested for the TOML parser itself."""
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` deep; never looks deeper than that.
 
-
-def _depth(value: Any) -> int:
-    if isinstance(value, _TooDeep):
-        return _MAX_TOML_DEPTH + 1
+    Dotted keys and table headers nest without recursing in the parser, so a document can be
+    far deeper than Python's recursion limit.
+    """
+    if limit < 1:
+        return True
     children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    deepest = 0
-    for child in children:
-        deepest = max(deepest, _depth(child))
-        if deepest > _MAX_TOML_DEPTH:
-            break
-    return 1 + deepest
+    return any(_deeper_than(child, limit - 1) for child in children)
 
 
 def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
@@ -255,15 +252,15 @@ def _apply_env(
             if name in env:
                 values[setting.key] = _Value(env[name], origin, name, True)
                 break
-    delays = {
+    by_status = {
         _DELAY_ALIASES.get(name[6:], name[6:]): _Value(raw, origin, name, True)
         for name, raw in env.items()
         if name.startswith("DELAY_")
     }
-    if delays:
+    if by_status:
         previous = structured.get("env.delays")
         merged = dict(previous.raw) if previous else {}
-        merged.update(delays)
+        merged.update(by_status)
         structured["env.delays"] = _Value(merged, origin, "DELAY_*", True)
 
 
@@ -391,11 +388,12 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
     for name, spec in specs.items():
         if not name or not name.replace("_", "").isalnum():
             raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
-        drawn = _delay(f"statuses.{name}.delay", spec["delay"], table) if "delay" in spec else None
-        if drawn is not None and drawn.fixed:
-            spec, drawn = {**spec, "delay_ms": int(drawn.params[0])}, None
-        if drawn is not None:
-            delay = int(drawn.quantile(0.5) + 0.5)
+        drawn: delays.Delay | None = None
+        if "delay" in spec:  # a fixed distribution is a delay_ms by another name
+            drawn = _delay(f"statuses.{name}.delay", spec["delay"], table)
+            delay = int(drawn.params[0]) if drawn.fixed else int(drawn.quantile(0.5) + 0.5)
+            if drawn.fixed:
+                drawn = None
         else:
             delay = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
         parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), PARTITIONS, table)
@@ -597,7 +595,7 @@ def _looks_secret(key: str) -> bool:
 
 
 def env_names() -> dict[str, tuple[str, ...]]:
-    """Every setting's environment names, canonical first (for the README and tests)."""
+    """Every setting's environment names, canonical first (for the tests and the deployment checks)."""
     return {d.key: d.env for d in _DECLARED}
 
 

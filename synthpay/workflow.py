@@ -12,7 +12,6 @@ from typing import Literal
 from synthpay.delays import Delay
 
 Timing = Literal["sequential", "parallel"]
-TIMINGS: tuple[Timing, ...] = ("sequential", "parallel")
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,6 +297,8 @@ BAD = [
      "VALIDATED, ACCOUNTED, COMPLETED, FAILED, REJECTED, CANCELED"),
     ("deeply-nested-toml", "x = " + "[" * 2000 + "]" * 2000 + "\n", {}, [],
      "config.toml: tables or arrays nested more than 32 deep; expected a synthpay configuration"),
+    ("deep-dotted-keys", ".".join(f"k{i}" for i in range(3000)) + " = 1\n", {}, [],
+     "config.toml: tables or arrays nested more than 32 deep; expected a synthpay configuration"),
     ("registry-url-not-http", None, {"SCHEMA_REGISTRY_ENDPOINT": "ftp://registry:8081"}, [],
      "SCHEMA_REGISTRY_ENDPOINT = 'ftp://registry:8081' (environment): expected an http:// or https:// URL such "
      "as http://localhost:8081"),
