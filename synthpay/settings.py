@@ -5,7 +5,7 @@ range), TOML key, environment names, flag, metavar and help. The loader
 (:mod:`synthpay.config`), ``--help``, ``synthpay validate`` and the README's settings table
 (:mod:`synthpay.reference`) are derived from these declarations, so a setting is added or
 changed here and nowhere else. Fields marked ``structured`` are tables or arrays with a
-parser of their own in the loader; fields marked ``derived`` are computed from others.
+parser of their own in the loader; the two undeclared fields are set by the loader itself.
 Nothing here runs plugin code or touches the environment: this is pure data.
 """
 
@@ -30,7 +30,7 @@ Codec = Literal["deflate", "null"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
 Popularity = Literal["uniform", "zipf"]
 
-_DECLARATION, _SECTION, _STRUCTURED, _DERIVED = "declaration", "section", "structured", "derived"
+_DECLARATION, _SECTION, _STRUCTURED = "declaration", "section", "structured"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ class RunSettings:
     arrival_curve: tuple[float, ...] = setting(
         [], parsers.curve, "24 multipliers of the rate, one per hour of day of the event clock (needs a rate); "
         "empty = flat")
-    sink_is_default: bool = field(default=False, metadata={_DERIVED: "run.sink was empty"})
+    sink_is_default: bool = False  # set by the loader: run.sink was empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +306,7 @@ class Settings:
     workflows: tuple[Workflow, ...] = structured("[[workflows]]: steps and weight")
     plugins: tuple[str, ...] = structured("plugins: 'package.module:attribute' paths")
     phases: tuple[Phase, ...] = structured("[[phases]]: the timeline of incidents and campaigns, by start")
-    source: str = field(default="", metadata={_DERIVED: "the config file read, if any"})
+    source: str = ""  # set by the loader: the config file read, if any
 
 
 def _bound(f: Field[Any], prefix: str) -> Declaration:
