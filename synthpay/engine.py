@@ -116,7 +116,7 @@ class Engine:
         self._stop_requested.set()
         self.stopping.set()
         scheduler.stop_admitting()
-        self._info("stopping", in_flight=scheduler.in_flight, grace_s=grace)
+        self.log.info("stopping", in_flight=scheduler.in_flight, grace_s=grace)
 
     async def run(self) -> Summary:
         """Generate until done or stopped; return the summary."""
@@ -127,13 +127,13 @@ class Engine:
         outbox = Outbox(settings.engine.batch_size)
         topics = {t.status: t for t in self.topics if t.status}
         scheduler = Scheduler(settings, clock, outbox, self.stats, topics, self.topics[-1], self.seed)
-        self._info(
+        self.log.info(
             "run_start", run_id=self.run_id, sink=settings.run.sink, clock=settings.run.clock,
             payments=settings.run.payments, workers=settings.run.workers, seed=self.seed,
             timing=settings.timing, start=serde.rfc3339_ms(clock.start_ms), pid=os.getpid(),
         )
         if settings.run.sink_is_default and settings.run.sink == "file":
-            self._info("embedded_default", detail="no Kafka bootstrap servers configured: writing Avro files",
+            self.log.info("embedded_default", detail="no Kafka bootstrap servers configured: writing Avro files",
                        dir=settings.file.dir)
         self._outbox = outbox
         async with trio.open_nursery() as outer:
@@ -148,20 +148,22 @@ class Engine:
                 self._ready_at = time.monotonic()
                 with self._feeding:
                     async with trio.open_nursery() as generation:
-                        generation.start_soon(self._report, clock)
+                        generation.start_soon(self._report, clock, scheduler)
                         generation.start_soon(self._keep_io_polling, clock, outbox)
                         generation.start_soon(self._enforce_grace, clock)
                         if self._display is not None:
                             generation.start_soon(self._show_progress, clock, self._display)
                         if not clock.virtual:
                             generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
-                        with self._drain:
-                            await scheduler.run()
+                        try:
+                            with self._drain:
+                                await scheduler.run()
+                        finally:
+                            # Also when the sink's failure cut the run short: no wall_sleep outlives it.
+                            clock.close()
                         self.stopping.set()
-                        clock.close()
                         generation.cancel_scope.cancel()
                     await outbox.close()
-                clock.close()  # again, for a run the sink's failure cut short
             outer.cancel_scope.cancel()
         return self._summary(scheduler)
 
@@ -215,7 +217,7 @@ class Engine:
         await self._stop_requested.wait()
         # Cut early enough to leave the final flush its minimum within the grace.
         if await clock.wall_sleep(max(0.0, self.stop_deadline.remaining() - MIN_FLUSH_S)):
-            self._info("grace_over", cut=self._scheduler.in_flight if self._scheduler else 0)
+            self.log.info("grace_over", cut=self._scheduler.in_flight if self._scheduler else 0)
             self._drain.cancel()
 
     async def _keep_io_polling(self, clock: EngineClock, outbox: Outbox) -> None:
@@ -230,21 +232,22 @@ class Engine:
     async def _watch_signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
-                self._info("signal", signal=signal.Signals(signum).name)
+                self.log.info("signal", signal=signal.Signals(signum).name)
                 self.request_stop()
 
-    async def _report(self, clock: EngineClock) -> None:
+    async def _report(self, clock: EngineClock, scheduler: Scheduler) -> None:
         """A progress line every ``summary_interval_s`` of wall time."""
         interval = self.settings.run.summary_interval_s
-        last_events, last_t = 0, time.monotonic()
+        last_events, last_s = 0, time.monotonic() - self._began
         lags_before = list(self.stats.lag_counts)
         while await clock.wall_sleep(interval):
-            now, snap = time.monotonic(), self.snapshot()
-            scheduler = self._scheduler
-            self._info(
+            snap = self.snapshot()
+            # With a timeline the rate moves: the interval's own lag says when it stopped keeping up.
+            timed = scheduler.timeline is not None
+            self.log.info(
                 "progress",
                 events=snap.events,
-                rate_eps=round((snap.events - last_events) / (now - last_t), 1),
+                rate_eps=round((snap.events - last_events) / (snap.elapsed_s - last_s), 1),
                 in_flight=snap.in_flight,
                 started=snap.started,
                 completed=snap.completed,
@@ -258,12 +261,11 @@ class Engine:
                 by_status=dict(snap.emitted),
                 elapsed_s=round(snap.elapsed_s, 3),
                 peak_rss_mib=peak_rss_mib(),
-                # With a timeline the rate moves: the interval's own lag says when it stopped keeping up.
                 **({"phase": scheduler.phase, "interval_lag_p99_ms": self.stats.lag_percentile(0.99, lags_before)}
-                   if scheduler and scheduler.timeline else {}),
+                   if timed else {}),
             )
-            last_events, last_t = snap.events, now
-            if scheduler and scheduler.timeline:
+            last_events, last_s = snap.events, snap.elapsed_s
+            if timed:
                 lags_before = list(self.stats.lag_counts)
 
     async def _show_progress(self, clock: EngineClock, display: Display) -> None:
@@ -284,23 +286,27 @@ class Engine:
         return True, "ok"
 
     def snapshot(self) -> Snapshot:
-        """Live figures for metrics, status and progress lines."""
-        produced, delivered, failed = self.ledger.totals()
+        """Live figures for metrics, status and progress lines.
+
+        The totals are summed from the same copies the snapshot carries, so they agree with them.
+        """
+        emitted, ledger = dict(self.stats.emitted), self.ledger
+        produced, delivered, failed = dict(ledger.produced), dict(ledger.delivered), dict(ledger.failed)
         scheduler, outbox = self._scheduler, self._outbox
         return Snapshot(
-            events=self.stats.events,
-            emitted=dict(self.stats.emitted),
-            produced=dict(self.ledger.produced),
-            delivered=dict(self.ledger.delivered),
-            failed=dict(self.ledger.failed),
-            produced_total=produced,
-            delivered_total=delivered,
-            failed_total=failed,
+            events=sum(emitted.values()),
+            emitted=emitted,
+            produced=produced,
+            delivered=delivered,
+            failed=failed,
+            produced_total=sum(produced.values()),
+            delivered_total=sum(delivered.values()),
+            failed_total=sum(failed.values()),
             in_flight=scheduler.in_flight if scheduler else 0,
             started=self.stats.started,
             completed=self.stats.completed,
             io_busy=outbox.thread_busy() if outbox else False,
-            sink_queue=self.ledger.pending,
+            sink_queue=ledger.pending,
             backlog=scheduler.backlog if scheduler else 0,
             target_rate=self.settings.run.rate / self.settings.run.instance_count,
             achieved_rate=self._achieved_rate(),
@@ -318,10 +324,6 @@ class Engine:
             return 0.0
         elapsed_ms = clock.now_ms() - clock.start_ms
         return self.stats.started * 1000 / elapsed_ms if elapsed_ms > 0 else 0.0
-
-    def _info(self, event: str, **fields: object) -> None:
-        info: Callable[..., None] = getattr(self.log, "info")
-        info(event, **fields)
 
     def _summary(self, scheduler: Scheduler) -> Summary:
         stats, ledger = self.stats, self.ledger

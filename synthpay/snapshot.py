@@ -1,7 +1,8 @@
 """The engine as its companions see it: a frozen snapshot of its figures, and a Protocol of what they read.
 
-The metrics endpoint, the systemd notifier and the progress log read the engine through
-these two types only, so tests can hand them a fake engine.
+The metrics endpoint and the systemd notifier read the engine through EngineView; they and
+the terminal's progress display read its figures as a Snapshot, and nothing more, so tests
+can hand them a fake engine or plain figures. The progress log is the engine's own.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import types
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -312,10 +312,16 @@ def _merge_phases(parts: Sequence[Summary]) -> tuple[PhaseReport, ...]:
     return tuple(_merge_phase(rows) for rows in zip(*(p.phases for p in parts)))
 
 
+def _added(maps: Iterable[Mapping[str, int]]) -> Counter[str]:
+    """The mappings added up key by key (a key stays, even at zero); the caller picks the key order."""
+    total: Counter[str] = Counter()
+    for counts in maps:
+        total.update(counts)
+    return total
+
+
 def _merge_phase(rows: Sequence[PhaseReport]) -> PhaseReport:
-    workflows: Counter[str] = Counter()
-    for row in rows:
-        workflows.update(row.workflows)
+    workflows = _added(row.workflows for row in rows)
     started = sum(row.started for row in rows)
     return replace(
         rows[0], started=started, events=sum(row.events for row in rows),
@@ -337,17 +343,14 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         return sum(getattr(p, name) for p in parts)
 
     def added(name: str) -> dict[str, int]:
-        counts: Counter[str] = Counter()
-        for p in parts:
-            counts.update(getattr(p, name))
+        counts = _added(getattr(p, name) for p in parts)
         return {k: counts[k] for k in getattr(first, name)}
 
     topics: dict[str, dict[str, int]] = {}
-    for p in parts:
-        for topic, counts in p.topics.items():
-            merged = topics.setdefault(topic, dict.fromkeys(counts, 0))
-            for key, value in counts.items():
-                merged[key] += value
+    for topic in dict.fromkeys(topic for p in parts for topic in p.topics):
+        present = [p.topics[topic] for p in parts if topic in p.topics]
+        counts = _added(present)
+        topics[topic] = {k: counts[k] for k in present[0]}
     firsts = [p.first_event_ts_ms for p in parts if p.first_event_ts_ms is not None]
     lasts = [p.last_event_ts_ms for p in parts if p.last_event_ts_ms is not None]
     return Summary(
@@ -373,11 +376,8 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
     if not reports:
         return None
 
-    def added(counts: Sequence[Mapping[str, int]]) -> dict[str, int]:
-        total: Counter[str] = Counter()
-        for c in counts:
-            total.update(c)
-        return dict(sorted(total.items()))
+    def added(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+        return dict(sorted(_added(counts).items()))
 
     ids: dict[str, tuple[str, ...]] = {}
     times: dict[str, tuple[int, ...]] = {}
