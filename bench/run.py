@@ -26,9 +26,9 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from synthpay import entities, serde
-from synthpay.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
-from synthpay.events import Topic
+from synthpay.config.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.model import entities, serde
+from synthpay.model.events import Topic
 from synthpay.sinks.kafka import LINGER_MS, PRODUCER_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,13 +17,15 @@ import pytest
 import trio
 import trio.testing
 
-from synthpay import config, entities, serde
-from synthpay.engine import Engine, Service
-from synthpay.identity import resolve_identity
-from synthpay.logs import make_logger
-from synthpay.plugins import load_registry
-from synthpay.settings import Settings
-from synthpay.summary import Summary
+from synthpay import config
+from synthpay.config.settings import Settings
+from synthpay.engine.engine import Engine
+from synthpay.engine.identity import resolve_identity
+from synthpay.engine.snapshot import Service
+from synthpay.model import entities, serde
+from synthpay.services.logs import make_logger
+from synthpay.sinks.registry import load_registry
+from synthpay.summary.document import Summary
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent

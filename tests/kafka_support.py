@@ -25,7 +25,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from synthpay.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.config.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
 from synthpay.verify import watermarks
 
 

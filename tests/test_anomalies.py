@@ -15,18 +15,20 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-
 from conftest import payment_events, read_avro, run_engine, settings_for
-from synthpay.anomalies import Injected, Injector, _Picks
-from synthpay.engine import Engine
-from synthpay.entities import Payment
-from synthpay.events import Event, Topic
-from synthpay.identity import resolve_identity
-from synthpay.logs import make_logger
-from synthpay.settings import AnomalySettings, DEFAULT_DUPLICATE_DELAY, DEFAULT_LATE_DELAY, Settings
+
+from synthpay.config.settings import DEFAULT_DUPLICATE_DELAY, DEFAULT_LATE_DELAY, AnomalySettings, Settings
+from synthpay.engine.engine import Engine
+from synthpay.engine.identity import resolve_identity
+from synthpay.engine.injector import Injector, _Picks
+from synthpay.model import delays
+from synthpay.model.anomalies import Injected
+from synthpay.model.entities import Payment
+from synthpay.model.events import Event, Topic
+from synthpay.model.reports import AnomalyReport
+from synthpay.services.logs import make_logger
 from synthpay.sinks.base import SinkContext, SynchronousSink
-from synthpay.summary import AnomalyReport, Summary
-from synthpay import delays
+from synthpay.summary.document import Summary
 
 NONE = AnomalySettings(0.0, DEFAULT_LATE_DELAY, 0.0, DEFAULT_DUPLICATE_DELAY, 0.0, 0.0)
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
 import pytest
-
 from kafka_support import (
     Record,
     Run,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from synthpay import config
-from synthpay.config import ConfigError
-from synthpay.delays import Delay
-from synthpay.settings import DEFAULT_DUPLICATE_DELAY, DEFAULT_LATE_DELAY, Settings
+from synthpay.config.errors import ConfigError
+from synthpay.config.settings import DEFAULT_DUPLICATE_DELAY, DEFAULT_LATE_DELAY, Settings
+from synthpay.model.delays import Delay
 
 
 def _load(tmp_path: Path, toml: str, env: dict[str, str] | None = None) -> Settings:

@@ -7,13 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import settings_for
 from test_anomalies import Written, _run
-from synthpay import serde
-from synthpay.anomaly_checks import binomial_ok
-from synthpay.checks import Check
+
+from synthpay.model import serde
 from synthpay.verify import _checks, _Reader, load_manifest
+from synthpay.verify.anomalies import binomial_ok
+from synthpay.verify.checks import Check
 
 RUN_ID = "verify-anomalies"
 SCHEMA_ID = 7

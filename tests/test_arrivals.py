@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from conftest import make_engine, run_to_end, settings_for, subprocess_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_engine, run_to_end, settings_for, subprocess_env
-from synthpay.settings import Settings
+from synthpay.config.settings import Settings
 
 #: Rates whose gap rounds to nothing beside epoch milliseconds, overflows, or underflows.
 EXTREME_RATES = [1e6, 1e9, 1e308, 5e-324]

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import START, payment_events, read_avro, subprocess_env
+
 from synthpay import cli, config
 
 PY = [sys.executable, "-m", "synthpay"]

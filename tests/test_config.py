@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO_DIR, START_MS, defaults_only
 
-from conftest import defaults_only, REPO_DIR, START_MS
 from synthpay import config
-from synthpay.config import ConfigError
-from synthpay.settings import Secret, Settings
+from synthpay.config.errors import ConfigError
+from synthpay.config.settings import Secret, Settings
 
 
 def get(settings: Settings, dotted: str) -> Any:

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synthpay import config
-from synthpay.config import ConfigError
-from synthpay.settings import DEFAULT_STATUSES, Settings
+from synthpay.config.errors import ConfigError
+from synthpay.config.settings import DEFAULT_STATUSES, Settings
 
 SECTION_LEAVES: dict[str, list[str]] = {}
 for _key in config.env_names():

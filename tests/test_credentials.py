@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import defaults_only, subprocess_env
+
 from synthpay import config
-from synthpay.config import ConfigError
-from synthpay.settings import Secret, Settings
+from synthpay.config.errors import ConfigError
+from synthpay.config.settings import Secret, Settings
 
 SECRETS = {
     "kafka.sasl_password": ("kafka.sasl_password_file", "KAFKA_SASL_PASSWORD_FILE"),

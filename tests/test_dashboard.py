@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from conftest import REPO_DIR, subprocess_env
 from test_metrics import families, free_port, http_get, wait_until_ready
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO_DIR, defaults_only
 
-from conftest import defaults_only, REPO_DIR
 from synthpay import config
 
 UNIT = REPO_DIR / "systemd" / "synthpay.service"

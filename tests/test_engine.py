@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-
 from conftest import (
     START_MS,
     make_engine,
@@ -21,8 +20,10 @@ from conftest import (
     settings_for,
     writer_schema_name,
 )
-from synthpay import config, entities
-from synthpay.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+
+from synthpay import config
+from synthpay.config.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
+from synthpay.model import entities
 
 DELAYS = {name: delay for name, delay, _ in DEFAULT_STATUSES}
 WORKFLOWS = {steps: weight for steps, weight in DEFAULT_WORKFLOWS}

@@ -15,12 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from conftest import subprocess_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import subprocess_env
 from synthpay import cli
-from synthpay.settings import Declaration, declarations
+from synthpay.config.settings import Declaration, declarations
 
 DECLARED = declarations()
 EDGES = ["", " ", "0", "-1", "1e308", "-1e308", "1e-9", "nan", "inf", "-inf", "1_000", "0x10", "true",

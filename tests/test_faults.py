@@ -24,8 +24,6 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # exported, n
     ResourcePatternType,
     ResourceType,
 )
-
-from synthpay.settings import DEFAULT_STATUSES
 from kafka_support import (
     Broker,
     Run,
@@ -41,6 +39,8 @@ from kafka_support import (
     verify_run,
     write_config,
 )
+
+from synthpay.config.settings import DEFAULT_STATUSES
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 

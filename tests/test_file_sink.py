@@ -14,7 +14,6 @@ from pathlib import Path
 
 import fastavro
 import pytest
-
 from conftest import read_avro, subprocess_env
 
 PY = [sys.executable, "-m", "synthpay"]

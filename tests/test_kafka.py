@@ -15,10 +15,7 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import Schema
-
 from conftest import avro_schema
-from synthpay import serde
-from synthpay.settings import DEFAULT_STATUSES
 from kafka_support import (
     Services,
     consume,
@@ -33,6 +30,9 @@ from kafka_support import (
     workflows_by_steps,
     write_config,
 )
+
+from synthpay.config.settings import DEFAULT_STATUSES
+from synthpay.model import serde
 
 pytestmark = pytest.mark.kafka
 

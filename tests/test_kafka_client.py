@@ -12,18 +12,12 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-
 from conftest import settings_for
-from synthpay.config import ConfigError
-from synthpay.settings import KafkaSettings, RegistrySettings, Secret
-from synthpay.kafka_client import (
-    ErrorWatch,
-    RegistryUnreachable,
-    call_registry,
-    connection_config,
-    make_client,
-)
+
+from synthpay.config.errors import ConfigError
+from synthpay.config.settings import KafkaSettings, RegistrySettings, Secret
 from synthpay.sinks.kafka import PRODUCER_DEFAULTS
+from synthpay.sinks.kafka_client import ErrorWatch, RegistryUnreachable, call_registry, connection_config, make_client
 
 REGISTRY = RegistrySettings("http://registry.example:8081", "", Secret(""), "")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthpay.stats import Ledger
+from synthpay.engine.stats import Ledger
 
 TOPICS = ("a", "b", "c")
 

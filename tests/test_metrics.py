@@ -12,21 +12,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from functools import partial
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from conftest import defaults_only, make_engine, subprocess_env
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import defaults_only, make_engine, subprocess_env
-from synthpay import cli, config, metrics
-from synthpay.engine import Engine
-from synthpay.logs import make_logger
-from synthpay.snapshot import Snapshot
+from synthpay import cli, config
+from synthpay.engine.engine import Engine
+from synthpay.engine.snapshot import EngineView, Snapshot
+from synthpay.services import metrics
+from synthpay.services.logs import make_logger
 
 TOPICS = ("payment-initiated", "banks")
 
@@ -324,7 +325,8 @@ async def test_endpoint_follows_a_real_engine_run() -> None:
     scrapes: list[dict[str, dict[tuple[tuple[str, str], ...], float]]] = []
     health: list[int] = []
 
-    async def probe(engine: Engine) -> None:
+    async def probe(engine: EngineView) -> None:
+        assert isinstance(engine, Engine)
         async with trio.open_nursery() as nursery:
             bound = await nursery.start(metrics.serve, engine, "127.0.0.1", 0)
             await engine.ready.wait()

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-
 from conftest import defaults_only, subprocess_env
-from synthpay import notify
-from synthpay.logs import make_logger
-from synthpay.notify import NotifyTarget, target_from_environ
-from synthpay.snapshot import Snapshot
+
+from synthpay.engine.snapshot import Snapshot
+from synthpay.services import notify
+from synthpay.services.logs import make_logger
+from synthpay.services.notify import NotifyTarget, target_from_environ
 
 # --- the environment systemd sets
 

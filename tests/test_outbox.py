@@ -10,7 +10,7 @@ from typing import Any, cast
 import trio
 import trio.testing
 
-from synthpay.outbox import END, Outbox
+from synthpay.engine.outbox import END, Outbox
 
 B = 10  # batch_size
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synthpay.pacing import Pace
+from synthpay.engine.pacing import Pace
 
 
 class FakeTime:

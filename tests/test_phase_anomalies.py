@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import START_MS, settings_for
 from test_anomalies import Written, _run
 from test_anomaly_verify import SCHEMA_ID
-from synthpay import serde
-from synthpay.anomaly_checks import binomial_ok
-from synthpay.settings import Settings
-from synthpay.summary import AnomalyReport, PhaseAnomalies, Summary
-from synthpay.timeline import Phase
-from synthpay.checks import Check
-from synthpay.verify import _checks, _Reader, load_manifest
 from test_scenarios import load_toml
+
+from synthpay.config.settings import Settings
+from synthpay.model import serde
+from synthpay.model.reports import AnomalyReport, PhaseAnomalies
+from synthpay.model.timeline import Phase
+from synthpay.summary.document import Summary
+from synthpay.verify import _checks, _Reader, load_manifest
+from synthpay.verify.anomalies import binomial_ok
+from synthpay.verify.checks import Check
 
 RUN_ID = "phase-anomalies"
 # 200 payments/s for 100 s; the phase is the 40 s from 30 s on.

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import PLUGIN, START, make_engine, run_to_end, subprocess_env
+
 from synthpay import cli, config
-from synthpay.plugins import PluginError, Registry, load_plugin, load_registry
+from synthpay.sinks.registry import PluginError, Registry, load_plugin, load_registry
 
 
 def write_config(directory: Path, sink: str, *, payments: int, extra: str = "", plugins: str = PLUGIN) -> Path:

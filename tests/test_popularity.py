@@ -7,10 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from conftest import read_avro, run_engine
-from synthpay import entities
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthpay.model import entities
 
 
 @given(count=st.integers(1, 3000), s=st.floats(0.1, 10))

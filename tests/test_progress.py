@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 import trio.testing
+from conftest import settings_for
 from rich.console import Console
 
-from conftest import settings_for
-from synthpay.engine import Engine
-from synthpay.identity import resolve_identity
-from synthpay.plugins import load_registry
-from synthpay.logs import make_logger
-from synthpay.progress import Display, Rates, display, render
-from synthpay.snapshot import Snapshot
+from synthpay.engine.engine import Engine
+from synthpay.engine.identity import resolve_identity
+from synthpay.engine.snapshot import Snapshot
+from synthpay.services.logs import make_logger
+from synthpay.services.progress import Display, Rates, display, render
+from synthpay.sinks.registry import load_registry
 
 FIGURES = Snapshot(events=4200, emitted={}, produced={}, delivered={}, failed={}, produced_total=4100,
                    delivered_total=4000, failed_total=0, in_flight=500, started=1500, completed=1000, io_busy=False,

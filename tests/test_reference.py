@@ -6,10 +6,11 @@ import tomllib
 from typing import Any
 
 import pytest
-
 from conftest import REPO_DIR, defaults_only
-from synthpay import cli, config, reference
-from synthpay.settings import Declaration, declarations, structured_keys
+
+from synthpay import cli, config
+from synthpay.config import reference
+from synthpay.config.settings import Declaration, declarations, structured_keys
 
 
 def _flattened(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -25,7 +26,7 @@ def _flattened(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def test_the_readme_settings_table_is_the_rendered_one() -> None:
     readme = (REPO_DIR / "README.md").read_text()
-    assert reference.rewritten(readme) == readme, "run: python -m synthpay.reference README.md"
+    assert reference.rewritten(readme) == readme, "run: python -m synthpay.config.reference README.md"
 
 
 def test_the_shipped_config_toml_lists_every_setting_at_its_declared_default() -> None:

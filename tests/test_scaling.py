@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import START_MS, payment_events, read_avro, run_engine, subprocess_env
 
 from synthpay import config
-from synthpay.settings import DEFAULT_STATUSES
-from synthpay.scheduler import share
-from conftest import START_MS, payment_events, read_avro, run_engine, subprocess_env
+from synthpay.config.settings import DEFAULT_STATUSES
+from synthpay.engine.scheduler import share
 
 
 def starts(out_dir: Path) -> list[int]:

@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from conftest import REPO_DIR, START, START_MS, defaults_only, payment_events, read_avro, run_engine
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from conftest import defaults_only, REPO_DIR, START, START_MS, payment_events, read_avro, run_engine
-from synthpay import cli, config, scenario_checks
-from synthpay.delays import Delay
-from synthpay.settings import Settings
-from synthpay.stats import EngineStats
-from synthpay.timeline import Phase, Timeline
+from synthpay import cli, config
+from synthpay.config.settings import Settings
+from synthpay.engine.stats import EngineStats
+from synthpay.model.delays import Delay
+from synthpay.model.timeline import Phase, Timeline
+from synthpay.verify import scenario as scenario_checks
 
 DISTRIBUTIONS = {
     "fixed": Delay("fixed", (250.0,)),

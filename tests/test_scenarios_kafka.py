@@ -6,9 +6,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from synthpay.settings import DEFAULT_STATUSES
 from kafka_support import consume, group_by_payment, kafka_env, run_synthpay, services, verify_run
+
+from synthpay.config.settings import DEFAULT_STATUSES
 
 pytestmark = pytest.mark.kafka
 

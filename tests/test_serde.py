@@ -9,12 +9,12 @@ from typing import Any
 
 import fastavro
 import pytest
+from conftest import EPOCH, avro_schema, new_payment, read_avro, rfc3339, run_engine
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import avro_schema, new_payment, EPOCH, read_avro, rfc3339, run_engine
-from synthpay import entities, serde
-from synthpay.events import Event, Topic
+from synthpay.model import entities, serde
+from synthpay.model.events import Event, Topic
 
 PAYMENT = fastavro.parse_schema(avro_schema("payment"))
 BANK = fastavro.parse_schema(avro_schema("bank"))

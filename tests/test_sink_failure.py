@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import PLUGIN, START, make_engine, run_to_end, subprocess_env
+
 from synthpay import config
-from synthpay.settings import Settings
+from synthpay.config.settings import Settings
 
 
 def failing_settings(tmp_path: Path, sink: str) -> Settings:

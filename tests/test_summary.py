@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 import structlog
+from conftest import run_engine, settings_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_engine, settings_for
-from synthpay.identity import RunIdentity
-from synthpay import processes
-from synthpay.summary import PlannedWorkflow, RunPlan, Summary, SummaryError, load_summary, merge
+from synthpay.engine import processes
+from synthpay.engine.identity import RunIdentity
+from synthpay.model.reports import PlannedWorkflow, RunPlan
+from synthpay.summary.document import Summary, SummaryError
+from synthpay.summary.load import load_summary
+from synthpay.summary.merge import merge
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pyte
 import pytest
-
 from conftest import subprocess_env
 
 COLS, ROWS = 120, 100

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
-
 from conftest import run_engine, subprocess_env
-from synthpay import verify
 from kafka_support import (
     Run,
     Services,
@@ -23,6 +21,8 @@ from kafka_support import (
     verify_run,
     write_config,
 )
+
+from synthpay import verify
 
 
 def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -6,11 +6,11 @@ import random
 from collections import Counter
 
 import pytest
+from conftest import defaults_only
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import defaults_only
-from synthpay.workflow import Mix, Status, Workflow, schedule
+from synthpay.model.workflow import Mix, Status, Workflow, schedule
 
 STATUSES = defaults_only().statuses
 WORKFLOWS = defaults_only().workflows

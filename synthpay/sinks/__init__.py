@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from synthpay.sinks.base import Sink, SinkContext, SinkError
 
 if TYPE_CHECKING:
-    from synthpay.plugins import Registry
+    from synthpay.sinks.registry import Registry
 
 __all__ = ["Sink", "SinkContext", "SinkError", "register"]
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
-    from synthpay.settings import Settings
-    from synthpay.events import Event, Topic
-    from synthpay.stats import Ledger
+    from synthpay.config.settings import Settings
+    from synthpay.engine.stats import Ledger
+    from synthpay.model.events import Event, Topic
 
 
 class SinkError(Exception):

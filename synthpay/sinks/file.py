@@ -17,8 +17,8 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from synthpay import serde
-from synthpay.events import Event, Topic
+from synthpay.model import serde
+from synthpay.model.events import Event, Topic
 from synthpay.sinks import outdir
 from synthpay.sinks.base import SinkContext, SinkError
 

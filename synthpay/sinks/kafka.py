@@ -15,17 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from synthpay import serde
-from synthpay.anomalies import Injected
-from synthpay.config import ConfigError
-from synthpay.entities import ID_HEAD, Payment
-from synthpay.events import Event, Topic
-from synthpay.kafka_client import (
+from synthpay.config.errors import ConfigError
+from synthpay.model import serde
+from synthpay.model.anomalies import Injected
+from synthpay.model.entities import ID_HEAD, Payment
+from synthpay.model.events import Event, Topic
+from synthpay.sinks.base import SinkContext, SinkError
+from synthpay.sinks.kafka_client import (
     CONNECT_TIMEOUT_S,
     ClusterError,
     ErrorWatch,
@@ -39,7 +39,6 @@ from synthpay.kafka_client import (
     registry_client,
     wait_for_cluster,
 )
-from synthpay.sinks.base import SinkContext, SinkError
 
 #: Producer defaults; any of them can be overridden from [kafka.config].
 PRODUCER_DEFAULTS: Mapping[str, str] = {

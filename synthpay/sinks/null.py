@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from synthpay.events import Event
+from synthpay.model.events import Event
 from synthpay.sinks.base import SinkContext, SynchronousSink
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from synthpay.events import Event
+from synthpay.model.events import Event
 from synthpay.sinks.base import SinkContext, SinkError, SynchronousSink
 
 

@@ -1,0 +1,10 @@
+"""Configuration: every setting declared once (settings), read and checked (parsers), loaded
+from the layers into one frozen ``Settings`` (loader), and shown as a reference table (reference).
+
+The loader's entry points are re-exported here: ``config.load(...)`` is how callers read it.
+"""
+
+from synthpay.config.errors import ConfigError
+from synthpay.config.loader import FLAGS, describe, env_names, load
+
+__all__ = ["FLAGS", "ConfigError", "describe", "env_names", "load"]

@@ -1,0 +1,378 @@
+"""Every setting, declared once: the frozen dataclasses a run is configured with.
+
+Each declared field carries its whole declaration: default, parser (with its accepted
+range), TOML key, environment names, flag, metavar and help. The loader
+(:mod:`synthpay.config`), ``--help``, ``synthpay validate`` and the README's settings table
+(:mod:`synthpay.config.reference`) are derived from these declarations, so a setting is added or
+changed here and nowhere else. Fields marked ``structured`` are tables or arrays with a
+parser of their own in the loader; the two undeclared fields are set by the loader itself.
+Nothing here runs plugin code or touches the environment: this is pure data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import Field, dataclass, field, fields, replace
+from typing import Any, Literal, get_args
+
+from synthpay.config import parsers
+from synthpay.config.parsers import Parser
+from synthpay.model.delays import Delay
+from synthpay.model.timeline import Phase
+from synthpay.model.workflow import Status, Timing, Workflow
+
+Clock = Literal["real", "virtual"]
+Mode = Literal["batch", "continuous"]
+Arrivals = Literal["poisson", "constant"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["auto", "json", "console"]
+Codec = Literal["deflate", "null"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
+Popularity = Literal["uniform", "zipf"]
+
+_DECLARATION, _SECTION, _STRUCTURED = "declaration", "section", "structured"
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One setting: everything the loader, the flag parser and the docs need to know."""
+
+    key: str  # the dotted TOML key, e.g. "run.payments" (filled in by declarations())
+    attr: str  # the dataclass field it fills
+    default: Any  # as it would be written in config.toml
+    parse: Parser[Any]
+    help: str
+    aliases: tuple[str, ...] = ()  # environment names besides SYNTHPAY_<SECTION>_<KEY>
+    flag: str | None = None
+    metavar: str | None = None
+    secret: bool = False
+
+    @property
+    def env(self) -> tuple[str, ...]:
+        """Every environment name, canonical first."""
+        return ("SYNTHPAY_" + self.key.replace(".", "_").upper(), *self.aliases)
+
+
+def setting(
+    default: Any, parse: Parser[Any], help: str, *, env: tuple[str, ...] = (), flag: str | None = None,
+    metavar: str | None = None, secret: bool = False, key: str | None = None,
+) -> Any:
+    """Declare the field as a setting (``key`` when its TOML name differs from the field's)."""
+    declared = Declaration(key or "", "", default, parse, help, env, flag, metavar, secret)
+    return field(metadata={_DECLARATION: declared})
+
+
+def structured(what: str) -> Any:
+    """A table or array with a parser of its own in the loader; ``what`` says what it holds."""
+    return field(metadata={_STRUCTURED: what})
+
+
+#: A probability: NaN fails the range check like any other value outside it.
+PROBABILITY = parsers.number(0, 1)
+
+
+def _choices(kind: Any) -> tuple[str, ...]:
+    return tuple(get_args(kind))
+
+
+def _metavar(kind: Any) -> str:
+    return "{" + ",".join(_choices(kind)) + "}"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A credential: prints as ``***`` everywhere so it never reaches a log or an error."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "'***'" if self.value else "''"
+
+    def __str__(self) -> str:
+        return "***" if self.value else ""
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """How one run goes: how much, how fast, where to, on which clock."""
+
+    sink: str = setting(
+        "", parsers.text, "where events go: kafka, file, stdout, null or a plugin's (default: kafka if "
+        "bootstrap servers are set, else file)", env=("SYNTHPAY_SINK",), flag="--sink", metavar="NAME")
+    payments: int = setting(
+        100_000, parsers.whole(0, 10**12), "payments to generate; 0 runs until stopped",
+        env=("NUM_PAYMENTS",), flag="--payments")
+    workers: int = setting(
+        100, parsers.whole(1, 1_000_000), "payments in flight at most", env=("NUM_WORKERS",), flag="--workers")
+    clock: Clock = setting(
+        "real", parsers.choice(_choices(Clock)), "real: events as the delays say, in real time; virtual: a "
+        "backfill of history as fast as the sink takes it", env=("SYNTHPAY_CLOCK",), flag="--clock",
+        metavar=_metavar(Clock))
+    start_ms: int | None = setting(
+        "", parsers.start, "ISO time of the first event under the virtual clock (default: now)",
+        flag="--start", metavar="TIME", key="start")
+    seed: int | None = setting(
+        "", parsers.seed, "random seed; the same seed, config and --start under the virtual clock give "
+        "byte-identical files (default: random, logged)", env=("SYNTHPAY_SEED",), flag="--seed")
+    summary_interval_s: float = setting(
+        10.0, parsers.number(0.1, 86_400), "seconds between progress lines in the log",
+        flag="--summary-interval", metavar="SECONDS")
+    summary_json: str = setting(
+        "", parsers.text, "also write the final summary as JSON to this file", flag="--summary-json",
+        metavar="PATH")
+    shutdown_grace_s: float = setting(
+        20.0, parsers.number(0, 3_600), "seconds in-flight payments get to finish after SIGTERM",
+        flag="--shutdown-grace", metavar="SECONDS")
+    log_level: LogLevel = setting(
+        "info", parsers.choice(_choices(LogLevel)), "debug, info, warning or error", flag="--log-level",
+        metavar="LEVEL")
+    log_format: LogFormat = setting(
+        "auto", parsers.choice(_choices(LogFormat)), "auto (console on a terminal, else JSON lines), json, or "
+        "console (readable lines and a live progress bar)", flag="--log-format", metavar=_metavar(LogFormat))
+    mode: Mode = setting(
+        "batch", parsers.choice(_choices(Mode)), "batch (stop after --payments) or continuous (until "
+        "stopped; same as --payments 0)", flag="--mode", metavar=_metavar(Mode))
+    rate: float = setting(
+        0.0, parsers.rate, "start this many payments per second on average, across all "
+        "instances (0: as fast as --workers allows)", flag="--rate", metavar="PER_SECOND")
+    arrivals: Arrivals = setting(
+        "poisson", parsers.choice(_choices(Arrivals)), "spacing of payment starts under --rate: poisson "
+        "(random) or constant", flag="--arrivals", metavar=_metavar(Arrivals))
+    duration_s: float = setting(
+        0.0, parsers.number(0, 31_536_000), "stop starting payments after this many seconds (0: no limit)",
+        flag="--duration", metavar="SECONDS")
+    instance_index: int = setting(
+        0, parsers.whole(0, 65_535), "this instance's share of a run split across pods",
+        env=("JOB_COMPLETION_INDEX",), flag="--instance-index", metavar="I")
+    instance_count: int = setting(
+        1, parsers.whole(1, 65_536), "how many instances share the run (payments and rate are divided)",
+        flag="--instance-count")
+    processes: int = setting(
+        1, parsers.whole(1, 64), "engine processes on this machine, each with its own share and producer",
+        flag="--processes")
+    run_id: str = setting(
+        "", parsers.text, "the run id carried in every record's run_id header (default: a new UUID)",
+        flag="--run-id", metavar="ID")
+    arrival_curve: tuple[float, ...] = setting(
+        [], parsers.curve, "24 multipliers of the rate, one per hour of day of the event clock (needs a rate); "
+        "empty = flat")
+    sink_is_default: bool = False  # set by the loader: run.sink was empty
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySettings:
+    """The banks payments move between, and the changelog stream of their updates."""
+
+    sources: int = setting(10, parsers.whole(1, 100_000), "source banks", env=("NUM_SOURCES",))
+    destinations: int = setting(
+        10, parsers.whole(1, 100_000), "destination banks", env=("NUM_DESTINATIONS",))
+    bank_update_interval_ms: int = setting(
+        3000, parsers.whole(0, 86_400_000), "one random bank is updated this often; 0 = never",
+        env=("UPDATE_BANKS_INTERVAL",))
+    banks_topic: str = setting("banks", parsers.topic, "topic of the banks and their updates")
+    banks_partitions: int = setting(
+        1, parsers.whole(1, 10_000), "partitions of the banks topic when synthpay creates it")
+    popularity: Popularity = setting(
+        "uniform", parsers.choice(_choices(Popularity)), "how payments pick their banks: uniform, or zipf (a few "
+        "hot banks take most of the traffic; source and destination drawn apart)", metavar=_metavar(Popularity))
+    zipf_s: float = setting(
+        1.1, parsers.number(0, 10, exclusive=True), "zipf exponent over banks: the k-th most popular bank is "
+        "picked in proportion to 1/k^s")
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalySettings:
+    """Dirty data on purpose: payment events late, duplicated, swapped or missing, each labelled."""
+
+    late: float = setting(
+        0.0, PROBABILITY, "probability per payment event: emitted late (after late_delay), its ts unchanged")
+    late_delay: Delay = structured("anomalies.late_delay: how late, a { dist = ..., ... } table")
+    duplicate: float = setting(
+        0.0, PROBABILITY, "probability per payment event: emitted a second time, byte-identical, after "
+        "duplicate_delay")
+    duplicate_delay: Delay = structured("anomalies.duplicate_delay: how much later the copy comes, a { dist = ... } table")
+    out_of_order: float = setting(
+        0.0, PROBABILITY, "probability per payment: two consecutive statuses emitted swapped")
+    missing: float = setting(
+        0.0, PROBABILITY, "probability per payment event after Initiated (the first step): never emitted")
+
+    @property
+    def enabled(self) -> bool:
+        """True when any anomaly can be injected (the default run injects none and draws nothing for them)."""
+        return bool(self.late or self.duplicate or self.out_of_order or self.missing)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Batching across the thread boundary between the Trio engine and the I/O thread."""
+
+    batch_size: int = setting(
+        0, parsers.whole(0, 1_000_000), "events per hand-off to the I/O thread; 0 = by clock (see "
+        "Performance)")
+    linger_ms: int = setting(
+        10, parsers.whole(1, 60_000), "real clock: ship a partial batch after this long")
+
+
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """The embedded default sink: one Avro object container file per topic."""
+
+    dir: str = setting(
+        "out", parsers.text, "directory of the file sink's .avro files", flag="--out", metavar="DIR")
+    codec: Codec = setting("deflate", parsers.choice(_choices(Codec)), "Avro block codec: deflate or null")
+    overwrite: bool = setting(
+        False, parsers.boolean, "replace the .avro files an earlier run left in --out (default: refuse to start)",
+        flag="--overwrite", metavar="{true,false}")
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """Connection to the Kafka cluster; ``config`` passes any librdkafka setting through."""
+
+    bootstrap_servers: str = setting(
+        "", parsers.text, "host:port list of brokers; set means the kafka sink by default",
+        env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER"))
+    security_protocol: str = setting(
+        "", parsers.security_protocol, "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; empty = SASL_SSL when a "
+        "username is set, else PLAINTEXT", env=("KAFKA_SECURITY_PROTOCOL",))
+    sasl_mechanisms: SaslMechanism = setting(
+        "PLAIN", parsers.choice(_choices(SaslMechanism), upper=True), "SASL mechanism",
+        env=("KAFKA_SASL_MECHANISMS",))
+    sasl_username: str = setting("", parsers.text, "SASL user name", env=("KAFKA_SASL_USERNAME",))
+    sasl_password: Secret = setting(
+        "", parsers.text, "SASL password", env=("KAFKA_SASL_PASSWORD",), secret=True)
+    sasl_password_file: str = setting(
+        "", parsers.text, "read the SASL password from this file (relative: in $CREDENTIALS_DIRECTORY "
+        "when set)", env=("KAFKA_SASL_PASSWORD_FILE",))
+    client_id: str = setting("synthpay", parsers.text, "Kafka client id", env=("KAFKA_CLIENT_ID",))
+    ssl_ca_location: str = setting(
+        "", parsers.text, "CA bundle for SSL and SASL_SSL; empty = the system's", env=("KAFKA_SSL_CA_LOCATION",))
+    replication_factor: int = setting(
+        -1, parsers.replication, "replication of the topics synthpay creates; -1 = the broker's default")
+    flush_timeout_s: float = setting(
+        30.0, parsers.number(0, 3_600), "at the end of a batch run, wait this long for outstanding deliveries")
+    config: Mapping[str, str] = structured("[kafka.config]: librdkafka settings passed through")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    """Confluent-compatible schema registry."""
+
+    url: str = setting(
+        "http://localhost:8081", parsers.http_url, "schema registry URL", env=("SCHEMA_REGISTRY_ENDPOINT",))
+    api_key: str = setting("", parsers.text, "registry API key", env=("SCHEMA_REGISTRY_API_KEY",))
+    api_secret: Secret = setting(
+        "", parsers.text, "registry API secret", env=("SCHEMA_REGISTRY_API_SECRET",), secret=True)
+    api_secret_file: str = setting(
+        "", parsers.text, "read the registry API secret from this file, as sasl_password_file",
+        env=("SCHEMA_REGISTRY_API_SECRET_FILE",))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The metrics and health endpoint; ``port`` 0 turns it off."""
+
+    host: str = setting("0.0.0.0", parsers.text, "address the metrics endpoint listens on")
+    port: int = setting(
+        0, parsers.port, "serve /metrics, /healthz and /readyz on this TCP port (0: off)", flag="--http-port",
+        metavar="PORT")
+
+
+def section(kind: type) -> Any:
+    """A ``[table]`` of settings, declared by the fields of ``kind``."""
+    return field(metadata={_SECTION: kind})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs, validated."""
+
+    run: RunSettings = section(RunSettings)
+    entities: EntitySettings = section(EntitySettings)
+    engine: EngineSettings = section(EngineSettings)
+    file: FileSettings = section(FileSettings)
+    kafka: KafkaSettings = section(KafkaSettings)
+    schema_registry: RegistrySettings = section(RegistrySettings)
+    http: HttpSettings = section(HttpSettings)
+    anomalies: AnomalySettings = section(AnomalySettings)
+    timing: Timing = setting(
+        "sequential", parsers.choice(_choices(Timing)), "sequential: each delay counts from the previous "
+        "status; parallel: every delay counts from the start (the original's behaviour)",
+        flag="--timing", metavar=_metavar(Timing))
+    statuses: Mapping[str, Status] = structured("[statuses]: delay, topic, partitions")
+    workflows: tuple[Workflow, ...] = structured("[[workflows]]: steps and weight")
+    plugins: tuple[str, ...] = structured("plugins: 'package.module:attribute' paths")
+    phases: tuple[Phase, ...] = structured("[[phases]]: the timeline of incidents and campaigns, by start")
+    source: str = ""  # set by the loader: the config file read, if any
+
+
+def _bound(f: Field[Any], prefix: str) -> Declaration:
+    declared: Declaration = f.metadata[_DECLARATION]
+    return replace(declared, key=prefix + (declared.key or f.name), attr=f.name)
+
+
+def declarations() -> tuple[Declaration, ...]:
+    """Every scalar setting, in the order of the dataclasses."""
+    found: list[Declaration] = []
+    for f in fields(Settings):
+        if _DECLARATION in f.metadata:
+            found.append(_bound(f, ""))
+        elif _SECTION in f.metadata:
+            found += [_bound(sf, f.name + ".") for sf in fields(f.metadata[_SECTION]) if _DECLARATION in sf.metadata]
+    return tuple(found)
+
+
+def structured_keys() -> tuple[str, ...]:
+    """The dotted keys of tables and arrays that each have a parser of their own."""
+    found: list[str] = []
+    for f in fields(Settings):
+        if _STRUCTURED in f.metadata:
+            found.append(f.name)
+        elif _SECTION in f.metadata:
+            found += [f"{f.name}.{sf.name}" for sf in fields(f.metadata[_SECTION]) if _STRUCTURED in sf.metadata]
+    return tuple(found)
+
+
+def sections() -> dict[str, type]:
+    """Each ``[table]`` name and the dataclass it fills."""
+    return {f.name: f.metadata[_SECTION] for f in fields(Settings) if _SECTION in f.metadata}
+
+
+#: The original generator's status delays (code defaults) and partition counts.
+DEFAULT_STATUSES: tuple[tuple[str, int, int], ...] = (
+    ("Initiated", 100, 12),
+    ("Validated", 1000, 12),
+    ("Accounted", 1000, 12),
+    ("Completed", 3000, 12),
+    ("Failed", 1000, 4),
+    ("Rejected", 2000, 4),
+    ("Canceled", 2000, 4),
+)
+#: The original generator's eight weighted workflows.
+DEFAULT_WORKFLOWS: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("Initiated", "Failed"), 1),
+    (("Initiated", "Rejected"), 2),
+    (("Initiated", "Validated", "Failed"), 1),
+    (("Initiated", "Validated", "Rejected"), 1),
+    (("Initiated", "Validated", "Accounted", "Failed"), 1),
+    (("Initiated", "Validated", "Accounted", "Completed"), 9),
+    (("Initiated", "Validated", "Accounted", "Canceled"), 2),
+    (("Initiated", "Validated", "Accounted", "Rejected"), 1),
+)
+#: Accepted range of a status delay (``statuses.X.delay_ms``, ``DELAY_<STATUS>``).
+DELAY_MS = parsers.whole(0, 86_400_000)
+#: Accepted ranges of a drawn delay's parameters, a phase's times and rates, a delay scale.
+DELAY_PARAMETER_MS = parsers.number(0, 86_400_000)
+PHASE_SECONDS = parsers.number(0, 31_536_000)
+PHASE_DURATION_S = parsers.number(0, 31_536_000, exclusive=True)
+PHASE_RATE = parsers.number(0, 1_000_000)
+DELAY_SCALE = parsers.number(0, 1_000)
+#: Accepted range of a topic's partitions and of a workflow's weight.
+PARTITIONS = parsers.whole(1, 10_000)
+WEIGHT = parsers.whole(0, 1_000_000)
+#: What late and duplicated events wait when [anomalies] gives no delay table.
+DEFAULT_LATE_DELAY = Delay("exponential", (30_000.0,))
+DEFAULT_DUPLICATE_DELAY = Delay("uniform", (0.0, 5_000.0))

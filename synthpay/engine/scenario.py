@@ -1,0 +1,255 @@
+"""What a payment gets when the run has phases or drawn delays: its workflow and its route.
+
+Only built when the configuration asks for either, so a default run draws no extra random
+number and takes no extra step per payment. Every delay of a payment is drawn when it
+starts, from its own seeded stream, so a payment keeps its phase's weights and delay scales
+to its end, and the wheel's hot loop stays as it is: it walks a route either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+
+from synthpay.model.delays import Delay, Quantiles, fixed
+from synthpay.model.events import Topic
+from synthpay.model.reports import DelayReport, PhaseReport
+from synthpay.model.timeline import Phase, Timeline
+from synthpay.model.workflow import Mix, Status, Timing, Workflow
+
+#: A route: per step, the ms after the step before (or after the start), and per step the
+#: topic. Two flat tuples rather than a pair per step: a drawn route is one new tuple, its
+#: topics are the workflow's.
+Route = tuple[tuple[int, ...], tuple[Topic, ...]]
+
+
+def needed(statuses: Mapping[str, Status], phases: Sequence[Phase]) -> bool:
+    """True when payments need per-phase workflows or drawn delays."""
+    return bool(phases) or any(s.delay is not None for s in statuses.values())
+
+
+def delay_of(status: Status) -> Delay:
+    """The status's delay as a distribution (a fixed one for ``delay_ms``)."""
+    return status.delay if status.delay is not None else fixed(status.delay_ms)
+
+
+#: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
+#: draws per quantile (the histogram of realized delays, without hashing a delay per draw).
+_Drawn = tuple[tuple[int, ...], int, list[int]]
+
+
+class Regime:
+    """The weights and delays in force in one phase, or outside every phase (name "")."""
+
+    __slots__ = ("name", "mix", "routes", "drawn", "topics", "counts", "cut", "delays", "scale", "_scaled",
+                 "_names", "_lengths",
+                 "_fixed", "_tables")
+
+    def __init__(
+        self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
+        topics: Mapping[str, Topic], scale: Mapping[str, float],
+        tables: dict[Delay, Quantiles],
+    ) -> None:
+        self.name = name
+        self.mix = Mix(workflows, statuses, timing)
+        self.scale = dict(scale)
+        self._scaled = {s: delay_of(statuses[s]).scaled(factor) for s, factor in scale.items()}
+        delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
+        for d in delays.values():
+            if d not in tables:
+                tables[d] = d.table()
+        self._tables = {s: tables[d] for s, d in delays.items()}
+        # Realized delays per status: draws per quantile of the status's table.
+        self.delays = {s: [0] * len(table.ms) for s, table in self._tables.items()}
+        # A workflow whose delays are all fixed shares one route (its delays are counted from
+        # the workflow's count at the end); the others draw one per payment.
+        self.routes: list[Route | None] = []
+        self.drawn: list[tuple[_Drawn, ...]] = []
+        self.topics: list[tuple[Topic, ...]] = []
+        self._fixed: list[tuple[tuple[str, int], ...]] = []
+        for wf in workflows:
+            steps = [delays[s] for s in wf.steps]
+            if all(d.fixed for d in steps):
+                ms = [d.support()[0] for d in steps]
+                self.routes.append(_route(ms, [topics[s] for s in wf.steps], timing))
+                self._fixed.append(tuple(zip(wf.steps, ms)))
+            else:
+                self.routes.append(None)
+                self._fixed.append(())
+            self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, self.delays[s]) for s in wf.steps))
+            self.topics.append(tuple(topics[s] for s in wf.steps))
+        self.counts = [0] * len(workflows)  # payments started, per workflow
+        self.cut = 0  # events of payments cut short, which were never emitted
+        self._names = [wf.name for wf in workflows]
+        self._lengths = [len(wf.steps) for wf in workflows]
+
+    @property
+    def started(self) -> int:
+        """Payments started in this regime."""
+        return sum(self.counts)
+
+    @property
+    def events(self) -> int:
+        """Events of the payments started in this regime, less those cut short."""
+        return sum(c * n for c, n in zip(self.counts, self._lengths)) - self.cut
+
+    @property
+    def workflows(self) -> dict[str, int]:
+        """Payments started per workflow name."""
+        return dict(zip(self._names, self.counts))
+
+    def scaled_delays(self) -> Mapping[str, Delay]:
+        """The delays this regime scales, as scaled."""
+        return self._scaled
+
+    def realized(self, status: str) -> Mapping[int, int]:
+        """The delays of ``status`` so far: whole ms -> payments."""
+        histogram: Counter[int] = Counter()
+        for ms, count in zip(self._tables[status].ms, self.delays[status]):
+            if count:
+                histogram[ms] += count
+        for count, fixed_steps in zip(self.counts, self._fixed):
+            for step, ms in fixed_steps:
+                if step == status and count:
+                    histogram[ms] += count
+        return histogram
+
+
+def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Route:
+    """Delays as the wheel's route: sequential delays are the gaps; parallel ones count from
+    the start, so they are sorted (ties keep workflow order) and turned into gaps."""
+    if timing == "sequential":
+        return tuple(delays), tuple(topics)
+    order = sorted(range(len(delays)), key=delays.__getitem__)
+    gaps, before = [], 0
+    for i in order:
+        gaps.append(delays[i] - before)
+        before = delays[i]
+    return tuple(gaps), tuple(topics[i] for i in order)
+
+
+class Scenario:
+    """Picks each new payment's workflow and draws its route, by the phase it starts in."""
+
+    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_statuses")
+
+    def __init__(
+        self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
+        topics: Mapping[str, Topic], timeline: Timeline, rng: random.Random,
+    ) -> None:
+        self.timeline = timeline
+        self._timing = timing
+        self._rng = rng
+        # A table is built once per distinct (distribution, scale).
+        tables: dict[Delay, Quantiles] = {}
+        self.regimes = [Regime("", workflows, statuses, timing, topics, {}, tables)]
+        for phase in timeline.phases:
+            weights = phase.weights or {}
+            phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
+            phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
+            self.regimes.append(
+                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables))
+        self._statuses = statuses
+
+    def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
+        """A new payment's workflow index (picked with ``rng``) and route, for one starting at ``now``."""
+        regimes = self.regimes
+        regime = regimes[self.timeline.index_at(now) + 1] if len(regimes) > 1 else regimes[0]
+        index = regime.mix.pick(rng).index
+        regime.counts[index] += 1
+        route = regime.routes[index]
+        if route is not None:
+            return index, route
+        draw = self._rng.getrandbits
+        delays = []
+        for table, bits, counts in regime.drawn[index]:
+            level = draw(bits)
+            counts[level] += 1
+            delays.append(table[level])
+        if self._timing == "sequential":
+            return index, (tuple(delays), regime.topics[index])
+        return index, _route(delays, regime.topics[index], self._timing)
+
+    def cut(self, topics: tuple[Topic, ...], step: int) -> None:
+        """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""
+        self.regimes[self._regime_index(topics[0].phase)].cut += len(topics) - step
+
+    def _regime_index(self, phase: str) -> int:
+        return next(i for i, r in enumerate(self.regimes) if r.name == phase)
+
+    def phase_report(self, start_ms: int, until_ms: float) -> list[PhaseReport]:
+        """Per phase ("" = outside every phase): starts, events, target and achieved rate, mix.
+
+        ``until_ms`` is when admission ended: a phase cut short by the run's end is rated
+        over the part of it that ran.
+        """
+        timeline, rows = self.timeline, []
+        phase_s = 0.0
+        for i, regime in enumerate(self.regimes[1:]):
+            begin, end = timeline.span_ms(i)
+            ran_s = max(0.0, min(end, until_ms) - begin) / 1000
+            phase_s += ran_s
+            rows.append(_phase_row(regime, timeline.mean_rate(i, until_ms), ran_s))
+        outside = self.regimes[0]
+        outside_s = max(0.0, (until_ms - start_ms) / 1000 - phase_s)
+        rows.insert(0, _phase_row(outside, timeline.mean_rate_outside(start_ms, until_ms), outside_s))
+        return rows
+
+    def delay_report(self) -> dict[str, DelayReport]:
+        """Per status: the configured distribution's p50/p99 next to the realized ones.
+
+        Only payments that started outside every phase, or in a phase that does not scale
+        the status, count here; a phase's scaled delays are reported with the phase.
+        """
+        report = {}
+        for name, status in self._statuses.items():
+            merged: defaultdict[int, int] = defaultdict(int)
+            for regime in self.regimes:
+                if name not in regime.scale:
+                    for ms, count in regime.realized(name).items():
+                        merged[ms] += count
+            report[name] = _delay_row(delay_of(status), merged)
+        return report
+
+
+def _phase_row(regime: Regime, target_rate: float, ran_s: float) -> PhaseReport:
+    total = regime.started
+    return PhaseReport(
+        name=regime.name,
+        started=total,
+        events=regime.events,
+        seconds=round(ran_s, 3),
+        target_rate=round(target_rate, 3),
+        achieved_rate=round(total / ran_s, 3) if ran_s else 0.0,
+        workflows=dict(regime.workflows),
+        mix={name: round(n / total, 4) if total else 0.0 for name, n in regime.workflows.items()},
+        delay_scale=dict(regime.scale),
+        delays={name: _delay_row(delay_of_scaled, regime.realized(name))
+                for name, delay_of_scaled in regime.scaled_delays().items()},
+    )
+
+
+def _delay_row(delay: Delay, histogram: Mapping[int, int]) -> DelayReport:
+    return DelayReport(
+        configured=delay,
+        configured_p50_ms=round(delay.quantile(0.5), 1),
+        configured_p99_ms=round(delay.quantile(0.99), 1),
+        count=sum(histogram.values()),
+        p50_ms=_percentile(histogram, 0.5),
+        p99_ms=_percentile(histogram, 0.99),
+    )
+
+
+def _percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
+    """The smallest delay that ``fraction`` of the counted ones are within; None when none."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    seen = 0
+    for ms in sorted(histogram):
+        seen += histogram[ms]
+        if seen >= fraction * total:
+            return ms
+    return max(histogram)

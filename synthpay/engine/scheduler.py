@@ -1,0 +1,536 @@
+"""The worker: drives every payment in flight from one timing wheel.
+
+A Trio task per payment costs far more memory and time than an entry in a bucket (the
+README's How it is built has the figures). Here one task
+keeps every payment in flight in buckets keyed by the millisecond its next step is due
+(plus a heap of those milliseconds): it sleeps until the earliest one, then emits every
+step that is due. Many payments share a millisecond, so a bucket costs one dict entry and
+a list append per step instead of a heap operation.
+
+The ``CapacityLimiter`` keeps the original's meaning of NUM_WORKERS: at most that many
+payments in flight, each holding one token from its start to its last event. Only this
+task takes and returns tokens, so it never waits on the limiter: it reads the tokens
+available and starts that many. Arrivals (with ``--rate``) and bank updates are entries in the same
+wheel, so one task emits everything in time order; that is what makes a seeded
+virtual-clock run reproducible to the byte. Arrivals follow a fixed schedule: when the
+engine falls behind, the backlog shows up as lag instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Final, NoReturn
+
+import trio
+
+from synthpay.config.settings import Settings
+from synthpay.engine.clock import EngineClock
+from synthpay.engine.injector import Injector
+from synthpay.engine.outbox import Outbox
+from synthpay.engine.pacing import Pace
+from synthpay.engine.scenario import Route, Scenario, needed
+from synthpay.engine.stats import EngineStats
+from synthpay.model import entities
+from synthpay.model.entities import Bank
+from synthpay.model.events import Event, Topic
+from synthpay.model.reports import AnomalyReport, DelayReport, PhaseReport
+from synthpay.model.timeline import Timeline
+from synthpay.model.workflow import Mix
+
+# Under the real clock, the most payments started at once (the depth of the pacing bucket):
+# events that fell due in the meantime are emitted before the next start.
+_ADMIT_CHUNK: Final = 1000
+# Under the real clock, a wake that leaves this many events buffered hands them over and
+# waits, instead of leaving them to the linger timer: the I/O thread would then write them
+# while the engine runs, and the two threads would take turns at the GIL.
+_SHIP_NOW: Final = 256
+# Poisson arrivals drawn one at a time per wheel tick, at most. When more are due (a rate
+# far above what a millisecond can start), or a gap is below the float resolution of epoch
+# milliseconds (adding it changes nothing), the rest are counted at once, so no rate keeps
+# the loop from moving on.
+_ARRIVALS_ONE_BY_ONE: Final = 1024
+# A backlog stops counting here: arrivals beyond it could never all be started anyway.
+_MAX_BACKLOG: Final = 2**53
+# Under the virtual clock a wake jumps the clock without a trip through the run loop, and
+# the loop yields when it ships a batch. Wakes that ship nothing (arrivals while every
+# worker is busy, payments with long delays) still yield this often, so signals and other
+# tasks get their turn whatever the input.
+_WAKES_BETWEEN_YIELDS: Final = 1024
+# An arrival due after the year 9999 never comes: no event time can carry it (a rate so
+# low that its gap is out of range, or infinite).
+_NEVER_MS: Final = 253_402_300_800_000
+
+
+class _Flight(entities.Payment):
+    """A payment in flight, and which step of which route comes next. Hashable by identity.
+
+    It is the payment its events carry to the sink, which reads only the payment's fields.
+    No start time: a route's delays count from the step before, and the wheel knows when
+    that was due.
+    """
+
+    __slots__ = ("gaps", "topics", "step")
+
+    def __init__(self, kafka_key: bytes, avro_tail: bytes, route: Route) -> None:
+        # Payment's fields set here, not through super().__init__: one call less per payment.
+        self.kafka_key = kafka_key
+        self.avro_tail = avro_tail
+        self.gaps, self.topics = route
+        self.step = 0
+
+
+class _Tick:
+    """A recurring wheel entry that is not a payment."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+# Builds an Event without NamedTuple's generated __new__ (a Python-level call per event).
+new_event: Final = tuple.__new__
+
+_BANK_UPDATE: Final = _Tick("bank update")
+_ARRIVAL: Final = _Tick("arrival")
+_RELEASE: Final = _Tick("anomaly release")  # held-back anomalies fall due
+_PHASE_EDGE: Final = _Tick("phase edge")  # a phase begins or ends: the injector's rates change
+
+
+def _no_injector(*_: object) -> NoReturn:
+    """Stands in for the injector's methods in a run without one: its countdown never reaches them."""
+    raise AssertionError("called the injector of a run without one")
+
+
+def share(total: int, index: int, count: int) -> int:
+    """Instance ``index`` of ``count``'s part of ``total``: parts differ by at most one."""
+    return total // count + (1 if index < total % count else 0)
+
+
+class Scheduler:
+    """Admits payments under the limiter and emits their events when due."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: EngineClock,
+        outbox: Outbox,
+        stats: EngineStats,
+        topics: Mapping[str, Topic],
+        banks_topic: Topic,
+        seed: int,
+    ) -> None:
+        run = settings.run
+        self._settings = settings
+        self._clock = clock
+        self._outbox = outbox
+        self._stats = stats
+        self._mix = Mix(settings.workflows, settings.statuses, settings.timing)
+        # Per workflow: its route (ms after the step before, or after the start, and the topic
+        # of each step), so emitting needs no lookups.
+        self._routes: list[Route] = [
+            (tuple(s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0) for i, s in enumerate(plan.steps)),
+             tuple(topics[s.status.name] for s in plan.steps))
+            for plan in self._mix.plans
+        ]
+        self._labels = [plan.workflow.label for plan in self._mix.plans]
+        self._banks_topic = banks_topic
+        instance = f"{seed}:{run.instance_index}"
+        self._rng = random.Random(f"{instance}:payments")
+        self._bank_rng = random.Random(f"{instance}:banks")
+        # Its own stream, so the arrival schedule does not depend on how ticks interleave.
+        self._arrival_rng = random.Random(f"{instance}:arrivals")
+        self._tag = run.instance_index if run.instance_count > 1 else None
+        self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
+        self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
+        self._paced = bool(self.rate)
+        self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
+        self._constant = run.arrivals == "constant"
+        self.limiter = trio.CapacityLimiter(run.workers)
+        self._workers = run.workers  # the limiter's total_tokens, as an int
+        self._times: list[int] = []  # heap of the milliseconds that have a bucket
+        self._buckets: dict[int, list[_Flight | _Tick]] = {}
+        self._banks: list[Bank] = []
+        self._sources: list[entities.Encoded] = []
+        self._destinations: list[entities.Encoded] = []
+        self._pending = 0  # arrivals waiting for the limiter
+        self._next_arrival = 0.0
+        self._first_arrival = 0.0  # constant arrivals: arrival k is due k gaps after this
+        self._arrivals = 0  # constant arrivals counted so far
+        self._stop_at = math.inf
+        self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
+        self.admitting = True
+        # Phases, drawn delays and the arrival curve are opt-in: without them there is no
+        # scenario, and the default run takes exactly the code path (and draws) it always has.
+        self.timeline: Timeline | None = None
+        self.scenario: Scenario | None = None
+        self._topics = topics
+        self._instance = instance
+        self._start_ms = 0
+        self._admission_ended_ms: int | None = None
+        # [anomalies] is opt-in too (in the run or in a phase): without it no event goes
+        # through the injector.
+        phased = any(phase.anomalies for phase in settings.phases)
+        self._injector = (Injector(settings.anomalies, instance, stats.emitted, self._release_at, settings.phases)
+                          if settings.anomalies.enabled or phased else None)
+
+    def _plan_scenario(self, start: int) -> None:
+        settings, run = self._settings, self._settings.run
+        if settings.phases or run.arrival_curve:
+            self.timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start)
+        if needed(settings.statuses, settings.phases):
+            timeline = self.timeline or Timeline((), (), run.rate, run.instance_count, start)
+            self.scenario = Scenario(settings.workflows, settings.statuses, settings.timing, self._topics,
+                                     timeline, random.Random(f"{self._instance}:delays"))
+
+    @property
+    def phase(self) -> str:
+        """The phase in force now, "" outside every phase (or without phases)."""
+        return self.timeline.name_at(self._clock.now_ms()) if self.timeline else ""
+
+    @property
+    def in_flight(self) -> int:
+        """Payments started and not yet finished."""
+        return self.limiter.borrowed_tokens
+
+    @property
+    def backlog(self) -> int:
+        """Arrivals due but not started because NUM_WORKERS payments are in flight."""
+        return self._pending
+
+    def stop_admitting(self) -> None:
+        """Start no new payment; those in flight go on to the end of their workflow."""
+        if self.admitting:
+            self._end_admission(self._clock.now_ms())
+
+    async def run(self) -> None:
+        """Emit the banks, then every payment's events, until all are done (or cancelled)."""
+        start = self._clock.now_ms()
+        run = self._settings.run
+        self._start_ms = start
+        self._plan_scenario(start)
+        if self._injector is not None and self.timeline is not None and self.timeline.phases:
+            for edge in self.timeline.edges_ms():
+                # First in its bucket (nothing else is in the wheel yet): the events due at
+                # the edge are the new phase's.
+                self._push(edge, _PHASE_EDGE)
+        if run.duration_s:
+            self._stop_at = start + run.duration_s * 1000
+        await self._create_banks(start)
+        interval = self._settings.entities.bank_update_interval_ms
+        if interval:
+            self._push(start + interval, _BANK_UPDATE)
+        if self.rate:
+            self._next_arrival = self._first_arrival = float(start)
+            self._arrive(start)
+        await self._loop(interval, more=self._admit(start))
+
+    async def _loop(self, interval: int, more: bool) -> None:
+        times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
+        clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
+        batch_size, pace, release = outbox.batch_size, self._pace, self.limiter.release_on_behalf_of
+        injector = self._injector
+        # Events to emit before the next one the injector takes (negative: never, so a run
+        # without an injector never calls these).
+        quiet = injector.first() if injector else -1
+        emit: Callable[[list[Event], Topic, int, _Flight, int], int] = _no_injector
+        release_held: Callable[[list[Event], int], None] = _no_injector
+        if injector is not None:
+            emit, release_held = injector.emit, injector.release
+        wakes, now, stop_at = 0, clock.now_ms(), self._stop_at
+        while (times or more) and (stats.started - stats.completed or self.admitting or (injector and injector.pending)):
+            if more:  # the pace held admission back: come back at the next ms, or when something is due
+                now = clock.now_ms()
+                await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
+                now = clock.now_ms()
+            else:
+                deadline = times[0]
+                wakes += 1
+                if virtual:
+                    # The tick is exactly the deadline. Nothing reads the clock until this task
+                    # yields, so the clock is only moved on before each await: a wake is then
+                    # no dearer than a bucket.
+                    now = deadline
+                    if wakes == _WAKES_BETWEEN_YIELDS:
+                        wakes = 0
+                        await clock.sleep_until_ms(now)
+                        await trio.lowlevel.checkpoint()
+                else:
+                    await clock.sleep_until_ms(deadline)
+                    if wakes == _WAKES_BETWEEN_YIELDS:
+                        wakes = 0
+                        await trio.lowlevel.checkpoint()
+                    now = max(deadline, clock.now_ms())  # we may wake late; that is lag
+            buffer = outbox.buffer
+            freed = False  # a token or an arrival: only then can _admit start anything
+            woke, emitted_now = (0.0 if pace is None else time.perf_counter()), 0
+            while times and times[0] <= now:
+                due = heapq.heappop(times)
+                items = buckets.pop(due)
+                if not virtual:
+                    stats.record_lag(now - due, len(items))
+                    emitted_now += len(items)
+                stats.last_ts_ms = due
+                for item in items:
+                    if item.__class__ is _Flight:
+                        step = item.step
+                        topic = item.topics[step]
+                        if quiet:
+                            quiet -= 1
+                            buffer.append(new_event(Event, (topic, due, item)))
+                            emitted[topic.name] += 1
+                        else:
+                            quiet = emit(buffer, topic, due, item, step)
+                        step += 1
+                        gaps = item.gaps
+                        if step < len(gaps):
+                            item.step = step
+                            # _push, inlined: this runs once per event.
+                            next_due = due + gaps[step]
+                            bucket = buckets.get(next_due)
+                            if bucket is None:
+                                buckets[next_due] = [item]
+                                heapq.heappush(times, next_due)
+                            else:
+                                bucket.append(item)
+                        else:
+                            release(item)
+                            stats.completed += 1
+                            freed = True
+                    elif item is _BANK_UPDATE:
+                        self._update_bank(due, interval)
+                    elif item is _RELEASE:
+                        release_held(buffer, due)
+                    elif item is _PHASE_EDGE:
+                        quiet = self._enter_phase(due, quiet, items)
+                    else:
+                        self._arrive(due)
+                        freed = True
+                    if len(buffer) >= batch_size:
+                        if virtual:
+                            await clock.sleep_until_ms(due)
+                        await outbox.ship()
+                        buffer = outbox.buffer
+            if pace is not None and emitted_now:
+                if len(outbox.buffer) >= _SHIP_NOW:
+                    await outbox.ship()
+                pace.emitted(emitted_now, time.perf_counter() - woke)
+            if freed or more or now >= stop_at:
+                more = self._admit(now)
+        if virtual:
+            await clock.sleep_until_ms(now)
+
+    def scenario_report(self) -> tuple[tuple[PhaseReport, ...], dict[str, DelayReport]]:
+        """Per phase and per status figures for the summary (call once, at the end)."""
+        scenario = self.scenario
+        if scenario is None:
+            return (), {}
+        for bucket in self._buckets.values():
+            for item in bucket:
+                if item.__class__ is _Flight:
+                    scenario.cut(item.topics, item.step)
+        until = self._admission_ended_ms if self._admission_ended_ms is not None else self._clock.now_ms()
+        phases = tuple(scenario.phase_report(self._start_ms, until)) if self.timeline else ()
+        return phases, scenario.delay_report()
+
+    def _enter_phase(self, due: int, quiet: int, items: list[_Flight | _Tick]) -> int:
+        """Tell the injector the phase now in force; ``items`` is the bucket due now, this edge first."""
+        assert self._injector is not None and self.timeline is not None, "edges are pushed only with both"
+        # The first events not yet emitted: payments in the wheel still at their first step.
+        waiting = sum(1 for bucket in (items, *self._buckets.values()) for item in bucket
+                      if isinstance(item, _Flight) and item.step == 0)
+        return self._injector.enter(self.timeline.index_at(due) + 1, quiet, self._stats.started - waiting)
+
+    def _push(self, deadline: int, item: _Flight | _Tick) -> None:
+        bucket = self._buckets.get(deadline)
+        if bucket is None:
+            self._buckets[deadline] = [item]
+            heapq.heappush(self._times, deadline)
+        else:
+            bucket.append(item)
+
+    def _release_at(self, due: int) -> None:
+        self._push(due, _RELEASE)
+
+    @property
+    def anomalies(self) -> Mapping[str, Mapping[str, int]] | None:
+        """What [anomalies] injected so far, per kind and topic; None without it."""
+        if self._injector is None:
+            return None
+        return {kind: dict(counts) for kind, counts in self._injector.by_topic.items()}
+
+    def anomaly_report(self) -> AnomalyReport | None:
+        """What [anomalies] injected, None without it."""
+        if self._injector is None:
+            return None
+        stats = self._stats
+        records = sum(n for name, n in stats.emitted.items() if name != self._banks_topic.name)
+        long = [len(route[0]) > 1 for route in self._routes]
+        if self.scenario is not None and self.timeline is not None and self.timeline.phases:
+            swappable = [sum(n for n, ok in zip(regime.counts, long) if ok) for regime in self.scenario.regimes]
+        else:
+            swappable = [sum(stats.workflows[label] for label, ok in zip(self._labels, long) if ok)]
+        return self._injector.report(records, stats.started, swappable)
+
+    def _arrive(self, due: int) -> None:
+        """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
+        if not self.admitting:
+            return
+        if self.timeline is not None:
+            self._count_on_timeline(due, self.timeline)
+        elif self._constant:
+            self._count_constant(due)
+        else:
+            self._count_poisson(due)
+        if self._next_arrival < _NEVER_MS:
+            self._push(max(math.ceil(self._next_arrival), due + 1), _ARRIVAL)
+
+    def _count_constant(self, due: int) -> None:
+        """By arithmetic on the arrival's index: no loop, whatever the rate, and no rounding
+        error that adds up over the run."""
+        index = min((due - self._first_arrival) * self.rate / 1000, float(self._arrivals + _MAX_BACKLOG))
+        arrivals = math.floor(index) + 1  # arrivals 0 .. floor(index) are due
+        if arrivals > self._arrivals:
+            self._pending = min(self._pending + arrivals - self._arrivals, _MAX_BACKLOG)
+            self._arrivals = arrivals
+        self._next_arrival = self._first_arrival + self._arrivals * self._gap_ms
+
+    def _count_poisson(self, due: int) -> None:
+        """One random gap after another, as long as that takes a bounded number of draws."""
+        gap = self._gap_ms
+        if (due - self._next_arrival) / gap <= _ARRIVALS_ONE_BY_ONE:
+            for _ in range(_ARRIVALS_ONE_BY_ONE):
+                if self._next_arrival > due:
+                    return
+                self._pending += 1
+                self._next_arrival += self._arrival_rng.expovariate(1.0) * gap
+        if self._next_arrival <= due:
+            # The one due at _next_arrival, then a Poisson count for the rest of the way (normal,
+            # at a mean this large); the process being memoryless, the next gap starts at due.
+            mean = min((due - self._next_arrival) / gap, float(_MAX_BACKLOG))
+            count = 1 + max(0, round(self._arrival_rng.gauss(mean, math.sqrt(mean))))
+            self._pending = min(self._pending + count, _MAX_BACKLOG)
+            self._next_arrival = due + self._arrival_rng.expovariate(1.0) * gap
+
+    def _count_on_timeline(self, due: int, timeline: Timeline) -> None:
+        """One arrival after another along the timeline's rate, a bounded number per tick."""
+        for _ in range(_ARRIVALS_ONE_BY_ONE):
+            if self._next_arrival > due:
+                return
+            self._pending = min(self._pending + 1, _MAX_BACKLOG)
+            self._next_arrival = timeline.next_arrival(self._next_arrival, self._arrival_work())
+        if self._next_arrival <= due:
+            # More fell due in one tick than are counted one by one: the rest at the rate now in force.
+            rest = min((due - self._next_arrival) * timeline.rate_at(due) / 1000, float(_MAX_BACKLOG))
+            self._pending = min(self._pending + 1 + int(rest), _MAX_BACKLOG)
+            self._next_arrival = timeline.next_arrival(float(due), self._arrival_work())
+
+    def _arrival_work(self) -> float:
+        """The gap to the next arrival in units of the rate: 1, or exponential for Poisson arrivals."""
+        return 1.0 if self._constant else self._arrival_rng.expovariate(1.0)
+
+    def _admit(self, now: int) -> bool:
+        """Start payments while the limiter has room and the run wants more.
+
+        Under the real clock no more than the pace allows; True means it held some back,
+        so the loop emits what falls due meanwhile and comes back for them.
+        """
+        if not self.admitting:
+            return False
+        stats = self._stats
+        # Whichever runs out first: the limiter's tokens, the payments left to start, the
+        # arrivals waiting, the pace's allowance. Nothing in _start changes them (only this
+        # task takes tokens). Comparisons rather than min() over infinities: with drawn
+        # delays this runs nearly every millisecond.
+        borrowed = self.limiter.borrowed_tokens
+        room = self._workers - borrowed
+        if self.target:
+            left = self.target - stats.started
+            if left <= 0:
+                self._end_admission(now)
+                return False
+            if left < room:
+                room = left
+        if now >= self._stop_at:
+            self._end_admission(now)
+            return False
+        if self._paced and self._pending < room:
+            room = self._pending
+        if room <= 0:
+            return False
+        pace = self._pace
+        if pace is None:
+            self._start(now, room)
+            count = room
+        else:
+            count = int(min(room, pace.allowance()))
+            began = time.perf_counter()
+            self._start(now, count)
+            if count:
+                pace.admitted(count, time.perf_counter() - began)
+        if self._paced:
+            self._pending -= count
+        if self.target and stats.started == self.target:
+            self._end_admission(now)
+        if borrowed + count > stats.peak_in_flight:
+            stats.peak_in_flight = borrowed + count
+        return count < room
+
+    def _start(self, now: int, count: int) -> None:
+        """Start ``count`` payments at ``now`` (the limiter has the room)."""
+        stats = self._stats
+        rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
+        sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
+        push, acquire = self._push, self.limiter.acquire_on_behalf_of_nowait
+        for _ in range(count):
+            if scenario is None:
+                index = pick(rng).index
+                route = routes[index]
+            else:
+                index, route = scenario.start(now, rng)
+            key, tail = entities.new_payment_fields(rng, sources, destinations, tag)
+            flight = _Flight(key, tail, route)
+            acquire(flight)
+            workflows[labels[index]] += 1
+            push(now + route[0][0], flight)
+        stats.started += count
+
+    def _end_admission(self, now: int) -> None:
+        self._admission_ended_ms = now
+        self.admitting = False
+
+    def _emit(self, topic: Topic, ts_ms: int, bank: Bank) -> None:
+        self._outbox.buffer.append(Event(topic, ts_ms, bank))
+        self._stats.emitted[topic.name] += 1
+
+    async def _create_banks(self, now: int) -> None:
+        """Every bank is on the banks topic before any payment can reference it."""
+        entity_settings = self._settings.entities
+        self._stats.first_ts_ms = now
+        for count, ids in ((entity_settings.sources, self._sources),
+                           (entity_settings.destinations, self._destinations)):
+            for _ in range(count):
+                bank = entities.new_bank(self._bank_rng, now)
+                self._banks.append(bank)
+                ids.append(entities.encoded(bank.id))
+                self._emit(self._banks_topic, now, bank)
+                self._stats.banks_created += 1
+                if self._outbox.full:
+                    await self._outbox.ship()
+        if entity_settings.popularity == "zipf":
+            # Hot banks: sources[0] and destinations[0] the hottest, each side drawn on its own.
+            self._sources = entities.zipf_table(self._sources, entity_settings.zipf_s)
+            self._destinations = entities.zipf_table(self._destinations, entity_settings.zipf_s)
+
+    def _update_bank(self, due: int, interval: int) -> None:
+        index = int(self._bank_rng.random() * len(self._banks))
+        bank = entities.updated(self._banks[index], due)
+        self._banks[index] = bank
+        self._emit(self._banks_topic, due, bank)
+        self._stats.bank_updates += 1
+        if self.in_flight or self.admitting:
+            self._push(due + interval, _BANK_UPDATE)

@@ -1,0 +1,75 @@
+"""The engine as its companions see it: a frozen snapshot of its figures, and a Protocol of what they read.
+
+The metrics endpoint and the systemd notifier read the engine through EngineView; they and
+the terminal's progress display read its figures as a Snapshot, and nothing more, so tests
+can hand them a fake engine or plain figures. The progress log is the engine's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import trio
+    from structlog.typing import FilteringBoundLogger
+
+    from synthpay.config.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Live figures of one engine at one moment; plain data, cheap to build.
+
+    The figures that default to None are left out of /metrics when a view does not
+    measure them, rather than shown as zero.
+    """
+
+    events: int
+    emitted: Mapping[str, int]  # per topic
+    produced: Mapping[str, int]
+    delivered: Mapping[str, int]
+    failed: Mapping[str, int]
+    produced_total: int
+    delivered_total: int
+    failed_total: int
+    in_flight: int
+    started: int
+    completed: int
+    io_busy: bool
+    lag_max_ms: int
+    elapsed_s: float
+    sink_queue: int | None = None
+    backlog: int | None = None
+    target_rate: float | None = None
+    achieved_rate: float | None = None
+    anomalies: Mapping[str, Mapping[str, int]] | None = None  # with [anomalies]: per kind, per topic
+
+
+class EngineView(Protocol):
+    """What the companions (metrics endpoint, systemd notifier) read from an engine."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def log(self) -> FilteringBoundLogger: ...
+
+    @property
+    def ready(self) -> trio.Event:
+        """Set once the sink is open."""
+
+    @property
+    def stopping(self) -> trio.Event:
+        """Set once a stop was requested or generation ended."""
+
+    def health(self) -> tuple[bool, str]:
+        """(healthy, reason)."""
+
+    def snapshot(self) -> Snapshot:
+        """The current figures."""
+
+
+#: A companion task that lives as long as the engine (metrics endpoint, systemd notifier...).
+Service = Callable[[EngineView], Awaitable[None]]

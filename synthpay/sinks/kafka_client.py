@@ -1,0 +1,266 @@
+"""The connection to Kafka and the schema registry, shared by the Kafka sink and ``verify``.
+
+Client settings from the configuration, one line for any error either service raises,
+and the start-up wait for a cluster that answers. What only the broker or the registry
+can reject (a partition count, a replication factor, a topic name, a librdkafka setting,
+a URL that is no registry) becomes a :class:`ConfigError` naming the setting; a service
+that cannot be reached or refuses the credentials is a runtime failure instead.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from synthpay.config.errors import ConfigError
+from synthpay.config.settings import KafkaSettings, RegistrySettings
+
+CONNECT_TIMEOUT_S = 15.0
+#: The registry client waits forever by default, and a stuck registry must not hang start-up.
+REGISTRY_TIMEOUT_S = 10
+#: Errors that mean this run cannot succeed, though librdkafka would keep retrying them.
+_HOPELESS = {
+    KafkaError._AUTHENTICATION,
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    KafkaError._INVALID_ARG,
+}
+#: The librdkafka property behind each of synthpay's connection settings; others are kafka.config's.
+_SETTING_OF_PROPERTY = {
+    "bootstrap.servers": "kafka.bootstrap_servers",
+    "client.id": "kafka.client_id",
+    "security.protocol": "kafka.security_protocol",
+    "sasl.mechanisms": "kafka.sasl_mechanisms",
+    "sasl.mechanism": "kafka.sasl_mechanisms",
+    "sasl.username": "kafka.sasl_username",
+    "sasl.password": "kafka.sasl_password",
+    "ssl.ca.location": "kafka.ssl_ca_location",
+}
+#: The registry's own 404 codes (subject, version, schema not found); any other 404 is no registry's.
+_REGISTRY_NOT_FOUND = range(40400, 40500)
+#: librdkafka's words for a connection setting the cluster cannot work with.
+_MISMATCHES = (
+    ("Unsupported SASL mechanism", "kafka.sasl_mechanisms"),
+    ("connecting to a PLAINTEXT broker listener", "kafka.security_protocol"),
+)
+
+T = TypeVar("T")
+
+
+class ClusterError(Exception):
+    """The cluster cannot be used: unreachable, or refusing these credentials; one line."""
+
+
+class RegistryUnreachable(Exception):
+    """The registry did not answer (connection refused, timed out, TLS failed); one line."""
+
+
+def connection_config(kafka: KafkaSettings) -> dict[str, str]:
+    """Client settings shared by the producer, the admin client and verify's consumer.
+
+    The original generator defaulted to SASL_SSL + PLAIN; synthpay does so when a username
+    is given and otherwise speaks PLAINTEXT, which is what a local broker expects.
+    """
+    conf = {"bootstrap.servers": kafka.bootstrap_servers, "client.id": kafka.client_id}
+    protocol = kafka.security_protocol or ("SASL_SSL" if kafka.sasl_username else "PLAINTEXT")
+    conf["security.protocol"] = protocol
+    if protocol.startswith("SASL"):
+        conf["sasl.mechanisms"] = kafka.sasl_mechanisms
+        conf["sasl.username"] = kafka.sasl_username
+        conf["sasl.password"] = kafka.sasl_password.value
+    if kafka.ssl_ca_location:
+        conf["ssl.ca.location"] = kafka.ssl_ca_location
+    # Connection-level overrides (e.g. ssl.* or sasl.oauthbearer.*) apply to every client.
+    conf.update({k: v for k, v in kafka.config.items()
+                 if k.startswith(("ssl.", "sasl.", "socket.", "enable.sasl.", "security."))})
+    _check_token_source(conf)
+    return conf
+
+
+def _check_token_source(conf: dict[str, str]) -> None:
+    """OAUTHBEARER without a way to get a token: librdkafka would wait for one forever."""
+    mechanism = conf.get("sasl.mechanisms", conf.get("sasl.mechanism", "")).upper()
+    if not conf["security.protocol"].upper().startswith("SASL") or mechanism != "OAUTHBEARER":
+        return
+    if conf.get("sasl.oauthbearer.method", "").lower() == "oidc" or conf.get(
+            "enable.sasl.oauthbearer.unsecure.jwt", "").lower() == "true":
+        return
+    raise ConfigError("kafka.sasl_mechanisms = 'OAUTHBEARER' needs a token source: set "
+                      "kafka.config \"sasl.oauthbearer.method\" = \"oidc\" (with sasl.oauthbearer.client.id, "
+                      "client.secret and token.endpoint.url) or \"enable.sasl.oauthbearer.unsecure.jwt\" = true")
+
+
+def describe_error(err: Any) -> str:
+    """One line for a KafkaError or KafkaException: librdkafka's text and the error's name."""
+    if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
+        err = err.args[0]
+    if isinstance(err, KafkaError):
+        return f"{err.str()} ({err.name()})"
+    return str(err)
+
+
+def error_code(exc: KafkaException) -> int | None:
+    """The KafkaError code a KafkaException carries, if any."""
+    return exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
+
+
+def make_client(factory: Callable[[dict[str, Any]], T], conf: dict[str, Any], kafka: KafkaSettings) -> T:
+    """A librdkafka client, or ConfigError naming the setting it refused.
+
+    librdkafka checks its settings when a client is made (a value it does not take, a
+    conflict with idempotence, a CA file it cannot read, a SASL mechanism it was built
+    without); settings the Python client handles itself raise TypeError/ValueError. Its
+    message may name an alias of the property, or none, so the culprit is found by trying.
+    """
+    try:
+        return factory(conf)
+    except (KafkaException, TypeError, ValueError) as exc:
+        text = describe_error(exc).replace("\n", " ").strip()
+        raise ConfigError(f"{_culprit(factory, conf, kafka, text)}: rejected by the Kafka client: {text}") from None
+
+
+def _culprit(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any], kafka: KafkaSettings, text: str) -> str:
+    """The kafka.config entry refused on its own, else the setting the message names."""
+    own = {k: v for k, v in conf.items() if kafka.config.get(k) != v}
+    user = [k for k in conf if k not in own]
+    for key in user:
+        if not _accepted(factory, {**own, key: conf[key]}):
+            return _named(f"kafka.config.{key}", key, conf)
+    if "SASL mechanism" in text and "sasl.mechanisms" in own:  # "No provider for SASL mechanism X"
+        return _named("kafka.sasl_mechanisms", "sasl.mechanisms", conf)
+    # Longest first: "sasl.mechanisms" before "sasl.mechanism".
+    for key in sorted(conf, key=len, reverse=True):
+        if re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", text):
+            if key in user:
+                return _named(f"kafka.config.{key}", key, conf)
+            if key in _SETTING_OF_PROPERTY:
+                return _named(_SETTING_OF_PROPERTY[key], key, conf)
+    return "kafka.config" if user else "kafka connection settings"
+
+
+def _named(setting: str, key: str, conf: dict[str, Any]) -> str:
+    """The setting and its value, unless the value is a secret."""
+    return setting if "password" in key or "secret" in key else f"{setting} = {conf[key]!r}"
+
+
+def _accepted(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any]) -> bool:
+    try:
+        factory(conf)
+    except (KafkaException, TypeError, ValueError):
+        return False
+    return True
+
+
+class ErrorWatch:
+    """A client's ``error_cb``: remembers the last error, the first that means retrying is
+    pointless, and the first that means a connection setting does not fit the cluster.
+
+    librdkafka repeats itself while a broker is down: with a log, each error is logged
+    when it differs from the one before.
+    """
+
+    __slots__ = ("fatal", "last", "misconfigured", "_log")
+
+    def __init__(self, log: Any = None) -> None:
+        self.fatal: str | None = None
+        self.misconfigured: str | None = None
+        self.last = ""
+        self._log = log
+
+    def __call__(self, err: KafkaError) -> None:
+        text = describe_error(err)
+        if err.fatal() or err.code() in _HOPELESS:
+            self.fatal = self.fatal or text
+        for words, setting in _MISMATCHES:
+            if words in text and self.misconfigured is None:
+                self.misconfigured = f"{setting}: the cluster cannot work with it: {text}"
+        if self._log is not None and text != self.last:
+            self._log.warning("kafka_error", error=text, fatal=err.fatal())
+        self.last = text
+
+
+class _Client(Protocol):
+    """What the admin client and the consumer share, as far as waiting for the cluster goes."""
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> Any: ...
+
+    def poll(self, timeout: float = -1) -> Any: ...
+
+
+def wait_for_cluster(client: _Client, errors: ErrorWatch, where: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Return once the cluster answers. Within seconds: ConfigError for a protocol or SASL
+    mechanism the cluster does not speak, ClusterError for refused credentials; ClusterError
+    after ``timeout_s`` when it does not answer at all."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.list_topics(timeout=1.0)
+            break
+        except KafkaException as exc:
+            client.poll(0)  # serves error_cb, which is where authentication failures show up
+            if errors.misconfigured:
+                raise ConfigError(errors.misconfigured) from None
+            if errors.fatal or time.monotonic() >= deadline:
+                raise ClusterError(f"cannot use the cluster at {where}: "
+                                   f"{errors.fatal or errors.last or describe_error(exc)}") from None
+    client.poll(0)
+    if errors.misconfigured:
+        raise ConfigError(errors.misconfigured)
+    if errors.fatal:
+        raise ClusterError(f"cannot use the cluster at {where}: {errors.fatal}")
+
+
+def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
+    """A schema registry client with basic auth when an API key is set; ConfigError if it refuses the URL."""
+    conf: dict[str, Any] = {"url": registry.url, "timeout": REGISTRY_TIMEOUT_S}
+    if registry.api_key:
+        conf["basic.auth.user.info"] = f"{registry.api_key}:{registry.api_secret.value}"
+    try:
+        return SchemaRegistryClient(conf)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"schema_registry.url = {registry.url!r}: rejected by the registry client: {exc}") from None
+
+
+def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
+    """``call()``, with what is not the registry's own answer turned into one line.
+
+    The registry's own refusals (an incompatible or unknown schema, the credentials) are
+    SchemaRegistryErrors for the caller to word. An answer no registry gives (a 404 without
+    the registry's error code, a body that is not its JSON) means the URL points elsewhere:
+    ConfigError. Anything else is a registry that did not answer: RegistryUnreachable.
+    """
+    url = registry.url
+    try:
+        return call()
+    except SchemaRegistryError as exc:
+        code, status = exc.error_code, exc.http_status_code
+        if status in (401, 403):  # credentials, as with the cluster: not the URL's fault
+            raise
+        if code in (None, SchemaRegistryError.UNKNOWN) or (status == 404 and code not in _REGISTRY_NOT_FOUND):
+            raise ConfigError(f"schema_registry.url = {url!r}: not a schema registry API (it answered HTTP "
+                              f"{status} without the registry's error code)") from None
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the "
+                          f"registry's JSON: {type(exc).__name__})") from None
+    except Exception as exc:  # httpx raises many kinds; the user needs one line
+        if "WRONG_VERSION_NUMBER" in str(exc):  # OpenSSL's words for a TLS hello answered in plain HTTP
+            raise ConfigError(f"schema_registry.url = {url!r}: the server does not speak TLS there "
+                              f"(use http://): {_first_line(str(exc))}") from None
+        raise RegistryUnreachable(f"schema registry at {url} unreachable: {type(exc).__name__}: "
+                                  f"{_first_line(str(exc))}") from None
+
+
+def describe_registry_error(exc: SchemaRegistryError) -> str:
+    """One line for the registry's own refusal."""
+    return f"{exc.error_message} (HTTP {exc.http_status_code}, code {exc.error_code})"
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""

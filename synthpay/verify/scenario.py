@@ -1,0 +1,198 @@
+"""verify's checks for a run with phases or drawn delays: exact offsets no longer apply.
+
+Per payment: a configured workflow in order, each observable delay inside its
+distribution's support (scaled by the payment's phase), the workflow allowed in that phase.
+Over the run: each status's delays against its distribution (Kolmogorov-Smirnov), each
+phase's workflow mix (chi-squared) and count of starts (Poisson).
+
+Under sequential timing a status's delay is the gap since the status before it; the first
+status's delay counts from a start no record shows, so it is not checked. Under parallel
+timing no delay is observable from the records alone: only workflows and phases are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from synthpay.model.delays import Delay, fixed
+from synthpay.summary.document import Summary
+from synthpay.verify.checks import Check, Offenders
+
+#: Checks fail beyond these: rare enough by chance that a correct run passes.
+_KS_CRITICAL = 1.95  # times 1/sqrt(n): the 0.1% point of the Kolmogorov-Smirnov statistic
+_P_FLOOR = 0.001  # chi-squared p-value
+_POISSON_SIGMAS = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class PhasePlan:
+    """One phase (or "" outside every phase) as verify checks it."""
+
+    name: str
+    weights: tuple[int, ...]  # per workflow, in plan order
+    delays: tuple[Delay, ...]  # per status, scaled, in plan order
+    expected_starts: float | None  # from the summary's target rate; None when not known
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioPlan:
+    """What verify knows of a run's phases and distributions."""
+
+    sequential: bool
+    workflows: tuple[tuple[int, ...], ...]  # status indices, in workflow order
+    names: tuple[str, ...]
+    phases: tuple[PhasePlan, ...]  # index 0 is outside every phase
+
+    def phase_index(self, header: bytes | str | None) -> int | None:
+        """The phase a record's ``phase`` header names (None when it names none)."""
+        name = header.decode(errors="replace") if isinstance(header, bytes) else (header or "")
+        return next((i for i, p in enumerate(self.phases) if p.name == name), None)
+
+
+def scenario_plan(summary: Summary, statuses: Sequence[str]) -> ScenarioPlan | None:
+    """The scenario part of a summary, or None for a run without phases or drawn delays."""
+    plan = summary.plan
+    if not plan.delays and not plan.phases:
+        return None
+    index = {name: i for i, name in enumerate(statuses)}
+    base = [plan.delays.get(s) or fixed(plan.statuses[s].delay_ms) for s in statuses]
+    workflows = tuple(tuple(index[s] for s in wf.steps) for wf in plan.workflows)
+    names = plan.workflow_names
+    weights = plan.workflow_weights
+    rows = {row.name: row for row in summary.phases}
+
+    def expected(name: str) -> float | None:
+        row = rows.get(name)
+        return row.target_rate * row.seconds if row else None
+
+    phases = [PhasePlan("", weights, tuple(base), expected(""))]
+    for phase in plan.phases:
+        overrides, scale = phase.weights or {}, phase.delay_scale or {}
+        phases.append(PhasePlan(
+            phase.name,
+            tuple(overrides.get(name, w) for name, w in zip(names, weights)),
+            tuple(d.scaled(scale.get(s, 1.0)) for s, d in zip(statuses, base)),
+            expected(phase.name),
+        ))
+    return ScenarioPlan(plan.timing == "sequential", workflows, names, tuple(phases))
+
+
+@dataclass(slots=True)
+class ScenarioTally:
+    """Per phase: complete payments by workflow, payments seen; per (phase, status): delays."""
+
+    mix: defaultdict[int, Counter[int]]
+    starts: Counter[int]
+    delays: defaultdict[tuple[int, int], Counter[int]]
+    outside: Offenders  # delays outside their distribution's support
+    forbidden: Offenders  # workflows with weight 0 in their phase
+    disorder: Offenders  # payments that are no configured workflow in order
+
+    @classmethod
+    def empty(cls) -> ScenarioTally:
+        return cls(defaultdict(Counter), Counter(), defaultdict(Counter), Offenders(), Offenders(), Offenders())
+
+
+def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, seen: Mapping[int, int]) -> str:
+    """'complete', 'cut' or 'broken' for one payment (``seen``: status index -> ts), tallied."""
+    tally.starts[phase] += 1
+    for index, steps in enumerate(plan.workflows):
+        prefix = steps[:len(seen)]
+        if set(prefix) != set(seen):
+            continue
+        times = [seen[s] for s in prefix]
+        if plan.sequential and times != sorted(times):
+            continue
+        if not plan.phases[phase].weights[index]:
+            tally.forbidden.add(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
+        if plan.sequential:
+            delays = plan.phases[phase].delays
+            for before, after in zip(prefix, prefix[1:]):
+                gap = seen[after] - seen[before]
+                low, high = delays[after].support()
+                if not low <= gap <= high:
+                    tally.outside.add(f"{pid} {gap} ms before status #{after}")
+                tally.delays[phase, after][gap] += 1
+        if len(prefix) == len(steps):
+            tally.mix[phase][index] += 1
+            return "complete"
+        return "cut"
+    tally.disorder.add(f"{pid} is no configured workflow in order")
+    return "broken"
+
+
+def ks_statistic(delay: Delay, histogram: Mapping[int, int]) -> float:
+    """The largest gap between the histogram's CDF and the distribution's, for whole-ms delays."""
+    n, seen, worst = sum(histogram.values()), 0, 0.0
+    for ms in sorted(histogram):
+        below = seen / n
+        seen += histogram[ms]
+        worst = max(worst, abs(seen / n - delay.cdf(ms + 0.5)), abs(below - delay.cdf(ms - 0.5)))
+    return worst
+
+
+def chi_squared_p(observed: Sequence[int], weights: Sequence[int]) -> tuple[float, float]:
+    """(statistic, p-value) of ``observed`` counts against ``weights``' proportions.
+
+    The p-value uses the Wilson-Hilferty approximation of the chi-squared distribution.
+    """
+    total, weight_sum = sum(observed), sum(weights)
+    cells = [(o, total * w / weight_sum) for o, w in zip(observed, weights) if w]
+    statistic = sum((o - e) ** 2 / e for o, e in cells if e)
+    df = len(cells) - 1
+    if df < 1 or not total:
+        return statistic, 1.0
+    z = ((statistic / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
+    return statistic, 1.0 - NormalDist().cdf(z)
+
+
+def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[Check]:
+    """The checks over the run."""
+    checks = [
+        Check("phase workflows", not tally.forbidden.count,
+              f"{tally.forbidden.count} payments follow a workflow their phase gives weight 0",
+              tuple(tally.forbidden.shown)),
+        Check("delay support", not tally.outside.count,
+              f"{tally.outside.count} delays outside their distribution's support", tuple(tally.outside.shown)),
+    ]
+    worst: list[str] = []
+    failed = []
+    for (phase, status), histogram in sorted(tally.delays.items()):
+        delay = plan.phases[phase].delays[status]
+        n = sum(histogram.values())
+        if delay.fixed or n < 20:
+            continue
+        statistic = ks_statistic(delay, histogram)
+        where = f"{statuses[status]}{'@' + plan.phases[phase].name if phase else ''}"
+        worst.append(f"{where} D={statistic:.4f} (n={n})")
+        if statistic > _KS_CRITICAL / math.sqrt(n):
+            failed.append(f"{where} D={statistic:.4f} > {_KS_CRITICAL / math.sqrt(n):.4f}")
+    checks.append(Check("delay distributions", not failed,
+                        "Kolmogorov-Smirnov per status: " + (", ".join(worst) or "no drawn delay observable"),
+                        tuple(failed)))
+    mixes, bad_mix = [], []
+    for phase, counts in sorted(tally.mix.items()):
+        weights = plan.phases[phase].weights
+        statistic, p = chi_squared_p([counts[i] for i in range(len(weights))], weights)
+        name = plan.phases[phase].name or "(outside)"
+        mixes.append(f"{name} chi2={statistic:.1f} p={p:.3f}")
+        if p < _P_FLOOR:
+            bad_mix.append(f"{name}: p={p:.5f}")
+    checks.append(Check("phase mix", not bad_mix, "workflow mix per phase: " + ", ".join(mixes), tuple(bad_mix)))
+    starts, bad_starts = [], []
+    for i, planned in enumerate(plan.phases):
+        if planned.expected_starts is None:
+            continue
+        seen, expected = tally.starts[i], planned.expected_starts
+        tolerance = _POISSON_SIGMAS * math.sqrt(expected) + 1
+        starts.append(f"{planned.name or '(outside)'} {seen} (expected {expected:.0f} +- {tolerance:.0f})")
+        if abs(seen - expected) > tolerance:
+            bad_starts.append(f"{planned.name or '(outside)'}: {seen} starts, expected {expected:.0f}")
+    if starts:
+        checks.append(Check("phase starts", not bad_starts, "payments started per phase: " + ", ".join(starts),
+                            tuple(bad_starts)))
+    return checks
