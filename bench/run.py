@@ -45,7 +45,9 @@ class Outcome:
 DIRTY = "[anomalies]\nlate = 0.01\nduplicate = 0.01\nout_of_order = 0.01\nmissing = 0.01\n"
 
 
-def emit(figure: str, value: float, unit: str, target: str = "", ok: bool | None = None, **extra: Any) -> dict[str, Any]:
+def emit(
+    figure: str, value: float, unit: str, target: str = "", ok: bool | None = None, **extra: Any
+) -> dict[str, Any]:
     row = {"figure": figure, "value": round(value, 3), "unit": unit, "target": target, "ok": ok, **extra}
     print(json.dumps(row), flush=True)
     return row
@@ -58,8 +60,11 @@ def config_file(tmp: Path, prefix: str, *, lognormal: bool = False, extra: str =
     """
     lines = ["[entities]", f'banks_topic = "{prefix}-banks"', "[statuses]"]
     for name, delay, partitions in DEFAULT_STATUSES:
-        timing = (f'delay = {{ dist = "lognormal", median_ms = {delay}, p99_ms = {5 * delay} }}' if lognormal
-                  else f"delay_ms = {delay}")
+        timing = (
+            f'delay = {{ dist = "lognormal", median_ms = {delay}, p99_ms = {5 * delay} }}'
+            if lognormal
+            else f"delay_ms = {delay}"
+        )
         lines.append(f'{name} = {{ {timing}, partitions = {partitions}, topic = "{prefix}-payment-{name.lower()}" }}')
     path = tmp / f"{prefix}.toml"
     path.write_text(extra + "\n".join(lines) + "\n")
@@ -80,7 +85,17 @@ def synthpay(tmp: Path, args: list[str], env: dict[str, str]) -> Outcome:
     this benchmark's own peak.
     """
     summary_path = tmp / f"summary-{uuid.uuid4().hex[:8]}.json"
-    cmd = [sys.executable, "-m", "synthpay", "run", "--summary-json", str(summary_path), "--log-level", "warning", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "synthpay",
+        "run",
+        "--summary-json",
+        str(summary_path),
+        "--log-level",
+        "warning",
+        *args,
+    ]
     began = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=tmp, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -96,12 +111,29 @@ def ramp(tmp: Path, prefix: str, low: float, high: float, seconds: float) -> tup
 
     Returns its progress lines (one a second) and the setup time to take off their elapsed_s.
     """
-    extra = (f'[[phases]]\nname = "ramp"\nat_s = 0\nduration_s = {seconds}\nrate = {low}\nrate_end = {high}\n')
+    extra = f'[[phases]]\nname = "ramp"\nat_s = 0\nduration_s = {seconds}\nrate = {low}\nrate_end = {high}\n'
     env = kafka_env(config_file(tmp, prefix, extra=extra))
     summary_path, log_path = tmp / f"{prefix}-summary.json", tmp / f"{prefix}.log"
-    cmd = [sys.executable, "-m", "synthpay", "run", "--clock", "real", "--rate", str(low), "--payments", "0",
-           "--duration", str(seconds), "--workers", str(int(high * 8)), "--summary-interval", "1",
-           "--summary-json", str(summary_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "synthpay",
+        "run",
+        "--clock",
+        "real",
+        "--rate",
+        str(low),
+        "--payments",
+        "0",
+        "--duration",
+        str(seconds),
+        "--workers",
+        str(int(high * 8)),
+        "--summary-interval",
+        "1",
+        "--summary-json",
+        str(summary_path),
+    ]
     with log_path.open("w") as log:
         code = subprocess.run(cmd, cwd=tmp, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log).returncode
     if code != 0:
@@ -110,8 +142,9 @@ def ramp(tmp: Path, prefix: str, low: float, high: float, seconds: float) -> tup
     return [line for line in lines if line.get("event") == "progress"], json.loads(summary_path.read_text())["setup_s"]
 
 
-def sustained(progress: list[dict[str, Any]], setup_s: float, low: float, high: float, seconds: float
-              ) -> tuple[float, float, dict[str, Any]]:
+def sustained(
+    progress: list[dict[str, Any]], setup_s: float, low: float, high: float, seconds: float
+) -> tuple[float, float, dict[str, Any]]:
     """What the ramp sustained, by the second: (the highest target rate up to which every second
     kept lag p99 <= 20 ms and 95% of the starts; the highest up to which every second kept 95%
     of the starts, whatever the lag; the first second that failed the former, or {}).
@@ -130,9 +163,15 @@ def sustained(progress: list[dict[str, Any]], setup_s: float, low: float, high: 
             break
         kept = target
         if not broke and line["interval_lag_p99_ms"] > 20:
-            broke = {"at_s": round(t, 1), "target": round(target), "achieved": round(achieved),
-                     "lag_p99_ms": line["interval_lag_p99_ms"], "backlog": line["backlog"],
-                     "io_busy": line["io_busy"], "sink_queue": line["sink_queue"]}
+            broke = {
+                "at_s": round(t, 1),
+                "target": round(target),
+                "achieved": round(achieved),
+                "lag_p99_ms": line["interval_lag_p99_ms"],
+                "backlog": line["backlog"],
+                "io_busy": line["io_busy"],
+                "sink_queue": line["sink_queue"],
+            }
         if not broke:
             strict = target
     return strict, kept, broke
@@ -162,8 +201,10 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
 
     rng = random.Random(1)
     banks = [entities.encoded(str(uuid.UUID(int=rng.getrandbits(128)))) for _ in range(20)]
-    statuses = {name: Topic(f"{prefix}-payment-{name.lower()}", "payment", parts, name, serde.avro_string(name))
-                for name, _, parts in DEFAULT_STATUSES}
+    statuses = {
+        name: Topic(f"{prefix}-payment-{name.lower()}", "payment", parts, name, serde.avro_string(name))
+        for name, _, parts in DEFAULT_STATUSES
+    }
     weights = [w for _, w in DEFAULT_WORKFLOWS]
     pool: list[tuple[str, bytes, bytes]] = []
     while len(pool) < 50_000:
@@ -171,15 +212,23 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
         steps = rng.choices([s for s, _ in DEFAULT_WORKFLOWS], weights)[0]
         for step in steps:
             status = statuses[step]
-            pool.append((status.name, payment.id.encode(), b"\x00\x00\x00\x00\x01" + payment.avro(status, 1_700_000_000_000)))
+            pool.append(
+                (status.name, payment.id.encode(), b"\x00\x00\x00\x00\x01" + payment.avro(status, 1_700_000_000_000))
+            )
     delivered = [0]
 
     def on_delivery(err: Any, msg: Any) -> None:
         if err is None:
             delivered[0] += 1
 
-    producer = Producer({**PRODUCER_DEFAULTS, "linger.ms": LINGER_MS["virtual"],
-                         "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"], "on_delivery": on_delivery})
+    producer = Producer(
+        {
+            **PRODUCER_DEFAULTS,
+            "linger.ms": LINGER_MS["virtual"],
+            "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"],
+            "on_delivery": on_delivery,
+        }
+    )
     headers: list[tuple[str, str | bytes | None]] = [("status", b"Initiated"), ("run_id", b"bench")]
     began, cpu_began = time.monotonic(), time.process_time()
     for i in range(events):
@@ -210,29 +259,67 @@ def main() -> None:
     run = f"bench{uuid.uuid4().hex[:6]}"
     with tempfile.TemporaryDirectory(prefix="synthpay-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        backfill = ["--clock", "virtual", "--payments", str(args.payments), "--workers", str(args.workers), "--seed", "7"]
+        backfill = [
+            "--clock",
+            "virtual",
+            "--payments",
+            str(args.payments),
+            "--workers",
+            str(args.workers),
+            "--seed",
+            "7",
+        ]
 
         null = synthpay(tmp, [*backfill, "--sink", "null"], {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-n"))})
         null_rate = generation_rate(null)
-        rows.append(emit("engine_null_virtual_eps", null_rate, "events/s", ">= 250000", null_rate >= 250_000,
-                         events=null.summary["delivered"]))
-        drawn = synthpay(tmp, [*backfill, "--sink", "null"],
-                         {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-ln", lognormal=True))})
+        rows.append(
+            emit(
+                "engine_null_virtual_eps",
+                null_rate,
+                "events/s",
+                ">= 250000",
+                null_rate >= 250_000,
+                events=null.summary["delivered"],
+            )
+        )
+        drawn = synthpay(
+            tmp, [*backfill, "--sink", "null"], {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-ln", lognormal=True))}
+        )
         drawn_ratio = generation_rate(drawn) / null_rate
-        rows.append(emit("engine_lognormal_vs_fixed", drawn_ratio, "ratio", ">= 0.8", drawn_ratio >= 0.8,
-                         eps=round(generation_rate(drawn)), note="every status lognormal, p99 5x the median"))
-        dirty = synthpay(tmp, [*backfill, "--sink", "null"],
-                         {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-an", extra=DIRTY))})
+        rows.append(
+            emit(
+                "engine_lognormal_vs_fixed",
+                drawn_ratio,
+                "ratio",
+                ">= 0.8",
+                drawn_ratio >= 0.8,
+                eps=round(generation_rate(drawn)),
+                note="every status lognormal, p99 5x the median",
+            )
+        )
+        dirty = synthpay(
+            tmp, [*backfill, "--sink", "null"], {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-an", extra=DIRTY))}
+        )
         dirty_ratio = generation_rate(dirty) / null_rate
-        rows.append(emit("engine_anomalies_vs_clean", dirty_ratio, "ratio", ">= 0.8", dirty_ratio >= 0.8,
-                         eps=round(generation_rate(dirty)), note="late, duplicate, out_of_order, missing at 1% each"))
+        rows.append(
+            emit(
+                "engine_anomalies_vs_clean",
+                dirty_ratio,
+                "ratio",
+                ">= 0.8",
+                dirty_ratio >= 0.8,
+                eps=round(generation_rate(dirty)),
+                note="late, duplicate, out_of_order, missing at 1% each",
+            )
+        )
 
         # A one-payment run costs what every run costs before and after generating: start-up,
         # topics, schemas, for synthpay and the broker alike. Taken off, what is left is the
         # CPU each event costs while generating.
         broker_before = broker_cpu_s()
-        fixed = synthpay(tmp, ["--clock", "virtual", "--payments", "1", "--sink", "kafka"],
-                         kafka_env(config_file(tmp, f"{run}-f")))
+        fixed = synthpay(
+            tmp, ["--clock", "virtual", "--payments", "1", "--sink", "kafka"], kafka_env(config_file(tmp, f"{run}-f"))
+        )
         broker_fixed = broker_cpu_s() - broker_before
         broker_before = broker_cpu_s()
         kafka = synthpay(tmp, [*backfill, "--sink", "kafka"], kafka_env(config_file(tmp, f"{run}-k")))
@@ -242,59 +329,144 @@ def main() -> None:
         kafka_rate = generation_rate(kafka)
         limit, client_cpu_per_event = client_limit(events, f"{run}-c")
         rows.append(emit("client_limit_eps", limit, "events/s", "", None, events=events))
-        rows.append(emit("backfill_kafka_eps", kafka_rate, "events/s", ">= 150000", kafka_rate >= 150_000, events=events))
+        rows.append(
+            emit("backfill_kafka_eps", kafka_rate, "events/s", ">= 150000", kafka_rate >= 150_000, events=events)
+        )
         rows.append(emit("backfill_vs_null", kafka_rate / null_rate, "ratio", ">= 0.6", kafka_rate / null_rate >= 0.6))
         rows.append(emit("backfill_vs_client_limit", kafka_rate / limit, "ratio"))
         rows.append(emit("backfill_cpu_s_per_million", kafka.cpu_s / events * 1e6, "CPU s"))
         rows.append(emit("backfill_peak_rss", kafka.summary["peak_rss_mib"], "MiB"))
         rows.append(emit("client_limit_cpu_s_per_million", client_cpu_per_event * 1e6, "CPU s"))
-        rows.append(emit("generating_cpu_s_per_million", synthpay_per_event * 1e6, "CPU s",
-                         note="the backfill's CPU less a one-payment run's"))
-        rows.append(emit("broker_cpu_s_per_million", broker_per_event * 1e6, "CPU s",
-                         note="the broker's JVM during the backfill, less during a one-payment run"))
+        rows.append(
+            emit(
+                "generating_cpu_s_per_million",
+                synthpay_per_event * 1e6,
+                "CPU s",
+                note="the backfill's CPU less a one-payment run's",
+            )
+        )
+        rows.append(
+            emit(
+                "broker_cpu_s_per_million",
+                broker_per_event * 1e6,
+                "CPU s",
+                note="the broker's JVM during the backfill, less during a one-payment run",
+            )
+        )
         # With every core busy, events/s can be at most cores / CPU per event, counting the
         # broker's share: the ceiling for --processes on this machine, and for the bare loop.
         cores = os.cpu_count() or 1
         ceiling = cores / (synthpay_per_event + broker_per_event)
-        rows.append(emit("all_cores_ceiling_synthpay_eps", ceiling, "events/s",
-                         note=f"{cores} cores / (synthpay generating + broker CPU per event)"))
-        rows.append(emit("all_cores_ceiling_client_loop_eps", cores / (client_cpu_per_event + broker_per_event),
-                         "events/s", note=f"{cores} cores / (bare loop + broker CPU per event)"))
+        rows.append(
+            emit(
+                "all_cores_ceiling_synthpay_eps",
+                ceiling,
+                "events/s",
+                note=f"{cores} cores / (synthpay generating + broker CPU per event)",
+            )
+        )
+        rows.append(
+            emit(
+                "all_cores_ceiling_client_loop_eps",
+                cores / (client_cpu_per_event + broker_per_event),
+                "events/s",
+                note=f"{cores} cores / (bare loop + broker CPU per event)",
+            )
+        )
 
         two = synthpay(tmp, [*backfill, "--sink", "kafka", "--processes", "2"], kafka_env(config_file(tmp, f"{run}-p")))
         two_rate = generation_rate(two)
-        rows.append(emit("backfill_kafka_2_processes_eps", two_rate, "events/s", ">= 250000", two_rate >= 250_000,
-                         note="as for one process: the slower child's start-up excluded, its interpreter's not"))
-        rows.append(emit("backfill_kafka_2_processes_whole_wall_eps", two.summary["delivered"] / two.wall_s,
-                         "events/s", note="whole wall time, every start-up included"))
+        rows.append(
+            emit(
+                "backfill_kafka_2_processes_eps",
+                two_rate,
+                "events/s",
+                ">= 250000",
+                two_rate >= 250_000,
+                note="as for one process: the slower child's start-up excluded, its interpreter's not",
+            )
+        )
+        rows.append(
+            emit(
+                "backfill_kafka_2_processes_whole_wall_eps",
+                two.summary["delivered"] / two.wall_s,
+                "events/s",
+                note="whole wall time, every start-up included",
+            )
+        )
 
-        realtime = ["--clock", "real", "--payments", str(args.realtime_payments), "--workers", str(args.realtime_payments),
-                    "--summary-interval", "60"]
-        ideal_s = max(sum(delay for name, delay, _ in DEFAULT_STATUSES if name in steps)
-                      for steps, _ in DEFAULT_WORKFLOWS) / 1000
+        realtime = [
+            "--clock",
+            "real",
+            "--payments",
+            str(args.realtime_payments),
+            "--workers",
+            str(args.realtime_payments),
+            "--summary-interval",
+            "60",
+        ]
+        ideal_s = (
+            max(sum(delay for name, delay, _ in DEFAULT_STATUSES if name in steps) for steps, _ in DEFAULT_WORKFLOWS)
+            / 1000
+        )
         for sink in ("null", "kafka"):
             env = kafka_env(config_file(tmp, f"{run}-r{sink}")) if sink == "kafka" else {}
             base = synthpay(tmp, ["--clock", "real", "--payments", "1", "--workers", "1", "--sink", sink], env)
             rt = synthpay(tmp, [*realtime, "--sink", sink], env)
             s = rt.summary
             wall = s["elapsed_s"] - s["setup_s"]
-            rows.append(emit(f"realtime_{sink}_wall_vs_ideal", wall / ideal_s, "ratio", "<= 1.2", wall / ideal_s <= 1.2,
-                             wall_s=round(wall, 3), ideal_s=ideal_s))
+            rows.append(
+                emit(
+                    f"realtime_{sink}_wall_vs_ideal",
+                    wall / ideal_s,
+                    "ratio",
+                    "<= 1.2",
+                    wall / ideal_s <= 1.2,
+                    wall_s=round(wall, 3),
+                    ideal_s=ideal_s,
+                )
+            )
             rows.append(emit(f"realtime_{sink}_lag_p50", s["lag_p50_ms"], "ms"))
             rows.append(emit(f"realtime_{sink}_lag_p99", s["lag_p99_ms"], "ms", "<= 20", s["lag_p99_ms"] <= 20))
             rows.append(emit(f"realtime_{sink}_lag_max", s["max_lag_ms"], "ms"))
             per = (s["peak_rss_mib"] - base.summary["peak_rss_mib"]) * 2**20 / max(1, s["peak_in_flight"])
-            rows.append(emit(f"realtime_{sink}_bytes_per_in_flight", per, "bytes", "<= 512", per <= 512,
-                             peak_in_flight=s["peak_in_flight"]))
+            rows.append(
+                emit(
+                    f"realtime_{sink}_bytes_per_in_flight",
+                    per,
+                    "bytes",
+                    "<= 512",
+                    per <= 512,
+                    peak_in_flight=s["peak_in_flight"],
+                )
+            )
 
         low, high, seconds = 1_000.0, args.ramp_to, 60.0
         progress, setup_s = ramp(tmp, f"{run}-ramp", low, high, seconds)
         strict, kept, broke = sustained(progress, setup_s, low, high, seconds)
         described = f"{low:.0f} to {high:.0f} payments/s over {seconds:.0f} s, real clock, Kafka"
-        rows.append(emit("ramp_kafka_sustained_lag_ok_payments_per_s", strict, "payments/s", "", None,
-                         ramp=described, first_second_over_20ms=broke))
-        rows.append(emit("ramp_kafka_starts_kept_payments_per_s", kept, "payments/s", "", None, ramp=described,
-                         note="every second started >= 95% of its target, whatever the lag"))
+        rows.append(
+            emit(
+                "ramp_kafka_sustained_lag_ok_payments_per_s",
+                strict,
+                "payments/s",
+                "",
+                None,
+                ramp=described,
+                first_second_over_20ms=broke,
+            )
+        )
+        rows.append(
+            emit(
+                "ramp_kafka_starts_kept_payments_per_s",
+                kept,
+                "payments/s",
+                "",
+                None,
+                ramp=described,
+                note="every second started >= 95% of its target, whatever the lag",
+            )
+        )
 
     print()
     print(f"{'figure':<36} {'value':>14} {'unit':<9} {'target':<10} ok")

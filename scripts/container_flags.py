@@ -26,9 +26,11 @@ def pod_specs(deploy_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     """(manifest name, pod spec) for every Job and Deployment."""
     specs = []
     for path in sorted(deploy_dir.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") in ("Job", "Deployment"):
-                specs.append((path.name, doc["spec"]["template"]["spec"]))
+        specs.extend(
+            (path.name, doc["spec"]["template"]["spec"])
+            for doc in yaml.safe_load_all(path.read_text())
+            if doc and doc.get("kind") in ("Job", "Deployment")
+        )
     if not specs:
         raise SystemExit(f"container_flags: no Job or Deployment in {deploy_dir}")
     return specs

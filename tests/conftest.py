@@ -8,7 +8,7 @@ import os
 import random
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,14 +35,18 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 START = "2026-01-31T09:00:00Z"
-START_MS = int(datetime(2026, 1, 31, 9, tzinfo=timezone.utc).timestamp() * 1000)
+START_MS = int(datetime(2026, 1, 31, 9, tzinfo=UTC).timestamp() * 1000)
 PLUGIN = "plugins_for_tests:register"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Environment variables the configuration (and the service manager's protocol) reads;
 # tests start without any of them.
 _CONFIG_ENV = {name for names in config.env_names().values() for name in names} | {
-    "SYNTHPAY_CONFIG", "CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+    "SYNTHPAY_CONFIG",
+    "CREDENTIALS_DIRECTORY",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
 }
 
 
@@ -68,8 +72,12 @@ def avro_schema(name: str) -> dict[str, Any]:
     return parsed
 
 
-def new_payment(rng: random.Random, sources: Sequence[entities.Encoded], destinations: Sequence[entities.Encoded],
-                tag: int | None = None) -> entities.Payment:
+def new_payment(
+    rng: random.Random,
+    sources: Sequence[entities.Encoded],
+    destinations: Sequence[entities.Encoded],
+    tag: int | None = None,
+) -> entities.Payment:
     """A payment between a random source and destination bank, as the scheduler draws one."""
     return entities.Payment(*entities.new_payment_fields(rng, sources, destinations, tag))
 
@@ -96,9 +104,13 @@ def settings_for(out_dir: Path | None = None, overrides: Mapping[str, Any] | Non
 
 def make_engine(settings: Settings, services: Sequence[Service] = ()) -> Engine:
     """An engine with the configured sink, logging into a throwaway buffer."""
-    return Engine(settings, make_logger("warning", stream=io.StringIO()),
-                  sink=load_registry(settings.plugins).sink(settings.run.sink), identity=resolve_identity(settings.run),
-                  services=services)
+    return Engine(
+        settings,
+        make_logger("warning", stream=io.StringIO()),
+        sink=load_registry(settings.plugins).sink(settings.run.sink),
+        identity=resolve_identity(settings.run),
+        services=services,
+    )
 
 
 def run_to_end(engine: Engine) -> Summary:
@@ -135,7 +147,9 @@ def writer_schema_name(path: Path) -> str:
     return str(schema["name"])
 
 
-def payment_events(records: Mapping[str, list[dict[str, Any]]], banks_topic: str = "banks") -> dict[str, list[dict[str, Any]]]:
+def payment_events(
+    records: Mapping[str, list[dict[str, Any]]], banks_topic: str = "banks"
+) -> dict[str, list[dict[str, Any]]]:
     """Payment events grouped by payment id, each list sorted by ts (stable: file order on ties)."""
     by_id: dict[str, list[dict[str, Any]]] = {}
     for topic, recs in records.items():

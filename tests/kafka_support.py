@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -46,7 +47,7 @@ def services() -> Services:
     if not bootstrap:
         if os.environ.get("CI"):
             pytest.fail("SYNTHPAY_IT_BOOTSTRAP is not set: run the tests through scripts/test")
-        pytest.skip("no broker: run `eval \"$(scripts/services env)\"` after `scripts/services up`")
+        pytest.skip('no broker: run `eval "$(scripts/services env)"` after `scripts/services up`')
     env = os.environ
     return Services(
         bootstrap=bootstrap,
@@ -65,7 +66,10 @@ def registry(svc: Services) -> SchemaRegistryClient:
 
 
 def write_config(
-    tmp_path: Path, prefix: str | None = None, extra: str = "", entities: str = "",
+    tmp_path: Path,
+    prefix: str | None = None,
+    extra: str = "",
+    entities: str = "",
     statuses: Mapping[str, Mapping[str, object]] | None = None,
 ) -> tuple[Path, dict[str, str]]:
     """A config whose topics carry a unique prefix, so tests never see each other's events.
@@ -121,10 +125,8 @@ def log_records(text: str) -> list[dict[str, Any]]:
     records = []
     for line in text.splitlines():
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):  # a line cut short by a kill
                 records.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass  # a line cut short by a kill
     return records
 
 
@@ -141,7 +143,10 @@ def start_synthpay(tmp_path: Path, args: list[str], env: dict[str, str]) -> Star
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "synthpay", "run", "--summary-json", str(summary_path), *args],
-            cwd=tmp_path, env=_clean_env(env), stdout=stdout, stderr=stderr,
+            cwd=tmp_path,
+            env=_clean_env(env),
+            stdout=stdout,
+            stderr=stderr,
         )
     return Started(proc, summary_path, out, err)
 
@@ -156,8 +161,13 @@ def finish(started: Started, timeout: float = 300) -> Run:
             started.proc.wait()
     path = started.summary_path
     summary = json.loads(path.read_text()) if path.exists() else {}
-    return Run(started.proc.returncode, started.stdout_path.read_text(), started.stderr_path.read_text(),
-               summary, path if path.exists() else None)
+    return Run(
+        started.proc.returncode,
+        started.stdout_path.read_text(),
+        started.stderr_path.read_text(),
+        summary,
+        path if path.exists() else None,
+    )
 
 
 def run_synthpay(tmp_path: Path, args: list[str], env: dict[str, str], timeout: float = 300) -> Run:
@@ -170,7 +180,11 @@ def verify_run(tmp_path: Path, run: Run, env: dict[str, str], *args: str) -> sub
     assert run.summary_path is not None, "the run wrote no summary"
     proc = subprocess.run(
         [sys.executable, "-m", "synthpay", "verify", str(run.summary_path), *args],
-        cwd=tmp_path, env=_clean_env(env), capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=_clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     print(proc.stdout + proc.stderr)
     return proc
@@ -232,7 +246,7 @@ def broker() -> Broker:
     if not pid_file or not script:
         if os.environ.get("CI"):
             pytest.fail("SYNTHPAY_SVC_KAFKA_PID_FILE / SYNTHPAY_SVC_SCRIPT not set: run through scripts/test")
-        pytest.skip("no broker control: `eval \"$(scripts/services env)\"`")
+        pytest.skip('no broker control: `eval "$(scripts/services env)"`')
     return Broker(Path(pid_file), script)
 
 
@@ -292,12 +306,14 @@ class Record:
 def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60) -> list[Record]:
     """Read every topic from the beginning with the registry's AvroDeserializer until ``expected`` records."""
     deserializer = AvroDeserializer(registry(svc), conf={"subject.name.strategy": topic_subject_name_strategy})
-    consumer = Consumer({
-        "bootstrap.servers": svc.bootstrap,
-        "group.id": f"test-{uuid.uuid4().hex}",
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": svc.bootstrap,
+            "group.id": f"test-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     records: list[Record] = []
     try:
         consumer.subscribe(topics)
@@ -311,9 +327,8 @@ def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60
                 value = deserializer(raw, SerializationContext(topic, MessageField.VALUE))
                 records.append(_record(msg, int.from_bytes(raw[1:5], "big"), value))
         # Anything beyond the expected count would be a duplicate: look a little longer.
-        for msg in consumer.consume(num_messages=10_000, timeout=1.0):
-            if not msg.error():
-                records.append(_record(msg, -1, {}))
+        extra = consumer.consume(num_messages=10_000, timeout=1.0)
+        records.extend(_record(msg, -1, {}) for msg in extra if not msg.error())
     finally:
         consumer.close()
     return records

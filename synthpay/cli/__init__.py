@@ -43,6 +43,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # With a threshold of 0 an idle run loop would spin instead of sleep.
 VIRTUAL_AUTOJUMP_S = 0.1
 
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # prog is "synthpay" or "synthpay run": the hint names the parser that failed.
@@ -61,17 +62,23 @@ def _seconds(text: str) -> float:
 
 def _parser() -> argparse.ArgumentParser:
     files = _Parser(add_help=False)
-    files.add_argument("--config", metavar="PATH",
-                       help="TOML configuration (default: ./config.toml if present; or SYNTHPAY_CONFIG)")
+    files.add_argument(
+        "--config", metavar="PATH", help="TOML configuration (default: ./config.toml if present; or SYNTHPAY_CONFIG)"
+    )
     files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
     common = _Parser(add_help=False, parents=[files])
     for declared in declarations():
         if declared.flag:
             # A true-or-false setting's flag given alone means true.
             switch = declared.parse is parsers.boolean
-            common.add_argument(declared.flag, dest=declared.key, metavar=declared.metavar or "N",
-                                help=_flag_help(declared), nargs="?" if switch else None,
-                                const="true" if switch else None)
+            common.add_argument(
+                declared.flag,
+                dest=declared.key,
+                metavar=declared.metavar or "N",
+                help=_flag_help(declared),
+                nargs="?" if switch else None,
+                const="true" if switch else None,
+            )
 
     parser = _Parser(
         prog="synthpay",
@@ -79,20 +86,36 @@ def _parser() -> argparse.ArgumentParser:
         "config.toml, then .env, then the environment, then these flags.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("run", parents=[common], help="generate events",
-                   description="Generate payment workflows and emit one event per status change.")
-    sub.add_parser("validate", parents=[common], help="print the effective configuration (secrets masked)",
-                   description="Load and check the configuration, print it as JSON; exit 0 if valid, 2 if not.")
+    sub.add_parser(
+        "run",
+        parents=[common],
+        help="generate events",
+        description="Generate payment workflows and emit one event per status change.",
+    )
+    sub.add_parser(
+        "validate",
+        parents=[common],
+        help="print the effective configuration (secrets masked)",
+        description="Load and check the configuration, print it as JSON; exit 0 if valid, 2 if not.",
+    )
     check = sub.add_parser(
-        "verify", parents=[files], help="check a run's topics against its --summary-json",
+        "verify",
+        parents=[files],
+        help="check a run's topics against its --summary-json",
         description="Consume the run's topics from the beginning and check them against the summary "
         "`run --summary-json` wrote: counts, workflows, order and timing, duplicates, bank references, "
         "schema ids. Connection settings come from the usual configuration. Exit 0 if every check "
-        "passes, 1 if one fails, 2 on bad usage.")
+        "passes, 1 if one fails, 2 on bad usage.",
+    )
     check.add_argument("manifest", metavar="SUMMARY_JSON", help="the file `synthpay run --summary-json` wrote")
     check.add_argument("--run-id", help="count only records with this run_id header (default: the summary's)")
-    check.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
-                       help="give up after this long without a record (default 30)")
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="give up after this long without a record (default 30)",
+    )
     return parser
 
 
@@ -162,9 +185,20 @@ def _run(settings: Settings, sink: SinkFactory, argv: Sequence[str]) -> int:
         if settings.run.processes > 1:
             summary = processes.run(settings, identity, argv, log)
         else:
-            engine = Engine(settings, log, sink=sink, identity=identity, handle_signals=True,
-                            services=_services(settings, log), display=progress.display(console, settings))
-            clock = trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S) if settings.run.clock == "virtual" else None
+            engine = Engine(
+                settings,
+                log,
+                sink=sink,
+                identity=identity,
+                handle_signals=True,
+                services=_services(settings, log),
+                display=progress.display(console, settings),
+            )
+            clock = (
+                trio.testing.MockClock(autojump_threshold=VIRTUAL_AUTOJUMP_S)
+                if settings.run.clock == "virtual"
+                else None
+            )
             summary = trio.run(engine.run, clock=clock)
             failure = engine.failure
     except BaseException as exc:
@@ -198,12 +232,22 @@ def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> 
         try:
             Path(settings.run.summary_json).write_text(summary.to_json() + "\n")
         except OSError as exc:
-            print(f"synthpay: error: --summary-json: cannot write {settings.run.summary_json!r}: "
-                  f"{exc.strerror}", file=sys.stderr)
+            print(
+                f"synthpay: error: --summary-json: cannot write {settings.run.summary_json!r}: {exc.strerror}",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
-    log.info("run_end", ok=summary.ok, events=summary.events_total, delivered=summary.delivered,
-             failed=summary.failed, undelivered=summary.undelivered, elapsed_s=summary.elapsed_s,
-             payments=summary.payments_started, cut=summary.payments_cut)
+    log.info(
+        "run_end",
+        ok=summary.ok,
+        events=summary.events_total,
+        delivered=summary.delivered,
+        failed=summary.failed,
+        undelivered=summary.undelivered,
+        elapsed_s=summary.elapsed_s,
+        payments=summary.payments_started,
+        cut=summary.payments_cut,
+    )
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
@@ -232,8 +276,10 @@ def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_
     from synthpay import verify
 
     if not settings.kafka.bootstrap_servers:
-        print("synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or "
-              "kafka.bootstrap_servers", file=sys.stderr)
+        print(
+            "synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or kafka.bootstrap_servers",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         manifest = verify.load_manifest(manifest_path)
@@ -248,4 +294,3 @@ def _verify(settings: Settings, manifest_path: str, run_id: str | None, timeout_
 def entry() -> None:  # pragma: no cover - console script wrapper
     """Console-script wrapper that exits with main's code."""
     sys.exit(main())
-

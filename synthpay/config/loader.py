@@ -11,18 +11,14 @@ no plugin code: the command line resolves plugins and sinks from ``settings.plug
 from __future__ import annotations
 
 import io
+import itertools
 import os
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
 
 from synthpay.config import parsers
 from synthpay.config.errors import ConfigError
@@ -87,9 +83,7 @@ def load(
     """Build the settings from every layer; raise ConfigError on the first problem."""
     cwd = cwd or Path.cwd()
     environ = dict(os.environ if env is None else env)
-    values: dict[str, _Value] = {
-        d.key: _Value(d.default, "default", d.key, False) for d in _DECLARED
-    }
+    values: dict[str, _Value] = {d.key: _Value(d.default, "default", d.key, False) for d in _DECLARED}
     structured: dict[str, _Value] = {}
 
     path = _config_file(config_path or environ.get("SYNTHPAY_CONFIG"), cwd) if read_files else None
@@ -159,8 +153,9 @@ def _config_file(explicit: str | None, cwd: Path) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    too_deep = (f"{path.name}: tables or arrays nested more than {_MAX_TOML_DEPTH} deep; "
-                "expected a synthpay configuration")
+    too_deep = (
+        f"{path.name}: tables or arrays nested more than {_MAX_TOML_DEPTH} deep; expected a synthpay configuration"
+    )
     try:
         with path.open("rb") as fh:
             doc = tomllib.load(fh)
@@ -208,15 +203,15 @@ def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
     for binding in parse_stream(io.StringIO(content)):
         if binding.error:
             # The line itself is not shown: it may hold a secret.
-            raise ConfigError(f"{dotenv_origin(env_file)} line {binding.original.line}: cannot parse it; "
-                              "expected NAME=value, a comment or an empty line")
+            raise ConfigError(
+                f"{dotenv_origin(env_file)} line {binding.original.line}: cannot parse it; "
+                "expected NAME=value, a comment or an empty line"
+            )
     loaded = dotenv_values(stream=io.StringIO(content))
     return {k: v for k, v in loaded.items() if v is not None}
 
 
-def _apply_toml(
-    doc: Mapping[str, Any], origin: str, values: dict[str, _Value], structured: dict[str, _Value]
-) -> None:
+def _apply_toml(doc: Mapping[str, Any], origin: str, values: dict[str, _Value], structured: dict[str, _Value]) -> None:
     def walk(table: Mapping[str, Any], prefix: str) -> None:
         for name, raw in table.items():
             key = f"{prefix}{name}"
@@ -235,15 +230,11 @@ def _apply_toml(
 
 
 def _siblings(prefix: str) -> str:
-    names = sorted(
-        {k[len(prefix):].split(".")[0] for k in (*_BY_KEY, *_STRUCTURED) if k.startswith(prefix)}
-    )
+    names = sorted({k[len(prefix) :].split(".")[0] for k in (*_BY_KEY, *_STRUCTURED) if k.startswith(prefix)})
     return ", ".join(names)
 
 
-def _apply_env(
-    env: Mapping[str, str], origin: str, values: dict[str, _Value], structured: dict[str, _Value]
-) -> None:
+def _apply_env(env: Mapping[str, str], origin: str, values: dict[str, _Value], structured: dict[str, _Value]) -> None:
     for setting in _DECLARED:
         for name in setting.env:
             if name in env:
@@ -351,9 +342,7 @@ def _statuses(table: _Value | None, env_delays: _Value | None) -> dict[str, Stat
             raise ConfigError(f"statuses ({table.origin}): expected a table of statuses")
         for name, spec in table.raw.items():
             if not isinstance(spec, dict):
-                raise ConfigError(
-                    f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}"
-                )
+                raise ConfigError(f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}")
             unknown = set(spec) - {"delay_ms", "delay", "partitions", "topic"}
             if unknown:
                 raise ConfigError(
@@ -430,8 +419,7 @@ def _workflows(table: _Value | None, statuses: Mapping[str, Status]) -> tuple[Wo
         for name in steps:
             if name not in statuses:
                 raise ConfigError(
-                    f"{where}.steps: unknown status {name!r} ({table.origin}); "
-                    f"accepted: {', '.join(statuses)}"
+                    f"{where}.steps: unknown status {name!r} ({table.origin}); accepted: {', '.join(statuses)}"
                 )
         if len(set(steps)) != len(steps):
             raise ConfigError(f"{where}.steps = {steps!r} ({table.origin}): expected each status at most once")
@@ -453,16 +441,20 @@ def _delay(key: str, raw: Any, table: _Value | None) -> delays.Delay:
     origin = table.origin if table else "default"
     kinds = ", ".join(delays.PARAMETERS)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{key} = {raw!r} ({origin}): expected a table such as {{ dist = \"lognormal\", "
-                          "median_ms = 800, p99_ms = 5000 }")
+        raise ConfigError(
+            f'{key} = {raw!r} ({origin}): expected a table such as {{ dist = "lognormal", '
+            "median_ms = 800, p99_ms = 5000 }"
+        )
     dist = raw.get("dist")
     if not isinstance(dist, str) or dist not in delays.PARAMETERS:
         raise ConfigError(f"{key}.dist = {dist!r} ({origin}): expected one of {kinds}")
     names = delays.PARAMETERS[dist]
     unknown = set(raw) - {"dist", *names}
     if unknown:
-        raise ConfigError(f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {dist!r}; "
-                          f"accepted here: dist, {', '.join(names)}")
+        raise ConfigError(
+            f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {dist!r}; "
+            f"accepted here: dist, {', '.join(names)}"
+        )
     values = {name: _field(f"{key}.{name}", raw.get(name), DELAY_PARAMETER_MS, table) for name in names}
     problem = delays.check(dist, values)
     if problem:
@@ -474,9 +466,7 @@ def _delay(key: str, raw: Any, table: _Value | None) -> delays.Delay:
 _PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale", "anomalies")
 
 
-def _phases(
-    table: _Value | None, workflows: tuple[Workflow, ...], statuses: Mapping[str, Status]
-) -> tuple[Phase, ...]:
+def _phases(table: _Value | None, workflows: tuple[Workflow, ...], statuses: Mapping[str, Status]) -> tuple[Phase, ...]:
     """``[[phases]]``: the timeline, sorted by start; overlapping phases are an error."""
     if table is None:
         return ()
@@ -486,7 +476,7 @@ def _phases(
     for i, spec in enumerate(table.raw):
         phases.append(_phase(i, spec, table, phases, workflows, statuses))
     ordered = sorted(phases, key=lambda p: p.at_s)
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in itertools.pairwise(ordered):
         if before.at_s + before.duration_s > after.at_s:
             raise ConfigError(
                 f"phases ({table.origin}): {before.name!r} (at_s {before.at_s:g} for {before.duration_s:g} s) "
@@ -496,7 +486,11 @@ def _phases(
 
 
 def _phase(
-    i: int, spec: Any, table: _Value, earlier: list[Phase], workflows: tuple[Workflow, ...],
+    i: int,
+    spec: Any,
+    table: _Value,
+    earlier: list[Phase],
+    workflows: tuple[Workflow, ...],
     statuses: Mapping[str, Status],
 ) -> Phase:
     where = f"phases[{i}]"
@@ -504,22 +498,28 @@ def _phase(
         raise ConfigError(f"{where} ({table.origin}): expected a table with name, at_s and duration_s")
     unknown = set(spec) - set(_PHASE_KEYS)
     if unknown:
-        raise ConfigError(f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; "
-                          f"accepted here: {', '.join(_PHASE_KEYS)}")
+        raise ConfigError(
+            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: {', '.join(_PHASE_KEYS)}"
+        )
     name = _field(f"{where}.name", spec.get("name"), parsers.text, table)
     if not name or any(p.name == name for p in earlier):
         raise ConfigError(f"{where}.name = {name!r} ({table.origin}): expected a name no other phase has")
     where = f"phases[{i}] ({name!r})"
-    optional = {key: _field(f"{where}.{key}", spec[key], PHASE_RATE, table) for key in ("rate", "rate_end") if key in spec}
+    optional = {
+        key: _field(f"{where}.{key}", spec[key], PHASE_RATE, table) for key in ("rate", "rate_end") if key in spec
+    }
     phase = Phase(
         name=name,
         at_s=_field(f"{where}.at_s", spec.get("at_s"), PHASE_SECONDS, table),
         duration_s=_field(f"{where}.duration_s", spec.get("duration_s"), PHASE_DURATION_S, table),
         rate=optional.get("rate"),
         rate_end=optional.get("rate_end"),
-        weights=_phase_table(f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows], WEIGHT, table, "2"),
-        delay_scale=_phase_table(f"{where}.delay_scale", spec.get("delay_scale"), list(statuses), DELAY_SCALE, table,
-                                 "2"),
+        weights=_phase_table(
+            f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows], WEIGHT, table, "2"
+        ),
+        delay_scale=_phase_table(
+            f"{where}.delay_scale", spec.get("delay_scale"), list(statuses), DELAY_SCALE, table, "2"
+        ),
         anomalies=_phase_table(f"{where}.anomalies", spec.get("anomalies"), list(KINDS), PROBABILITY, table, "0.05"),
     )
     if phase.weights and not sum(phase.weights.get(wf.name, wf.weight) for wf in workflows):
@@ -581,9 +581,7 @@ def describe(settings: Settings) -> dict[str, Any]:
         return obj
 
     described: dict[str, Any] = plain(settings)
-    described["kafka"]["config"] = {
-        k: ("***" if _looks_secret(k) else v) for k, v in settings.kafka.config.items()
-    }
+    described["kafka"]["config"] = {k: ("***" if _looks_secret(k) else v) for k, v in settings.kafka.config.items()}
     return described
 
 
@@ -596,4 +594,4 @@ def env_names() -> dict[str, tuple[str, ...]]:
     return {d.key: d.env for d in _DECLARED}
 
 
-__all__ = ["ConfigError", "FLAGS", "describe", "env_names", "load"]
+__all__ = ["FLAGS", "ConfigError", "describe", "env_names", "load"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -175,7 +175,7 @@ def start(raw: Any, is_text: bool) -> int | None:
     else:
         raise ValueError
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
         ms = int(moment.timestamp() * 1000)
     except OverflowError:  # a zone offset can push year 1 or 9999 out of range

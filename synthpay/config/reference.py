@@ -1,7 +1,7 @@
 """The settings reference in the README, rendered from the declarations in :mod:`synthpay.config.settings`.
 
 ``python -m synthpay.config.reference README.md`` rewrites the table between its markers;
-``tests/test_reference.py`` fails when the README's table is not what this renders.
+``tests/config/test_reference.py`` fails when the README's table is not what this renders.
 """
 
 from __future__ import annotations

@@ -54,8 +54,15 @@ class Declaration:
 
 
 def setting(
-    default: Any, parse: Parser[Any], help: str, *, env: tuple[str, ...] = (), flag: str | None = None,
-    metavar: str | None = None, secret: bool = False, key: str | None = None,
+    default: Any,
+    parse: Parser[Any],
+    help: str,
+    *,
+    env: tuple[str, ...] = (),
+    flag: str | None = None,
+    metavar: str | None = None,
+    secret: bool = False,
+    key: str | None = None,
 ) -> Any:
     """Declare the field as a setting (``key`` when its TOML name differs from the field's)."""
     declared = Declaration(key or "", "", default, parse, help, env, flag, metavar, secret)
@@ -100,65 +107,135 @@ class RunSettings:
     """How one run goes: how much, how fast, where to, on which clock."""
 
     sink: str = setting(
-        "", parsers.text, "where events go: kafka, file, stdout, null or a plugin's (default: kafka if "
-        "bootstrap servers are set, else file)", env=("SYNTHPAY_SINK",), flag="--sink", metavar="NAME")
+        "",
+        parsers.text,
+        "where events go: kafka, file, stdout, null or a plugin's (default: kafka if "
+        "bootstrap servers are set, else file)",
+        env=("SYNTHPAY_SINK",),
+        flag="--sink",
+        metavar="NAME",
+    )
     payments: int = setting(
-        100_000, parsers.whole(0, 10**12), "payments to generate; 0 runs until stopped",
-        env=("NUM_PAYMENTS",), flag="--payments")
+        100_000,
+        parsers.whole(0, 10**12),
+        "payments to generate; 0 runs until stopped",
+        env=("NUM_PAYMENTS",),
+        flag="--payments",
+    )
     workers: int = setting(
-        100, parsers.whole(1, 1_000_000), "payments in flight at most", env=("NUM_WORKERS",), flag="--workers")
+        100, parsers.whole(1, 1_000_000), "payments in flight at most", env=("NUM_WORKERS",), flag="--workers"
+    )
     clock: Clock = setting(
-        "real", parsers.choice(_choices(Clock)), "real: events as the delays say, in real time; virtual: a "
-        "backfill of history as fast as the sink takes it", env=("SYNTHPAY_CLOCK",), flag="--clock",
-        metavar=_metavar(Clock))
+        "real",
+        parsers.choice(_choices(Clock)),
+        "real: events as the delays say, in real time; virtual: a backfill of history as fast as the sink takes it",
+        env=("SYNTHPAY_CLOCK",),
+        flag="--clock",
+        metavar=_metavar(Clock),
+    )
     start_ms: int | None = setting(
-        "", parsers.start, "ISO time of the first event under the virtual clock (default: now)",
-        flag="--start", metavar="TIME", key="start")
+        "",
+        parsers.start,
+        "ISO time of the first event under the virtual clock (default: now)",
+        flag="--start",
+        metavar="TIME",
+        key="start",
+    )
     seed: int | None = setting(
-        "", parsers.seed, "random seed; the same seed, config and --start under the virtual clock give "
-        "byte-identical files (default: random, logged)", env=("SYNTHPAY_SEED",), flag="--seed")
+        "",
+        parsers.seed,
+        "random seed; the same seed, config and --start under the virtual clock give "
+        "byte-identical files (default: random, logged)",
+        env=("SYNTHPAY_SEED",),
+        flag="--seed",
+    )
     summary_interval_s: float = setting(
-        10.0, parsers.number(0.1, 86_400), "seconds between progress lines in the log",
-        flag="--summary-interval", metavar="SECONDS")
+        10.0,
+        parsers.number(0.1, 86_400),
+        "seconds between progress lines in the log",
+        flag="--summary-interval",
+        metavar="SECONDS",
+    )
     summary_json: str = setting(
-        "", parsers.text, "also write the final summary as JSON to this file", flag="--summary-json",
-        metavar="PATH")
+        "", parsers.text, "also write the final summary as JSON to this file", flag="--summary-json", metavar="PATH"
+    )
     shutdown_grace_s: float = setting(
-        20.0, parsers.number(0, 3_600), "seconds in-flight payments get to finish after SIGTERM",
-        flag="--shutdown-grace", metavar="SECONDS")
+        20.0,
+        parsers.number(0, 3_600),
+        "seconds in-flight payments get to finish after SIGTERM",
+        flag="--shutdown-grace",
+        metavar="SECONDS",
+    )
     log_level: LogLevel = setting(
-        "info", parsers.choice(_choices(LogLevel)), "debug, info, warning or error", flag="--log-level",
-        metavar="LEVEL")
+        "info", parsers.choice(_choices(LogLevel)), "debug, info, warning or error", flag="--log-level", metavar="LEVEL"
+    )
     log_format: LogFormat = setting(
-        "auto", parsers.choice(_choices(LogFormat)), "auto (console on a terminal, else JSON lines), json, or "
-        "console (readable lines and a live progress bar)", flag="--log-format", metavar=_metavar(LogFormat))
+        "auto",
+        parsers.choice(_choices(LogFormat)),
+        "auto (console on a terminal, else JSON lines), json, or console (readable lines and a live progress bar)",
+        flag="--log-format",
+        metavar=_metavar(LogFormat),
+    )
     mode: Mode = setting(
-        "batch", parsers.choice(_choices(Mode)), "batch (stop after --payments) or continuous (until "
-        "stopped; same as --payments 0)", flag="--mode", metavar=_metavar(Mode))
+        "batch",
+        parsers.choice(_choices(Mode)),
+        "batch (stop after --payments) or continuous (until stopped; same as --payments 0)",
+        flag="--mode",
+        metavar=_metavar(Mode),
+    )
     rate: float = setting(
-        0.0, parsers.rate, "start this many payments per second on average, across all "
-        "instances (0: as fast as --workers allows)", flag="--rate", metavar="PER_SECOND")
+        0.0,
+        parsers.rate,
+        "start this many payments per second on average, across all instances (0: as fast as --workers allows)",
+        flag="--rate",
+        metavar="PER_SECOND",
+    )
     arrivals: Arrivals = setting(
-        "poisson", parsers.choice(_choices(Arrivals)), "spacing of payment starts under --rate: poisson "
-        "(random) or constant", flag="--arrivals", metavar=_metavar(Arrivals))
+        "poisson",
+        parsers.choice(_choices(Arrivals)),
+        "spacing of payment starts under --rate: poisson (random) or constant",
+        flag="--arrivals",
+        metavar=_metavar(Arrivals),
+    )
     duration_s: float = setting(
-        0.0, parsers.number(0, 31_536_000), "stop starting payments after this many seconds (0: no limit)",
-        flag="--duration", metavar="SECONDS")
+        0.0,
+        parsers.number(0, 31_536_000),
+        "stop starting payments after this many seconds (0: no limit)",
+        flag="--duration",
+        metavar="SECONDS",
+    )
     instance_index: int = setting(
-        0, parsers.whole(0, 65_535), "this instance's share of a run split across pods",
-        env=("JOB_COMPLETION_INDEX",), flag="--instance-index", metavar="I")
+        0,
+        parsers.whole(0, 65_535),
+        "this instance's share of a run split across pods",
+        env=("JOB_COMPLETION_INDEX",),
+        flag="--instance-index",
+        metavar="I",
+    )
     instance_count: int = setting(
-        1, parsers.whole(1, 65_536), "how many instances share the run (payments and rate are divided)",
-        flag="--instance-count")
+        1,
+        parsers.whole(1, 65_536),
+        "how many instances share the run (payments and rate are divided)",
+        flag="--instance-count",
+    )
     processes: int = setting(
-        1, parsers.whole(1, 64), "engine processes on this machine, each with its own share and producer",
-        flag="--processes")
+        1,
+        parsers.whole(1, 64),
+        "engine processes on this machine, each with its own share and producer",
+        flag="--processes",
+    )
     run_id: str = setting(
-        "", parsers.text, "the run id carried in every record's run_id header (default: a new UUID)",
-        flag="--run-id", metavar="ID")
+        "",
+        parsers.text,
+        "the run id carried in every record's run_id header (default: a new UUID)",
+        flag="--run-id",
+        metavar="ID",
+    )
     arrival_curve: tuple[float, ...] = setting(
-        [], parsers.curve, "24 multipliers of the rate, one per hour of day of the event clock (needs a rate); "
-        "empty = flat")
+        [],
+        parsers.curve,
+        "24 multipliers of the rate, one per hour of day of the event clock (needs a rate); empty = flat",
+    )
     sink_is_default: bool = False  # set by the loader: run.sink was empty
 
 
@@ -167,20 +244,29 @@ class EntitySettings:
     """The banks payments move between, and the changelog stream of their updates."""
 
     sources: int = setting(10, parsers.whole(1, 100_000), "source banks", env=("NUM_SOURCES",))
-    destinations: int = setting(
-        10, parsers.whole(1, 100_000), "destination banks", env=("NUM_DESTINATIONS",))
+    destinations: int = setting(10, parsers.whole(1, 100_000), "destination banks", env=("NUM_DESTINATIONS",))
     bank_update_interval_ms: int = setting(
-        3000, parsers.whole(0, 86_400_000), "one random bank is updated this often; 0 = never",
-        env=("UPDATE_BANKS_INTERVAL",))
+        3000,
+        parsers.whole(0, 86_400_000),
+        "one random bank is updated this often; 0 = never",
+        env=("UPDATE_BANKS_INTERVAL",),
+    )
     banks_topic: str = setting("banks", parsers.topic, "topic of the banks and their updates")
     banks_partitions: int = setting(
-        1, parsers.whole(1, 10_000), "partitions of the banks topic when synthpay creates it")
+        1, parsers.whole(1, 10_000), "partitions of the banks topic when synthpay creates it"
+    )
     popularity: Popularity = setting(
-        "uniform", parsers.choice(_choices(Popularity)), "how payments pick their banks: uniform, or zipf (a few "
-        "hot banks take most of the traffic; source and destination drawn apart)", metavar=_metavar(Popularity))
+        "uniform",
+        parsers.choice(_choices(Popularity)),
+        "how payments pick their banks: uniform, or zipf (a few "
+        "hot banks take most of the traffic; source and destination drawn apart)",
+        metavar=_metavar(Popularity),
+    )
     zipf_s: float = setting(
-        1.1, parsers.number(0, 10, exclusive=True), "zipf exponent over banks: the k-th most popular bank is "
-        "picked in proportion to 1/k^s")
+        1.1,
+        parsers.number(0, 10, exclusive=True),
+        "zipf exponent over banks: the k-th most popular bank is picked in proportion to 1/k^s",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,16 +274,19 @@ class AnomalySettings:
     """Dirty data on purpose: payment events late, duplicated, swapped or missing, each labelled."""
 
     late: float = setting(
-        0.0, PROBABILITY, "probability per payment event: emitted late (after late_delay), its ts unchanged")
+        0.0, PROBABILITY, "probability per payment event: emitted late (after late_delay), its ts unchanged"
+    )
     late_delay: Delay = structured("anomalies.late_delay: how late, a { dist = ..., ... } table")
     duplicate: float = setting(
-        0.0, PROBABILITY, "probability per payment event: emitted a second time, byte-identical, after "
-        "duplicate_delay")
-    duplicate_delay: Delay = structured("anomalies.duplicate_delay: how much later the copy comes, a { dist = ... } table")
-    out_of_order: float = setting(
-        0.0, PROBABILITY, "probability per payment: two consecutive statuses emitted swapped")
+        0.0, PROBABILITY, "probability per payment event: emitted a second time, byte-identical, after duplicate_delay"
+    )
+    duplicate_delay: Delay = structured(
+        "anomalies.duplicate_delay: how much later the copy comes, a { dist = ... } table"
+    )
+    out_of_order: float = setting(0.0, PROBABILITY, "probability per payment: two consecutive statuses emitted swapped")
     missing: float = setting(
-        0.0, PROBABILITY, "probability per payment event after Initiated (the first step): never emitted")
+        0.0, PROBABILITY, "probability per payment event after Initiated (the first step): never emitted"
+    )
 
     @property
     def enabled(self) -> bool:
@@ -210,22 +299,24 @@ class EngineSettings:
     """Batching across the thread boundary between the Trio engine and the I/O thread."""
 
     batch_size: int = setting(
-        0, parsers.whole(0, 1_000_000), "events per hand-off to the I/O thread; 0 = by clock (see "
-        "Performance)")
-    linger_ms: int = setting(
-        10, parsers.whole(1, 60_000), "real clock: ship a partial batch after this long")
+        0, parsers.whole(0, 1_000_000), "events per hand-off to the I/O thread; 0 = by clock (see Performance)"
+    )
+    linger_ms: int = setting(10, parsers.whole(1, 60_000), "real clock: ship a partial batch after this long")
 
 
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """The embedded default sink: one Avro object container file per topic."""
 
-    dir: str = setting(
-        "out", parsers.text, "directory of the file sink's .avro files", flag="--out", metavar="DIR")
+    dir: str = setting("out", parsers.text, "directory of the file sink's .avro files", flag="--out", metavar="DIR")
     codec: Codec = setting("deflate", parsers.choice(_choices(Codec)), "Avro block codec: deflate or null")
     overwrite: bool = setting(
-        False, parsers.boolean, "replace the .avro files an earlier run left in --out (default: refuse to start)",
-        flag="--overwrite", metavar="{true,false}")
+        False,
+        parsers.boolean,
+        "replace the .avro files an earlier run left in --out (default: refuse to start)",
+        flag="--overwrite",
+        metavar="{true,false}",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,27 +324,38 @@ class KafkaSettings:
     """Connection to the Kafka cluster; ``config`` passes any librdkafka setting through."""
 
     bootstrap_servers: str = setting(
-        "", parsers.text, "host:port list of brokers; set means the kafka sink by default",
-        env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER"))
+        "",
+        parsers.text,
+        "host:port list of brokers; set means the kafka sink by default",
+        env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER"),
+    )
     security_protocol: str = setting(
-        "", parsers.security_protocol, "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; empty = SASL_SSL when a "
-        "username is set, else PLAINTEXT", env=("KAFKA_SECURITY_PROTOCOL",))
+        "",
+        parsers.security_protocol,
+        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; empty = SASL_SSL when a username is set, else PLAINTEXT",
+        env=("KAFKA_SECURITY_PROTOCOL",),
+    )
     sasl_mechanisms: SaslMechanism = setting(
-        "PLAIN", parsers.choice(_choices(SaslMechanism), upper=True), "SASL mechanism",
-        env=("KAFKA_SASL_MECHANISMS",))
+        "PLAIN", parsers.choice(_choices(SaslMechanism), upper=True), "SASL mechanism", env=("KAFKA_SASL_MECHANISMS",)
+    )
     sasl_username: str = setting("", parsers.text, "SASL user name", env=("KAFKA_SASL_USERNAME",))
-    sasl_password: Secret = setting(
-        "", parsers.text, "SASL password", env=("KAFKA_SASL_PASSWORD",), secret=True)
+    sasl_password: Secret = setting("", parsers.text, "SASL password", env=("KAFKA_SASL_PASSWORD",), secret=True)
     sasl_password_file: str = setting(
-        "", parsers.text, "read the SASL password from this file (relative: in $CREDENTIALS_DIRECTORY "
-        "when set)", env=("KAFKA_SASL_PASSWORD_FILE",))
+        "",
+        parsers.text,
+        "read the SASL password from this file (relative: in $CREDENTIALS_DIRECTORY when set)",
+        env=("KAFKA_SASL_PASSWORD_FILE",),
+    )
     client_id: str = setting("synthpay", parsers.text, "Kafka client id", env=("KAFKA_CLIENT_ID",))
     ssl_ca_location: str = setting(
-        "", parsers.text, "CA bundle for SSL and SASL_SSL; empty = the system's", env=("KAFKA_SSL_CA_LOCATION",))
+        "", parsers.text, "CA bundle for SSL and SASL_SSL; empty = the system's", env=("KAFKA_SSL_CA_LOCATION",)
+    )
     replication_factor: int = setting(
-        -1, parsers.replication, "replication of the topics synthpay creates; -1 = the broker's default")
+        -1, parsers.replication, "replication of the topics synthpay creates; -1 = the broker's default"
+    )
     flush_timeout_s: float = setting(
-        30.0, parsers.number(0, 3_600), "at the end of a batch run, wait this long for outstanding deliveries")
+        30.0, parsers.number(0, 3_600), "at the end of a batch run, wait this long for outstanding deliveries"
+    )
     config: Mapping[str, str] = structured("[kafka.config]: librdkafka settings passed through")
 
 
@@ -262,13 +364,18 @@ class RegistrySettings:
     """Confluent-compatible schema registry."""
 
     url: str = setting(
-        "http://localhost:8081", parsers.http_url, "schema registry URL", env=("SCHEMA_REGISTRY_ENDPOINT",))
+        "http://localhost:8081", parsers.http_url, "schema registry URL", env=("SCHEMA_REGISTRY_ENDPOINT",)
+    )
     api_key: str = setting("", parsers.text, "registry API key", env=("SCHEMA_REGISTRY_API_KEY",))
     api_secret: Secret = setting(
-        "", parsers.text, "registry API secret", env=("SCHEMA_REGISTRY_API_SECRET",), secret=True)
+        "", parsers.text, "registry API secret", env=("SCHEMA_REGISTRY_API_SECRET",), secret=True
+    )
     api_secret_file: str = setting(
-        "", parsers.text, "read the registry API secret from this file, as sasl_password_file",
-        env=("SCHEMA_REGISTRY_API_SECRET_FILE",))
+        "",
+        parsers.text,
+        "read the registry API secret from this file, as sasl_password_file",
+        env=("SCHEMA_REGISTRY_API_SECRET_FILE",),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +384,12 @@ class HttpSettings:
 
     host: str = setting("0.0.0.0", parsers.text, "address the metrics endpoint listens on")
     port: int = setting(
-        0, parsers.port, "serve /metrics, /healthz and /readyz on this TCP port (0: off)", flag="--http-port",
-        metavar="PORT")
+        0,
+        parsers.port,
+        "serve /metrics, /healthz and /readyz on this TCP port (0: off)",
+        flag="--http-port",
+        metavar="PORT",
+    )
 
 
 def section(kind: type) -> Any:
@@ -299,9 +410,13 @@ class Settings:
     http: HttpSettings = section(HttpSettings)
     anomalies: AnomalySettings = section(AnomalySettings)
     timing: Timing = setting(
-        "sequential", parsers.choice(_choices(Timing)), "sequential: each delay counts from the previous "
+        "sequential",
+        parsers.choice(_choices(Timing)),
+        "sequential: each delay counts from the previous "
         "status; parallel: every delay counts from the start (the original's behaviour)",
-        flag="--timing", metavar=_metavar(Timing))
+        flag="--timing",
+        metavar=_metavar(Timing),
+    )
     statuses: Mapping[str, Status] = structured("[statuses]: delay, topic, partitions")
     workflows: tuple[Workflow, ...] = structured("[[workflows]]: steps and weight")
     plugins: tuple[str, ...] = structured("plugins: 'package.module:attribute' paths")

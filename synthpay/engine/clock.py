@@ -18,7 +18,7 @@ import trio.testing
 class EngineClock:
     """Maps Trio time to epoch milliseconds; knows whether it is virtual."""
 
-    __slots__ = ("virtual", "_base_ms", "_base_t", "_closed", "_mock")
+    __slots__ = ("_base_ms", "_base_t", "_closed", "_mock", "virtual")
 
     def __init__(self, *, virtual: bool, start_ms: int | None = None) -> None:
         self.virtual = virtual

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import trio
 from structlog.typing import FilteringBoundLogger
@@ -24,24 +23,21 @@ from synthpay.engine.clock import EngineClock
 from synthpay.engine.identity import RunIdentity
 from synthpay.engine.outbox import Outbox
 from synthpay.engine.scheduler import Scheduler
-from synthpay.engine.snapshot import Service, Snapshot
-from synthpay.engine.stats import EngineStats, Ledger, peak_rss_mib
+from synthpay.engine.snapshot import Display, Service, Snapshot
+from synthpay.engine.stats import EngineStats, peak_rss_mib
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
 from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, SinkError, StopDeadline
+from synthpay.sinks.ledger import Ledger
 from synthpay.sinks.registry import SinkFactory
 from synthpay.summary.document import Summary
 from synthpay.summary.plan import run_plan
-
-if TYPE_CHECKING:
-    from synthpay.services.progress import Display
 
 
 def topics_for(settings: Settings) -> tuple[Topic, ...]:
     """Every topic a run writes to: one per status, then banks."""
     payment_topics = tuple(
-        Topic(s.topic, "payment", s.partitions, s.name, serde.avro_string(s.name))
-        for s in settings.statuses.values()
+        Topic(s.topic, "payment", s.partitions, s.name, serde.avro_string(s.name)) for s in settings.statuses.values()
     )
     banks = Topic(settings.entities.banks_topic, "bank", settings.entities.banks_partitions)
     return (*payment_topics, banks)
@@ -54,9 +50,9 @@ IO_STALL_S = 30.0
 class Engine:
     """One run of the generator. Call :meth:`run` inside ``trio.run``.
 
-    ``sink`` opens the sink in the I/O thread; ``services`` run beside the engine in its nursery from the start and are cancelled at
-    the end; they observe it through :attr:`ready`, :attr:`stopping`, :meth:`snapshot`
-    and :meth:`health`.
+    ``sink`` opens the sink in the I/O thread; ``services`` run beside the engine in its
+    nursery from the start and are cancelled at the end; they observe it through
+    :attr:`ready`, :attr:`stopping`, :meth:`snapshot` and :meth:`health`.
     """
 
     def __init__(
@@ -128,13 +124,23 @@ class Engine:
         topics = {t.status: t for t in self.topics if t.status}
         scheduler = Scheduler(settings, clock, outbox, self.stats, topics, self.topics[-1], self.seed)
         self.log.info(
-            "run_start", run_id=self.run_id, sink=settings.run.sink, clock=settings.run.clock,
-            payments=settings.run.payments, workers=settings.run.workers, seed=self.seed,
-            timing=settings.timing, start=serde.rfc3339_ms(clock.start_ms), pid=os.getpid(),
+            "run_start",
+            run_id=self.run_id,
+            sink=settings.run.sink,
+            clock=settings.run.clock,
+            payments=settings.run.payments,
+            workers=settings.run.workers,
+            seed=self.seed,
+            timing=settings.timing,
+            start=serde.rfc3339_ms(clock.start_ms),
+            pid=os.getpid(),
         )
         if settings.run.sink_is_default and settings.run.sink == "file":
-            self.log.info("embedded_default", detail="no Kafka bootstrap servers configured: writing Avro files",
-                       dir=settings.file.dir)
+            self.log.info(
+                "embedded_default",
+                detail="no Kafka bootstrap servers configured: writing Avro files",
+                dir=settings.file.dir,
+            )
         self._outbox = outbox
         async with trio.open_nursery() as outer:
             if self._handle_signals:
@@ -188,14 +194,19 @@ class Engine:
         def heartbeat() -> None:
             self.io_heard = time.monotonic()
 
-        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat,
-                          self.stop_deadline)
+        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat, self.stop_deadline)
         factory = self._sink
         self.io_alive = True
         try:
             self._undelivered = await trio.to_thread.run_sync(
-                io_thread.serve, factory, ctx, fetch, started, self.settings.kafka.flush_timeout_s,
-                thread_name="synthpay-io", limiter=trio.CapacityLimiter(1),
+                io_thread.serve,
+                factory,
+                ctx,
+                fetch,
+                started,
+                self.settings.kafka.flush_timeout_s,
+                thread_name="synthpay-io",
+                limiter=trio.CapacityLimiter(1),
             )
         except SinkError as exc:
             if not opened:
@@ -261,8 +272,11 @@ class Engine:
                 by_status=dict(snap.emitted),
                 elapsed_s=round(snap.elapsed_s, 3),
                 peak_rss_mib=peak_rss_mib(),
-                **({"phase": scheduler.phase, "interval_lag_p99_ms": self.stats.lag_percentile(0.99, lags_before)}
-                   if timed else {}),
+                **(
+                    {"phase": scheduler.phase, "interval_lag_p99_ms": self.stats.lag_percentile(0.99, lags_before)}
+                    if timed
+                    else {}
+                ),
             )
             last_events, last_s = snap.events, snap.elapsed_s
             if timed:
@@ -350,8 +364,12 @@ class Engine:
             failed=failed,
             undelivered=self._undelivered + (events - produced),
             topics={
-                t.name: {"emitted": stats.emitted[t.name], "produced": ledger.produced[t.name],
-                         "delivered": ledger.delivered[t.name], "failed": ledger.failed[t.name]}
+                t.name: {
+                    "emitted": stats.emitted[t.name],
+                    "produced": ledger.produced[t.name],
+                    "delivered": ledger.delivered[t.name],
+                    "failed": ledger.failed[t.name],
+                }
                 for t in self.topics
             },
             first_event_ts_ms=stats.first_ts_ms,
@@ -367,4 +385,3 @@ class Engine:
             delays=delays,
             anomalies=scheduler.anomaly_report(),
         )
-

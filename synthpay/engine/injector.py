@@ -51,7 +51,7 @@ MISSING_IDS_CAP: Final = 10_000
 class _Picks:
     """The indices a kind befalls: a Bernoulli trial per index, drawn as geometric gaps."""
 
-    __slots__ = ("next", "_rng", "_log_miss")
+    __slots__ = ("_log_miss", "_rng", "next")
 
     def __init__(self, probability: float, rng: random.Random) -> None:
         self._rng = rng
@@ -102,8 +102,14 @@ class Injector:
     asks the scheduler to call :meth:`release` at a given millisecond.
     """
 
-    def __init__(self, settings: AnomalySettings, stream: str, emitted: MutableMapping[str, int],
-                 wake: Callable[[int], None], phases: Sequence[Phase] = ()) -> None:
+    def __init__(
+        self,
+        settings: AnomalySettings,
+        stream: str,
+        emitted: MutableMapping[str, int],
+        wake: Callable[[int], None],
+        phases: Sequence[Phase] = (),
+    ) -> None:
         rngs = {kind: random.Random(f"{stream}:{kind}") for kind in KINDS}
         self.settings = settings
         run = {kind: float(getattr(settings, kind)) for kind in KINDS}
@@ -115,8 +121,11 @@ class Injector:
         # out_of_order follows a payment's start phase, not the time: picks at the highest
         # of its rates, each kept at the payment's rate over that one (thinning, exact too).
         swap_rate = max(rates["out_of_order"] for rates in self._rates)
-        self._swap_keep = (tuple(rates["out_of_order"] / swap_rate for rates in self._rates)
-                           if any(rates["out_of_order"] != swap_rate for rates in self._rates) else None)
+        self._swap_keep = (
+            tuple(rates["out_of_order"] / swap_rate for rates in self._rates)
+            if any(rates["out_of_order"] != swap_rate for rates in self._rates)
+            else None
+        )
         self._late, self._late_rng = _Picks(settings.late, rngs["late"]), rngs["late"]
         self._duplicate, self._duplicate_rng = _Picks(settings.duplicate, rngs["duplicate"]), rngs["duplicate"]
         self._missing = _Picks(settings.missing, rngs["missing"])
@@ -167,7 +176,13 @@ class Injector:
         for picks in (self._late, self._duplicate, self._missing, self._swap):
             if picks.next <= seen:
                 picks.advance()
-        if swap and not step and len(flight.gaps) > 1 and self._keeps_swap(flight) and self._plan_swap(topic, due, flight):
+        if (
+            swap
+            and not step
+            and len(flight.gaps) > 1
+            and self._keeps_swap(flight)
+            and self._plan_swap(topic, due, flight)
+        ):
             self._taken[self._regime] += 1
         elif step and missing:
             self._taken[self._regime] += 1
@@ -231,9 +246,14 @@ class Injector:
         offers[self._regime] += offered - self._entered[0]
         firsts[self._regime] += started - self._entered[1]
         return tuple(
-            PhaseAnomalies(name, dict(rates), _candidates(offers[i], self._taken[i], offers[i] - firsts[i],
-                                                          swappable[i]), dict(self._counts[i]))
-            for i, (name, rates) in enumerate(zip(self._names, self._rates)))
+            PhaseAnomalies(
+                name,
+                dict(rates),
+                _candidates(offers[i], self._taken[i], offers[i] - firsts[i], swappable[i]),
+                dict(self._counts[i]),
+            )
+            for i, (name, rates) in enumerate(zip(self._names, self._rates))
+        )
 
     # -- the kinds
 
@@ -261,18 +281,19 @@ class Injector:
         gaps, topics = flight.gaps, flight.topics
         j = int(self._swap_rng.random() * (len(gaps) - 1))
         self._counts[self._regime_of[topics[0].phase]]["out_of_order"] += 1
-        due_j = due + sum(gaps[1:j + 1])
+        due_j = due + sum(gaps[1 : j + 1])
         after = due_j + gaps[j + 1] + 1  # the ms after step j + 1 is emitted
         self._hold(after, topics[j], Injected(flight, due_j, "out_of_order"))
         if not j:
             return True
         self._bypassed += 1
-        flight.gaps = (*gaps[:j], gaps[j] + gaps[j + 1], *gaps[j + 2:])
-        flight.topics = (*topics[:j], *topics[j + 1:])
+        flight.gaps = (*gaps[:j], gaps[j] + gaps[j + 1], *gaps[j + 2 :])
+        flight.topics = (*topics[:j], *topics[j + 1 :])
         return False
 
-    def _late_or_duplicate(self, buffer: list[Event], topic: Topic, due: int, payment: Flight,
-                           late: bool, duplicate: bool) -> None:
+    def _late_or_duplicate(
+        self, buffer: list[Event], topic: Topic, due: int, payment: Flight, late: bool, duplicate: bool
+    ) -> None:
         emitted_at = due
         if late:
             self._counts[self._regime]["late"] += 1
@@ -283,8 +304,9 @@ class Injector:
             self._emitted[topic.name] += 1
         if duplicate:
             self._counts[self._regime]["duplicate"] += 1
-            self._hold(emitted_at + self._duplicate_delay(self._duplicate_rng), topic,
-                       Injected(payment, due, "duplicate"))
+            self._hold(
+                emitted_at + self._duplicate_delay(self._duplicate_rng), topic, Injected(payment, due, "duplicate")
+            )
 
     def _record_missing(self, topic: Topic, due: int, payment: Flight) -> None:
         self.missing[topic.status] = self.missing.get(topic.status, 0) + 1

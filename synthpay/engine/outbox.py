@@ -30,7 +30,7 @@ END: Final = None
 class Outbox:
     """Both ends of the hand-off: ``ship`` on the engine's side, ``take`` for the I/O thread."""
 
-    __slots__ = ("buffer", "batch_size", "_send", "_receive", "_lock", "_writing")
+    __slots__ = ("_lock", "_receive", "_send", "_writing", "batch_size", "buffer")
 
     def __init__(self, batch_size: int) -> None:
         self.buffer: list[Event] = []

@@ -5,14 +5,14 @@ the starts of one moment become the due events of later ones. Started faster tha
 engine and its sink can emit them, they fall due in bunches and every event of a bunch
 lags (the README's Performance section has the figures, paced and not).
 
-So admission draws on a token bucket, filled at one payment per (cost of starting one
-+ cost of emitting one event) of wall time. Both costs are measured as the run goes,
-weighted towards the last thousand or so measurements, so an hour of trickle, where fixed costs per wake dominate, does not hold back a later
-burst for long; until an event has been emitted, emitting is taken to cost what
-starting does. While
-events are due the engine emits them first, so it cannot start payments faster than
-this anyway: what the bucket changes is a quiet moment, which no longer lets a burst of
-starts through. Under the virtual clock nothing is paced: time waits for the engine.
+So admission draws on a token bucket, filled at one payment per (cost of starting one +
+cost of emitting one event) of wall time. Both costs are measured as the run goes,
+weighted towards the last thousand or so measurements, so an hour of trickle, where
+fixed costs per wake dominate, does not hold back a later burst for long; until an event
+has been emitted, emitting is taken to cost what starting does. While events are due the
+engine emits them first, so it cannot start payments faster than this anyway: what the
+bucket changes is a quiet moment, which no longer lets a burst of starts through. Under
+the virtual clock nothing is paced: time waits for the engine.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ DECAY: Final = 0.999
 class Pace:
     """A token bucket for payment starts, filled at the measured rate the engine can sustain."""
 
-    __slots__ = ("_now", "_depth", "_tokens", "_last", "_admit_s", "_admitted", "_emit_s", "_emitted")
+    __slots__ = ("_admit_s", "_admitted", "_depth", "_emit_s", "_emitted", "_last", "_now", "_tokens")
 
     def __init__(self, depth: int, now: Callable[[], float] = time.perf_counter) -> None:
         """``depth``: the most payments started at once (the bucket starts full); ``now``: seconds."""

@@ -42,10 +42,24 @@ def child_argv(argv: Sequence[str], settings: Settings, slot: int, seed: int, ru
     count = run.instance_count * run.processes
     index = run.instance_index * run.processes + slot
     return [
-        sys.executable, "-m", "synthpay", *argv,
-        "--processes", "1", "--instance-index", str(index), "--instance-count", str(count),
-        "--seed", str(seed), "--run-id", run_id, "--summary-json", str(summary),
-        "--http-port", "0",  # one port cannot serve N processes; the parent has no endpoint either
+        sys.executable,
+        "-m",
+        "synthpay",
+        *argv,
+        "--processes",
+        "1",
+        "--instance-index",
+        str(index),
+        "--instance-count",
+        str(count),
+        "--seed",
+        str(seed),
+        "--run-id",
+        run_id,
+        "--summary-json",
+        str(summary),
+        "--http-port",
+        "0",  # one port cannot serve N processes; the parent has no endpoint either
     ]
 
 
@@ -67,8 +81,10 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Fil
         elapsed = time.monotonic() - began
         missing = [slot for slot, path in enumerate(paths) if not path.exists()]
         if missing:
-            message = (f"process {missing[0]} of {len(paths)} ended with exit code {codes[missing[0]]} "
-                       "and no summary (its log is above)")
+            message = (
+                f"process {missing[0]} of {len(paths)} ended with exit code {codes[missing[0]]} "
+                "and no summary (its log is above)"
+            )
             # A child that refused to start (exit 2: e.g. --out held by another run) makes the run a refusal too.
             raise (ShardRefused if codes[missing[0]] == 2 else ShardError)(message)
         try:

@@ -43,13 +43,31 @@ _Drawn = tuple[tuple[int, ...], int, list[int]]
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
-    __slots__ = ("name", "mix", "routes", "drawn", "topics", "counts", "cut", "delays", "scale", "_scaled",
-                 "_names", "_lengths",
-                 "_fixed", "_tables")
+    __slots__ = (
+        "_fixed",
+        "_lengths",
+        "_names",
+        "_scaled",
+        "_tables",
+        "counts",
+        "cut",
+        "delays",
+        "drawn",
+        "mix",
+        "name",
+        "routes",
+        "scale",
+        "topics",
+    )
 
     def __init__(
-        self, name: str, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
-        topics: Mapping[str, Topic], scale: Mapping[str, float],
+        self,
+        name: str,
+        workflows: Sequence[Workflow],
+        statuses: Mapping[str, Status],
+        timing: Timing,
+        topics: Mapping[str, Topic],
+        scale: Mapping[str, float],
         tables: dict[Delay, Quantiles],
     ) -> None:
         self.name = name
@@ -133,11 +151,16 @@ def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Ro
 class Scenario:
     """Picks each new payment's workflow and draws its route, by the phase it starts in."""
 
-    __slots__ = ("timeline", "regimes", "_timing", "_rng", "_statuses")
+    __slots__ = ("_rng", "_statuses", "_timing", "regimes", "timeline")
 
     def __init__(
-        self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing,
-        topics: Mapping[str, Topic], timeline: Timeline, rng: random.Random,
+        self,
+        workflows: Sequence[Workflow],
+        statuses: Mapping[str, Status],
+        timing: Timing,
+        topics: Mapping[str, Topic],
+        timeline: Timeline,
+        rng: random.Random,
     ) -> None:
         self.timeline = timeline
         self._timing = timing
@@ -150,7 +173,8 @@ class Scenario:
             phased = [dataclasses.replace(wf, weight=weights.get(wf.name, wf.weight)) for wf in workflows]
             phase_topics = {name: dataclasses.replace(t, phase=phase.name) for name, t in topics.items()}
             self.regimes.append(
-                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables))
+                Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables)
+            )
         self._statuses = statuses
 
     def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
@@ -226,8 +250,10 @@ def _phase_row(regime: Regime, target_rate: float, ran_s: float) -> PhaseReport:
         workflows=dict(regime.workflows),
         mix={name: round(n / total, 4) if total else 0.0 for name, n in regime.workflows.items()},
         delay_scale=dict(regime.scale),
-        delays={name: _delay_row(delay_of_scaled, regime.realized(name))
-                for name, delay_of_scaled in regime.scaled_delays().items()},
+        delays={
+            name: _delay_row(delay_of_scaled, regime.realized(name))
+            for name, delay_of_scaled in regime.scaled_delays().items()
+        },
     )
 
 

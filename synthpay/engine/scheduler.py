@@ -73,7 +73,7 @@ class _Flight(entities.Payment):
     that was due.
     """
 
-    __slots__ = ("gaps", "topics", "step")
+    __slots__ = ("gaps", "step", "topics")
 
     def __init__(self, kafka_key: bytes, avro_tail: bytes, route: Route) -> None:
         # Payment's fields set here, not through super().__init__: one call less per payment.
@@ -133,8 +133,10 @@ class Scheduler:
         # Per workflow: its route (ms after the step before, or after the start, and the topic
         # of each step), so emitting needs no lookups.
         self._routes: list[Route] = [
-            (tuple(s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0) for i, s in enumerate(plan.steps)),
-             tuple(topics[s.status.name] for s in plan.steps))
+            (
+                tuple(s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0) for i, s in enumerate(plan.steps)),
+                tuple(topics[s.status.name] for s in plan.steps),
+            )
             for plan in self._mix.plans
         ]
         self._labels = [plan.workflow.label for plan in self._mix.plans]
@@ -175,8 +177,11 @@ class Scheduler:
         # [anomalies] is opt-in too (in the run or in a phase): without it no event goes
         # through the injector.
         phased = any(phase.anomalies for phase in settings.phases)
-        self._injector = (Injector(settings.anomalies, instance, stats.emitted, self._release_at, settings.phases)
-                          if settings.anomalies.enabled or phased else None)
+        self._injector = (
+            Injector(settings.anomalies, instance, stats.emitted, self._release_at, settings.phases)
+            if settings.anomalies.enabled or phased
+            else None
+        )
 
     def _plan_scenario(self, start: int) -> None:
         settings, run = self._settings, self._settings.run
@@ -184,8 +189,14 @@ class Scheduler:
             self.timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start)
         if needed(settings.statuses, settings.phases):
             timeline = self.timeline or Timeline((), (), run.rate, run.instance_count, start)
-            self.scenario = Scenario(settings.workflows, settings.statuses, settings.timing, self._topics,
-                                     timeline, random.Random(f"{self._instance}:delays"))
+            self.scenario = Scenario(
+                settings.workflows,
+                settings.statuses,
+                settings.timing,
+                self._topics,
+                timeline,
+                random.Random(f"{self._instance}:delays"),
+            )
 
     @property
     def phase(self) -> str:
@@ -242,7 +253,9 @@ class Scheduler:
         if injector is not None:
             emit, release_held = injector.emit, injector.release
         wakes, now, stop_at = 0, clock.now_ms(), self._stop_at
-        while (times or more) and (stats.started - stats.completed or self.admitting or (injector and injector.pending)):
+        while (times or more) and (
+            stats.started - stats.completed or self.admitting or (injector and injector.pending)
+        ):
             if more:  # the pace held admission back: come back at the next ms, or when something is due
                 now = clock.now_ms()
                 await clock.sleep_until_ms(min(times[0], now + 1) if times else now + 1)
@@ -341,8 +354,12 @@ class Scheduler:
         """Tell the injector the phase now in force; ``items`` is the bucket due now, this edge first."""
         assert self._injector is not None and self.timeline is not None, "edges are pushed only with both"
         # The first events not yet emitted: payments in the wheel still at their first step.
-        waiting = sum(1 for bucket in (items, *self._buckets.values()) for item in bucket
-                      if isinstance(item, _Flight) and item.step == 0)
+        waiting = sum(
+            1
+            for bucket in (items, *self._buckets.values())
+            for item in bucket
+            if isinstance(item, _Flight) and item.step == 0
+        )
         return self._injector.enter(self.timeline.index_at(due) + 1, quiet, self._stats.started - waiting)
 
     def _push(self, deadline: int, item: _Flight | _Tick) -> None:
@@ -511,8 +528,10 @@ class Scheduler:
         """Every bank is on the banks topic before any payment can reference it."""
         entity_settings = self._settings.entities
         self._stats.first_ts_ms = now
-        for count, ids in ((entity_settings.sources, self._sources),
-                           (entity_settings.destinations, self._destinations)):
+        for count, ids in (
+            (entity_settings.sources, self._sources),
+            (entity_settings.destinations, self._destinations),
+        ):
             for _ in range(count):
                 bank = entities.new_bank(self._bank_rng, now)
                 self._banks.append(bank)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     import trio
     from structlog.typing import FilteringBoundLogger
 
@@ -69,6 +71,21 @@ class EngineView(Protocol):
 
     def snapshot(self) -> Snapshot:
         """The current figures."""
+
+
+class Display(Protocol):
+    """A live view the engine redraws from its snapshots (the terminal's progress display)."""
+
+    period_s: float
+
+    def __enter__(self) -> Display: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Redraw from one snapshot."""
 
 
 #: A companion task that lives as long as the engine (metrics endpoint, systemd notifier...).

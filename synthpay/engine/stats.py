@@ -6,63 +6,11 @@ Counters only, never lists: memory does not grow with the number of events.
 from __future__ import annotations
 
 import resource
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from synthpay.model.events import Event
-
-
-class Ledger:
-    """Delivery accounting per topic. Written only by the I/O thread; read by summaries.
-
-    Every topic's counters exist from the start, so readers on another thread never see a
-    dict change size.
-    """
-
-    __slots__ = ("produced", "delivered", "failed", "pending")
-
-    def __init__(self, topics: Iterable[str]) -> None:
-        names = list(topics)
-        self.produced = dict.fromkeys(names, 0)
-        self.delivered = dict.fromkeys(names, 0)
-        self.failed = dict.fromkeys(names, 0)
-        self.pending = 0  # accepted by the sink, fate not known yet (e.g. librdkafka's queue)
-
-    def written(self, batch: Iterable[Event]) -> None:
-        """Count a batch that a synchronous sink accepted and delivered in one go."""
-        produced, delivered = self.produced, self.delivered
-        for event in batch:
-            name = event.topic.name
-            produced[name] += 1
-            delivered[name] += 1
-
-    def settle(self, pending: int, unknown: Mapping[str, int]) -> None:
-        """Count as delivered what is neither failed, of ``unknown`` fate, nor ``pending``.
-
-        For a sink that reports only failures. ``pending`` (the sink's queue) may count a
-        message more than once, never less, so the total delivered never runs ahead of the
-        truth. With nothing pending every topic's count is exact. Otherwise the newly
-        delivered are shared out over the topics in proportion to what each has in flight:
-        an estimate per topic, corrected at the next moment nothing is pending.
-        """
-        produced, delivered, failed = self.produced, self.delivered, self.failed
-        self.pending = pending
-        in_flight = {name: count - failed[name] - unknown[name] - delivered[name] for name, count in produced.items()}
-        if not pending:
-            for name, count in in_flight.items():
-                delivered[name] += count
-            return
-        weights = {name: max(0, count) for name, count in in_flight.items()}
-        total = sum(weights.values())
-        fresh = sum(in_flight.values()) - pending
-        if fresh > 0 and total:
-            for name, weight in weights.items():
-                delivered[name] += weight * fresh // total
-
-    def totals(self) -> tuple[int, int, int]:
-        """(produced, delivered, failed) over all topics."""
-        return sum(self.produced.values()), sum(self.delivered.values()), sum(self.failed.values())
+    pass
 
 
 def peak_rss_mib() -> float:
@@ -89,8 +37,17 @@ class EngineStats:
     """What the engine emitted. Written only by the Trio scheduler."""
 
     __slots__ = (
-        "emitted", "workflows", "started", "completed", "bank_updates", "banks_created",
-        "lag_max_ms", "first_ts_ms", "last_ts_ms", "lag_counts", "peak_in_flight",
+        "bank_updates",
+        "banks_created",
+        "completed",
+        "emitted",
+        "first_ts_ms",
+        "lag_counts",
+        "lag_max_ms",
+        "last_ts_ms",
+        "peak_in_flight",
+        "started",
+        "workflows",
     )
 
     def __init__(self, topics: Iterable[str], workflow_labels: Iterable[str]) -> None:

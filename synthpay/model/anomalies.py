@@ -33,7 +33,7 @@ class Injected(Payment):
     time into ``ts`` and a duplicate's value is the original's, byte for byte.
     """
 
-    __slots__ = ("event_ts_ms", "anomaly")
+    __slots__ = ("anomaly", "event_ts_ms")
 
     def __init__(self, payment: Encoded, event_ts_ms: int, anomaly: str) -> None:
         self.kafka_key = payment.kafka_key

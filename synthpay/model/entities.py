@@ -11,25 +11,273 @@ from synthpay.model import serde
 from synthpay.model.events import Topic
 
 # ISO 4217 codes of currencies in circulation.
-CURRENCIES = (
-    "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP "
-    "BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP "
-    "GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES "
-    "KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU "
-    "MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON "
-    "RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SYP SZL THB TJS TMT TND TOP "
-    "TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG"
-).split()
-COUNTRIES = (
-    "AR AT AU BE BR CA CH CL CN CO CZ DE DK EG ES FI FR GB GR HK HU ID IE IL IN IT JP KE KR MA "
-    "MX MY NG NL NO NZ PE PH PL PT RO SA SE SG TH TR UA US VN ZA"
-).split()
-FIRST_NAMES = (
-    "Ada Alan Alice Amara Ana Anders Aria Arjun Astrid Ben Bruno Carla Chen Chloe Dara David "
-    "Diego Elena Emil Emma Farah Felix Freya Grace Hana Hugo Ines Ivan Jade Jonas Julia Kai "
-    "Kenji Lara Leo Lina Luca Maya Mei Mila Nadia Nina Noah Omar Oscar Priya Rafael Rosa Sami "
-    "Sara Sofia Tariq Theo Uma Vera Yara Yusuf Zoe"
-).split()
+CURRENCIES = [
+    "AED",
+    "AFN",
+    "ALL",
+    "AMD",
+    "AOA",
+    "ARS",
+    "AUD",
+    "AWG",
+    "AZN",
+    "BAM",
+    "BBD",
+    "BDT",
+    "BGN",
+    "BHD",
+    "BIF",
+    "BMD",
+    "BND",
+    "BOB",
+    "BRL",
+    "BSD",
+    "BTN",
+    "BWP",
+    "BYN",
+    "BZD",
+    "CAD",
+    "CDF",
+    "CHF",
+    "CLP",
+    "CNY",
+    "COP",
+    "CRC",
+    "CUP",
+    "CVE",
+    "CZK",
+    "DJF",
+    "DKK",
+    "DOP",
+    "DZD",
+    "EGP",
+    "ERN",
+    "ETB",
+    "EUR",
+    "FJD",
+    "FKP",
+    "GBP",
+    "GEL",
+    "GHS",
+    "GIP",
+    "GMD",
+    "GNF",
+    "GTQ",
+    "GYD",
+    "HKD",
+    "HNL",
+    "HTG",
+    "HUF",
+    "IDR",
+    "ILS",
+    "INR",
+    "IQD",
+    "IRR",
+    "ISK",
+    "JMD",
+    "JOD",
+    "JPY",
+    "KES",
+    "KGS",
+    "KHR",
+    "KMF",
+    "KPW",
+    "KRW",
+    "KWD",
+    "KYD",
+    "KZT",
+    "LAK",
+    "LBP",
+    "LKR",
+    "LRD",
+    "LSL",
+    "LYD",
+    "MAD",
+    "MDL",
+    "MGA",
+    "MKD",
+    "MMK",
+    "MNT",
+    "MOP",
+    "MRU",
+    "MUR",
+    "MVR",
+    "MWK",
+    "MXN",
+    "MYR",
+    "MZN",
+    "NAD",
+    "NGN",
+    "NIO",
+    "NOK",
+    "NPR",
+    "NZD",
+    "OMR",
+    "PAB",
+    "PEN",
+    "PGK",
+    "PHP",
+    "PKR",
+    "PLN",
+    "PYG",
+    "QAR",
+    "RON",
+    "RSD",
+    "RUB",
+    "RWF",
+    "SAR",
+    "SBD",
+    "SCR",
+    "SDG",
+    "SEK",
+    "SGD",
+    "SHP",
+    "SLE",
+    "SOS",
+    "SRD",
+    "SSP",
+    "STN",
+    "SYP",
+    "SZL",
+    "THB",
+    "TJS",
+    "TMT",
+    "TND",
+    "TOP",
+    "TRY",
+    "TTD",
+    "TWD",
+    "TZS",
+    "UAH",
+    "UGX",
+    "USD",
+    "UYU",
+    "UZS",
+    "VES",
+    "VND",
+    "VUV",
+    "WST",
+    "XAF",
+    "XCD",
+    "XOF",
+    "XPF",
+    "YER",
+    "ZAR",
+    "ZMW",
+    "ZWG",
+]
+COUNTRIES = [
+    "AR",
+    "AT",
+    "AU",
+    "BE",
+    "BR",
+    "CA",
+    "CH",
+    "CL",
+    "CN",
+    "CO",
+    "CZ",
+    "DE",
+    "DK",
+    "EG",
+    "ES",
+    "FI",
+    "FR",
+    "GB",
+    "GR",
+    "HK",
+    "HU",
+    "ID",
+    "IE",
+    "IL",
+    "IN",
+    "IT",
+    "JP",
+    "KE",
+    "KR",
+    "MA",
+    "MX",
+    "MY",
+    "NG",
+    "NL",
+    "NO",
+    "NZ",
+    "PE",
+    "PH",
+    "PL",
+    "PT",
+    "RO",
+    "SA",
+    "SE",
+    "SG",
+    "TH",
+    "TR",
+    "UA",
+    "US",
+    "VN",
+    "ZA",
+]
+FIRST_NAMES = [
+    "Ada",
+    "Alan",
+    "Alice",
+    "Amara",
+    "Ana",
+    "Anders",
+    "Aria",
+    "Arjun",
+    "Astrid",
+    "Ben",
+    "Bruno",
+    "Carla",
+    "Chen",
+    "Chloe",
+    "Dara",
+    "David",
+    "Diego",
+    "Elena",
+    "Emil",
+    "Emma",
+    "Farah",
+    "Felix",
+    "Freya",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Ivan",
+    "Jade",
+    "Jonas",
+    "Julia",
+    "Kai",
+    "Kenji",
+    "Lara",
+    "Leo",
+    "Lina",
+    "Luca",
+    "Maya",
+    "Mei",
+    "Mila",
+    "Nadia",
+    "Nina",
+    "Noah",
+    "Omar",
+    "Oscar",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Sami",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Theo",
+    "Uma",
+    "Vera",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+]
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Amounts are whole cents in [0.10, 99998.99]: inside the original's [0.1, 99999).
@@ -50,7 +298,7 @@ def _uuid(rng: random.Random, tag: int | None = None) -> str:
     n = (rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
     if tag is not None:
         n = (n & ~0xFFFF) | tag
-    h = "%032x" % n
+    h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -78,8 +326,7 @@ class Bank:
     def avro(self, topic: Topic, ts_ms: int) -> bytes:
         """Avro binary of this version (the record carries its own timestamps)."""
         return b"".join(
-            [serde.avro_string(getattr(self, name)) for name in _BANK_STRINGS]
-            + [serde.avro_long(self.version)]
+            [serde.avro_string(getattr(self, name)) for name in _BANK_STRINGS] + [serde.avro_long(self.version)]
         )
 
     def record(self, topic: Topic, ts_ms: int) -> dict[str, object]:
@@ -87,9 +334,7 @@ class Bank:
         return {name: getattr(self, name) for name in (*_BANK_STRINGS, "version")}
 
 
-_BANK_STRINGS = (
-    "id", "name", "country", "email", "website", "bankCode", "bic", "branch", "created_ts", "updated_ts"
-)
+_BANK_STRINGS = ("id", "name", "country", "email", "website", "bankCode", "bic", "branch", "created_ts", "updated_ts")
 
 
 class Payment:
@@ -103,7 +348,7 @@ class Payment:
     Never changed once made.
     """
 
-    __slots__ = ("kafka_key", "avro_tail")
+    __slots__ = ("avro_tail", "kafka_key")
 
     def __init__(self, kafka_key: bytes, avro_tail: bytes) -> None:
         self.kafka_key = kafka_key  # the id (a UUID, 36 ASCII bytes), which is also the Kafka record key
@@ -203,7 +448,7 @@ def zipf_table(banks: Sequence[Encoded], s: float) -> list[Encoded]:
     draws the same numbers either way). Each bank's share is quantized to 1/len(table) by
     the largest remainder.
     """
-    weights = [k ** -s for k in range(1, len(banks) + 1)]
+    weights = [k**-s for k in range(1, len(banks) + 1)]
     total = sum(weights)
     size = min(POPULARITY_ENTRIES, max(1 << 16, 64 * len(banks)))
     exact = [w / total * size for w in weights]
@@ -216,7 +461,7 @@ def zipf_table(banks: Sequence[Encoded], s: float) -> list[Encoded]:
 
 def zipf_share(rank: int, count: int, s: float) -> float:
     """The share of picks zipf's law gives the bank of ``rank`` (1 = the most popular) of ``count``."""
-    return float(rank ** -s / sum(k ** -s for k in range(1, count + 1)))
+    return float(rank**-s / sum(k**-s for k in range(1, count + 1)))
 
 
 def new_bank(rng: random.Random, ts_ms: int) -> Bank:

@@ -122,4 +122,3 @@ class AnomalyReport:
     missing_ids: Mapping[str, tuple[str, ...]]
     missing_ts: Mapping[str, tuple[int, ...]]
     phases: tuple[PhaseAnomalies, ...] = ()
-

@@ -54,7 +54,7 @@ def read_long(buf: bytes, pos: int) -> tuple[int, int]:
 def read_string(buf: bytes, pos: int) -> tuple[str, int]:
     """Decode an Avro ``string`` at ``pos``; return it and the position after it."""
     size, pos = read_long(buf, pos)
-    return buf[pos:pos + size].decode(), pos + size
+    return buf[pos : pos + size].decode(), pos + size
 
 
 def read_double(buf: bytes, pos: int) -> float:
@@ -117,4 +117,3 @@ def schema_dir() -> Path:
 def schema_text(name: str) -> str:
     """The schema's JSON text exactly as shipped (what gets registered)."""
     return (schema_dir() / f"{name}.avsc").read_text()
-

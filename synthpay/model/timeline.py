@@ -34,7 +34,7 @@ class Phase:
 class Timeline:
     """Which phase is in force when, and the start rate (payments/s, this instance) at any ms."""
 
-    __slots__ = ("phases", "_curve", "_rate", "_share", "_starts", "_ends", "_edges")
+    __slots__ = ("_curve", "_edges", "_ends", "_rate", "_share", "_starts", "phases")
 
     def __init__(
         self, phases: Sequence[Phase], curve: Sequence[float], rate: float, instance_count: int, start_ms: int
@@ -111,8 +111,11 @@ class Timeline:
         return self._mean(start_ms, until_ms, lambda i: i < 0)
 
     def _mean(self, start: float, end: float, counts: Callable[[int], bool]) -> float:
-        samples = [self.rate_at(t) for t in (start + 1000 * s + 500 for s in range(int((end - start) // 1000)))
-                   if counts(self.index_at(t))]
+        samples = [
+            self.rate_at(t)
+            for t in (start + 1000 * s + 500 for s in range(int((end - start) // 1000)))
+            if counts(self.index_at(t))
+        ]
         return sum(samples) / len(samples) if samples else self.rate_at(start)
 
     def edges_ms(self) -> list[int]:

@@ -66,10 +66,7 @@ def schedule(workflow: Workflow, statuses: Mapping[str, Status], timing: Timing)
     delay after the start; steps are sorted by offset, ties keep workflow order.
     """
     delays = [statuses[name].delay_ms for name in workflow.steps]
-    if timing == "sequential":
-        offsets = list(itertools.accumulate(delays))
-    else:
-        offsets = delays
+    offsets = list(itertools.accumulate(delays)) if timing == "sequential" else delays
     steps = [Step(off, statuses[name]) for off, name in zip(offsets, workflow.steps)]
     return tuple(sorted(steps, key=lambda s: s.offset_ms))
 
@@ -86,12 +83,10 @@ class Plan:
 class Mix:
     """Picks workflows by weight; holds every workflow's precomputed schedule."""
 
-    __slots__ = ("plans", "_cumulative", "_total")
+    __slots__ = ("_cumulative", "_total", "plans")
 
     def __init__(self, workflows: Sequence[Workflow], statuses: Mapping[str, Status], timing: Timing) -> None:
-        self.plans = tuple(
-            Plan(i, wf, schedule(wf, statuses, timing)) for i, wf in enumerate(workflows)
-        )
+        self.plans = tuple(Plan(i, wf, schedule(wf, statuses, timing)) for i, wf in enumerate(workflows))
         self._cumulative = list(itertools.accumulate(wf.weight for wf in workflows))
         self._total = self._cumulative[-1]
 

@@ -53,8 +53,11 @@ _TEXT = "text/plain; charset=utf-8"
 _TOPIC_COUNTERS: tuple[tuple[str, Callable[[Snapshot], Mapping[str, int]], str], ...] = (
     ("emitted", lambda s: s.emitted, "Events the engine generated"),
     ("produced", lambda s: s.produced, "Events the sink accepted"),
-    ("delivered", lambda s: s.delivered,
-     "Events delivered (Kafka: exact when nothing is queued, shared out by topic in between)"),
+    (
+        "delivered",
+        lambda s: s.delivered,
+        "Events delivered (Kafka: exact when nothing is queued, shared out by topic in between)",
+    ),
     ("failed", lambda s: s.failed, "Events the sink reported failed"),
 )
 #: Whole-run counters and gauges: (metric name, figure, help). A figure the snapshot has
@@ -68,8 +71,11 @@ _GAUGES: tuple[tuple[str, Callable[[Snapshot], float | None], str], ...] = (
     ("synthpay_io_thread_busy", lambda s: s.io_busy, "1 while the I/O thread writes a batch the engine waits on"),
     ("synthpay_arrivals_backlog", lambda s: s.backlog, "Arrivals due but waiting for a free worker"),
     ("synthpay_sink_queue_messages", lambda s: s.sink_queue, "Messages in the sink's own queue awaiting delivery"),
-    ("synthpay_scheduling_lag_max_seconds", lambda s: s.lag_max_ms / 1000,
-     "Largest delay of an event behind its due time"),
+    (
+        "synthpay_scheduling_lag_max_seconds",
+        lambda s: s.lag_max_ms / 1000,
+        "Largest delay of an event behind its due time",
+    ),
     ("synthpay_rate_target_payments_per_second", lambda s: s.target_rate, "Payments per second the run aims for"),
     ("synthpay_rate_achieved_payments_per_second", lambda s: s.achieved_rate, "Payments per second achieved"),
 )
@@ -91,8 +97,10 @@ class EngineCollector:
             yield family
         if snapshot.anomalies is not None:
             family = CounterMetricFamily(
-                "synthpay_anomalies", "Anomalies injected per kind and topic: labelled records, or missing events "
-                "never emitted", labels=["kind", "topic"])
+                "synthpay_anomalies",
+                "Anomalies injected per kind and topic: labelled records, or missing events never emitted",
+                labels=["kind", "topic"],
+            )
             for kind, counts in snapshot.anomalies.items():
                 for topic, count in counts.items():
                     family.add_metric([kind, topic], count)
@@ -139,7 +147,7 @@ def _text(status: int, text: str, headers: tuple[tuple[str, str], ...] = ()) -> 
 class Slot:
     """One open connection as the server tracks it."""
 
-    __slots__ = ("peer", "scope", "deadline", "closable", "refused")
+    __slots__ = ("closable", "deadline", "peer", "refused", "scope")
 
     def __init__(self, peer: str, deadline: float) -> None:
         self.peer = peer
@@ -228,7 +236,11 @@ def service(host: str, port: int) -> Service:
 
 
 async def serve(
-    engine: EngineView, host: str, port: int, *, io_timeout_s: float = IO_TIMEOUT_S,
+    engine: EngineView,
+    host: str,
+    port: int,
+    *,
+    io_timeout_s: float = IO_TIMEOUT_S,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled. ``port`` 0 takes any free port; the bound port is reported as started."""
@@ -240,8 +252,7 @@ async def serve(
         raise ConfigError(f"http.port = {port}: cannot listen on {host or '*'}:{port}: {exc.strerror}") from None
     bound = [listener.socket.getsockname() for listener in listeners]
     log = engine.log
-    log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in bound],
-             paths=["/metrics", "/healthz", "/readyz"])
+    log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in bound], paths=["/metrics", "/healthz", "/readyz"])
     connections = Connections(io_timeout_s)
 
     async def handler(stream: trio.SocketStream) -> None:

@@ -50,8 +50,9 @@ class Display:
         self._samples: deque[Snapshot] = deque(maxlen=RATE_WINDOW)
         # No auto refresh: it would redraw from a thread of rich's own. No redirects: the
         # stdout sink writes events to sys.stdout from the I/O thread.
-        self._live = Live(console=console, auto_refresh=False, transient=True,
-                          redirect_stdout=False, redirect_stderr=False)
+        self._live = Live(
+            console=console, auto_refresh=False, transient=True, redirect_stdout=False, redirect_stderr=False
+        )
 
     def __enter__(self) -> Display:
         self._live.start()
@@ -87,21 +88,38 @@ def render(now: Snapshot, rates: Rates, payments: int) -> RenderableType:
     """
     failed = (f"failed {now.failed_total:,}", "bold red" if now.failed_total else "")
     throughput: list[str | tuple[str, str]] = [
-        f"{rates.events_per_s:,.0f} events/s", f"delivered {now.delivered_total:,}/{now.produced_total:,} produced",
-        failed, f"elapsed {_clock(now.elapsed_s)}",
+        f"{rates.events_per_s:,.0f} events/s",
+        f"delivered {now.delivered_total:,}/{now.produced_total:,} produced",
+        failed,
+        f"elapsed {_clock(now.elapsed_s)}",
     ]
     if not payments:
         target = f"{now.target_rate:,.1f}/s" if now.target_rate else "unlimited"
-        status = _line([("● running", "bold green"), f"started {now.started:,}",
-                        f"rate {now.achieved_rate or 0.0:,.1f}/s (target {target})", f"lag max {now.lag_max_ms:,} ms",
-                        f"in flight {now.in_flight:,}"])
+        status = _line(
+            [
+                ("● running", "bold green"),
+                f"started {now.started:,}",
+                f"rate {now.achieved_rate or 0.0:,.1f}/s (target {target})",
+                f"lag max {now.lag_max_ms:,} ms",
+                f"in flight {now.in_flight:,}",
+            ]
+        )
         return Group(status, _line(throughput))
     done = min(now.completed, payments)
     eta = _clock((payments - done) / rates.completed_per_s) if rates.completed_per_s > 0 else "--:--"
-    counts = _line(["", (f"{done / payments:>4.0%}", "bold"), f"completed {done:,}/{payments:,}",
-                    f"started {now.started:,}", f"in flight {now.in_flight:,}"])
-    return Group(_Bar(ProgressBar(total=payments, completed=done, width=BAR_WIDTH), counts),
-                 _line([*throughput, (f"ETA {eta}", "bold")]))
+    counts = _line(
+        [
+            "",
+            (f"{done / payments:>4.0%}", "bold"),
+            f"completed {done:,}/{payments:,}",
+            f"started {now.started:,}",
+            f"in flight {now.in_flight:,}",
+        ]
+    )
+    return Group(
+        _Bar(ProgressBar(total=payments, completed=done, width=BAR_WIDTH), counts),
+        _line([*throughput, (f"ETA {eta}", "bold")]),
+    )
 
 
 @dataclass(frozen=True, slots=True)

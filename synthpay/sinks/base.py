@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
     from synthpay.config.settings import Settings
-    from synthpay.engine.stats import Ledger
     from synthpay.model.events import Event, Topic
+    from synthpay.sinks.ledger import Ledger
 
 
 class SinkError(Exception):

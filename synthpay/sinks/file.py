@@ -10,6 +10,7 @@ byte-identical. The run first claims its directory (see ``outdir``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -40,7 +41,7 @@ class _TopicFile:
     """One topic's file. It only ever grows by a whole header or block: a write that fails
     (a full disk) is cut off again, so the file always ends on a complete block."""
 
-    __slots__ = ("name", "path", "fd", "sync", "pending", "size")
+    __slots__ = ("fd", "name", "path", "pending", "size", "sync")
 
     def __init__(self, topic: Topic, path: Path, sync: bytes, codec: str) -> None:
         self.name = topic.name
@@ -104,8 +105,10 @@ class FileSink:
             self._claim = outdir.claim(directory, ctx.run_id, settings.file.overwrite)
             for topic in ctx.topics:
                 self._files[topic.name] = _TopicFile(
-                    topic, directory / file_name(topic.name, settings.run.instance_index, settings.run.instance_count),
-                    self._sync(ctx, topic), settings.file.codec,
+                    topic,
+                    directory / file_name(topic.name, settings.run.instance_index, settings.run.instance_count),
+                    self._sync(ctx, topic),
+                    settings.file.codec,
                 )
         except OSError as exc:
             self.close()
@@ -113,8 +116,7 @@ class FileSink:
         except SinkError:
             self.close()
             raise
-        ctx.log.info("file_sink_open", dir=str(directory.resolve()), topics=len(self._files),
-                     codec=settings.file.codec)
+        ctx.log.info("file_sink_open", dir=str(directory.resolve()), topics=len(self._files), codec=settings.file.codec)
 
     @staticmethod
     def _sync(ctx: SinkContext, topic: Topic) -> bytes:
@@ -151,10 +153,8 @@ class FileSink:
         reported = self._failure is not None
         for tf in self._files.values():
             if tf.pending and tf.fd >= 0:
-                try:
+                with contextlib.suppress(SinkError):  # kept in self._failure
                     self._write_block(tf)
-                except SinkError:
-                    pass  # kept in self._failure
             tf.close()
         if self._claim >= 0:
             os.close(self._claim)
@@ -173,8 +173,9 @@ class FileSink:
             tf.append(b"".join((serde.avro_long(count), serde.avro_long(len(data)), data, tf.sync)))
         except OSError as exc:
             self._ledger.failed[tf.name] += count
-            error = SinkError(f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}; "
-                              "the file ends at its last complete block")
+            error = SinkError(
+                f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}; the file ends at its last complete block"
+            )
             self._failure = self._failure or error
             raise error from None
         self._ledger.delivered[tf.name] += count

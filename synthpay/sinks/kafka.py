@@ -119,7 +119,10 @@ class KafkaSink:
         conf = connection_config(kafka)
         self._errors = ErrorWatch(self._log)
         producer_conf: dict[str, Any] = {
-            **PRODUCER_DEFAULTS, "linger.ms": LINGER_MS[ctx.settings.run.clock], **conf, **kafka.config
+            **PRODUCER_DEFAULTS,
+            "linger.ms": LINGER_MS[ctx.settings.run.clock],
+            **conf,
+            **kafka.config,
         }
         producer_conf["error_cb"] = self._errors
         producer_conf["on_delivery"] = self._on_delivery
@@ -140,8 +143,11 @@ class KafkaSink:
         # Per topic: what goes in front of a value (the framing, and on payment topics the
         # id's Avro length as well), the pre-encoded status, the headers.
         self._plans: dict[str, tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]] = {
-            t.name: (framing[t.name] + (ID_HEAD if t.schema == "payment" else b""), t.status_avro,
-                     [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)])
+            t.name: (
+                framing[t.name] + (ID_HEAD if t.schema == "payment" else b""),
+                t.status_avro,
+                [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)],
+            )
             for t in ctx.topics
         }
         # With [[phases]], a payment event's headers also name the phase it started in
@@ -149,12 +155,14 @@ class KafkaSink:
         phases = ("", *(p.name for p in ctx.settings.phases)) if ctx.settings.phases else ()
         self._phase_headers: dict[str, dict[str, list[tuple[str, str | bytes | None]]]] = {
             t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
-            for t in ctx.topics if t.status and phases
+            for t in ctx.topics
+            if t.status and phases
         }
         # With [anomalies], an injected record also carries the anomaly header.
         self._labelled = ctx.settings.anomalies.enabled
-        self._log.info("kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics),
-                       registry=ctx.settings.schema_registry.url)
+        self._log.info(
+            "kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics), registry=ctx.settings.schema_registry.url
+        )
 
     # -- start-up checks
 
@@ -162,8 +170,9 @@ class KafkaSink:
         try:
             return set(admin.list_topics(timeout=CONNECT_TIMEOUT_S).topics)
         except KafkaException as exc:
-            raise ClusterError(f"cannot use the cluster at {self._where}: "
-                               f"{self._errors.fatal or describe_error(exc)}") from None
+            raise ClusterError(
+                f"cannot use the cluster at {self._where}: {self._errors.fatal or describe_error(exc)}"
+            ) from None
 
     def _ensure_topics(self, admin: AdminClient, topics: Sequence[Topic]) -> None:
         existing = self._topic_names(admin)
@@ -176,11 +185,17 @@ class KafkaSink:
         futures = {}
         for t in missing.values():
             try:
-                wanted = NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
-                                  config={"cleanup.policy": "compact"} if t.compacted else {})
+                wanted = NewTopic(
+                    t.name,
+                    num_partitions=t.partitions,
+                    replication_factor=replication,
+                    config={"cleanup.policy": "compact"} if t.compacted else {},
+                )
             except (KafkaException, TypeError, ValueError, OverflowError) as exc:
-                raise ConfigError(f"{_topic_setting(t, KafkaError.INVALID_PARTITIONS, replication)}: "
-                                  f"not a topic Kafka can create: {describe_error(exc)}") from None
+                raise ConfigError(
+                    f"{_topic_setting(t, KafkaError.INVALID_PARTITIONS, replication)}: "
+                    f"not a topic Kafka can create: {describe_error(exc)}"
+                ) from None
             futures.update(admin.create_topics([wanted], request_timeout=CONNECT_TIMEOUT_S))
         denied = []
         for name, future in futures.items():
@@ -195,12 +210,15 @@ class KafkaSink:
                     denied.append(name)
                     continue
                 if code is not None and code in _REFUSED_TOPIC:
-                    raise ConfigError(f"{_topic_setting(missing[name], code, replication)}: the broker refused to "
-                                      f"create topic {name!r}: {describe_error(exc)}") from None
+                    raise ConfigError(
+                        f"{_topic_setting(missing[name], code, replication)}: the broker refused to "
+                        f"create topic {name!r}: {describe_error(exc)}"
+                    ) from None
                 raise SinkError(f"kafka: cannot create topic {name!r}: {describe_error(exc)}") from None
         if denied:
-            self._log.warning("topic_create_denied", topics=denied,
-                              detail="no permission to create topics; carrying on if they exist")
+            self._log.warning(
+                "topic_create_denied", topics=denied, detail="no permission to create topics; carrying on if they exist"
+            )
             present = self._topic_names(admin)
             absent = [n for n in denied if n not in present]
             if absent:
@@ -220,8 +238,9 @@ class KafkaSink:
             try:
                 schema_id = call_registry(registry, functools.partial(_register, client, subject, schema))
             except SchemaRegistryError as exc:
-                raise SinkError(f"schema registry at {registry.url} rejected {subject!r}: "
-                                f"{describe_registry_error(exc)}") from None
+                raise SinkError(
+                    f"schema registry at {registry.url} rejected {subject!r}: {describe_registry_error(exc)}"
+                ) from None
             except RegistryUnreachable as exc:
                 raise SinkError(str(exc)) from None
             framing[topic.name] = b"\x00" + schema_id.to_bytes(4, "big")
@@ -285,8 +304,11 @@ class KafkaSink:
                     self._raise_if_fatal()
                     self._ctx.heartbeat()
                     if self._ctx.stop.passed():
-                        self._log.error("produce_abandoned", detail="the stop deadline passed with the "
-                                        "producer queue full", reason=self._errors.last)
+                        self._log.error(
+                            "produce_abandoned",
+                            detail="the stop deadline passed with the producer queue full",
+                            reason=self._errors.last,
+                        )
                         return
             produced[name] += 1
 
@@ -308,8 +330,12 @@ class KafkaSink:
             self._producer.purge()
             self._producer.poll(0)
             remaining = sum(self._purged.values()) + len(self._producer)
-            self._log.error("flush_incomplete", undelivered=remaining, timeout_s=timeout_s,
-                            reason=self._errors.fatal or self._errors.last)
+            self._log.error(
+                "flush_incomplete",
+                undelivered=remaining,
+                timeout_s=timeout_s,
+                reason=self._errors.fatal or self._errors.last,
+            )
         self._settle()
         return remaining
 

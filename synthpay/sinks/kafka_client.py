@@ -77,8 +77,13 @@ def connection_config(kafka: KafkaSettings) -> dict[str, str]:
     if kafka.ssl_ca_location:
         conf["ssl.ca.location"] = kafka.ssl_ca_location
     # Connection-level overrides (e.g. ssl.* or sasl.oauthbearer.*) apply to every client.
-    conf.update({k: v for k, v in kafka.config.items()
-                 if k.startswith(("ssl.", "sasl.", "socket.", "enable.sasl.", "security."))})
+    conf.update(
+        {
+            k: v
+            for k, v in kafka.config.items()
+            if k.startswith(("ssl.", "sasl.", "socket.", "enable.sasl.", "security."))
+        }
+    )
     _check_token_source(conf)
     return conf
 
@@ -88,12 +93,16 @@ def _check_token_source(conf: dict[str, str]) -> None:
     mechanism = conf.get("sasl.mechanisms", conf.get("sasl.mechanism", "")).upper()
     if not conf["security.protocol"].upper().startswith("SASL") or mechanism != "OAUTHBEARER":
         return
-    if conf.get("sasl.oauthbearer.method", "").lower() == "oidc" or conf.get(
-            "enable.sasl.oauthbearer.unsecure.jwt", "").lower() == "true":
+    if (
+        conf.get("sasl.oauthbearer.method", "").lower() == "oidc"
+        or conf.get("enable.sasl.oauthbearer.unsecure.jwt", "").lower() == "true"
+    ):
         return
-    raise ConfigError("kafka.sasl_mechanisms = 'OAUTHBEARER' needs a token source: set "
-                      "kafka.config \"sasl.oauthbearer.method\" = \"oidc\" (with sasl.oauthbearer.client.id, "
-                      "client.secret and token.endpoint.url) or \"enable.sasl.oauthbearer.unsecure.jwt\" = true")
+    raise ConfigError(
+        "kafka.sasl_mechanisms = 'OAUTHBEARER' needs a token source: set "
+        'kafka.config "sasl.oauthbearer.method" = "oidc" (with sasl.oauthbearer.client.id, '
+        'client.secret and token.endpoint.url) or "enable.sasl.oauthbearer.unsecure.jwt" = true'
+    )
 
 
 def describe_error(err: Any) -> str:
@@ -165,7 +174,7 @@ class ErrorWatch:
     when it differs from the one before.
     """
 
-    __slots__ = ("fatal", "last", "misconfigured", "_log")
+    __slots__ = ("_log", "fatal", "last", "misconfigured")
 
     def __init__(self, log: Any = None) -> None:
         self.fatal: str | None = None
@@ -207,8 +216,9 @@ def wait_for_cluster(client: _Client, errors: ErrorWatch, where: str, timeout_s:
             if errors.misconfigured:
                 raise ConfigError(errors.misconfigured) from None
             if errors.fatal or time.monotonic() >= deadline:
-                raise ClusterError(f"cannot use the cluster at {where}: "
-                                   f"{errors.fatal or errors.last or describe_error(exc)}") from None
+                raise ClusterError(
+                    f"cannot use the cluster at {where}: {errors.fatal or errors.last or describe_error(exc)}"
+                ) from None
     client.poll(0)
     if errors.misconfigured:
         raise ConfigError(errors.misconfigured)
@@ -243,18 +253,25 @@ def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
         if status in (401, 403):  # credentials, as with the cluster: not the URL's fault
             raise
         if code in (None, SchemaRegistryError.UNKNOWN) or (status == 404 and code not in _REGISTRY_NOT_FOUND):
-            raise ConfigError(f"schema_registry.url = {url!r}: not a schema registry API (it answered HTTP "
-                              f"{status} without the registry's error code)") from None
+            raise ConfigError(
+                f"schema_registry.url = {url!r}: not a schema registry API (it answered HTTP "
+                f"{status} without the registry's error code)"
+            ) from None
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the "
-                          f"registry's JSON: {type(exc).__name__})") from None
+        raise ConfigError(
+            f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the "
+            f"registry's JSON: {type(exc).__name__})"
+        ) from None
     except Exception as exc:  # httpx raises many kinds; the user needs one line
         if "WRONG_VERSION_NUMBER" in str(exc):  # OpenSSL's words for a TLS hello answered in plain HTTP
-            raise ConfigError(f"schema_registry.url = {url!r}: the server does not speak TLS there "
-                              f"(use http://): {_first_line(str(exc))}") from None
-        raise RegistryUnreachable(f"schema registry at {url} unreachable: {type(exc).__name__}: "
-                                  f"{_first_line(str(exc))}") from None
+            raise ConfigError(
+                f"schema_registry.url = {url!r}: the server does not speak TLS there "
+                f"(use http://): {_first_line(str(exc))}"
+            ) from None
+        raise RegistryUnreachable(
+            f"schema registry at {url} unreachable: {type(exc).__name__}: {_first_line(str(exc))}"
+        ) from None
 
 
 def describe_registry_error(exc: SchemaRegistryError) -> str:

@@ -49,8 +49,9 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         if holder != run_id:
-            raise SinkRefused(f"file sink: {str(directory)!r} is in use by another run (run id {holder}); "
-                              "give this one another --out") from None
+            raise SinkRefused(
+                f"file sink: {str(directory)!r} is in use by another run (run id {holder}); give this one another --out"
+            ) from None
         fcntl.flock(held, fcntl.LOCK_SH)  # another instance of this same run
         return
     if holder == run_id:
@@ -59,8 +60,10 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
         return
     earlier = sorted(directory.glob("*.avro"))
     if earlier and not overwrite:
-        raise SinkRefused(f"file sink: {str(directory)!r} holds {len(earlier)} .avro file(s) of an earlier run; "
-                          "give another --out, or --overwrite (file.overwrite) to replace them")
+        raise SinkRefused(
+            f"file sink: {str(directory)!r} holds {len(earlier)} .avro file(s) of an earlier run; "
+            "give another --out, or --overwrite (file.overwrite) to replace them"
+        )
     for path in earlier:
         path.unlink()
     os.ftruncate(held, 0)

@@ -20,10 +20,7 @@ class StdoutSink(SynchronousSink):
 
     def write(self, batch: Sequence[Event]) -> None:
         dumps = json.dumps
-        lines = [
-            dumps({"topic": e.topic.name, "key": e.key, "timestamp": e.ts_ms, "value": e.record()})
-            for e in batch
-        ]
+        lines = [dumps({"topic": e.topic.name, "key": e.key, "timestamp": e.ts_ms, "value": e.record()}) for e in batch]
         try:
             self._out.write("\n".join(lines) + "\n")
             self._out.flush()

@@ -65,10 +65,9 @@ class Summary:
         tables = ((data, Summary), (data["plan"], RunPlan), (data["anomalies"] or {}, AnomalyReport))
         for table, kind in tables:
             for f in fields(kind):
-                if f.default is not MISSING or f.default_factory is not MISSING:
-                    if f.name in table and not table[f.name]:
-                        del table[f.name]
+                optional = f.default is not MISSING or f.default_factory is not MISSING
+                if optional and f.name in table and not table[f.name]:
+                    del table[f.name]
         data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
         data["ok"] = self.ok
         return json.dumps(data, indent=2)
-

@@ -50,12 +50,20 @@ def _typed(value: Any, hint: Any, where: str) -> Any:
             raise _Bad(where, "expected an object")
         hints = get_type_hints(hint)
         # A field with a default may be missing: it came after the summary's version.
-        missing = [f.name for f in fields(hint) if f.name not in value
-                   and f.default is MISSING and f.default_factory is MISSING]
+        missing = [
+            f.name
+            for f in fields(hint)
+            if f.name not in value and f.default is MISSING and f.default_factory is MISSING
+        ]
         if missing:
             raise _Bad(_at(where, missing[0]), "missing")
-        return hint(**{f.name: _typed(value[f.name], hints[f.name], _at(where, f.name))
-                       for f in fields(hint) if f.name in value})
+        return hint(
+            **{
+                f.name: _typed(value[f.name], hints[f.name], _at(where, f.name))
+                for f in fields(hint)
+                if f.name in value
+            }
+        )
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None

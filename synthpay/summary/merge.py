@@ -27,7 +27,9 @@ def _merge_phase(rows: Sequence[PhaseReport]) -> PhaseReport:
     workflows = _added(row.workflows for row in rows)
     started = sum(row.started for row in rows)
     return replace(
-        rows[0], started=started, events=sum(row.events for row in rows),
+        rows[0],
+        started=started,
+        events=sum(row.events for row in rows),
         target_rate=round(sum(row.target_rate for row in rows), 3),
         achieved_rate=round(sum(row.achieved_rate for row in rows), 3),
         workflows={name: workflows[name] for name in rows[0].workflows},
@@ -57,19 +59,37 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
     firsts = [p.first_event_ts_ms for p in parts if p.first_event_ts_ms is not None]
     lasts = [p.last_event_ts_ms for p in parts if p.last_event_ts_ms is not None]
     return Summary(
-        run_id=first.run_id, seed=first.seed, sink=first.sink, clock=first.clock, elapsed_s=round(elapsed_s, 3),
-        workflows=added("workflows"), statuses=added("statuses"),
-        bank_updates=total("bank_updates"), banks_created=total("banks_created"),
-        payments_started=total("payments_started"), payments_completed=total("payments_completed"),
-        payments_cut=total("payments_cut"), events_total=total("events_total"), produced=total("produced"),
-        delivered=total("delivered"), failed=total("failed"), undelivered=total("undelivered"), topics=topics,
-        first_event_ts_ms=min(firsts) if firsts else None, last_event_ts_ms=max(lasts) if lasts else None,
-        max_lag_ms=max(p.max_lag_ms for p in parts), plan=first.plan,
-        lag_p50_ms=max(p.lag_p50_ms for p in parts), lag_p99_ms=max(p.lag_p99_ms for p in parts),
-        setup_s=max(p.setup_s for p in parts), peak_in_flight=total("peak_in_flight"),
+        run_id=first.run_id,
+        seed=first.seed,
+        sink=first.sink,
+        clock=first.clock,
+        elapsed_s=round(elapsed_s, 3),
+        workflows=added("workflows"),
+        statuses=added("statuses"),
+        bank_updates=total("bank_updates"),
+        banks_created=total("banks_created"),
+        payments_started=total("payments_started"),
+        payments_completed=total("payments_completed"),
+        payments_cut=total("payments_cut"),
+        events_total=total("events_total"),
+        produced=total("produced"),
+        delivered=total("delivered"),
+        failed=total("failed"),
+        undelivered=total("undelivered"),
+        topics=topics,
+        first_event_ts_ms=min(firsts) if firsts else None,
+        last_event_ts_ms=max(lasts) if lasts else None,
+        max_lag_ms=max(p.max_lag_ms for p in parts),
+        plan=first.plan,
+        lag_p50_ms=max(p.lag_p50_ms for p in parts),
+        lag_p99_ms=max(p.lag_p99_ms for p in parts),
+        setup_s=max(p.setup_s for p in parts),
+        peak_in_flight=total("peak_in_flight"),
         peak_rss_mib=round(sum(p.peak_rss_mib for p in parts), 1),
         # Realized delay percentiles are the first child's: a sample of the whole run's.
-        phases=_merge_phases(parts), delays=first.delays, anomalies=_merge_anomalies(parts),
+        phases=_merge_phases(parts),
+        delays=first.delays,
+        anomalies=_merge_anomalies(parts),
     )
 
 
@@ -96,9 +116,8 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
         missing=added([r.missing for r in reports]),
         missing_ids=ids,
         missing_ts=times,
-        phases=tuple(replace(rows[0], candidates=added([r.candidates for r in rows]),
-                             injected=added([r.injected for r in rows]))
-                     for rows in zip(*(r.phases for r in reports))),
+        phases=tuple(
+            replace(rows[0], candidates=added([r.candidates for r in rows]), injected=added([r.injected for r in rows]))
+            for rows in zip(*(r.phases for r in reports))
+        ),
     )
-
-

@@ -25,13 +25,19 @@ def run_plan(settings: Settings) -> RunPlan:
         banks_topic=settings.entities.banks_topic,
         statuses={s.name: PlannedStatus(s.topic, s.delay_ms) for s in statuses.values()},
         workflows=tuple(
-            PlannedWorkflow(wf.label, wf.steps,
-                            tuple((step.status.name, step.offset_ms) for step in schedule(wf, statuses, settings.timing)))
+            PlannedWorkflow(
+                wf.label,
+                wf.steps,
+                tuple((step.status.name, step.offset_ms) for step in schedule(wf, statuses, settings.timing)),
+            )
             for wf in settings.workflows
         ),
         **_scenario_plan(settings),
-        hot_banks=(HotBanks(entity.zipf_s, entity.sources, entity.destinations)
-                   if (entity := settings.entities).popularity == "zipf" else None),
+        hot_banks=(
+            HotBanks(entity.zipf_s, entity.sources, entity.destinations)
+            if (entity := settings.entities).popularity == "zipf"
+            else None
+        ),
     )
 
 
@@ -45,10 +51,14 @@ def _scenario_plan(settings: Settings) -> dict[str, Any]:
         "workflow_names": tuple(wf.name for wf in settings.workflows),
         "workflow_weights": tuple(wf.weight for wf in settings.workflows),
         # Plain dicts: the summary is written with asdict, which cannot copy a mapping proxy.
-        "phases": tuple(replace(p, weights=dict(p.weights) if p.weights else None,
-                                delay_scale=dict(p.delay_scale) if p.delay_scale else None,
-                                anomalies=dict(p.anomalies) if p.anomalies else None)
-                        for p in settings.phases),
+        "phases": tuple(
+            replace(
+                p,
+                weights=dict(p.weights) if p.weights else None,
+                delay_scale=dict(p.delay_scale) if p.delay_scale else None,
+                anomalies=dict(p.anomalies) if p.anomalies else None,
+            )
+            for p in settings.phases
+        ),
         "arrival_curve": settings.run.arrival_curve,
     }
-

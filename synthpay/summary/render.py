@@ -23,12 +23,19 @@ def render(summary: Summary) -> str:
     parts = [
         _table(("WORKFLOW", "COUNT"), list(summary.workflows.items()), summary.payments_started),
         _table(("STATUS", "PRODUCED EVENTS"), list(summary.statuses.items()), sum(summary.statuses.values())),
-        _table(("BANKS", "EVENTS"), [("created", summary.banks_created), ("updated", summary.bank_updates)],
-               summary.banks_created + summary.bank_updates),
+        _table(
+            ("BANKS", "EVENTS"),
+            [("created", summary.banks_created), ("updated", summary.bank_updates)],
+            summary.banks_created + summary.bank_updates,
+        ),
         _table(
             ("DELIVERY", "EVENTS"),
-            [("produced", summary.produced), ("delivered", summary.delivered), ("failed", summary.failed),
-             ("undelivered", summary.undelivered)],
+            [
+                ("produced", summary.produced),
+                ("delivered", summary.delivered),
+                ("failed", summary.failed),
+                ("undelivered", summary.undelivered),
+            ],
             summary.events_total,
         ),
     ]
@@ -54,15 +61,19 @@ def render_scenario(summary: Summary) -> list[str]:
         lines = [f"{'PHASE':<20} {'STARTED':>9} {'EVENTS':>9} {'TARGET/s':>10} {'ACHIEVED/s':>10}  MIX"]
         for row in summary.phases:
             mix = ", ".join(f"{name} {share:.0%}" for name, share in row.mix.items() if share)
-            lines.append(f"{row.name or '(outside)':<20} {row.started:>9} {row.events:>9} "
-                         f"{row.target_rate:>10.1f} {row.achieved_rate:>10.1f}  {mix}")
+            lines.append(
+                f"{row.name or '(outside)':<20} {row.started:>9} {row.events:>9} "
+                f"{row.target_rate:>10.1f} {row.achieved_rate:>10.1f}  {mix}"
+            )
         tables.append("\n".join(lines))
     if summary.delays:
         lines = [f"{'STATUS DELAY':<14} {'CONFIGURED':<44} {'P50 ms':>15} {'P99 ms':>17}"]
         for name, report in summary.delays.items():
             configured = " ".join(f"{k}={v}" for k, v in report.configured.describe().items())
-            lines.append(f"{name:<14} {configured:<44} {report.p50_ms!s:>6} ({report.configured_p50_ms:>6}) "
-                         f"{report.p99_ms!s:>7} ({report.configured_p99_ms:>7})")
+            lines.append(
+                f"{name:<14} {configured:<44} {report.p50_ms!s:>6} ({report.configured_p50_ms:>6}) "
+                f"{report.p99_ms!s:>7} ({report.configured_p99_ms:>7})"
+            )
         tables.append("\n".join(lines) + "\n(realized, with the configured distribution's in brackets)")
     return tables
 
@@ -76,4 +87,3 @@ def _render_phase_anomalies(rows: Sequence[PhaseAnomalies]) -> str:
             realized = f"{hits / n:.4f}" if n else "-"
             lines.append(f"{row.name or '(outside)':<20} {kind:<13} {hits:>9} {n:>10} {realized:>9} {rate:>9.4f}")
     return "\n".join(lines)
-

@@ -106,17 +106,21 @@ def load_manifest(path: str) -> Manifest:
         statuses=statuses,
         status_of_topic={spec.topic: index[name] for name, spec in plan.statuses.items()},
         banks_topic=plan.banks_topic,
-        schedules=tuple(Schedule(wf.label, tuple(index[s] for s, _ in wf.schedule),
-                                 tuple(offset for _, offset in wf.schedule)) for wf in plan.workflows),
+        schedules=tuple(
+            Schedule(wf.label, tuple(index[s] for s, _ in wf.schedule), tuple(offset for _, offset in wf.schedule))
+            for wf in plan.workflows
+        ),
         payments_started=summary.payments_started,
         payments_cut=summary.payments_cut,
         scenario=scenario_checks.scenario_plan(summary, statuses),
         anomalies=summary.anomalies,
         hot_banks=plan.hot_banks,
         first_status=index[plan.workflows[0].steps[0]] if plan.workflows else 0,
-        anomaly_phases=(Timeline(plan.phases, (), 1.0, 1, summary.first_event_ts_ms)
-                        if summary.anomalies and summary.anomalies.phases and summary.first_event_ts_ms is not None
-                        else None),
+        anomaly_phases=(
+            Timeline(plan.phases, (), 1.0, 1, summary.first_event_ts_ms)
+            if summary.anomalies and summary.anomalies.phases and summary.first_event_ts_ms is not None
+            else None
+        ),
     )
 
 
@@ -160,8 +164,14 @@ class _Reader:
         self.tally = _Tally()
 
     def record(
-        self, topic: str, key: bytes | None, value: bytes | None, run_id: str | bytes | None,
-        phase: str | bytes | None = None, anomaly: str | bytes | None = None, timestamp: int | None = None,
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        run_id: str | bytes | None,
+        phase: str | bytes | None = None,
+        anomaly: str | bytes | None = None,
+        timestamp: int | None = None,
     ) -> None:
         """Tally one consumed record (skipped when its run_id header is another run's)."""
         if run_id != self._run_id:
@@ -213,8 +223,9 @@ class _Reader:
             text = self._fetch_schema(schema_id)
         except SchemaRegistryError as exc:
             if exc.http_status_code in (401, 403):
-                raise VerifyError(f"verify: the schema registry refused the credentials: "
-                                  f"{describe_registry_error(exc)}") from None
+                raise VerifyError(
+                    f"verify: the schema registry refused the credentials: {describe_registry_error(exc)}"
+                ) from None
             self.tally.unresolved[schema_id] = describe_registry_error(exc)
             return None
         try:
@@ -223,8 +234,15 @@ class _Reader:
             self.tally.unresolved[schema_id] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return None
 
-    def _payment(self, topic: str, rec: dict[str, Any], where: str, phase: str | bytes | None,
-                 anomaly: str | bytes | None, timestamp: int | None) -> None:
+    def _payment(
+        self,
+        topic: str,
+        rec: dict[str, Any],
+        where: str,
+        phase: str | bytes | None,
+        anomaly: str | bytes | None,
+        timestamp: int | None,
+    ) -> None:
         tally, manifest = self.tally, self._manifest
         status = manifest.status_of_topic.get(topic)
         if status is None or rec.get("status") != manifest.statuses[status]:
@@ -304,12 +322,18 @@ def _scenario_checks(manifest: Manifest, plan: ScenarioPlan, tally: _Tally) -> l
         phase = max(0, ((packed >> (count * _SLOT_BITS)) & _SLOT) - 1)
         kinds[scenario_checks.classify(plan, scenario, _payment_id(key), phase, seen)] += 1
     payments = len(tally.payments)
-    workflows_ok = not kinds["broken"] and kinds["cut"] == manifest.payments_cut and payments == manifest.payments_started
+    workflows_ok = (
+        not kinds["broken"] and kinds["cut"] == manifest.payments_cut and payments == manifest.payments_started
+    )
     return [
-        Check("workflows", workflows_ok,
-              f"{payments} payments (manifest: {manifest.payments_started}): {kinds['complete']} whole, "
-              f"{kinds['cut']} cut short (manifest: {manifest.payments_cut}), {kinds['broken']} no configured "
-              "workflow in order", tuple(scenario.disorder.shown)),
+        Check(
+            "workflows",
+            workflows_ok,
+            f"{payments} payments (manifest: {manifest.payments_started}): {kinds['complete']} whole, "
+            f"{kinds['cut']} cut short (manifest: {manifest.payments_cut}), {kinds['broken']} no configured "
+            "workflow in order",
+            tuple(scenario.disorder.shown),
+        ),
         *scenario_checks.run_checks(plan, scenario, manifest.statuses),
     ]
 
@@ -324,50 +348,87 @@ def _workflow_checks(manifest: Manifest, tally: _Tally) -> list[Check]:
     complete, cut, mistimed, broken = (kinds[k].count for k in ("complete", "cut", "timing", "workflow"))
     payments = len(tally.payments)
     workflows_ok = broken == 0 and cut == manifest.payments_cut and payments == manifest.payments_started
-    cut_note = f", {cut} cut short by the shutdown (manifest: {manifest.payments_cut})" if cut or manifest.payments_cut else ""
+    cut_note = (
+        f", {cut} cut short by the shutdown (manifest: {manifest.payments_cut})" if cut or manifest.payments_cut else ""
+    )
     if cut != manifest.payments_cut:
         kinds["workflow"].shown.extend(kinds["cut"].shown)
     return [
-        Check("workflows", workflows_ok,
-              f"{payments} payments (manifest: {manifest.payments_started}): {complete + mistimed} form a whole workflow"
-              f"{cut_note}, {broken} not a configured workflow", tuple(kinds["workflow"].shown)),
-        Check("order", mistimed == 0,
-              f"{payments - broken - mistimed} payments with statuses in schedule order at their exact "
-              f"offsets, {mistimed} out of order or mistimed", tuple(kinds["timing"].shown)),
+        Check(
+            "workflows",
+            workflows_ok,
+            f"{payments} payments (manifest: {manifest.payments_started}): {complete + mistimed} form a whole workflow"
+            f"{cut_note}, {broken} not a configured workflow",
+            tuple(kinds["workflow"].shown),
+        ),
+        Check(
+            "order",
+            mistimed == 0,
+            f"{payments - broken - mistimed} payments with statuses in schedule order at their exact "
+            f"offsets, {mistimed} out of order or mistimed",
+            tuple(kinds["timing"].shown),
+        ),
     ]
 
 
 def _checks(manifest: Manifest, tally: _Tally) -> list[Check]:
-    wrong = [f"{t} consumed {tally.consumed[t]}, delivered {n}"
-             for t, n in manifest.delivered.items() if tally.consumed[t] != n]
+    wrong = [
+        f"{t} consumed {tally.consumed[t]}, delivered {n}"
+        for t, n in manifest.delivered.items()
+        if tally.consumed[t] != n
+    ]
     total = sum(tally.consumed.values())
     unfinished = f"; gave up before the end of {', '.join(tally.unfinished[:SHOWN])}" if tally.unfinished else ""
     errors = tally.consumer_errors
     missing_banks = {ref: n for ref, n in tally.references.items() if ref not in tally.banks}
     resolved = [i for i, s in tally.schemas.items() if s is not None]
     missing_arrived = _fill_missing(manifest, tally) if manifest.anomalies else []
-    labelled = anomaly_checks.checks(
-        manifest.anomalies, manifest.hot_banks, tally.anomalies,
-        lambda key, status: bool((tally.payments.get(key, 0) >> (status * _SLOT_BITS)) & _SLOT), missing_arrived,
-    ) if manifest.labelled else []
+    labelled = (
+        anomaly_checks.checks(
+            manifest.anomalies,
+            manifest.hot_banks,
+            tally.anomalies,
+            lambda key, status: bool((tally.payments.get(key, 0) >> (status * _SLOT_BITS)) & _SLOT),
+            missing_arrived,
+        )
+        if manifest.labelled
+        else []
+    )
     return [
-        Check("counts", not wrong and not tally.unfinished and not errors.count,
-              f"{total} records of this run on {len(manifest.delivered)} topics "
-              f"({tally.other_runs} of other runs ignored){unfinished}"
-              + (f"; {errors.count} consumer errors" if errors.count else ""),
-              tuple(wrong + errors.shown)),
-        Check("records", tally.bad_records.count == 0,
-              f"{tally.bad_records.count} records undecodable or inconsistent (key, id, status, topic)",
-              tuple(tally.bad_records.shown)),
+        Check(
+            "counts",
+            not wrong and not tally.unfinished and not errors.count,
+            f"{total} records of this run on {len(manifest.delivered)} topics "
+            f"({tally.other_runs} of other runs ignored){unfinished}"
+            + (f"; {errors.count} consumer errors" if errors.count else ""),
+            tuple(wrong + errors.shown),
+        ),
+        Check(
+            "records",
+            tally.bad_records.count == 0,
+            f"{tally.bad_records.count} records undecodable or inconsistent (key, id, status, topic)",
+            tuple(tally.bad_records.shown),
+        ),
         *_workflow_checks(manifest, tally),
-        Check("duplicates", tally.duplicates.count == 0,
-              f"{tally.duplicates.count} (id, status) pairs seen more than once", tuple(tally.duplicates.shown)),
-        Check("banks", not missing_banks,
-              f"{len(tally.banks)} banks; {sum(missing_banks.values())} references to banks not on "
-              f"{manifest.banks_topic}", tuple(sorted(missing_banks)[:SHOWN])),
-        Check("schemas", not tally.unresolved and bool(resolved),
-              f"{len(resolved)} of {len(tally.schemas)} schema ids resolve in the registry",
-              tuple(f"{i}: {why}" for i, why in sorted(tally.unresolved.items()))),
+        Check(
+            "duplicates",
+            tally.duplicates.count == 0,
+            f"{tally.duplicates.count} (id, status) pairs seen more than once",
+            tuple(tally.duplicates.shown),
+        ),
+        Check(
+            "banks",
+            not missing_banks,
+            f"{len(tally.banks)} banks; {sum(missing_banks.values())} references to banks not on "
+            f"{manifest.banks_topic}",
+            tuple(sorted(missing_banks)[:SHOWN]),
+        ),
+        Check(
+            "schemas",
+            not tally.unresolved and bool(resolved),
+            f"{len(resolved)} of {len(tally.schemas)} schema ids resolve in the registry",
+            tuple(f"{i}: {why}" for i, why in sorted(tally.unresolved.items())),
+        ),
         *labelled,
     ]
 
@@ -426,20 +487,25 @@ class _Cluster:
         quiet = logging.getLogger("synthpay.verify.librdkafka")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False  # librdkafka's retry chatter is summed up by error_cb
-        self.consumer = make_client(Consumer, {
-            **connection_config(settings.kafka),
-            "group.id": f"synthpay-verify-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            # librdkafka prefetches up to 100,000 records per partition by default: over the
-            # dozens of partitions of a run that is most of the topics in memory at once.
-            "queued.min.messages": 2000,
-            "queued.max.messages.kbytes": 8192,
-            "error_cb": self._errors,
-            "logger": quiet,
-        }, settings.kafka)
+        self.consumer = make_client(
+            Consumer,
+            {
+                **connection_config(settings.kafka),
+                "group.id": f"synthpay-verify-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                # librdkafka prefetches up to 100,000 records per partition by default: over the
+                # dozens of partitions of a run that is most of the topics in memory at once.
+                "queued.min.messages": 2000,
+                "queued.max.messages.kbytes": 8192,
+                "error_cb": self._errors,
+                "logger": quiet,
+            },
+            settings.kafka,
+        )
 
-    def partitions(self, delivered: Mapping[str, int]
-                   ) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
+    def partitions(
+        self, delivered: Mapping[str, int]
+    ) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
         """(assignment from the beginning, {(topic, partition): high watermark}, missing topics).
 
         ``delivered``: records per topic the run's summary says were acknowledged. A broker
@@ -459,7 +525,8 @@ class _Cluster:
                 marks, missing = watermarks(self.consumer, delivered)
         except KafkaException as exc:
             raise VerifyError(
-                f"verify: cannot use the cluster at {self._where}: {self._errors.last or describe_error(exc)}") from None
+                f"verify: cannot use the cluster at {self._where}: {self._errors.last or describe_error(exc)}"
+            ) from None
         assignment = [TopicPartition(topic, p, low) for (topic, p), (low, _) in marks.items()]
         ends = {where: high for where, (low, high) in marks.items() if high > low}
         return assignment, ends, missing
@@ -473,8 +540,9 @@ def _short(marks: Mapping[tuple[str, int], tuple[int, int]], delivered: Mapping[
     return any(held[topic] < count for topic, count in delivered.items() if (topic, 0) in marks)
 
 
-def watermarks(consumer: Consumer, topics: Iterable[str], timeout_s: float = CONNECT_TIMEOUT_S
-               ) -> tuple[dict[tuple[str, int], tuple[int, int]], list[str]]:
+def watermarks(
+    consumer: Consumer, topics: Iterable[str], timeout_s: float = CONNECT_TIMEOUT_S
+) -> tuple[dict[tuple[str, int], tuple[int, int]], list[str]]:
     """({(topic, partition): (low, high)} of every partition of ``topics``, the topics that do not exist).
 
     Raises KafkaException when the cluster does not answer within ``timeout_s``.
@@ -539,9 +607,15 @@ def _consume(cluster: _Cluster, reader: _Reader, manifest: Manifest, timeout_s: 
             if end is None or offset >= end:
                 continue  # written after verify started: not part of the run as summarised
             read += 1
-            reader.record(topic, msg.key(), msg.value(), _header(msg, "run_id"),
-                          _header(msg, "phase") if phased else None,
-                          _header(msg, "anomaly") if labelled else None, msg.timestamp()[1] if labelled else None)
+            reader.record(
+                topic,
+                msg.key(),
+                msg.value(),
+                _header(msg, "run_id"),
+                _header(msg, "phase") if phased else None,
+                _header(msg, "anomaly") if labelled else None,
+                msg.timestamp()[1] if labelled else None,
+            )
             if offset + 1 >= end:
                 del ends[(topic, partition)]
                 consumer.pause([TopicPartition(topic, partition)])
@@ -562,7 +636,9 @@ def verify(settings: Settings, manifest: Manifest, run_id: str, timeout_s: float
     try:
         read = _consume(cluster, reader, manifest, timeout_s)
     except KafkaException as exc:
-        raise VerifyError(f"verify: consuming from {settings.kafka.bootstrap_servers} failed: {describe_error(exc)}") from None
+        raise VerifyError(
+            f"verify: consuming from {settings.kafka.bootstrap_servers} failed: {describe_error(exc)}"
+        ) from None
     except RegistryUnreachable as exc:
         raise VerifyError(f"verify: {exc}") from None
     finally:

@@ -66,58 +66,106 @@ def binomial_ok(hits: int, n: int, p: float) -> bool:
     return abs(hits - n * p) <= SIGMAS * math.sqrt(n * p * (1 - p)) + 1
 
 
-def checks(report: AnomalyReport | None, hot: HotBanks | None, tally: AnomalyTally,
-           arrived: Callable[[bytes, int], bool], missing_arrived: list[str]) -> list[Check]:
+def checks(
+    report: AnomalyReport | None,
+    hot: HotBanks | None,
+    tally: AnomalyTally,
+    arrived: Callable[[bytes, int], bool],
+    missing_arrived: list[str],
+) -> list[Check]:
     """The anomaly and popularity lines of verify's report."""
     results: list[Check] = []
     if report is not None:
-        expected = Counter({(kind, topic): n for kind, by_topic in report.by_topic.items() if kind != "missing"
-                            for topic, n in by_topic.items() if n})
-        wrong = sorted(f"{kind} on {topic}: {tally.labelled[kind, topic]} labelled, summary {expected[kind, topic]}"
-                       for kind, topic in set(expected) | set(tally.labelled) if tally.labelled[kind, topic]
-                       != expected[kind, topic])
+        expected = Counter(
+            {
+                (kind, topic): n
+                for kind, by_topic in report.by_topic.items()
+                if kind != "missing"
+                for topic, n in by_topic.items()
+                if n
+            }
+        )
+        wrong = sorted(
+            f"{kind} on {topic}: {tally.labelled[kind, topic]} labelled, summary {expected[kind, topic]}"
+            for kind, topic in set(expected) | set(tally.labelled)
+            if tally.labelled[kind, topic] != expected[kind, topic]
+        )
         kinds = Counter[str]()
         for (kind, _), n in tally.labelled.items():
             kinds[kind] += n
-        results.append(Check("anomalies", not wrong,
-                             "labelled records as the summary injected them: "
-                             + ", ".join(f"{k} {kinds[k]}" for k in LABELLED)
-                             + f", missing {sum(report.missing.values())} (never emitted)", tuple(wrong)))
+        results.append(
+            Check(
+                "anomalies",
+                not wrong,
+                "labelled records as the summary injected them: "
+                + ", ".join(f"{k} {kinds[k]}" for k in LABELLED)
+                + f", missing {sum(report.missing.values())} (never emitted)",
+                tuple(wrong),
+            )
+        )
         orphans = [shown for key, status, shown in tally.copies if not arrived(key, status)]
-        results.append(Check("missing", not missing_arrived and not orphans,
-                             f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
-                             f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
-                             tuple(missing_arrived + orphans)))
+        results.append(
+            Check(
+                "missing",
+                not missing_arrived and not orphans,
+                f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
+                f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
+                tuple(missing_arrived + orphans),
+            )
+        )
         rows = [(f"{row.name or '(outside)'} ", row.rates, row.candidates, row.injected) for row in report.phases]
-        off = [f"{where}{kind}: {injected[kind]} of {candidates[kind]} (p = {p:g})"
-               for where, rates, candidates, injected in rows or [("", report.rates, report.candidates, report.injected)]
-               for kind, p in rates.items() if not binomial_ok(injected[kind], candidates[kind], p)]
-        results.append(Check("rates", not off, f"each kind's realized rate{' per phase' if rows else ''} within "
-                             f"{SIGMAS:g} standard deviations of its probability", tuple(off)))
+        off = [
+            f"{where}{kind}: {injected[kind]} of {candidates[kind]} (p = {p:g})"
+            for where, rates, candidates, injected in rows or [("", report.rates, report.candidates, report.injected)]
+            for kind, p in rates.items()
+            if not binomial_ok(injected[kind], candidates[kind], p)
+        ]
+        results.append(
+            Check(
+                "rates",
+                not off,
+                f"each kind's realized rate{' per phase' if rows else ''} within "
+                f"{SIGMAS:g} standard deviations of its probability",
+                tuple(off),
+            )
+        )
         if report.phases:
             results.append(_phase_labels(report, tally))
-    results.append(Check("timestamps", not tally.mistimed.count,
-                         f"{tally.mistimed.count} records emitted at other than their ts without a label that says so",
-                         tuple(tally.mistimed.shown)))
+    results.append(
+        Check(
+            "timestamps",
+            not tally.mistimed.count,
+            f"{tally.mistimed.count} records emitted at other than their ts without a label that says so",
+            tuple(tally.mistimed.shown),
+        )
+    )
     if hot is not None:
         results.append(_zipf(hot, tally.sources))
     return results
 
 
 def _phase_labels(report: AnomalyReport, tally: AnomalyTally) -> Check:
-    expected = Counter({(kind, row.name): row.injected[kind] for row in report.phases
-                        for kind in LABELLED})
-    wrong = sorted(f"{kind} in {phase or '(outside)'}: {tally.phased[kind, phase]} labelled, summary "
-                   f"{expected[kind, phase]}" for kind, phase in set(expected) | set(tally.phased)
-                   if tally.phased[kind, phase] != expected[kind, phase])
-    return Check("phase anomalies", not wrong, f"labelled records per phase as the summary injected them "
-                 f"({len(report.phases) - 1} phases and outside)", tuple(wrong))
+    expected = Counter({(kind, row.name): row.injected[kind] for row in report.phases for kind in LABELLED})
+    wrong = sorted(
+        f"{kind} in {phase or '(outside)'}: {tally.phased[kind, phase]} labelled, summary {expected[kind, phase]}"
+        for kind, phase in set(expected) | set(tally.phased)
+        if tally.phased[kind, phase] != expected[kind, phase]
+    )
+    return Check(
+        "phase anomalies",
+        not wrong,
+        f"labelled records per phase as the summary injected them ({len(report.phases) - 1} phases and outside)",
+        tuple(wrong),
+    )
 
 
 def _zipf(hot: HotBanks, sources: Counter[str]) -> Check:
     n = sum(sources.values())
     p = zipf_share(1, hot.sources, hot.zipf_s)
     top, hits = sources.most_common(1)[0] if sources else ("", 0)
-    return Check("hot banks", binomial_ok(hits, n, p),
-                 f"the most popular source bank has {hits} of {n} payments; zipf (s = {hot.zipf_s:g}) gives "
-                 f"{n * p:.0f}", (top,) if top else ())
+    return Check(
+        "hot banks",
+        binomial_ok(hits, n, p),
+        f"the most popular source bank has {hits} of {n} payments; zipf (s = {hot.zipf_s:g}) gives {n * p:.0f}",
+        (top,) if top else (),
+    )

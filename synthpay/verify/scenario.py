@@ -12,6 +12,7 @@ timing no delay is observable from the records alone: only workflows and phases 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -72,12 +73,14 @@ def scenario_plan(summary: Summary, statuses: Sequence[str]) -> ScenarioPlan | N
     phases = [PhasePlan("", weights, tuple(base), expected(""))]
     for phase in plan.phases:
         overrides, scale = phase.weights or {}, phase.delay_scale or {}
-        phases.append(PhasePlan(
-            phase.name,
-            tuple(overrides.get(name, w) for name, w in zip(names, weights)),
-            tuple(d.scaled(scale.get(s, 1.0)) for s, d in zip(statuses, base)),
-            expected(phase.name),
-        ))
+        phases.append(
+            PhasePlan(
+                phase.name,
+                tuple(overrides.get(name, w) for name, w in zip(names, weights)),
+                tuple(d.scaled(scale.get(s, 1.0)) for s, d in zip(statuses, base)),
+                expected(phase.name),
+            )
+        )
     return ScenarioPlan(plan.timing == "sequential", workflows, names, tuple(phases))
 
 
@@ -101,7 +104,7 @@ def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, see
     """'complete', 'cut' or 'broken' for one payment (``seen``: status index -> ts), tallied."""
     tally.starts[phase] += 1
     for index, steps in enumerate(plan.workflows):
-        prefix = steps[:len(seen)]
+        prefix = steps[: len(seen)]
         if set(prefix) != set(seen):
             continue
         times = [seen[s] for s in prefix]
@@ -111,7 +114,7 @@ def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, see
             tally.forbidden.add(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
         if plan.sequential:
             delays = plan.phases[phase].delays
-            for before, after in zip(prefix, prefix[1:]):
+            for before, after in itertools.pairwise(prefix):
                 gap = seen[after] - seen[before]
                 low, high = delays[after].support()
                 if not low <= gap <= high:
@@ -153,11 +156,18 @@ def chi_squared_p(observed: Sequence[int], weights: Sequence[int]) -> tuple[floa
 def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[Check]:
     """The checks over the run."""
     checks = [
-        Check("phase workflows", not tally.forbidden.count,
-              f"{tally.forbidden.count} payments follow a workflow their phase gives weight 0",
-              tuple(tally.forbidden.shown)),
-        Check("delay support", not tally.outside.count,
-              f"{tally.outside.count} delays outside their distribution's support", tuple(tally.outside.shown)),
+        Check(
+            "phase workflows",
+            not tally.forbidden.count,
+            f"{tally.forbidden.count} payments follow a workflow their phase gives weight 0",
+            tuple(tally.forbidden.shown),
+        ),
+        Check(
+            "delay support",
+            not tally.outside.count,
+            f"{tally.outside.count} delays outside their distribution's support",
+            tuple(tally.outside.shown),
+        ),
     ]
     worst: list[str] = []
     failed = []
@@ -171,9 +181,14 @@ def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]
         worst.append(f"{where} D={statistic:.4f} (n={n})")
         if statistic > _KS_CRITICAL / math.sqrt(n):
             failed.append(f"{where} D={statistic:.4f} > {_KS_CRITICAL / math.sqrt(n):.4f}")
-    checks.append(Check("delay distributions", not failed,
-                        "Kolmogorov-Smirnov per status: " + (", ".join(worst) or "no drawn delay observable"),
-                        tuple(failed)))
+    checks.append(
+        Check(
+            "delay distributions",
+            not failed,
+            "Kolmogorov-Smirnov per status: " + (", ".join(worst) or "no drawn delay observable"),
+            tuple(failed),
+        )
+    )
     mixes, bad_mix = [], []
     for phase, counts in sorted(tally.mix.items()):
         weights = plan.phases[phase].weights
@@ -193,6 +208,7 @@ def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]
         if abs(seen - expected) > tolerance:
             bad_starts.append(f"{planned.name or '(outside)'}: {seen} starts, expected {expected:.0f}")
     if starts:
-        checks.append(Check("phase starts", not bad_starts, "payments started per phase: " + ", ".join(starts),
-                            tuple(bad_starts)))
+        checks.append(
+            Check("phase starts", not bad_starts, "payments started per phase: " + ", ".join(starts), tuple(bad_starts))
+        )
     return checks
