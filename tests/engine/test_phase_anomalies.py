@@ -17,9 +17,11 @@ from synthpay.model import serde
 from synthpay.model.reports import AnomalyReport, PhaseAnomalies
 from synthpay.model.timeline import Phase
 from synthpay.summary.document import Summary
-from synthpay.verify import _checks, _Reader, load_manifest
 from synthpay.verify.anomalies import binomial_ok
 from synthpay.verify.checks import Check
+from synthpay.verify.judge import judge as _checks
+from synthpay.verify.manifest import load_manifest
+from synthpay.verify.tally import Reader as _Reader
 
 RUN_ID = "phase-anomalies"
 # 200 payments/s for 100 s; the phase is the 40 s from 30 s on.

@@ -22,7 +22,7 @@ from kafka_support import (
     write_config,
 )
 
-from synthpay import verify
+from synthpay.verify.consume import falls_short
 
 
 def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -182,4 +182,4 @@ def test_registry_url_that_is_no_registry_is_exit_2(small_run: tuple[Services, P
 def test_watermarks_are_short_of_what_the_run_delivered(
     marks: dict[tuple[str, int], tuple[int, int]], short: bool
 ) -> None:
-    assert verify._short(marks, {"a": 5, "b": 4}) is short
+    assert falls_short(marks, {"a": 5, "b": 4}) is short

@@ -1,0 +1,178 @@
+"""Reading a run's topics: the consumer, the watermarks that bound the run, the records fed to the tally.
+
+Every partition is read from the beginning up to the high watermark seen at start, so a
+duplicate shows up as an extra record; reading gives up when no record has arrived for
+``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import cast
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from synthpay.config.settings import Settings
+from synthpay.sinks.kafka_client import (
+    CONNECT_TIMEOUT_S,
+    ClusterError,
+    ErrorWatch,
+    connection_config,
+    describe_error,
+    make_client,
+    wait_for_cluster,
+)
+from synthpay.verify.errors import VerifyError
+from synthpay.verify.manifest import Manifest
+from synthpay.verify.tally import Reader
+
+_BATCH = 10_000
+
+
+class Cluster:
+    """The consumer and its errors; raises VerifyError with one line when the cluster is unusable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._where = settings.kafka.bootstrap_servers
+        self._errors = ErrorWatch()
+        quiet = logging.getLogger("synthpay.verify.librdkafka")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False  # librdkafka's retry chatter is summed up by error_cb
+        self.consumer = make_client(
+            Consumer,
+            {
+                **connection_config(settings.kafka),
+                "group.id": f"synthpay-verify-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                # librdkafka prefetches up to 100,000 records per partition by default: over the
+                # dozens of partitions of a run that is most of the topics in memory at once.
+                "queued.min.messages": 2000,
+                "queued.max.messages.kbytes": 8192,
+                "error_cb": self._errors,
+                "logger": quiet,
+            },
+            settings.kafka,
+        )
+
+    def partitions(
+        self, delivered: Mapping[str, int]
+    ) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
+        """(assignment from the beginning, {(topic, partition): high watermark}, missing topics).
+
+        ``delivered``: records per topic the run's summary says were acknowledged. A broker
+        just started can answer with watermarks that do not hold them yet; they are asked
+        again until they do, or until the connect timeout, when the counts check reports
+        what is short.
+        """
+        try:
+            wait_for_cluster(self.consumer, self._errors, self._where)
+        except ClusterError as exc:
+            raise VerifyError(f"verify: {exc}") from None
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        try:
+            marks, missing = watermarks(self.consumer, delivered)
+            while falls_short(marks, delivered) and time.monotonic() < deadline:
+                time.sleep(0.5)
+                marks, missing = watermarks(self.consumer, delivered)
+        except KafkaException as exc:
+            raise VerifyError(
+                f"verify: cannot use the cluster at {self._where}: {self._errors.last or describe_error(exc)}"
+            ) from None
+        assignment = [TopicPartition(topic, p, low) for (topic, p), (low, _) in marks.items()]
+        ends = {where: high for where, (low, high) in marks.items() if high > low}
+        return assignment, ends, missing
+
+
+def falls_short(marks: Mapping[tuple[str, int], tuple[int, int]], delivered: Mapping[str, int]) -> bool:
+    """True when some topic's partitions hold fewer records than the run delivered to it."""
+    held: Counter[str] = Counter()
+    for (topic, _), (low, high) in marks.items():
+        held[topic] += max(0, high - low)
+    return any(held[topic] < count for topic, count in delivered.items() if (topic, 0) in marks)
+
+
+def watermarks(
+    consumer: Consumer, topics: Iterable[str], timeout_s: float = CONNECT_TIMEOUT_S
+) -> tuple[dict[tuple[str, int], tuple[int, int]], list[str]]:
+    """({(topic, partition): (low, high)} of every partition of ``topics``, the topics that do not exist).
+
+    Raises KafkaException when the cluster does not answer within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    meta = consumer.list_topics(timeout=timeout_s)
+    marks: dict[tuple[str, int], tuple[int, int]] = {}
+    missing = []
+    for topic in topics:
+        found = meta.topics.get(topic)
+        if found is None or (found.error is not None and found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
+            missing.append(topic)
+            continue
+        for p in found.partitions:
+            marks[(topic, p)] = _watermark(consumer, TopicPartition(topic, p), deadline)
+    return marks, missing
+
+
+def _watermark(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
+    # A broker that has just restarted answers metadata before it leads its partitions
+    # again (NOT_LEADER_FOR_PARTITION for a few seconds): retry until the deadline.
+    while True:
+        try:
+            marks = consumer.get_watermark_offsets(partition, timeout=max(1.0, deadline - time.monotonic()))
+            if marks is not None:
+                return marks[0], marks[1]
+        except KafkaException:
+            if time.monotonic() >= deadline:
+                raise
+        if time.monotonic() >= deadline:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"no watermarks for {partition.topic}"))
+        time.sleep(0.2)
+
+
+def _header(msg: Message, wanted: str) -> str | bytes | None:
+    headers = cast("list[tuple[str, str | bytes | None]]", msg.headers() or [])  # the consumer gives pairs
+    for name, value in headers:
+        if name == wanted:
+            return value
+    return None
+
+
+def consume(cluster: Cluster, reader: Reader, manifest: Manifest, timeout_s: float) -> int:
+    """Read every partition up to its start-time high watermark into ``reader``; return the records read."""
+    consumer, tally = cluster.consumer, reader.tally
+    assignment, ends, missing = cluster.partitions(manifest.delivered)
+    tally.unfinished.extend(f"{t} (missing)" for t in missing)
+    consumer.assign(assignment)
+    read = 0
+    labelled, phased = manifest.labelled, manifest.scenario is not None
+    idle_until = time.monotonic() + timeout_s
+    while ends and time.monotonic() < idle_until:
+        batch = consumer.consume(num_messages=_BATCH, timeout=min(1.0, timeout_s))
+        if batch:
+            idle_until = time.monotonic() + timeout_s
+        for msg in batch:
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            if msg.error() is not None or topic is None or partition is None or offset is None:
+                tally.consumer_errors.add(f"{topic}: {describe_error(msg.error())}")
+                continue
+            end = ends.get((topic, partition))
+            if end is None or offset >= end:
+                continue  # written after verify started: not part of the run as summarised
+            read += 1
+            reader.record(
+                topic,
+                msg.key(),
+                msg.value(),
+                _header(msg, "run_id"),
+                _header(msg, "phase") if phased else None,
+                _header(msg, "anomaly") if labelled else None,
+                msg.timestamp()[1] if labelled else None,
+            )
+            if offset + 1 >= end:
+                del ends[(topic, partition)]
+                consumer.pause([TopicPartition(topic, partition)])
+    tally.unfinished.extend(f"{t}[{p}]" for t, p in ends)
+    return read
