@@ -11,6 +11,7 @@ from synthpay.verify.checks import SHOWN, Check, Offenders
 from synthpay.verify.manifest import Manifest
 from synthpay.verify.scenario import ScenarioPlan, ScenarioTally
 from synthpay.verify.tally import Tally, fill_missing, holds, payment_id, phase_of, seen_statuses
+from synthpay.verify.workflows import classify
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,26 +135,26 @@ def _workflow_checks(manifest: Manifest, tally: Tally) -> list[Check]:
 
 
 def _exact_kind(manifest: Manifest, packed: int) -> tuple[str, str]:
-    """('complete', label) | ('cut', label) | ('timing', why) | ('workflow', why) for one payment."""
+    """('complete', label) | ('cut', label) | ('timing', why) | ('workflow', why) for one payment.
+
+    Without phases or drawn delays every offset is exact: the timestamps fit a workflow
+    when they all put the payment's start at the same instant.
+    """
     seen = seen_statuses(packed, len(manifest.statuses))
-    mistimed = cut = ""
-    for sched in manifest.schedules:
-        prefix = len(seen)
-        if set(sched.statuses[:prefix]) != set(seen):
-            continue
-        starts = {seen[s] - off for s, off in zip(sched.statuses[:prefix], sched.offsets)}
-        if len(starts) != 1:
-            mistimed = mistimed or f"timestamps do not follow {sched.label}"
-        elif prefix == len(sched.statuses):
-            return "complete", sched.label  # preferred over being the prefix of a longer workflow
-        else:
-            cut = cut or sched.label
-    if cut:
-        return "cut", cut
-    if mistimed:
-        return "timing", mistimed
-    names = sorted(seen, key=lambda i: seen[i])
-    return "workflow", "[" + " ".join(manifest.statuses[i] for i in names) + "] is no configured workflow"
+    schedules = manifest.schedules
+
+    def fits(index: int) -> bool:
+        sched = schedules[index]
+        return len({seen[s] - off for s, off in zip(sched.statuses, sched.offsets) if s in seen}) == 1
+
+    match = classify([sched.statuses for sched in schedules], seen, fits)
+    if match is None:
+        names = sorted(seen, key=lambda i: seen[i])
+        return "workflow", "[" + " ".join(manifest.statuses[i] for i in names) + "] is no configured workflow"
+    label = schedules[match.workflow].label
+    if not match.fits:
+        return "timing", f"timestamps do not follow {label}"
+    return ("complete" if match.complete else "cut"), label
 
 
 def _scenario_checks(manifest: Manifest, plan: ScenarioPlan, tally: Tally) -> list[Check]:

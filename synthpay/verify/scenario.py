@@ -21,6 +21,7 @@ from statistics import NormalDist
 
 from synthpay.model.delays import Delay, fixed
 from synthpay.summary.document import Summary
+from synthpay.verify import workflows
 from synthpay.verify.checks import Check, Offenders
 
 #: Checks fail beyond these: rare enough by chance that a correct run passes.
@@ -101,31 +102,35 @@ class ScenarioTally:
 
 
 def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, seen: Mapping[int, int]) -> str:
-    """'complete', 'cut' or 'broken' for one payment (``seen``: status index -> ts), tallied."""
+    """'complete', 'cut' or 'broken' for one payment (``seen``: status index -> ts), tallied.
+
+    Under sequential timing the timestamps fit a workflow when they follow its order.
+    """
     tally.starts[phase] += 1
-    for index, steps in enumerate(plan.workflows):
-        prefix = steps[: len(seen)]
-        if set(prefix) != set(seen):
-            continue
-        times = [seen[s] for s in prefix]
-        if plan.sequential and times != sorted(times):
-            continue
-        if not plan.phases[phase].weights[index]:
-            tally.forbidden.add(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
-        if plan.sequential:
-            delays = plan.phases[phase].delays
-            for before, after in itertools.pairwise(prefix):
-                gap = seen[after] - seen[before]
-                low, high = delays[after].support()
-                if not low <= gap <= high:
-                    tally.outside.add(f"{pid} {gap} ms before status #{after}")
-                tally.delays[phase, after][gap] += 1
-        if len(prefix) == len(steps):
-            tally.mix[phase][index] += 1
-            return "complete"
-        return "cut"
-    tally.disorder.add(f"{pid} is no configured workflow in order")
-    return "broken"
+
+    def fits(index: int) -> bool:
+        times = [seen[s] for s in plan.workflows[index][: len(seen)]]
+        return not plan.sequential or times == sorted(times)
+
+    match = workflows.classify(plan.workflows, seen, fits)
+    if match is None or not match.fits:
+        tally.disorder.add(f"{pid} is no configured workflow in order")
+        return "broken"
+    index, prefix = match.workflow, plan.workflows[match.workflow][: len(seen)]
+    if not plan.phases[phase].weights[index]:
+        tally.forbidden.add(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
+    if plan.sequential:
+        delays = plan.phases[phase].delays
+        for before, after in itertools.pairwise(prefix):
+            gap = seen[after] - seen[before]
+            low, high = delays[after].support()
+            if not low <= gap <= high:
+                tally.outside.add(f"{pid} {gap} ms before status #{after}")
+            tally.delays[phase, after][gap] += 1
+    if match.complete:
+        tally.mix[phase][index] += 1
+        return "complete"
+    return "cut"
 
 
 def ks_statistic(delay: Delay, histogram: Mapping[int, int]) -> float:
