@@ -7,7 +7,6 @@ duplicate shows up as an extra record; reading gives up when no record has arriv
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections import Counter
@@ -33,15 +32,19 @@ from synthpay.verify.tally import Reader
 _BATCH = 10_000
 
 
+class _Unlogged:
+    """The consumer's librdkafka ``logger``: its retry chatter is summed up by error_cb, so lines are dropped."""
+
+    def log(self, level: int, fmt: str, *args: object) -> None:
+        """Drop one librdkafka log line."""
+
+
 class Cluster:
     """The consumer and its errors; raises VerifyError with one line when the cluster is unusable."""
 
     def __init__(self, settings: Settings) -> None:
         self._where = settings.kafka.bootstrap_servers
         self._errors = ErrorWatch()
-        quiet = logging.getLogger("synthpay.verify.librdkafka")
-        quiet.addHandler(logging.NullHandler())
-        quiet.propagate = False  # librdkafka's retry chatter is summed up by error_cb
         self.consumer = make_client(
             Consumer,
             {
@@ -53,7 +56,7 @@ class Cluster:
                 "queued.min.messages": 2000,
                 "queued.max.messages.kbytes": 8192,
                 "error_cb": self._errors,
-                "logger": quiet,
+                "logger": _Unlogged(),
             },
             settings.kafka,
         )
