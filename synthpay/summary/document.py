@@ -1,4 +1,7 @@
-"""The outcome of a run: the summary written as ``--summary-json``."""
+"""The outcome of a run: the summary written as ``--summary-json``.
+
+The file's schema, field by field, and its version policy: docs/reference/summary-json.md.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,10 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from synthpay.model.reports import AnomalyReport, DelayReport, PhaseReport, RunPlan
+
+#: The ``version`` of the ``--summary-json`` schema written. Within a version fields are
+#: only added, so readers of it keep working; anything else takes the next version.
+SCHEMA_VERSION = 1
 
 
 class SummaryError(Exception):
@@ -58,8 +65,8 @@ class Summary:
         return self.failed == 0 and self.undelivered == 0 and self.delivered == self.events_total
 
     def to_json(self) -> str:
-        """The summary as one JSON document."""
-        data: dict[str, Any] = asdict(self)
+        """The summary as one JSON document, its schema ``version`` first."""
+        data: dict[str, Any] = {"version": SCHEMA_VERSION, **asdict(self)}
         # What only a scenario run has is left out of any other run's summary, which stays
         # as it was before scenarios existed (the loader fills in the defaults).
         tables = ((data, Summary), (data["plan"], RunPlan), (data["anomalies"] or {}, AnomalyReport))

@@ -9,7 +9,7 @@ from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from synthpay.summary.document import Summary, SummaryError
+from synthpay.summary.document import SCHEMA_VERSION, Summary, SummaryError
 
 TOPIC_COUNTS = ("emitted", "produced", "delivered", "failed")
 _HINT = "write one with `synthpay run --summary-json PATH`"
@@ -35,11 +35,27 @@ def load_summary(path: str | Path) -> Summary:
     except ValueError as exc:  # JSONDecodeError, and integers too long to convert
         raise SummaryError(f"summary {str(path)!r}: not JSON: {exc}") from None
     try:
+        version = _version(data)
+        if version > SCHEMA_VERSION:
+            raise SummaryError(
+                f"summary {str(path)!r}: version {version} is newer than this synthpay reads ({SCHEMA_VERSION}); "
+                "upgrade synthpay to read it"
+            )
         summary: Summary = _typed(data, Summary, "")
         _check_consistent(summary)
     except _Bad as exc:
         raise SummaryError(f"summary {str(path)!r}: not a synthpay run summary ({exc}); {_HINT}") from None
     return summary
+
+
+def _version(data: Any) -> int:
+    """The document's schema version; a summary written before the key existed is version 1."""
+    if not isinstance(data, dict) or "version" not in data:
+        return 1
+    version: int = _scalar(data["version"], int, "version")
+    if version < 1:
+        raise _Bad("version", f"expected a whole number from 1, got {version}")
+    return version
 
 
 def _typed(value: Any, hint: Any, where: str) -> Any:

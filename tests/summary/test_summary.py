@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from synthpay.engine import processes
 from synthpay.engine.identity import RunIdentity
 from synthpay.model.reports import PlannedWorkflow, RunPlan
-from synthpay.summary.document import Summary, SummaryError
+from synthpay.summary.document import SCHEMA_VERSION, Summary, SummaryError
 from synthpay.summary.load import load_summary
 from synthpay.summary.merge import merge
 
@@ -65,6 +65,24 @@ def test_merged_summaries_read_back_too(tmp_path: Path, written: tuple[Summary, 
     assert load_text(tmp_path, merged.to_json()) == merged
 
 
+def test_the_schema_version_is_the_first_key(written: tuple[Summary, str]) -> None:
+    assert next(iter(json.loads(written[1]).items())) == ("version", SCHEMA_VERSION)
+
+
+def test_a_summary_from_before_versions_loads_as_version_1(tmp_path: Path, written: tuple[Summary, str]) -> None:
+    summary, text = written
+    assert load_text(tmp_path, _edit(text, ("version",), _DROP)) == summary
+
+
+def test_a_newer_version_is_refused_in_one_line(tmp_path: Path, written: tuple[Summary, str]) -> None:
+    with pytest.raises(SummaryError) as caught:
+        load_text(tmp_path, _edit(written[1], ("version",), SCHEMA_VERSION + 1))
+    where = str(tmp_path / "s.json")
+    assert str(caught.value) == (
+        f"summary {where!r}: version 2 is newer than this synthpay reads (1); upgrade synthpay to read it"
+    )
+
+
 def _edit(text: str, path: tuple[str | int, ...], value: Any) -> str:
     data = json.loads(text)
     node = data
@@ -83,6 +101,8 @@ _DROP = object()
 @pytest.mark.parametrize(
     ("path", "value", "problem"),
     [
+        (("version",), "1", 'version: expected a whole number, got "1"'),
+        (("version",), 0, "version: expected a whole number from 1, got 0"),
         (("seed",), _DROP, "seed: missing"),
         (("seed",), "42", 'seed: expected a whole number, got "42"'),
         (("seed",), True, "seed: expected a whole number, got true"),
@@ -101,6 +121,8 @@ _DROP = object()
         ),
     ],
     ids=[
+        "version-text",
+        "version-0",
         "no-seed",
         "seed-text",
         "seed-bool",
