@@ -30,6 +30,7 @@ from synthpay.sinks.kafka_client import (
     CONNECT_TIMEOUT_S,
     ClusterError,
     ErrorWatch,
+    ForeignAnswer,
     RegistryUnreachable,
     call_registry,
     connection_config,
@@ -80,7 +81,7 @@ def _topic_setting(topic: Topic, code: int, replication: int) -> str:
 def _register(client: SchemaRegistryClient, subject: str, schema: Schema) -> int:
     schema_id = client.register_schema(subject, schema)
     if not isinstance(schema_id, int) or not 0 <= schema_id < 1 << 32:
-        raise TypeError("no schema id")  # an answer that only looks like the registry's
+        raise ForeignAnswer("no schema id")  # an answer that only looks like the registry's
     return schema_id
 
 
