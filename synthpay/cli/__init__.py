@@ -47,8 +47,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     if parsed.command == "validate":
         print(json.dumps({**config.describe(settings), "sinks_available": list(sinks.sink_names())}, indent=2))
         return ExitCode.OK
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return run.command(settings, sink, argv, prepare)
+    # --processes children get the same command line, plus their share.
+    return run.command(settings, sink, list(sys.argv[1:] if argv is None else argv), prepare)
 
 
 def entry() -> None:

@@ -28,8 +28,8 @@ from synthpay.sinks.registry import SinkFactory
 from synthpay.summary.document import Summary
 from synthpay.summary.render import render
 
-#: Process-wide tuning for the clock, applied just before the run starts; the console
-#: script's entry point passes its own, a caller of ``main`` in a test passes none.
+#: Process-wide tuning for the clock, applied just before the run starts: the console
+#: script's entry point tunes the collector; ``main`` called from other code leaves it be.
 Prepare = Callable[[ClockProfile], None]
 #: How a run can end that is no bug: one line for the user instead of a traceback.
 _KNOWN = (SinkError, ConfigError, processes.ShardError)
