@@ -26,10 +26,11 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from synthpay.config.clocks import profile
 from synthpay.config.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
 from synthpay.model import entities, serde
 from synthpay.model.events import Topic
-from synthpay.sinks.kafka import LINGER_MS, PRODUCER_DEFAULTS
+from synthpay.sinks.kafka import PRODUCER_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -224,7 +225,7 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
     producer = Producer(
         {
             **PRODUCER_DEFAULTS,
-            "linger.ms": LINGER_MS["virtual"],
+            "linger.ms": str(profile("virtual").linger_ms),
             "bootstrap.servers": os.environ["SYNTHPAY_IT_BOOTSTRAP"],
             "on_delivery": on_delivery,
         }

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from synthpay.config import parsers
+from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
 from synthpay.config.parsers import Parser
 from synthpay.config.settings import (
@@ -52,9 +53,6 @@ from synthpay.model.workflow import Status, Workflow
 _DECLARED = declarations()
 _BY_KEY = {d.key: d for d in _DECLARED}
 _STRUCTURED = structured_keys()
-#: engine.batch_size = 0: a backfill gains from fewer hand-offs; under the real clock a
-#: batch in the I/O thread holds the engine up, which shows as scheduling lag.
-_AUTO_BATCH = {"virtual": 10_000, "real": 2_000}
 #: Spellings of DELAY_* that the original's README used for the same status.
 _DELAY_ALIASES = {"CANCELLED": "CANCELED"}
 #: Nesting a TOML document may have; deeper is an error, not a RecursionError.
@@ -308,7 +306,7 @@ def _cross_field(
         parsed["run.sink"] = "kafka" if parsed["kafka.bootstrap_servers"] else "file"
     if parsed["run.mode"] == "continuous" or parsed["run.payments"] == 0:
         parsed["run.mode"], parsed["run.payments"] = "continuous", 0
-    parsed["engine.batch_size"] = parsed["engine.batch_size"] or _AUTO_BATCH[parsed["run.clock"]]
+    parsed["engine.batch_size"] = parsed["engine.batch_size"] or profile(parsed["run.clock"]).batch_size
     parsed["file.dir"] = parsed["file.dir"] or "."
     if parsed["run.instance_index"] >= parsed["run.instance_count"]:
         raise ConfigError(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import trio
 from structlog.typing import FilteringBoundLogger
 
+from synthpay.config.clocks import profile
 from synthpay.config.settings import Settings
 from synthpay.engine import io_thread
 from synthpay.engine.clock import EngineClock
@@ -117,7 +118,7 @@ class Engine:
     async def run(self) -> Summary:
         """Generate until done or stopped; return the summary."""
         settings = self.settings
-        clock = EngineClock(virtual=settings.run.clock == "virtual", start_ms=settings.run.start_ms)
+        clock = EngineClock(virtual=profile(settings.run.clock).virtual, start_ms=settings.run.start_ms)
         self._clock = clock
         self._began = time.monotonic()
         outbox = Outbox(settings.engine.batch_size)

@@ -29,11 +29,15 @@ from synthpay.summary.merge import merge
 
 
 class ShardError(Exception):
-    """A child process failed without a summary; the message is one line for the user."""
+    """A child process failed without a summary; the message is one line for the user.
 
+    ``exit_code`` is the code of the child that left no summary (None: its summary could
+    not be read). What a code means is the command line's to say, which knows its codes.
+    """
 
-class ShardRefused(ShardError):
-    """A child process refused to start, as a run given the same settings would: exit 2."""
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def child_argv(argv: Sequence[str], settings: Settings, slot: int, seed: int, run_id: str, summary: Path) -> list[str]:
@@ -85,8 +89,7 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Fil
                 f"process {missing[0]} of {len(paths)} ended with exit code {codes[missing[0]]} "
                 "and no summary (its log is above)"
             )
-            # A child that refused to start (exit 2: e.g. --out held by another run) makes the run a refusal too.
-            raise (ShardRefused if codes[missing[0]] == 2 else ShardError)(message)
+            raise ShardError(message, codes[missing[0]])
         try:
             return merge([load_summary(p) for p in paths], elapsed)
         except SummaryError as exc:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import trio
 
+from synthpay.config.clocks import profile
 from synthpay.engine.clock import EngineClock
 from synthpay.engine.snapshot import EngineView, Service, Snapshot
 
@@ -86,7 +87,7 @@ async def notify(engine: EngineView, target: NotifyTarget) -> None:
     # A fresh EngineClock only for its wall_sleep: the engine closes its own clock when
     # generation ends, but the watchdog must be fed through the final flush too. Closing
     # this one when the service ends wakes a wall-time wait's thread at once.
-    clock = EngineClock(virtual=engine.settings.run.clock == "virtual")
+    clock = EngineClock(virtual=profile(engine.settings.run.clock).virtual)
     wall_sleep: Sleep = clock.wall_sleep
     with trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
 

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from synthpay.config.clocks import profile
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
 from synthpay.sinks import outdir
@@ -95,7 +96,7 @@ class FileSink:
         settings = ctx.settings
         self._ledger = ctx.ledger
         self._deflate = settings.file.codec == "deflate"
-        self._timed_flush = settings.run.clock == "real"
+        self._timed_flush = profile(settings.run.clock).timed_flush
         self._last_flush = time.monotonic()
         directory = Path(settings.file.dir)
         self._files: dict[str, _TopicFile] = {}

@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
 from synthpay.model import serde
 from synthpay.model.anomalies import Injected
@@ -29,6 +30,7 @@ from synthpay.sinks.kafka_client import (
     CONNECT_TIMEOUT_S,
     ClusterError,
     ErrorWatch,
+    ForeignAnswer,
     RegistryUnreachable,
     call_registry,
     connection_config,
@@ -50,11 +52,6 @@ PRODUCER_DEFAULTS: Mapping[str, str] = {
     "queue.buffering.max.kbytes": "1048576",
     "message.timeout.ms": "300000",
 }
-#: linger.ms by clock. A backfill wants big batches: small ones cost the broker far more CPU
-#: per event (the original used 1000; flush() does not wait for it). In real time a long
-#: linger is that much delivery latency and that many events buffered in memory (the
-#: README's Performance section has the figures).
-LINGER_MS = {"virtual": "500", "real": "50"}
 _ANY_PARTITION = -1  # RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks by key
 _BUFFER_FULL_WAIT_S = 0.05
 # How a message purged after an incomplete final flush is reported: its fate is unknown.
@@ -84,7 +81,7 @@ def _topic_setting(topic: Topic, code: int, replication: int) -> str:
 def _register(client: SchemaRegistryClient, subject: str, schema: Schema) -> int:
     schema_id = client.register_schema(subject, schema)
     if not isinstance(schema_id, int) or not 0 <= schema_id < 1 << 32:
-        raise TypeError("no schema id")  # an answer that only looks like the registry's
+        raise ForeignAnswer("no schema id")  # an answer that only looks like the registry's
     return schema_id
 
 
@@ -120,7 +117,7 @@ class KafkaSink:
         self._errors = ErrorWatch(self._log)
         producer_conf: dict[str, Any] = {
             **PRODUCER_DEFAULTS,
-            "linger.ms": LINGER_MS[ctx.settings.run.clock],
+            "linger.ms": str(profile(ctx.settings.run.clock).linger_ms),
             **conf,
             **kafka.config,
         }

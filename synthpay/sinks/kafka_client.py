@@ -16,6 +16,9 @@ from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
+# The HTTP library the registry client itself uses (httpx2, or httpx where that is missing).
+from confluent_kafka.schema_registry.common._httpx_compat import httpx
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay.config.errors import ConfigError
@@ -42,6 +45,9 @@ _SETTING_OF_PROPERTY = {
     "sasl.password": "kafka.sasl_password",
     "ssl.ca.location": "kafka.ssl_ca_location",
 }
+#: Modules whose errors mean an answer could not be decoded: the registry client's, the JSON
+#: parser's and the HTTP library's (a body that is not text).
+_DECODERS = ("confluent_kafka.", "json.", f"{httpx.__name__}.")
 #: The registry's own 404 codes (subject, version, schema not found); any other 404 is no registry's.
 _REGISTRY_NOT_FOUND = range(40400, 40500)
 #: librdkafka's words for a connection setting the cluster cannot work with.
@@ -59,6 +65,10 @@ class ClusterError(Exception):
 
 class RegistryUnreachable(Exception):
     """The registry did not answer (connection refused, timed out, TLS failed); one line."""
+
+
+class ForeignAnswer(Exception):
+    """What the registry client decoded is no registry's answer; for a caller's own checks."""
 
 
 def connection_config(kafka: KafkaSettings) -> dict[str, str]:
@@ -238,40 +248,64 @@ def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
 
 
 def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
-    """``call()``, with what is not the registry's own answer turned into one line.
+    """``call()``, a registry client's request, with what is not the registry's own answer in one line.
 
     The registry's own refusals (an incompatible or unknown schema, the credentials) are
     SchemaRegistryErrors for the caller to word. An answer no registry gives (a 404 without
-    the registry's error code, a body that is not its JSON) means the URL points elsewhere:
-    ConfigError. Anything else is a registry that did not answer: RegistryUnreachable.
+    the registry's error code, a body the client cannot decode as the registry's JSON, or
+    one the caller's check turns down with :class:`ForeignAnswer`) means the URL points
+    elsewhere: ConfigError. The request failing is a registry that did not answer:
+    RegistryUnreachable. Any other error is a bug and propagates as it is.
     """
-    url = registry.url
     try:
         return call()
     except SchemaRegistryError as exc:
-        code, status = exc.error_code, exc.http_status_code
-        if status in (401, 403):  # credentials, as with the cluster: not the URL's fault
+        if not _no_registry_says(exc):
             raise
-        if code in (None, SchemaRegistryError.UNKNOWN) or (status == 404 and code not in _REGISTRY_NOT_FOUND):
-            raise ConfigError(
-                f"schema_registry.url = {url!r}: not a schema registry API (it answered HTTP "
-                f"{status} without the registry's error code)"
-            ) from None
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
-            f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the "
-            f"registry's JSON: {type(exc).__name__})"
+            f"schema_registry.url = {registry.url!r}: not a schema registry API (it answered HTTP "
+            f"{exc.http_status_code} without the registry's error code)"
         ) from None
-    except Exception as exc:  # httpx raises many kinds; the user needs one line
-        if "WRONG_VERSION_NUMBER" in str(exc):  # OpenSSL's words for a TLS hello answered in plain HTTP
-            raise ConfigError(
-                f"schema_registry.url = {url!r}: the server does not speak TLS there "
-                f"(use http://): {_first_line(str(exc))}"
-            ) from None
-        raise RegistryUnreachable(
-            f"schema registry at {url} unreachable: {type(exc).__name__}: {_first_line(str(exc))}"
-        ) from None
+    except ForeignAnswer as exc:
+        raise ConfigError(_foreign(registry.url, str(exc))) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        if not _raised_decoding(exc):
+            raise
+        raise ConfigError(_foreign(registry.url, type(exc).__name__)) from None
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+        raise _no_answer(registry.url, exc) from None
+
+
+def _no_registry_says(exc: SchemaRegistryError) -> bool:
+    """An HTTP error without the registry's error code: the answer of something else at that URL."""
+    code, status = exc.error_code, exc.http_status_code
+    if status in (401, 403):  # credentials, as with the cluster: not the URL's fault
+        return False
+    return code in (None, SchemaRegistryError.UNKNOWN) or (status == 404 and code not in _REGISTRY_NOT_FOUND)
+
+
+def _foreign(url: str, what: str) -> str:
+    return f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the registry's JSON: {what})"
+
+
+def _raised_decoding(exc: BaseException) -> bool:
+    """Whether ``exc`` came from decoding an answer: raised in the client's or the JSON parser's code.
+
+    The same kinds raised in synthpay's own code (or any caller's) are bugs, not answers.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(_DECODERS)
+
+
+def _no_answer(url: str, exc: Exception) -> Exception:
+    """The request failed: a TLS mismatch is the URL's scheme, anything else no answer."""
+    if "WRONG_VERSION_NUMBER" in str(exc):  # OpenSSL's words for a TLS hello answered in plain HTTP
+        return ConfigError(
+            f"schema_registry.url = {url!r}: the server does not speak TLS there (use http://): {_first_line(str(exc))}"
+        )
+    return RegistryUnreachable(f"schema registry at {url} unreachable: {type(exc).__name__}: {_first_line(str(exc))}")
 
 
 def describe_registry_error(exc: SchemaRegistryError) -> str:

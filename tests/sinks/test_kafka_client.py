@@ -3,7 +3,10 @@ registry failures are told apart (the registry's own answer, a URL that is no re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -17,7 +20,16 @@ from conftest import settings_for
 from synthpay.config.errors import ConfigError
 from synthpay.config.settings import KafkaSettings, RegistrySettings, Secret
 from synthpay.sinks.kafka import PRODUCER_DEFAULTS
-from synthpay.sinks.kafka_client import ErrorWatch, RegistryUnreachable, call_registry, connection_config, make_client
+from synthpay.sinks.kafka_client import (
+    ErrorWatch,
+    ForeignAnswer,
+    RegistryUnreachable,
+    call_registry,
+    connection_config,
+    describe_error,
+    make_client,
+    registry_client,
+)
 
 REGISTRY = RegistrySettings("http://registry.example:8081", "", Secret(""), "")
 
@@ -162,10 +174,10 @@ def test_the_registrys_own_answer_is_the_callers_to_word(exc: SchemaRegistryErro
     [
         (SchemaRegistryError(404, None, None), "not a schema registry API (it answered HTTP 404"),  # type: ignore[arg-type]
         (SchemaRegistryError(501, -1, "Unknown Schema Registry Error: b'<html>'"), "not a schema registry API"),
-        (ValueError("Expecting value: line 1 column 1 (char 0)"), "not a schema registry API (its answer"),
+        (ForeignAnswer("no schema id"), "not a schema registry API (its answer is not the registry's JSON: no"),
         (OSError("[SSL: WRONG_VERSION_NUMBER] wrong version number"), "the server does not speak TLS there"),
     ],
-    ids=["404-without-code", "html", "200-not-json", "tls-to-plain-http"],
+    ids=["404-without-code", "html", "a-callers-check", "tls-to-plain-http"],
 )
 def test_a_url_that_is_no_registry_is_a_config_error(exc: Exception, problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -180,3 +192,63 @@ def test_a_registry_that_does_not_answer_is_unreachable() -> None:
         r"ConnectionRefusedError: \[Errno 111\] refused$",
     ):
         call_registry(REGISTRY, raising(ConnectionRefusedError(111, "refused")))
+
+
+class _Answering(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the class's status and body, as a server that is no registry would."""
+
+    status = 200
+    body = b""
+
+    def _answer(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html" if self.body.startswith(b"<") else "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def answering(status: int, body: bytes) -> Iterator[RegistrySettings]:
+    """Registry settings pointing at a local HTTP server that gives ``status`` and ``body`` to everything."""
+    handler = type("Handler", (_Answering,), {"status": status, "body": body})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield RegistrySettings(f"http://127.0.0.1:{server.server_port}", "", Secret(""), "")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"<html><body>Welcome</body></html>", "its answer is not the registry's JSON: JSONDecodeError"),
+        (b"[1, 2]", "its answer is not the registry's JSON: "),
+    ],
+    ids=["html", "json-of-another-shape"],
+)
+def test_a_200_answer_that_is_not_the_registrys_is_a_config_error(body: bytes, problem: str) -> None:
+    with answering(200, body) as registry:
+        client = registry_client(registry)
+        with pytest.raises(ConfigError) as caught:
+            call_registry(registry, lambda: client.get_schema(1))
+    assert str(caught.value).startswith(f"schema_registry.url = {registry.url!r}: not a schema registry API ({problem}")
+
+
+def test_a_bug_in_the_callers_code_propagates() -> None:
+    with pytest.raises(TypeError, match=r"^a bug$"):
+        call_registry(REGISTRY, raising(TypeError("a bug")))
+
+
+def test_a_bad_argument_in_synthpays_code_propagates() -> None:
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        call_registry(REGISTRY, describe_error)  # type: ignore[arg-type]
