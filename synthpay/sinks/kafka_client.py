@@ -16,9 +16,6 @@ from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.schema_registry import SchemaRegistryClient
-
-# The HTTP library the registry client itself uses (httpx2, or httpx where that is missing).
-from confluent_kafka.schema_registry.common._httpx_compat import httpx
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay.config.errors import ConfigError
@@ -45,9 +42,12 @@ _SETTING_OF_PROPERTY = {
     "sasl.password": "kafka.sasl_password",
     "ssl.ca.location": "kafka.ssl_ca_location",
 }
+#: The HTTP libraries the registry client may use (which one depends on confluent-kafka's
+#: version); named, not imported, so no private module of the client is reached into.
+_HTTP_LIBRARIES = ("httpx", "httpx2", "httpcore", "httpcore2")
 #: Modules whose errors mean an answer could not be decoded: the registry client's, the JSON
 #: parser's and the HTTP library's (a body that is not text).
-_DECODERS = ("confluent_kafka.", "json.", f"{httpx.__name__}.")
+_DECODERS = ("confluent_kafka", "json", *_HTTP_LIBRARIES)
 #: The registry's own 404 codes (subject, version, schema not found); any other 404 is no registry's.
 _REGISTRY_NOT_FOUND = range(40400, 40500)
 #: librdkafka's words for a connection setting the cluster cannot work with.
@@ -272,7 +272,9 @@ def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
         if not _raised_decoding(exc):
             raise
         raise ConfigError(_foreign(registry.url, type(exc).__name__)) from None
-    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+    except Exception as exc:
+        if not (isinstance(exc, OSError) or _top_module(type(exc).__module__) in _HTTP_LIBRARIES):
+            raise
         raise _no_answer(registry.url, exc) from None
 
 
@@ -296,7 +298,11 @@ def _raised_decoding(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(_DECODERS)
+    return tb is not None and _top_module(str(tb.tb_frame.f_globals.get("__name__", ""))) in _DECODERS
+
+
+def _top_module(name: str) -> str:
+    return name.partition(".")[0]
 
 
 def _no_answer(url: str, exc: Exception) -> Exception:
