@@ -78,6 +78,7 @@ def test_counts_per_topic_equal_the_summary(backfill) -> None:  # type: ignore[n
     assert summary["failed"] == 0 and summary["undelivered"] == 0
     assert summary["delivered"] == summary["events_total"] == len(records)
     seen = Counter(r.topic for r in records)
+    assert topics.keys() == {*DELAYS, "banks"} and summary["statuses"].keys() == DELAYS.keys()
     for name, topic in topics.items():
         assert seen[topic] == summary["topics"][topic]["delivered"] > 0, name
     for status, count in summary["statuses"].items():
@@ -94,6 +95,7 @@ def test_every_payment_is_one_workflow_in_order_with_exact_delays(backfill) -> N
         steps = tuple(r.value["status"] for r in events)
         assert steps in allowed, (pid, steps)
         assert len(set(steps)) == len(steps), "duplicate (id, status)"
+        assert len(events) > 1
         for before, after in itertools.pairwise(events):
             assert after.value["ts"] - before.value["ts"] == DELAYS[after.value["status"]]
         for r in events:
@@ -108,6 +110,7 @@ def test_partitions_are_in_event_time_order(backfill) -> None:  # type: ignore[n
     by_partition: dict[tuple[str, int], list] = {}  # type: ignore[type-arg]
     for r in records:
         by_partition.setdefault((r.topic, r.partition), []).append(r)
+    assert by_partition
     for rs in by_partition.values():
         rs.sort(key=lambda r: r.offset)
         assert [r.offset for r in rs] == list(range(rs[0].offset, rs[0].offset + len(rs))), "gap or duplicate"
@@ -131,6 +134,7 @@ def test_keys_pick_the_partition_as_librdkafka_partitions_them(backfill) -> None
 
 def test_record_timestamps_carry_virtual_event_time(backfill) -> None:  # type: ignore[no-untyped-def]
     _, topics, _, records = backfill
+    assert records
     for r in records:
         if r.topic == topics["banks"]:
             continue
@@ -146,6 +150,7 @@ def test_banks_precede_every_reference(backfill) -> None:  # type: ignore[no-unt
     created = {r.key: r for r in banks if r.value["version"] == 1}
     assert len(created) == 20
     payments = [r for r in records if r.topic != topics["banks"]]
+    assert payments and banks
     first_payment_ts = min(r.timestamp for r in payments)
     assert all(r.timestamp <= first_payment_ts for r in created.values())
     for r in payments:
@@ -160,6 +165,7 @@ def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-d
     svc, topics, _, records = backfill
     client = registry(svc)
     ids = {r.topic: r.schema_id for r in records}
+    assert topics.keys() == {*DELAYS, "banks"}
     for name, topic in topics.items():
         latest = client.get_latest_version(f"{topic}-value")
         assert ids[topic] == latest.schema_id
@@ -171,6 +177,7 @@ def test_topics_created_with_configured_partitions(backfill) -> None:  # type: i
     svc, topics, _, _ = backfill
     admin = AdminClient({"bootstrap.servers": svc.bootstrap})
     meta = admin.list_topics(timeout=10)
+    assert topics.keys() == {*DELAYS, "banks"}
     for name, topic in topics.items():
         expected = 1 if name == "banks" else PARTITIONS[name]
         assert len(meta.topics[topic].partitions) == expected, topic

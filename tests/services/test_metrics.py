@@ -353,6 +353,7 @@ async def test_endpoint_follows_a_real_engine_run() -> None:
     delivered = [sum(s["synthpay_events_delivered_total"].values()) for s in scrapes]
     assert 0 < started[0] < started[1] < started[2] <= summary.payments_started
     assert 0 < delivered[0] < delivered[1] < delivered[2] <= summary.delivered
+    assert len(scrapes) == 3
     assert all(s["synthpay_ready"] == {(): 1.0} for s in scrapes)
 
 
