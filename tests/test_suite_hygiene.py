@@ -1,4 +1,4 @@
-"""The suite's own rule: no test passes on empty data.
+"""The suite's own rules: no test passes on empty data; every fixture has a concrete type.
 
 An ``assert`` that sits only inside a ``for``/``while`` body, an ``if`` branch, an ``except``
 handler or a ``case`` never runs when the loop sees nothing, the condition is false or nothing is
@@ -30,6 +30,10 @@ What counts as a guard:
 An assertion does not guard with what it mentions inside ``all(...)`` or ``not any(...)``, since
 both are true on nothing. Only functions named ``test_*`` are checked; functions and lambdas nested
 in them are skipped, and so are the helpers they call.
+
+A fixture's return annotation (mypy strict asks for one) must not be ``Any`` or hold ``Any`` as
+the whole of an element: ``tuple[Any, Path]`` and ``Iterator[Any]`` fail, while
+``dict[str, Any]`` (a JSON document, an Avro record) passes.
 """
 
 from __future__ import annotations
@@ -489,6 +493,52 @@ def test_only_test_functions_are_checked() -> None:
     helper = "def check(rows):\n    for row in rows:\n        assert row.ok\n"
     assert check_source(helper) == []
     assert len(check_source(helper.replace("def check", "def test_check"))) == 1
+
+
+# Generic types whose arguments are what a fixture hands over (not the values of a mapping).
+_CARRIERS = frozenset({"tuple", "Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "Iterable"})
+
+
+def _is_fixture(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    targets = [d.func if isinstance(d, ast.Call) else d for d in function.decorator_list]
+    return any(_chain(target) == "pytest.fixture" for target in targets)
+
+
+def _vague(annotation: ast.expr | None) -> bool:
+    """No annotation, ``Any``, or ``Any`` as an element of a tuple or an iterator."""
+    if annotation is None or _chain(annotation) in {"Any", "typing.Any"}:
+        return True
+    if isinstance(annotation, ast.Subscript) and (_chain(annotation.value) or "").rsplit(".", 1)[-1] in _CARRIERS:
+        inner = annotation.slice
+        return any(_vague(e) for e in (inner.elts if isinstance(inner, ast.Tuple) else [inner]) if e is not None)
+    return False
+
+
+def vague_fixtures(source: str) -> list[str]:
+    """The fixtures in one module's source whose return type is missing or ``Any`` (module docstring)."""
+    functions = [n for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return [f.name for f in functions if _is_fixture(f) and _vague(f.returns)]
+
+
+def test_a_fixture_typed_any_is_found() -> None:
+    source = textwrap.dedent("""
+        @pytest.fixture(scope="module")
+        def run() -> tuple[Any, Path]: ...
+        @pytest.fixture
+        def plugin() -> Iterator[Any]: ...
+        @pytest.fixture
+        def bare(): ...
+        @pytest.fixture
+        def document() -> dict[str, Any]: ...
+        def helper() -> Any: ...
+    """)
+    assert vague_fixtures(source) == ["run", "plugin", "bare"]
+
+
+def test_every_fixture_returns_a_concrete_type() -> None:
+    paths = sorted(TESTS_DIR.rglob("*.py"))
+    assert len(paths) > 30
+    assert [f"{p.relative_to(TESTS_DIR)}: {name}" for p in paths for name in vague_fixtures(p.read_text())] == []
 
 
 def test_no_test_passes_because_a_loop_or_branch_saw_nothing() -> None:

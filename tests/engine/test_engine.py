@@ -25,6 +25,7 @@ from conftest import (
 from synthpay import config
 from synthpay.config.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
 from synthpay.model import entities
+from synthpay.summary.document import Summary
 
 DELAYS = {name: delay for name, delay, _ in DEFAULT_STATUSES}
 WORKFLOWS = dict(DEFAULT_WORKFLOWS)
@@ -32,14 +33,18 @@ LABELS = {steps: "[" + " ".join(steps) + "]" for steps in WORKFLOWS}
 TOPICS = {name: f"payment-{name.lower()}" for name in DELAYS}
 
 
+# The summary, the output directory and the records read back from it.
+Run3000 = tuple[Summary, Path, dict[str, list[dict[str, Any]]]]
+
+
 @pytest.fixture(scope="module")
-def run_3000(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, dict[str, list[dict[str, Any]]]]:
+def run_3000(tmp_path_factory: pytest.TempPathFactory) -> Run3000:
     """3,000 payments, default config (100 workers, sequential timing), virtual clock."""
     summary, out_dir, _ = run_engine(tmp_path_factory.mktemp("run3000"), {"run.payments": 3000})
     return summary, out_dir, read_avro(out_dir)
 
 
-def test_file_counts_equal_the_summary(run_3000: Any) -> None:
+def test_file_counts_equal_the_summary(run_3000: Run3000) -> None:
     summary, _out_dir, records = run_3000
     assert sorted(records) == sorted([*TOPICS.values(), "banks"])
     counts = {topic: len(recs) for topic, recs in records.items()}
@@ -65,7 +70,7 @@ def test_file_counts_equal_the_summary(run_3000: Any) -> None:
     assert sum(summary.workflows.values()) == 3000
 
 
-def test_topic_files_have_the_right_schema_and_order(run_3000: Any) -> None:
+def test_topic_files_have_the_right_schema_and_order(run_3000: Run3000) -> None:
     _, out_dir, records = run_3000
     assert any(topic != "banks" for topic in records)
     for topic, recs in records.items():
@@ -77,7 +82,7 @@ def test_topic_files_have_the_right_schema_and_order(run_3000: Any) -> None:
             assert [r["ts"] for r in recs] == sorted(r["ts"] for r in recs)
 
 
-def test_payment_fields(run_3000: Any) -> None:
+def test_payment_fields(run_3000: Run3000) -> None:
     _, _, records = run_3000
     bank_ids = {b["id"] for b in records["banks"]}
     first_bank_ids = [b["id"] for b in records["banks"] if b["version"] == 1]
@@ -99,7 +104,7 @@ def test_payment_fields(run_3000: Any) -> None:
         assert first["destination"] in destinations
 
 
-def test_banks_and_bank_updates(run_3000: Any) -> None:
+def test_banks_and_bank_updates(run_3000: Run3000) -> None:
     summary, _, records = run_3000
     banks = records["banks"]
     first_payment_ts = min(r["ts"] for topic, recs in records.items() if topic != "banks" for r in recs)

@@ -20,6 +20,7 @@ from synthpay import cli, config
 from synthpay.engine.stats import EngineStats
 from synthpay.model.delays import Delay
 from synthpay.model.timeline import Phase, Timeline
+from synthpay.summary.document import Summary
 from synthpay.verify import scenario as scenario_checks
 
 DISTRIBUTIONS = {
@@ -381,7 +382,9 @@ SCENARIO = {
 }
 
 
-def scenario_run(tmp_path: Path, text: str, overrides: dict[str, Any] | None = None) -> tuple[Any, Any]:
+def scenario_run(
+    tmp_path: Path, text: str, overrides: dict[str, Any] | None = None
+) -> tuple[Summary, dict[str, list[dict[str, Any]]]]:
     tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "c.toml"
     path.write_text(text)
@@ -469,9 +472,11 @@ def test_default_run_reports_no_phases_or_delays(tmp_path: Path) -> None:
 # test_scenarios_kafka; here the checks themselves)
 
 
-def verify_plan(tmp_path: Path) -> Any:
+def verify_plan(tmp_path: Path) -> scenario_checks.ScenarioPlan:
     summary, _ = scenario_run(tmp_path, PHASED, {"run.duration_s": 2.0})
-    return scenario_checks.scenario_plan(summary, list(summary.plan.statuses))
+    plan = scenario_checks.scenario_plan(summary, list(summary.plan.statuses))
+    assert plan is not None
+    return plan
 
 
 def test_verify_flags_a_delay_outside_the_support(tmp_path: Path) -> None:
