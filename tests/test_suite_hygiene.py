@@ -54,6 +54,8 @@ _TRANSPARENT = frozenset(
     | {"itertools.pairwise", "pairwise"}
 )
 _VIEWS = frozenset({"items", "values", "keys"})
+# Generic types whose arguments are what a fixture hands over (not the values of a mapping).
+_CARRIERS = frozenset({"tuple", "Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "Iterable"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Block:
 
     node: ast.AST
     outer: tuple[int, ...]
-    breaks_are_checked: bool  # a ``break`` in it lands past a loop ``else`` that fails
+    breaks_are_checked: bool  # a ``break`` in it skips a loop ``else`` that asserts or fails
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class _Walk:
 
 
 def _walk(body: Sequence[ast.stmt], inside: tuple[int, ...], checked: bool, found: _Walk) -> None:
-    """Collect assertions and blocks; ``checked``: the innermost loop has an ``else`` that fails."""
+    """Collect assertions and blocks; ``checked``: the innermost loop's ``else`` asserts or fails."""
     for stmt in body:
         if isinstance(stmt, ast.Assert):
             found.assertions.append(Assertion(stmt, inside))
@@ -213,6 +215,7 @@ def _mentions(test: ast.expr) -> Iterator[ast.AST]:
 
 
 def _mentions_subject(test: ast.expr, subject: ast.expr) -> bool:
+    """The assertion reads the subject: its path (or a longer one), or the same expression."""
     wanted, shape = _chain(subject), ast.dump(subject)
     for node in _mentions(test):
         chain = _chain(node)
@@ -229,9 +232,13 @@ def _bound(body: Sequence[ast.stmt]) -> set[str]:
     return {n.id for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
+def _mentions_names(test: ast.expr, names: set[str]) -> bool:
+    return any(isinstance(node, ast.Name) and node.id in names for node in _mentions(test))
+
+
 def _mentions_bound(test: ast.expr, body: Sequence[ast.stmt]) -> bool:
-    bound = _bound(body)
-    return any(isinstance(node, ast.Name) and node.id in bound for node in _mentions(test))
+    """The assertion reads a name the block binds (a counter, a value it found)."""
+    return _mentions_names(test, _bound(body))
 
 
 def _iterable_guarded(iterable: ast.expr, guards: list[ast.expr]) -> bool:
@@ -283,10 +290,6 @@ def _guarded(block: Block, guards: list[ast.expr], cases: set[str]) -> bool:
         bound = {node.name} if node.name else set()
         return any(_mentions_bound(g, node.body) or _mentions_names(g, bound) for g in guards)
     return False
-
-
-def _mentions_names(test: ast.expr, names: set[str]) -> bool:
-    return any(isinstance(node, ast.Name) and node.id in names for node in _mentions(test))
 
 
 def _describe(node: ast.AST) -> str:
@@ -493,10 +496,6 @@ def test_only_test_functions_are_checked() -> None:
     helper = "def check(rows):\n    for row in rows:\n        assert row.ok\n"
     assert check_source(helper) == []
     assert len(check_source(helper.replace("def check", "def test_check"))) == 1
-
-
-# Generic types whose arguments are what a fixture hands over (not the values of a mapping).
-_CARRIERS = frozenset({"tuple", "Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "Iterable"})
 
 
 def _is_fixture(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
