@@ -7,10 +7,10 @@ import json
 import os
 import random
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import fastavro
 import pytest
@@ -24,7 +24,7 @@ from synthpay.engine.identity import resolve_identity
 from synthpay.engine.snapshot import Service
 from synthpay.model import entities, serde
 from synthpay.services.logs import make_logger
-from synthpay.sinks.registry import load_registry
+from synthpay.sinks.registry import SinkFactory, load_registry
 from synthpay.summary.document import Summary
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -168,8 +168,22 @@ def rfc3339(ts_ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Collected(Protocol):
+    """What the test plugin module (plugins_for_tests) records, as the tests read and set it."""
+
+    EVENTS: list[tuple[str, str, int]]
+    OUTSTANDING: list[int]
+    BATCHES: list[int]
+    PROBE: Callable[[], int] | None
+    CLOSED: list[str]
+
+    @property
+    def CollectingSink(self) -> SinkFactory:
+        """The sink class the plugin registers as "collect"."""
+
+
 @pytest.fixture
-def collected() -> Iterator[Any]:
+def collected() -> Iterator[Collected]:
     """The test plugin module, its recorders reset before and after."""
     import plugins_for_tests
 

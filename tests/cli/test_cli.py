@@ -859,6 +859,7 @@ def test_stdout_sink_emits_json_lines(in_tmp: Path, capsys: pytest.CaptureFixtur
     lines = out.splitlines()
     assert len(lines) == summary["events_total"] == summary["delivered"]
     parsed = [json.loads(line) for line in lines]
+    assert any(msg["topic"] != "banks" for msg in parsed)
     counts: dict[str, int] = {}
     for msg in parsed:
         assert set(msg) == {"topic", "key", "timestamp", "value"}

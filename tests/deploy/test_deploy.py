@@ -79,14 +79,16 @@ def test_unit_protocol_timeouts_and_secrets() -> None:
     assert seconds(settings["WatchdogSec"]) > 0
     assert settings["DynamicUser"] == "yes" and settings["CapabilityBoundingSet"] == ""
     assert settings["RestrictAddressFamilies"] == "AF_UNIX AF_NETLINK AF_INET AF_INET6"
-    environment = [v for k, v in unit_settings(UNIT.read_text()) if k == "Environment"]
+    environment = [v.split("=", 1) for k, v in unit_settings(UNIT.read_text()) if k == "Environment"]
     credentials = {v.split(":", 1)[0] for k, v in unit_settings(UNIT.read_text()) if k == "LoadCredential"}
-    for assignment in environment:
-        name, value = assignment.split("=", 1)
+    assert environment
+    for name, _ in environment:
         assert name in ENV_NAMES
-        # Only the names of credentials, never a secret itself.
-        if re.search("PASSWORD|SECRET", name):
-            assert name.endswith("_FILE") and value in credentials
+    # Only the names of credentials, never a secret itself.
+    secrets = [(name, value) for name, value in environment if re.search("PASSWORD|SECRET", name)]
+    assert len(secrets) == 2
+    for name, value in secrets:
+        assert name.endswith("_FILE") and value in credentials
 
 
 # --- the Dockerfile (its text; scripts/deploy-check builds and runs the image)
@@ -123,9 +125,10 @@ def test_dockerfile() -> None:
     http_port_env = config.env_names()["http.port"][0]
     assert f"{http_port_env}=8080" in kinds["ENV"]
     assert any(kind == "COPY" and args.startswith("--from=build /opt/synthpay ") for kind, args in runtime)
-    for kind, args in steps:
-        if kind in ("ARG", "ENV"):
-            assert not re.search("SECRET|PASSWORD|API_KEY|TOKEN", args, re.IGNORECASE), args
+    declared = [args for kind, args in steps if kind in ("ARG", "ENV")]
+    assert declared
+    for args in declared:
+        assert not re.search("SECRET|PASSWORD|API_KEY|TOKEN", args, re.IGNORECASE), args
     ignored = (REPO_DIR / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".venv" in ignored and ".git" in ignored
 
@@ -153,6 +156,7 @@ def test_manifest_environment_and_secrets(name: str) -> None:
     assert "\t" not in text
     env = env_entries(text)
     assert env, name
+    assert any(re.search("PASSWORD|SECRET|USERNAME|API_KEY", variable) for variable in env), name
     for variable, value in env.items():
         assert variable in ENV_NAMES, variable  # every name means something to synthpay
         if re.search("PASSWORD|SECRET|USERNAME|API_KEY", variable):

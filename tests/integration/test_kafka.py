@@ -18,6 +18,8 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 from confluent_kafka.schema_registry import Schema
 from conftest import avro_schema
 from kafka_support import (
+    Record,
+    Run,
     Services,
     consume,
     end_offsets,
@@ -43,8 +45,12 @@ START = "2020-01-01T00:00:00Z"
 START_MS = 1577836800000
 
 
+# The services, {status or "banks": topic}, the finished run and every record it produced.
+Backfill = tuple[Services, dict[str, str], Run, list[Record]]
+
+
 @pytest.fixture(scope="module")
-def backfill(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def backfill(tmp_path_factory: pytest.TempPathFactory) -> Backfill:
     """One virtual-clock backfill into fresh topics, consumed back in full."""
     svc = services()
     tmp = tmp_path_factory.mktemp("backfill")
@@ -72,19 +78,20 @@ def backfill(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     return svc, topics, run, records
 
 
-def test_counts_per_topic_equal_the_summary(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_counts_per_topic_equal_the_summary(backfill: Backfill) -> None:
     _, topics, run, records = backfill
     summary = run.summary
     assert summary["failed"] == 0 and summary["undelivered"] == 0
     assert summary["delivered"] == summary["events_total"] == len(records)
     seen = Counter(r.topic for r in records)
+    assert topics.keys() == {*DELAYS, "banks"} and summary["statuses"].keys() == DELAYS.keys()
     for name, topic in topics.items():
         assert seen[topic] == summary["topics"][topic]["delivered"] > 0, name
     for status, count in summary["statuses"].items():
         assert seen[topics[status]] == count
 
 
-def test_every_payment_is_one_workflow_in_order_with_exact_delays(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_every_payment_is_one_workflow_in_order_with_exact_delays(backfill: Backfill) -> None:
     _, topics, run, records = backfill
     by_id = group_by_payment(records, topics["banks"])
     assert len(by_id) == run.summary["payments_started"] == 3000
@@ -94,6 +101,7 @@ def test_every_payment_is_one_workflow_in_order_with_exact_delays(backfill) -> N
         steps = tuple(r.value["status"] for r in events)
         assert steps in allowed, (pid, steps)
         assert len(set(steps)) == len(steps), "duplicate (id, status)"
+        assert len(events) > 1
         for before, after in itertools.pairwise(events):
             assert after.value["ts"] - before.value["ts"] == DELAYS[after.value["status"]]
         for r in events:
@@ -103,11 +111,12 @@ def test_every_payment_is_one_workflow_in_order_with_exact_delays(backfill) -> N
             assert r.headers["run_id"] == run.summary["run_id"].encode()
 
 
-def test_partitions_are_in_event_time_order(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_partitions_are_in_event_time_order(backfill: Backfill) -> None:
     _, _, _, records = backfill
-    by_partition: dict[tuple[str, int], list] = {}  # type: ignore[type-arg]
+    by_partition: dict[tuple[str, int], list[Record]] = {}
     for r in records:
         by_partition.setdefault((r.topic, r.partition), []).append(r)
+    assert by_partition
     for rs in by_partition.values():
         rs.sort(key=lambda r: r.offset)
         assert [r.offset for r in rs] == list(range(rs[0].offset, rs[0].offset + len(rs))), "gap or duplicate"
@@ -115,7 +124,7 @@ def test_partitions_are_in_event_time_order(backfill) -> None:  # type: ignore[n
         assert ts == sorted(ts)
 
 
-def test_keys_pick_the_partition_as_librdkafka_partitions_them(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_keys_pick_the_partition_as_librdkafka_partitions_them(backfill: Backfill) -> None:
     """librdkafka's default partitioner (consistent_random) is CRC-32 of the key modulo the count.
 
     Guards the positional produce() call in the Kafka sink: an argument in the wrong place
@@ -129,8 +138,9 @@ def test_keys_pick_the_partition_as_librdkafka_partitions_them(backfill) -> None
         assert r.partition == zlib.crc32(r.key.encode()) % counts[r.topic], (r.topic, r.key)
 
 
-def test_record_timestamps_carry_virtual_event_time(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_record_timestamps_carry_virtual_event_time(backfill: Backfill) -> None:
     _, topics, _, records = backfill
+    assert records
     for r in records:
         if r.topic == topics["banks"]:
             continue
@@ -140,12 +150,13 @@ def test_record_timestamps_carry_virtual_event_time(backfill) -> None:  # type: 
     assert first == START_MS + DELAYS["Initiated"]
 
 
-def test_banks_precede_every_reference(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_banks_precede_every_reference(backfill: Backfill) -> None:
     _, topics, _, records = backfill
     banks = [r for r in records if r.topic == topics["banks"]]
     created = {r.key: r for r in banks if r.value["version"] == 1}
     assert len(created) == 20
     payments = [r for r in records if r.topic != topics["banks"]]
+    assert payments and banks
     first_payment_ts = min(r.timestamp for r in payments)
     assert all(r.timestamp <= first_payment_ts for r in created.values())
     for r in payments:
@@ -156,10 +167,11 @@ def test_banks_precede_every_reference(backfill) -> None:  # type: ignore[no-unt
         versions[r.key] = r.value["version"]
 
 
-def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_subjects_and_schema_ids(backfill: Backfill) -> None:
     svc, topics, _, records = backfill
     client = registry(svc)
     ids = {r.topic: r.schema_id for r in records}
+    assert topics.keys() == {*DELAYS, "banks"}
     for name, topic in topics.items():
         latest = client.get_latest_version(f"{topic}-value")
         assert ids[topic] == latest.schema_id
@@ -167,10 +179,11 @@ def test_subjects_and_schema_ids(backfill) -> None:  # type: ignore[no-untyped-d
         assert json.loads(str(latest.schema.schema_str)) == expected
 
 
-def test_topics_created_with_configured_partitions(backfill) -> None:  # type: ignore[no-untyped-def]
+def test_topics_created_with_configured_partitions(backfill: Backfill) -> None:
     svc, topics, _, _ = backfill
     admin = AdminClient({"bootstrap.servers": svc.bootstrap})
     meta = admin.list_topics(timeout=10)
+    assert topics.keys() == {*DELAYS, "banks"}
     for name, topic in topics.items():
         expected = 1 if name == "banks" else PARTITIONS[name]
         assert len(meta.topics[topic].partitions) == expected, topic

@@ -98,6 +98,7 @@ def test_labelled_counts_match_the_summary_per_topic(
 
 def test_each_kind_at_its_rate(dirty: tuple[dict[str, Any], dict[str, str], list[Record]]) -> None:
     report = dirty[0]["anomalies"]
+    assert report["candidates"].keys() == {"late", "duplicate", "out_of_order", "missing"}
     for kind, n in report["candidates"].items():
         hits = report["injected"][kind]
         assert abs(hits - n * RATE) <= 5 * math.sqrt(n * RATE * (1 - RATE)) + 1, kind
@@ -110,6 +111,7 @@ def test_late_records_have_the_emission_time_as_record_timestamp(
     assert late and all(r.timestamp >= r.value["ts"] for r in late)
     assert sum(r.timestamp > r.value["ts"] for r in late) > len(late) // 2
     clean = [r for r in _payment_records(dirty) if "anomaly" not in r.headers]
+    assert clean
     assert all(r.timestamp == r.value["ts"] for r in clean)
 
 

@@ -172,5 +172,6 @@ def test_container_files_read_back_with_the_shipped_schema(tmp_path: Path, codec
             assert reader.metadata["avro.schema"] == serde.schema_text(name)
             assert reader.codec == codec
         # Multi-block files: the 1000-record blocks and the tail block all read back.
+        assert recs
         assert all(set(r) == {f["name"] for f in avro_schema(name)["fields"]} for r in recs)
     assert len(records["payment-initiated"]) == 2500

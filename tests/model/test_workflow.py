@@ -101,3 +101,5 @@ def test_pick_edges(value: float) -> None:
         if value * total < acc:
             assert plan.index == i
             break
+    else:
+        pytest.fail("no workflow's cumulative weight exceeds the draw")

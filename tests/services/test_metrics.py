@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
@@ -192,7 +191,9 @@ async def test_head_has_the_headers_and_no_body(port: int) -> None:
     assert (status, headers["content-length"], body) == (200, "3", b"")
 
 
-async def test_silent_and_slow_clients_are_dropped_after_the_timeout(fake: FakeEngine, mock_clock: Any) -> None:
+async def test_silent_and_slow_clients_are_dropped_after_the_timeout(
+    fake: FakeEngine, mock_clock: trio.testing.MockClock
+) -> None:
     # Virtual time stands still (no autojump): only the wall-time deadline can end these.
     async with trio.open_nursery() as nursery:
         bound = await nursery.start(partial(metrics.serve, fake, "127.0.0.1", 0, io_timeout_s=0.2))
@@ -204,7 +205,9 @@ async def test_silent_and_slow_clients_are_dropped_after_the_timeout(fake: FakeE
         nursery.cancel_scope.cancel()
 
 
-async def test_deadlines_are_wall_time_under_the_virtual_clock(port: int, autojump_clock: Any) -> None:
+async def test_deadlines_are_wall_time_under_the_virtual_clock(
+    port: int, autojump_clock: trio.testing.MockClock
+) -> None:
     """A request sent in pieces a tenth of a wall second apart is answered, however far virtual time runs."""
     async with await trio.open_tcp_stream("127.0.0.1", port) as client:
         for piece in (b"GET /healthz HTTP/1.1\r\n", b"Host: a\r\n", b"\r\n"):
@@ -353,6 +356,7 @@ async def test_endpoint_follows_a_real_engine_run() -> None:
     delivered = [sum(s["synthpay_events_delivered_total"].values()) for s in scrapes]
     assert 0 < started[0] < started[1] < started[2] <= summary.payments_started
     assert 0 < delivered[0] < delivered[1] < delivered[2] <= summary.delivered
+    assert len(scrapes) == 3
     assert all(s["synthpay_ready"] == {(): 1.0} for s in scrapes)
 
 

@@ -13,7 +13,6 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
@@ -108,7 +107,7 @@ class FakeEngine:
         return snapshot(events=5, in_flight=1, delivered=4, failed=0)
 
 
-async def test_watchdog_pings_only_while_healthy(autojump_clock: Any) -> None:
+async def test_watchdog_pings_only_while_healthy(autojump_clock: trio.testing.MockClock) -> None:
     engine = FakeEngine()
     received: list[tuple[float, str]] = []
     with trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
@@ -139,7 +138,7 @@ async def test_watchdog_pings_only_while_healthy(autojump_clock: Any) -> None:
     assert engine.log_stream.getvalue().count('"event": "watchdog_withheld"') == 1
 
 
-async def test_notify_failures_are_logged_not_raised(autojump_clock: Any, tmp_path: Path) -> None:
+async def test_notify_failures_are_logged_not_raised(autojump_clock: trio.testing.MockClock, tmp_path: Path) -> None:
     engine = FakeEngine()
     target = NotifyTarget(str(tmp_path / "nobody-listens"), 1.0)
     with trio.move_on_after(2.5):

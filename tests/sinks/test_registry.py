@@ -7,10 +7,9 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import PLUGIN, START, make_engine, run_to_end, subprocess_env
+from conftest import PLUGIN, START, Collected, make_engine, run_to_end, subprocess_env
 
 from synthpay import cli, config
 from synthpay.sinks.registry import PluginError, Registry, load_plugin, load_registry
@@ -33,7 +32,7 @@ seed = 8
     return path
 
 
-def test_collecting_plugin_sink_from_a_config_file_gets_every_event(tmp_path: Path, collected: Any) -> None:
+def test_collecting_plugin_sink_from_a_config_file_gets_every_event(tmp_path: Path, collected: Collected) -> None:
     write_config(tmp_path, "collect", payments=1000)
     settings = config.load(env={}, cwd=tmp_path)
     assert settings.plugins == (PLUGIN,)
@@ -84,7 +83,7 @@ def test_plugin_sink_in_a_real_process(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("batch_size", [50, 100, 250])
 def test_slow_sink_backpressure_bounds_memory_and_loses_nothing(
-    tmp_path: Path, collected: Any, batch_size: int
+    tmp_path: Path, collected: Collected, batch_size: int
 ) -> None:
     write_config(
         tmp_path,
@@ -115,7 +114,7 @@ def test_slow_sink_backpressure_bounds_memory_and_loses_nothing(
     assert stamps == sorted(stamps)
 
 
-def test_registry_and_plugin_loading(collected: Any) -> None:
+def test_registry_and_plugin_loading(collected: Collected) -> None:
     registry = load_registry(())
     assert registry.sink_names() == ("file", "kafka", "null", "stdout")
     load_plugin("plugins_for_tests:replace_null", registry, origin="test")
@@ -131,7 +130,7 @@ def test_registry_and_plugin_loading(collected: Any) -> None:
         load_plugin("plugins_for_tests:", Registry(), origin="test")
 
 
-def test_plugin_replacing_a_builtin_sink_via_config(tmp_path: Path, collected: Any) -> None:
+def test_plugin_replacing_a_builtin_sink_via_config(tmp_path: Path, collected: Collected) -> None:
     write_config(tmp_path, "null", payments=50, plugins="plugins_for_tests:replace_null")
     summary = run_to_end(make_engine(config.load(env={}, cwd=tmp_path)))
     assert len(collected.EVENTS) == summary.delivered == summary.events_total
