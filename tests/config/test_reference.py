@@ -1,4 +1,4 @@
-"""The declarations are the one source: the README table, config.toml and --help agree with them."""
+"""The declarations are the one source: the settings reference page, config.toml and --help agree with them."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ def _flattened(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def test_the_readme_settings_table_is_the_rendered_one() -> None:
-    readme = (REPO_DIR / "README.md").read_text()
-    assert reference.rewritten(readme) == readme, "run: python -m synthpay.config.reference README.md"
+def test_the_reference_page_settings_table_is_the_rendered_one() -> None:
+    page = (REPO_DIR / reference.PAGE).read_text()
+    assert reference.rewritten(page) == page, f"run: python -m synthpay.config.reference {reference.PAGE}"
 
 
 def test_the_shipped_config_toml_lists_every_setting_at_its_declared_default() -> None:
@@ -44,7 +44,7 @@ def test_every_declared_default_is_accepted_by_its_own_parser() -> None:
 
 @pytest.mark.parametrize("declared", declarations(), ids=lambda d: d.key)
 def test_a_value_of_a_type_no_setting_takes_is_refused_with_the_declared_accepted_text(declared: Declaration) -> None:
-    # The README table shows .accepted and the loader's error line what the parser raises: they must agree.
+    # The reference page's table shows .accepted and the loader's error line what the parser raises: they must agree.
     assert declared.parse.accepted
     with pytest.raises(ValueError, match=r"\S") as refused:
         declared.parse(object(), False)

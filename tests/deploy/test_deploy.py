@@ -67,8 +67,8 @@ def test_unit_security_exposure() -> None:
     match = re.search(r"Overall exposure level for synthpay\.service: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     assert float(match[1]) <= EXPOSURE_MAX
-    readme = (REPO_DIR / "README.md").read_text()
-    assert f"exposure level {EXPOSURE_MAX}" in readme
+    systemd_page = (REPO_DIR / "docs" / "how-to" / "systemd.md").read_text()
+    assert f"exposure level {EXPOSURE_MAX}" in systemd_page
 
 
 def test_unit_protocol_timeouts_and_secrets() -> None:
