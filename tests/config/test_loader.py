@@ -232,7 +232,9 @@ seed = "42"
     assert s.timing == "parallel" and s.run.start_ms == START_MS and s.run.seed == 42
     assert dict(s.kafka.config) == {"linger.ms": "50", "enable.idempotence": "true", "sasl.password": "hush"}
     described = config.describe(s)
-    assert described["kafka"]["config"]["sasl.password"] == "***"
+    kafka = described["kafka"]
+    assert isinstance(kafka, dict) and isinstance(kafka["config"], dict)
+    assert kafka["config"]["sasl.password"] == "***"
     assert "hush" not in repr(described)
 
 
@@ -241,9 +243,12 @@ def test_secrets_never_printed(tmp_path: Path) -> None:
     assert s.kafka.sasl_password.value == "pa55word"
     for text in (repr(s), str(s), repr(s.kafka), str(s.kafka.sasl_password), repr(config.describe(s))):
         assert "pa55word" not in text and "sr-secret" not in text
-    assert config.describe(s)["kafka"]["sasl_password"] == "***"
-    assert config.describe(s)["schema_registry"]["api_secret"] == "***"
-    assert config.describe(defaults_only())["kafka"]["sasl_password"] == ""
+    kafka, registry = config.describe(s)["kafka"], config.describe(s)["schema_registry"]
+    default_kafka = config.describe(defaults_only())["kafka"]
+    assert isinstance(kafka, dict) and isinstance(registry, dict) and isinstance(default_kafka, dict)
+    assert kafka["sasl_password"] == "***"
+    assert registry["api_secret"] == "***"
+    assert default_kafka["sasl_password"] == ""
 
 
 # (environment, message) of values the loader rejects, checked in-process (the CLI tests
