@@ -32,6 +32,7 @@ from synthpay.config.settings import (
     sections,
     structured_keys,
 )
+from synthpay.model.delays import Delay
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -87,8 +88,8 @@ def load(
 
     parsed = {key: checked(_BY_KEY[key].parse, value) for key, value in layers.values.items()}
     _read_secret_files(parsed, layers.values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
-    settings = _build(parsed, layers, str(path) if path else "")
-    return rules.apply(settings, layers.values, _AUTO_BATCH)
+    settings = rules.apply(_build(parsed, layers, str(path) if path else ""), layers.values, _AUTO_BATCH)
+    return _with_independent_tables(settings, layers.tables)
 
 
 def dotenv_origin(env_file: str | None) -> str:
@@ -239,7 +240,7 @@ def _apply_env(env: Mapping[str, str], origin: str, layers: _Layers) -> None:
 
 
 def _build(parsed: Mapping[str, object], layers: _Layers, source: str) -> Settings:
-    """The settings as parsed, with their tables; the rules that tie them together come after."""
+    """The settings as parsed, with the tables the rules read; the other tables as if not given."""
     statuses = tables.statuses(layers.tables.get("statuses"), layers.delays)
     workflows = tables.workflows(layers.tables.get("workflows"), statuses)
     phases = tables.phases(layers.tables.get("phases"), workflows, statuses)
@@ -248,10 +249,8 @@ def _build(parsed: Mapping[str, object], layers: _Layers, source: str) -> Settin
     for d in _DECLARED:
         table, _, _ = d.key.rpartition(".")
         (by_table[table] if table else top)[d.attr] = parsed[d.key]
-    by_table["kafka"]["config"] = tables.kafka_config(layers.tables.get("kafka.config"))
-    for name, default in (("late_delay", DEFAULT_LATE_DELAY), ("duplicate_delay", DEFAULT_DUPLICATE_DELAY)):
-        given = layers.tables.get(f"anomalies.{name}")
-        by_table["anomalies"][name] = tables.delay(f"anomalies.{name}", given.raw, given) if given else default
+    by_table["kafka"]["config"] = tables.kafka_config(None)
+    by_table["anomalies"].update(late_delay=DEFAULT_LATE_DELAY, duplicate_delay=DEFAULT_DUPLICATE_DELAY)
     return _construct(
         Settings,
         {
@@ -259,11 +258,35 @@ def _build(parsed: Mapping[str, object], layers: _Layers, source: str) -> Settin
             **top,
             "statuses": MappingProxyType(statuses),
             "workflows": workflows,
-            "plugins": tables.plugins(layers.tables.get("plugins")),
+            "plugins": tables.plugins(None),
             "phases": phases,
             "source": source,
         },
     )
+
+
+def _with_independent_tables(settings: Settings, given: Mapping[str, Given]) -> Settings:
+    """``settings`` with ``[kafka.config]``, the anomaly delays and ``plugins`` as given.
+
+    No rule reads these, and they are checked after the rules as they always were: of
+    several problems in one configuration, the one reported first stays the same.
+    """
+    anomalies = settings.anomalies
+    return replace(
+        settings,
+        kafka=replace(settings.kafka, config=tables.kafka_config(given.get("kafka.config"))),
+        anomalies=replace(
+            anomalies,
+            late_delay=_anomaly_delay("late_delay", given, anomalies.late_delay),
+            duplicate_delay=_anomaly_delay("duplicate_delay", given, anomalies.duplicate_delay),
+        ),
+        plugins=tables.plugins(given.get("plugins")),
+    )
+
+
+def _anomaly_delay(name: str, given: Mapping[str, Given], default: Delay) -> Delay:
+    table = given.get(f"anomalies.{name}")
+    return tables.delay(f"anomalies.{name}", table.raw, table) if table else default
 
 
 def _construct(kind: Callable[..., S], values: Mapping[str, object]) -> S:

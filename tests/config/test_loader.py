@@ -302,3 +302,21 @@ def test_a_delay_for_a_status_added_in_the_config_file_is_accepted(tmp_path: Pat
     (tmp_path / "config.toml").write_text("[statuses]\nSettled = { delay_ms = 10 }\n")
     settings = config.load(env={"DELAY_SETTLED": "250"}, cwd=tmp_path)
     assert settings.statuses["Settled"].delay_ms == 250
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "plugins = 3",
+        '[kafka.config]\n"linger.ms" = [1]',
+        "[anomalies]\nlate_delay = 4",
+        "[anomalies]\nduplicate_delay = 4",
+    ],
+)
+def test_a_rule_broken_is_reported_before_a_bad_table_no_rule_reads(tmp_path: Path, table: str) -> None:
+    (tmp_path / "config.toml").write_text(f"{table}\n[run]\ninstance_index = 3\ninstance_count = 2\n")
+    with pytest.raises(ConfigError) as refused:
+        config.load(env={}, cwd=tmp_path)
+    assert str(refused.value) == (
+        "run.instance_index = 3 (config.toml): expected a whole number below run.instance_count (2)"
+    )
