@@ -1,5 +1,6 @@
 """Configuration: every setting declared once (settings), read and checked (parsers), loaded
-from the layers into one frozen ``Settings`` (loader), and shown as a reference table (reference).
+from the layers into one frozen ``Settings`` (loader) with its tables (tables) and the rules
+that tie settings together (rules), and shown as a reference table (reference).
 
 The loader's entry points are re-exported here: ``config.load(...)`` is how callers read it.
 """

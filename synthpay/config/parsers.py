@@ -8,34 +8,42 @@ an upper bound as well as a lower one, so no value can make a run spin, flood or
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast, get_args
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
 T = TypeVar("T")
+#: A parser of ints is a parser of objects: what it yields only ever narrows.
+T_co = TypeVar("T_co", covariant=True)
+L = TypeVar("L", bound=str)
 
 
 @dataclass(frozen=True, slots=True)
-class Parser(Generic[T]):
+class Parser(Generic[T_co]):
     """What a setting accepts, and how its raw value is read.
 
     ``read`` raises ``ValueError`` for any value it rejects; calling the parser turns that
     into one whose message is ``accepted``, so the error can never say something else.
+    ``masked`` parsers read credentials: an error shows ``'***'`` instead of the value.
     """
 
     accepted: str
-    read: Callable[[Any, bool], T]
+    read: Callable[[object, bool], T_co]
+    masked: bool = False
 
-    def __call__(self, raw: Any, text: bool) -> T:
+    def __call__(self, raw: object, text: bool) -> T_co:
         try:
             return self.read(raw, text)
         except ValueError:
             raise ValueError(self.accepted) from None
 
 
-def accepting(accepted: str) -> Callable[[Callable[[Any, bool], T]], Parser[T]]:
+def accepting(accepted: str) -> Callable[[Callable[[object, bool], T]], Parser[T]]:
     """Declare the decorated read function a parser of values ``accepted`` describes."""
     return lambda read: Parser(accepted, read)
 
@@ -45,10 +53,16 @@ def _shown(n: float) -> str:
     return f"{int(n):_}" if n == int(n) else f"{n:g}"
 
 
+def literal_values(kind: TypeForm[L]) -> tuple[L, ...]:
+    """The strings a ``Literal`` type admits, in the order it lists them."""
+    # get_args is untyped; the Literal's own arguments are exactly its values.
+    return cast("tuple[L, ...]", get_args(kind))
+
+
 def whole(minimum: int, maximum: int) -> Parser[int]:
     """A whole number in [minimum, maximum]."""
 
-    def read(raw: Any, text: bool) -> int:
+    def read(raw: object, text: bool) -> int:
         if text:
             raw = int(str(raw).strip().replace("_", ""))
         if isinstance(raw, bool) or not isinstance(raw, int) or not minimum <= raw <= maximum:
@@ -62,7 +76,7 @@ def number(minimum: float, maximum: float, *, exclusive: bool = False) -> Parser
     """A finite number in [minimum, maximum] (or (minimum, maximum] when ``exclusive``)."""
     low = f"above {_shown(minimum)} and at most" if exclusive else f"from {_shown(minimum)} to"
 
-    def read(raw: Any, text: bool) -> float:
+    def read(raw: object, text: bool) -> float:
         if text:
             raw = float(str(raw).strip().replace("_", ""))
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
@@ -75,12 +89,13 @@ def number(minimum: float, maximum: float, *, exclusive: bool = False) -> Parser
     return Parser(f"a number {low} {_shown(maximum)}", read)
 
 
-def choice(values: tuple[str, ...], *, upper: bool = False) -> Parser[str]:
-    """One of ``values``, case-insensitive; returned as spelled in ``values``."""
+def choice(kind: TypeForm[L], *, upper: bool = False) -> Parser[L]:
+    """One of the values of the ``Literal`` type ``kind``, case-insensitive; returned as spelled there."""
+    values = literal_values(kind)
     by_folded = {v.casefold(): v for v in values}
     shown = ", ".join(values) if upper else ", ".join(repr(v) for v in values)
 
-    def read(raw: Any, text: bool) -> str:
+    def read(raw: object, text: bool) -> L:
         if not isinstance(raw, str) or raw.strip().casefold() not in by_folded:
             raise ValueError
         return by_folded[raw.strip().casefold()]
@@ -89,18 +104,42 @@ def choice(values: tuple[str, ...], *, upper: bool = False) -> Parser[str]:
 
 
 @accepting("a string")
-def text(raw: Any, is_text: bool) -> str:
+def text(raw: object, is_text: bool) -> str:
     """Any string, surrounding white space removed."""
     if not isinstance(raw, str):
         raise ValueError
     return raw.strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A credential: prints as ``***`` everywhere so it never reaches a log or an error."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "'***'" if self.value else "''"
+
+    def __str__(self) -> str:
+        return "***" if self.value else ""
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+def _secret(raw: object, is_text: bool) -> Secret:
+    return Secret(text.read(raw, is_text))
+
+
+#: Any string, surrounding white space removed, kept as a :class:`Secret`.
+secret = Parser(text.accepted, _secret, masked=True)
+
+
 _TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
 @accepting("a topic name of 1 to 249 letters, digits, '.', '_' or '-' (not '.' or '..')")
-def topic(raw: Any, is_text: bool) -> str:
+def topic(raw: object, is_text: bool) -> str:
     """A legal Kafka topic name; the file sink makes it a file name, so it can never be a path."""
     if not isinstance(raw, str):
         raise ValueError
@@ -111,7 +150,7 @@ def topic(raw: Any, is_text: bool) -> str:
 
 
 @accepting("true or false")
-def boolean(raw: Any, is_text: bool) -> bool:
+def boolean(raw: object, is_text: bool) -> bool:
     """true or false; as a flag given alone, true."""
     if isinstance(raw, bool):
         return raw
@@ -124,7 +163,7 @@ _ANY_RATE = number(0, 1_000_000)
 
 
 @accepting("0 (as fast as the workers allow) or a number from 0.001 to 1_000_000")
-def rate(raw: Any, is_text: bool) -> float:
+def rate(raw: object, is_text: bool) -> float:
     """0 (as fast as the workers allow) or a rate that brings a payment at least every 1,000 s."""
     value = _ANY_RATE(raw, is_text)
     if 0 < value < 0.001:
@@ -137,15 +176,16 @@ _MULTIPLIER = number(0, 1_000)
 
 
 @accepting("24 numbers from 0 to 1_000 (one per hour of day, not all 0), or empty for a flat rate")
-def curve(raw: Any, is_text: bool) -> tuple[float, ...]:
+def curve(raw: object, is_text: bool) -> tuple[float, ...]:
     """24 multipliers of the rate, one per hour of day (not all 0), or empty for a flat rate."""
     if is_text:
         raw = str(raw).replace(",", " ").split()
     if not isinstance(raw, (list, tuple)):
         raise ValueError
-    if not raw:
+    given: Sequence[object] = raw
+    if not given:
         return ()
-    multipliers = tuple(_MULTIPLIER(value, is_text) for value in raw)
+    multipliers = tuple(_MULTIPLIER(value, is_text) for value in given)
     if len(multipliers) != 24 or not any(multipliers):
         raise ValueError
     return multipliers
@@ -155,7 +195,7 @@ _SEED = whole(0, 2**63 - 1)
 
 
 @accepting(f"{_SEED.accepted}, or empty for a random seed")
-def seed(raw: Any, is_text: bool) -> int | None:
+def seed(raw: object, is_text: bool) -> int | None:
     """Empty for a random seed, else a whole number."""
     if raw == "" or raw is None:
         return None
@@ -164,7 +204,7 @@ def seed(raw: Any, is_text: bool) -> int | None:
 
 
 @accepting("an ISO 8601 time from 1970 to 9999 such as 2026-01-31T09:00:00Z, or empty for now")
-def start(raw: Any, is_text: bool) -> int | None:
+def start(raw: object, is_text: bool) -> int | None:
     """An ISO 8601 time as epoch ms (UTC when no zone is given), or None for "now"."""
     if isinstance(raw, datetime):
         moment = raw
@@ -189,7 +229,7 @@ _PROTOCOLS = ("", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
 @accepting("one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (or empty for automatic)")
-def security_protocol(raw: Any, is_text: bool) -> str:
+def security_protocol(raw: object, is_text: bool) -> str:
     """A Kafka security protocol, or empty for automatic."""
     if not isinstance(raw, str) or raw.strip().upper() not in _PROTOCOLS:
         raise ValueError
@@ -202,7 +242,7 @@ _ANY_REPLICATION = whole(-1, 32)
 
 
 @accepting("-1 (the broker's default) or a whole number from 1 to 32")
-def replication(raw: Any, is_text: bool) -> int:
+def replication(raw: object, is_text: bool) -> int:
     """A replication factor, or -1 for the broker's default."""
     value = _ANY_REPLICATION(raw, is_text)
     if value == 0:
@@ -211,7 +251,7 @@ def replication(raw: Any, is_text: bool) -> int:
 
 
 @accepting("an http:// or https:// URL such as http://localhost:8081")
-def http_url(raw: Any, is_text: bool) -> str:
+def http_url(raw: object, is_text: bool) -> str:
     """An http:// or https:// URL with a host."""
     if not isinstance(raw, str):
         raise ValueError

@@ -4,19 +4,26 @@ Each declared field carries its whole declaration: default, parser (with its acc
 range), TOML key, environment names, flag, metavar and help. The loader
 (:mod:`synthpay.config`), ``--help``, ``synthpay validate`` and the README's settings table
 (:mod:`synthpay.config.reference`) are derived from these declarations, so a setting is added or
-changed here and nowhere else. Fields marked ``structured`` are tables or arrays with a
-parser of their own in the loader; the two undeclared fields are set by the loader itself.
+changed here and nowhere else. A field's type is what its parser yields (:func:`setting`
+is generic over it), so mypy holds each declaration to its parser. Fields marked
+``structured`` are tables or arrays with a parser of their own (:mod:`synthpay.config.tables`);
+the two undeclared fields are set by the loader itself.
 Nothing here runs plugin code or touches the environment: this is pure data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, field, fields, replace
-from typing import Any, Literal, get_args
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from synthpay.config import parsers
-from synthpay.config.parsers import Parser
+from synthpay.config.parsers import Parser, literal_values
+from synthpay.config.parsers import Secret as Secret  # re-exported: a setting's type
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+    from typing_extensions import TypeForm
 from synthpay.model.delays import Delay
 from synthpay.model.timeline import Phase
 from synthpay.model.workflow import Status, Timing, Workflow
@@ -31,6 +38,10 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OA
 Popularity = Literal["uniform", "zipf"]
 
 _DECLARATION, _SECTION, _STRUCTURED = "declaration", "section", "structured"
+_TAGS = (_DECLARATION, _SECTION, _STRUCTURED)
+
+T = TypeVar("T")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +50,17 @@ class Declaration:
 
     key: str  # the dotted TOML key, e.g. "run.payments" (filled in by declarations())
     attr: str  # the dataclass field it fills
-    default: Any  # as it would be written in config.toml
-    parse: Parser[Any]
+    default: object  # as it would be written in config.toml
+    parse: Parser[object]
     help: str
     aliases: tuple[str, ...] = ()  # environment names besides SYNTHPAY_<SECTION>_<KEY>
     flag: str | None = None
     metavar: str | None = None
-    secret: bool = False
+
+    @property
+    def secret(self) -> bool:
+        """A credential: never shown, and ``<key>_file`` may name a file to read it from."""
+        return self.parse.masked
 
     @property
     def env(self) -> tuple[str, ...]:
@@ -54,23 +69,27 @@ class Declaration:
 
 
 def setting(
-    default: Any,
-    parse: Parser[Any],
+    default: object,
+    parse: Parser[T],
     help: str,
     *,
     env: tuple[str, ...] = (),
     flag: str | None = None,
     metavar: str | None = None,
-    secret: bool = False,
     key: str | None = None,
-) -> Any:
-    """Declare the field as a setting (``key`` when its TOML name differs from the field's)."""
-    declared = Declaration(key or "", "", default, parse, help, env, flag, metavar, secret)
-    return field(metadata={_DECLARATION: declared})
+) -> T:
+    """Declare the field as a setting (``key`` when its TOML name differs from the field's).
+
+    The field's type is what ``parse`` yields, so mypy holds every declaration to its parser.
+    """
+    declared = Declaration(key or "", "", default, parse, help, env, flag, metavar)
+    # The loader fills the field from the declaration's parser: this is not its value.
+    placeholder: T = field(metadata={_DECLARATION: declared})
+    return placeholder
 
 
 def structured(what: str) -> Any:
-    """A table or array with a parser of its own in the loader; ``what`` says what it holds."""
+    """A table or array with a parser of its own in :mod:`synthpay.config.tables`; ``what`` says what it holds."""
     return field(metadata={_STRUCTURED: what})
 
 
@@ -78,28 +97,8 @@ def structured(what: str) -> Any:
 PROBABILITY = parsers.number(0, 1)
 
 
-def _choices(kind: Any) -> tuple[str, ...]:
-    return tuple(get_args(kind))
-
-
-def _metavar(kind: Any) -> str:
-    return "{" + ",".join(_choices(kind)) + "}"
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A credential: prints as ``***`` everywhere so it never reaches a log or an error."""
-
-    value: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "'***'" if self.value else "''"
-
-    def __str__(self) -> str:
-        return "***" if self.value else ""
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
+def _metavar(kind: TypeForm[str]) -> str:
+    return "{" + ",".join(literal_values(kind)) + "}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +126,7 @@ class RunSettings:
     )
     clock: Clock = setting(
         "real",
-        parsers.choice(_choices(Clock)),
+        parsers.choice(Clock),
         "real: events as the delays say, in real time; virtual: a backfill of history as fast as the sink takes it",
         env=("SYNTHPAY_CLOCK",),
         flag="--clock",
@@ -167,18 +166,18 @@ class RunSettings:
         metavar="SECONDS",
     )
     log_level: LogLevel = setting(
-        "info", parsers.choice(_choices(LogLevel)), "debug, info, warning or error", flag="--log-level", metavar="LEVEL"
+        "info", parsers.choice(LogLevel), "debug, info, warning or error", flag="--log-level", metavar="LEVEL"
     )
     log_format: LogFormat = setting(
         "auto",
-        parsers.choice(_choices(LogFormat)),
+        parsers.choice(LogFormat),
         "auto (console on a terminal, else JSON lines), json, or console (readable lines and a live progress bar)",
         flag="--log-format",
         metavar=_metavar(LogFormat),
     )
     mode: Mode = setting(
         "batch",
-        parsers.choice(_choices(Mode)),
+        parsers.choice(Mode),
         "batch (stop after --payments) or continuous (until stopped; same as --payments 0)",
         flag="--mode",
         metavar=_metavar(Mode),
@@ -192,7 +191,7 @@ class RunSettings:
     )
     arrivals: Arrivals = setting(
         "poisson",
-        parsers.choice(_choices(Arrivals)),
+        parsers.choice(Arrivals),
         "spacing of payment starts under --rate: poisson (random) or constant",
         flag="--arrivals",
         metavar=_metavar(Arrivals),
@@ -257,7 +256,7 @@ class EntitySettings:
     )
     popularity: Popularity = setting(
         "uniform",
-        parsers.choice(_choices(Popularity)),
+        parsers.choice(Popularity),
         "how payments pick their banks: uniform, or zipf (a few "
         "hot banks take most of the traffic; source and destination drawn apart)",
         metavar=_metavar(Popularity),
@@ -309,7 +308,7 @@ class FileSettings:
     """The embedded default sink: one Avro object container file per topic."""
 
     dir: str = setting("out", parsers.text, "directory of the file sink's .avro files", flag="--out", metavar="DIR")
-    codec: Codec = setting("deflate", parsers.choice(_choices(Codec)), "Avro block codec: deflate or null")
+    codec: Codec = setting("deflate", parsers.choice(Codec), "Avro block codec: deflate or null")
     overwrite: bool = setting(
         False,
         parsers.boolean,
@@ -336,10 +335,10 @@ class KafkaSettings:
         env=("KAFKA_SECURITY_PROTOCOL",),
     )
     sasl_mechanisms: SaslMechanism = setting(
-        "PLAIN", parsers.choice(_choices(SaslMechanism), upper=True), "SASL mechanism", env=("KAFKA_SASL_MECHANISMS",)
+        "PLAIN", parsers.choice(SaslMechanism, upper=True), "SASL mechanism", env=("KAFKA_SASL_MECHANISMS",)
     )
     sasl_username: str = setting("", parsers.text, "SASL user name", env=("KAFKA_SASL_USERNAME",))
-    sasl_password: Secret = setting("", parsers.text, "SASL password", env=("KAFKA_SASL_PASSWORD",), secret=True)
+    sasl_password: Secret = setting("", parsers.secret, "SASL password", env=("KAFKA_SASL_PASSWORD",))
     sasl_password_file: str = setting(
         "",
         parsers.text,
@@ -367,9 +366,7 @@ class RegistrySettings:
         "http://localhost:8081", parsers.http_url, "schema registry URL", env=("SCHEMA_REGISTRY_ENDPOINT",)
     )
     api_key: str = setting("", parsers.text, "registry API key", env=("SCHEMA_REGISTRY_API_KEY",))
-    api_secret: Secret = setting(
-        "", parsers.text, "registry API secret", env=("SCHEMA_REGISTRY_API_SECRET",), secret=True
-    )
+    api_secret: Secret = setting("", parsers.secret, "registry API secret", env=("SCHEMA_REGISTRY_API_SECRET",))
     api_secret_file: str = setting(
         "",
         parsers.text,
@@ -392,9 +389,10 @@ class HttpSettings:
     )
 
 
-def section(kind: type) -> Any:
+def section(kind: type[S]) -> S:
     """A ``[table]`` of settings, declared by the fields of ``kind``."""
-    return field(metadata={_SECTION: kind})
+    placeholder: S = field(metadata={_SECTION: kind})
+    return placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +409,7 @@ class Settings:
     anomalies: AnomalySettings = section(AnomalySettings)
     timing: Timing = setting(
         "sequential",
-        parsers.choice(_choices(Timing)),
+        parsers.choice(Timing),
         "sequential: each delay counts from the previous "
         "status; parallel: every delay counts from the start (the original's behaviour)",
         flag="--timing",
@@ -424,36 +422,48 @@ class Settings:
     source: str = ""  # set by the loader: the config file read, if any
 
 
-def _bound(f: Field[Any], prefix: str) -> Declaration:
-    declared: Declaration = f.metadata[_DECLARATION]
-    return replace(declared, key=prefix + (declared.key or f.name), attr=f.name)
+def _tagged(kind: type[DataclassInstance]) -> list[tuple[str, str, object]]:
+    """Each declared field of the dataclass ``kind``: its name, how it is declared, and its declaration."""
+    return [(f.name, tag, f.metadata[tag]) for f in fields(kind) for tag in _TAGS if tag in f.metadata]
+
+
+def _section(declared: object) -> type[DataclassInstance] | None:
+    """The dataclass a ``section()`` field was declared with, else None."""
+    return declared if isinstance(declared, type) and is_dataclass(declared) else None
+
+
+def _bound(declared: Declaration, name: str, prefix: str) -> Declaration:
+    return replace(declared, key=prefix + (declared.key or name), attr=name)
 
 
 def declarations() -> tuple[Declaration, ...]:
     """Every scalar setting, in the order of the dataclasses."""
     found: list[Declaration] = []
-    for f in fields(Settings):
-        if _DECLARATION in f.metadata:
-            found.append(_bound(f, ""))
-        elif _SECTION in f.metadata:
-            found += [_bound(sf, f.name + ".") for sf in fields(f.metadata[_SECTION]) if _DECLARATION in sf.metadata]
+    for name, _, declared in _tagged(Settings):
+        kind = _section(declared)
+        if isinstance(declared, Declaration):
+            found.append(_bound(declared, name, ""))
+        elif kind is not None:
+            found += [_bound(d, leaf, name + ".") for leaf, _, d in _tagged(kind) if isinstance(d, Declaration)]
     return tuple(found)
 
 
 def structured_keys() -> tuple[str, ...]:
     """The dotted keys of tables and arrays that each have a parser of their own."""
     found: list[str] = []
-    for f in fields(Settings):
-        if _STRUCTURED in f.metadata:
-            found.append(f.name)
-        elif _SECTION in f.metadata:
-            found += [f"{f.name}.{sf.name}" for sf in fields(f.metadata[_SECTION]) if _STRUCTURED in sf.metadata]
+    for name, tag, declared in _tagged(Settings):
+        kind = _section(declared)
+        if tag == _STRUCTURED:
+            found.append(name)
+        elif kind is not None:
+            found += [f"{name}.{leaf}" for leaf, leaf_tag, _ in _tagged(kind) if leaf_tag == _STRUCTURED]
     return tuple(found)
 
 
-def sections() -> dict[str, type]:
+def sections() -> dict[str, type[DataclassInstance]]:
     """Each ``[table]`` name and the dataclass it fills."""
-    return {f.name: f.metadata[_SECTION] for f in fields(Settings) if _SECTION in f.metadata}
+    found = {name: _section(declared) for name, _, declared in _tagged(Settings)}
+    return {name: kind for name, kind in found.items() if kind is not None}
 
 
 #: The original generator's status delays (code defaults) and partition counts.

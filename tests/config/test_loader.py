@@ -233,7 +233,9 @@ seed = "42"
     assert s.timing == "parallel" and s.run.start_ms == START_MS and s.run.seed == 42
     assert dict(s.kafka.config) == {"linger.ms": "50", "enable.idempotence": "true", "sasl.password": "hush"}
     described = config.describe(s)
-    assert described["kafka"]["config"]["sasl.password"] == "***"
+    kafka = described["kafka"]
+    assert isinstance(kafka, dict) and isinstance(kafka["config"], dict)
+    assert kafka["config"]["sasl.password"] == "***"
     assert "hush" not in repr(described)
 
 
@@ -242,9 +244,12 @@ def test_secrets_never_printed(tmp_path: Path) -> None:
     assert s.kafka.sasl_password.value == "pa55word"
     for text in (repr(s), str(s), repr(s.kafka), str(s.kafka.sasl_password), repr(config.describe(s))):
         assert "pa55word" not in text and "sr-secret" not in text
-    assert config.describe(s)["kafka"]["sasl_password"] == "***"
-    assert config.describe(s)["schema_registry"]["api_secret"] == "***"
-    assert config.describe(defaults_only())["kafka"]["sasl_password"] == ""
+    kafka, registry = config.describe(s)["kafka"], config.describe(s)["schema_registry"]
+    default_kafka = config.describe(defaults_only())["kafka"]
+    assert isinstance(kafka, dict) and isinstance(registry, dict) and isinstance(default_kafka, dict)
+    assert kafka["sasl_password"] == "***"
+    assert registry["api_secret"] == "***"
+    assert default_kafka["sasl_password"] == ""
 
 
 # (environment, message) of values the loader rejects, checked in-process (the CLI tests
@@ -298,3 +303,21 @@ def test_a_delay_for_a_status_added_in_the_config_file_is_accepted(tmp_path: Pat
     (tmp_path / "config.toml").write_text("[statuses]\nSettled = { delay_ms = 10 }\n")
     settings = config.load(env={"DELAY_SETTLED": "250"}, cwd=tmp_path)
     assert settings.statuses["Settled"].delay_ms == 250
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "plugins = 3",
+        '[kafka.config]\n"linger.ms" = [1]',
+        "[anomalies]\nlate_delay = 4",
+        "[anomalies]\nduplicate_delay = 4",
+    ],
+)
+def test_a_rule_broken_is_reported_before_a_bad_table_no_rule_reads(tmp_path: Path, table: str) -> None:
+    (tmp_path / "config.toml").write_text(f"{table}\n[run]\ninstance_index = 3\ninstance_count = 2\n")
+    with pytest.raises(ConfigError) as refused:
+        config.load(env={}, cwd=tmp_path)
+    assert str(refused.value) == (
+        "run.instance_index = 3 (config.toml): expected a whole number below run.instance_count (2)"
+    )

@@ -51,8 +51,10 @@ def test_absolute_file_and_toml_setting(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(f'[kafka]\nsasl_password_file = "{path}"\n')
     settings = config.load(env={"CREDENTIALS_DIRECTORY": "/nonexistent"}, cwd=tmp_path)
     assert secret(settings, "kafka.sasl_password") == "abs"
-    assert config.describe(settings)["kafka"]["sasl_password"] == "***"
-    assert config.describe(settings)["kafka"]["sasl_password_file"] == str(path)
+    kafka = config.describe(settings)["kafka"]
+    assert isinstance(kafka, dict)
+    assert kafka["sasl_password"] == "***"
+    assert kafka["sasl_password_file"] == str(path)
 
 
 def test_unreadable_file_is_a_one_line_error_without_the_secret(tmp_path: Path) -> None:

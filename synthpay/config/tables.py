@@ -1,0 +1,317 @@
+"""The tables and arrays that each have a parser of their own.
+
+``[statuses]`` (and the ``DELAY_<STATUS>`` variables), ``[[workflows]]``, ``[[phases]]``,
+delay tables, ``plugins`` and ``[kafka.config]``: each raw value as a layer gave it in, a
+typed value out, or a :class:`ConfigError` that names the entry at fault.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TypeVar
+
+from synthpay.config import parsers
+from synthpay.config.errors import ConfigError, Given, checked
+from synthpay.config.parsers import Parser
+from synthpay.config.settings import (
+    DEFAULT_STATUSES,
+    DEFAULT_WORKFLOWS,
+    DELAY_MS,
+    DELAY_PARAMETER_MS,
+    DELAY_SCALE,
+    PARTITIONS,
+    PHASE_DURATION_S,
+    PHASE_RATE,
+    PHASE_SECONDS,
+    PROBABILITY,
+    WEIGHT,
+)
+from synthpay.model import delays
+from synthpay.model.anomalies import KINDS
+from synthpay.model.timeline import Phase
+from synthpay.model.workflow import Status, Workflow
+
+T = TypeVar("T")
+
+_PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale", "anomalies")
+
+
+def as_table(raw: object) -> dict[str, object] | None:
+    """``raw`` when it is a table (TOML keys are always strings), else None."""
+    if not isinstance(raw, dict):
+        return None
+    table: dict[str, object] = raw
+    return table
+
+
+def as_array(raw: object) -> list[object] | None:
+    """``raw`` when it is an array, else None."""
+    if not isinstance(raw, list):
+        return None
+    array: list[object] = raw
+    return array
+
+
+def statuses(table: Given | None, env_delays: Mapping[str, Given]) -> dict[str, Status]:
+    """``[statuses]`` over the defaults, then ``DELAY_<STATUS>`` (by upper-case name) over both."""
+    specs: dict[str, dict[str, object]] = {
+        name: {"delay_ms": delay, "partitions": parts} for name, delay, parts in DEFAULT_STATUSES
+    }
+    if table is not None:
+        _merge_status_table(specs, table)
+    by_upper = {name.upper(): name for name in specs}
+    for upper, value in env_delays.items():
+        if upper not in by_upper:
+            raise ConfigError(
+                f"{value.name} ({value.origin}): there is no status {upper!r}; expected DELAY_ and one of "
+                f"{', '.join(name.upper() for name in specs)}"
+            )
+        # A fixed delay from the environment replaces a distribution from the file.
+        specs[by_upper[upper]].pop("delay", None)
+        specs[by_upper[upper]]["delay_ms"] = value
+
+    built: dict[str, Status] = {}
+    for name, spec in specs.items():
+        status = _status(name, spec, table)
+        if any(other.topic == status.topic for other in built.values()):
+            raise ConfigError(f"statuses.{name}.topic = {status.topic!r}: expected a topic name no other status uses")
+        built[name] = status
+    return built
+
+
+def _merge_status_table(specs: dict[str, dict[str, object]], table: Given) -> None:
+    given = as_table(table.raw)
+    if given is None:
+        raise ConfigError(f"statuses ({table.origin}): expected a table of statuses")
+    for name, raw in given.items():
+        spec = as_table(raw)
+        if spec is None:
+            raise ConfigError(f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}")
+        unknown = set(spec) - {"delay_ms", "delay", "partitions", "topic"}
+        if unknown:
+            raise ConfigError(
+                f"{table.origin}: unknown setting 'statuses.{name}.{sorted(unknown)[0]}'; "
+                "accepted here: delay, delay_ms, partitions, topic"
+            )
+        if "delay" in spec and "delay_ms" in spec:
+            raise ConfigError(
+                f"statuses.{name} ({table.origin}): both delay_ms and delay are set; expected one of them"
+            )
+        merged = specs.setdefault(name, {})
+        if "delay" in spec:
+            merged.pop("delay_ms", None)
+        merged.update(spec)
+
+
+def _status(name: str, spec: Mapping[str, object], table: Given | None) -> Status:
+    if not name or not name.replace("_", "").isalnum():
+        raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
+    drawn: delays.Delay | None = None
+    if "delay" in spec:  # a fixed distribution is a delay_ms by another name
+        drawn = delay(f"statuses.{name}.delay", spec["delay"], table)
+        delay_ms = int(drawn.params[0]) if drawn.fixed else int(drawn.quantile(0.5) + 0.5)
+        if drawn.fixed:
+            drawn = None
+    else:
+        delay_ms = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
+    parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), PARTITIONS, table)
+    topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), parsers.topic, table)
+    return Status(name=name, delay_ms=delay_ms, topic=topic, partitions=parts, delay=drawn)
+
+
+def _field(key: str, raw: object, parse: Parser[T], table: Given | None) -> T:
+    """One entry of a table; ``raw`` is a :class:`Given` when a layer of its own set it."""
+    value = raw if isinstance(raw, Given) else Given(raw, table.origin if table else "default", key, False)
+    if value.raw is None:
+        raise ConfigError(f"{key} ({value.origin}): missing; expected a value")
+    return checked(parse, value)
+
+
+def workflows(table: Given | None, known: Mapping[str, Status]) -> tuple[Workflow, ...]:
+    """``[[workflows]]``: steps through ``known`` statuses, each with a weight and an optional name."""
+    if table is None:
+        return tuple(Workflow(steps, weight) for steps, weight in DEFAULT_WORKFLOWS)
+    specs = as_array(table.raw)
+    if not specs:
+        raise ConfigError(f"workflows ({table.origin}): expected one or more [[workflows]] tables")
+    built: list[Workflow] = []
+    for i, spec in enumerate(specs):
+        workflow = _workflow(f"workflows[{i}]", spec, table, known)
+        if any(wf.name == workflow.name for wf in built):
+            raise ConfigError(
+                f"workflows[{i}].name = {workflow.name!r} ({table.origin}): expected a name no other workflow has"
+            )
+        built.append(workflow)
+    if sum(wf.weight for wf in built) == 0:
+        raise ConfigError(f"workflows ({table.origin}): the weights sum to 0; expected at least one weight >= 1")
+    return tuple(built)
+
+
+def _workflow(where: str, raw: object, table: Given, known: Mapping[str, Status]) -> Workflow:
+    spec = as_table(raw)
+    if spec is None:
+        raise ConfigError(f"{where} ({table.origin}): expected a table with steps and weight")
+    unknown = set(spec) - {"steps", "weight", "name"}
+    if unknown:
+        raise ConfigError(
+            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: name, steps, weight"
+        )
+    steps = _strings(spec.get("steps"))
+    if not steps:
+        raise ConfigError(
+            f"{where}.steps = {spec.get('steps')!r} ({table.origin}): expected a non-empty list of status names"
+        )
+    for name in steps:
+        if name not in known:
+            raise ConfigError(f"{where}.steps: unknown status {name!r} ({table.origin}); accepted: {', '.join(known)}")
+    if len(set(steps)) != len(steps):
+        raise ConfigError(f"{where}.steps = {list(steps)!r} ({table.origin}): expected each status at most once")
+    weight = _field(f"{where}.weight", spec.get("weight", 1), WEIGHT, table)
+    name = _field(f"{where}.name", spec.get("name", ""), parsers.text, table)
+    return Workflow(steps, weight, name)
+
+
+def _strings(raw: object) -> tuple[str, ...] | None:
+    """``raw`` when it is an array of strings, else None."""
+    items = as_array(raw)
+    if items is None:
+        return None
+    strings = tuple(item for item in items if isinstance(item, str))
+    return strings if len(strings) == len(items) else None
+
+
+def delay(key: str, raw: object, table: Given | None) -> delays.Delay:
+    """A ``delay = { dist = ..., ... }`` table."""
+    origin = table.origin if table else "default"
+    kinds = ", ".join(delays.PARAMETERS)
+    spec = as_table(raw)
+    if spec is None:
+        raise ConfigError(
+            f'{key} = {raw!r} ({origin}): expected a table such as {{ dist = "lognormal", '
+            "median_ms = 800, p99_ms = 5000 }"
+        )
+    dist = spec.get("dist")
+    if not isinstance(dist, str) or dist not in delays.PARAMETERS:
+        raise ConfigError(f"{key}.dist = {dist!r} ({origin}): expected one of {kinds}")
+    names = delays.PARAMETERS[dist]
+    unknown = set(spec) - {"dist", *names}
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {dist!r}; "
+            f"accepted here: dist, {', '.join(names)}"
+        )
+    values = {name: _field(f"{key}.{name}", spec.get(name), DELAY_PARAMETER_MS, table) for name in names}
+    problem = delays.check(dist, values)
+    if problem:
+        bad = problem.split()[0]
+        raise ConfigError(f"{key}.{bad} = {values[bad]:g} ({origin}): expected {problem}")
+    return delays.Delay(dist, tuple(values[name] for name in names))
+
+
+def phases(table: Given | None, workflows: tuple[Workflow, ...], statuses: Mapping[str, Status]) -> tuple[Phase, ...]:
+    """``[[phases]]``: the timeline, sorted by start; overlapping phases are an error."""
+    if table is None:
+        return ()
+    specs = as_array(table.raw)
+    if specs is None:
+        raise ConfigError(f"phases ({table.origin}): expected [[phases]] tables")
+    built: list[Phase] = []
+    for i, spec in enumerate(specs):
+        built.append(_phase(i, spec, table, built, workflows, statuses))
+    ordered = sorted(built, key=lambda p: p.at_s)
+    for before, after in itertools.pairwise(ordered):
+        if before.at_s + before.duration_s > after.at_s:
+            raise ConfigError(
+                f"phases ({table.origin}): {before.name!r} (at_s {before.at_s:g} for {before.duration_s:g} s) "
+                f"overlaps {after.name!r} (at_s {after.at_s:g}); expected phases one after another"
+            )
+    return tuple(ordered)
+
+
+def _phase(
+    i: int,
+    raw: object,
+    table: Given,
+    earlier: list[Phase],
+    workflows: tuple[Workflow, ...],
+    statuses: Mapping[str, Status],
+) -> Phase:
+    where = f"phases[{i}]"
+    spec = as_table(raw)
+    if spec is None:
+        raise ConfigError(f"{where} ({table.origin}): expected a table with name, at_s and duration_s")
+    unknown = set(spec) - set(_PHASE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: {', '.join(_PHASE_KEYS)}"
+        )
+    name = _field(f"{where}.name", spec.get("name"), parsers.text, table)
+    if not name or any(p.name == name for p in earlier):
+        raise ConfigError(f"{where}.name = {name!r} ({table.origin}): expected a name no other phase has")
+    where = f"phases[{i}] ({name!r})"
+    optional = {
+        key: _field(f"{where}.{key}", spec[key], PHASE_RATE, table) for key in ("rate", "rate_end") if key in spec
+    }
+    phase = Phase(
+        name=name,
+        at_s=_field(f"{where}.at_s", spec.get("at_s"), PHASE_SECONDS, table),
+        duration_s=_field(f"{where}.duration_s", spec.get("duration_s"), PHASE_DURATION_S, table),
+        rate=optional.get("rate"),
+        rate_end=optional.get("rate_end"),
+        weights=_phase_table(
+            f"{where}.weights", spec.get("weights"), [wf.name for wf in workflows], WEIGHT, table, "2"
+        ),
+        delay_scale=_phase_table(
+            f"{where}.delay_scale", spec.get("delay_scale"), list(statuses), DELAY_SCALE, table, "2"
+        ),
+        anomalies=_phase_table(f"{where}.anomalies", spec.get("anomalies"), list(KINDS), PROBABILITY, table, "0.05"),
+    )
+    if phase.weights and not sum(phase.weights.get(wf.name, wf.weight) for wf in workflows):
+        raise ConfigError(f"{where}.weights ({table.origin}): the weights sum to 0; expected at least one >= 1")
+    return phase
+
+
+def _phase_table(
+    key: str, raw: object, names: list[str], parse: Parser[T], table: Given, example: str
+) -> Mapping[str, T] | None:
+    if raw is None:
+        return None
+    given = as_table(raw)
+    if given is None:
+        raise ConfigError(f"{key} = {raw!r} ({table.origin}): expected a table such as {{ {names[0]!r} = {example} }}")
+    for name in given:
+        if name not in names:
+            raise ConfigError(f"{key}: {name!r} ({table.origin}) names nothing; accepted: {', '.join(names)}")
+    return MappingProxyType({name: _field(f"{key}.{name}", value, parse, table) for name, value in given.items()})
+
+
+def plugins(table: Given | None) -> tuple[str, ...]:
+    """``plugins``: the 'package.module:attribute' paths, not yet imported."""
+    if table is None:
+        return ()
+    paths = _strings(table.raw)
+    if paths is None:
+        raise ConfigError(
+            f"plugins = {table.raw!r} ({table.origin}): expected a list of 'package.module:attribute' strings"
+        )
+    return paths
+
+
+def kafka_config(table: Given | None) -> Mapping[str, str]:
+    """``[kafka.config]``: librdkafka settings, each as the string librdkafka takes."""
+    if table is None:
+        return MappingProxyType({})
+    given = as_table(table.raw)
+    if given is None:
+        raise ConfigError(f"kafka.config ({table.origin}): expected a table of librdkafka settings")
+    out: dict[str, str] = {}
+    for key, raw in given.items():
+        if isinstance(raw, bool):
+            out[key] = "true" if raw else "false"
+        elif isinstance(raw, (int, float, str)):
+            out[key] = str(raw)
+        else:
+            raise ConfigError(f"kafka.config.{key} ({table.origin}): expected a string, number or boolean")
+    return MappingProxyType(out)
