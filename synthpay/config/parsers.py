@@ -1,7 +1,7 @@
 """How one setting's value is read and checked.
 
 A parser declares what it accepts, in the words the loader puts after "expected" in the
-one-line error and the README's settings table shows, and reads the raw value given
+one-line error and the settings table (docs/reference/configuration.md) shows, and reads the raw value given
 whether it came as text (environment, ``.env``, flags) or typed (TOML). Every number has
 an upper bound as well as a lower one, so no value can make a run spin, flood or hang.
 """

@@ -2,12 +2,12 @@
 
 Each declared field carries its whole declaration: default, parser (with its accepted
 range), TOML key, environment names, flag, metavar and help. The loader
-(:mod:`synthpay.config`), ``--help``, ``synthpay validate`` and the README's settings table
-(:mod:`synthpay.config.reference`) are derived from these declarations, so a setting is added or
-changed here and nowhere else. A field's type is what its parser yields (:func:`setting`
-is generic over it), so mypy holds each declaration to its parser. Fields marked
-``structured`` are tables or arrays with a parser of their own (:mod:`synthpay.config.tables`);
-the two undeclared fields are set by the loader itself.
+(:mod:`synthpay.config`), ``--help``, ``synthpay validate`` and the settings table in
+docs/reference/configuration.md (:mod:`synthpay.config.reference`) are derived from these
+declarations, so a setting is added or changed here and nowhere else. A field's type is what
+its parser yields (:func:`setting` is generic over it), so mypy holds each declaration to
+its parser. Fields marked ``structured`` are tables or arrays with a parser of their own
+(:mod:`synthpay.config.tables`); the two undeclared fields are set by the loader itself.
 Nothing here runs plugin code or touches the environment: this is pure data.
 """
 

@@ -329,7 +329,7 @@ class Injector:
         buffer.append(event)
         name = event.topic.name
         self._emitted[name] += 1
-        counts = self.by_topic[event.entity.anomaly]  # type: ignore[union-attr]
+        counts = self.by_topic[event.anomaly]
         counts[name] = counts.get(name, 0) + 1
 
 

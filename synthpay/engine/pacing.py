@@ -3,7 +3,8 @@
 A payment started now comes back as one event per status, each a fixed delay later, so
 the starts of one moment become the due events of later ones. Started faster than the
 engine and its sink can emit them, they fall due in bunches and every event of a bunch
-lags (the README's Performance section has the figures, paced and not).
+lags (docs/explanation/performance.md: pacing trades a burst's start rate for lag that
+stays low, paced and not).
 
 So admission draws on a token bucket, filled at one payment per (cost of starting one +
 cost of emitting one event) of wall time. Both costs are measured as the run goes,

@@ -13,14 +13,16 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
+from synthpay.config.settings import Settings
 from synthpay.model.delays import Delay, Quantiles, fixed
 from synthpay.model.events import Topic
 from synthpay.model.reports import DelayReport, PhaseReport
 from synthpay.model.timeline import Phase, Timeline
-from synthpay.model.workflow import Mix, Status, Timing, Workflow
+from synthpay.model.workflow import Mix, Status, Timing, Workflow, emission
 
 #: A route: per step, the ms after the step before (or after the start), and per step the
-#: topic. Two flat tuples rather than a pair per step: a drawn route is one new tuple, its
+#: topic, in emission order (:func:`synthpay.model.workflow.emission` makes every one). Two
+#: flat tuples rather than a pair per step: a drawn sequential route is one new tuple, its
 #: topics are the workflow's.
 Route = tuple[tuple[int, ...], tuple[Topic, ...]]
 
@@ -28,6 +30,31 @@ Route = tuple[tuple[int, ...], tuple[Topic, ...]]
 def needed(statuses: Mapping[str, Status], phases: Sequence[Phase]) -> bool:
     """True when payments need per-phase workflows or drawn delays."""
     return bool(phases) or any(s.delay is not None for s in statuses.values())
+
+
+def plan(
+    settings: Settings, topics: Mapping[str, Topic], rng: random.Random, start_ms: int
+) -> tuple[Timeline | None, Scenario | None]:
+    """The run's timeline (with phases or an arrival curve) and scenario (when :func:`needed`),
+    for a run that starts at ``start_ms``; None for either the run does not need.
+
+    ``rng`` is the drawn delays' own stream.
+    """
+    run = settings.run
+    timeline = None
+    if settings.phases or run.arrival_curve:
+        timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start_ms)
+    if not needed(settings.statuses, settings.phases):
+        return timeline, None
+    scenario = Scenario(
+        settings.workflows,
+        settings.statuses,
+        settings.timing,
+        topics,
+        timeline or Timeline((), (), run.rate, run.instance_count, start_ms),
+        rng,
+    )
+    return timeline, scenario
 
 
 def delay_of(status: Status) -> Delay:
@@ -91,7 +118,7 @@ class Regime:
             steps = [delays[s] for s in wf.steps]
             if all(d.fixed for d in steps):
                 ms = [d.support()[0] for d in steps]
-                self.routes.append(_route(ms, [topics[s] for s in wf.steps], timing))
+                self.routes.append(emission(ms, [topics[s] for s in wf.steps], timing))
                 self._fixed.append(tuple(zip(wf.steps, ms)))
             else:
                 self.routes.append(None)
@@ -133,19 +160,6 @@ class Regime:
                 if step == status and count:
                     histogram[ms] += count
         return histogram
-
-
-def _route(delays: Sequence[int], topics: Sequence[Topic], timing: Timing) -> Route:
-    """Delays as the wheel's route: sequential delays are the gaps; parallel ones count from
-    the start, so they are sorted (ties keep workflow order) and turned into gaps."""
-    if timing == "sequential":
-        return tuple(delays), tuple(topics)
-    order = sorted(range(len(delays)), key=delays.__getitem__)
-    gaps, before = [], 0
-    for i in order:
-        gaps.append(delays[i] - before)
-        before = delays[i]
-    return tuple(gaps), tuple(topics[i] for i in order)
 
 
 class Scenario:
@@ -192,9 +206,7 @@ class Scenario:
             level = draw(bits)
             counts[level] += 1
             delays.append(table[level])
-        if self._timing == "sequential":
-            return index, (tuple(delays), regime.topics[index])
-        return index, _route(delays, regime.topics[index], self._timing)
+        return index, emission(delays, regime.topics[index], self._timing)
 
     def cut(self, topics: tuple[Topic, ...], step: int) -> None:
         """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""

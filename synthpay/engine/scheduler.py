@@ -1,7 +1,8 @@
 """The worker: drives every payment in flight from one timing wheel.
 
-A Trio task per payment costs far more memory and time than an entry in a bucket (the
-README's How it is built has the figures). Here one task
+A Trio task per payment costs far more memory and time than an entry in a bucket
+(docs/explanation/architecture.md: a wheel entry per payment trades Trio's per-task
+bookkeeping for one dict entry and list append per step). Here one task
 keeps every payment in flight in buckets keyed by the millisecond its next step is due
 (plus a heap of those milliseconds): it sleeps until the earliest one, then emits every
 step that is due. Many payments share a millisecond, so a bucket costs one dict entry and
@@ -10,10 +11,10 @@ a list append per step instead of a heap operation.
 The ``CapacityLimiter`` keeps the original's meaning of NUM_WORKERS: at most that many
 payments in flight, each holding one token from its start to its last event. Only this
 task takes and returns tokens, so it never waits on the limiter: it reads the tokens
-available and starts that many. Arrivals (with ``--rate``) and bank updates are entries in the same
-wheel, so one task emits everything in time order; that is what makes a seeded
-virtual-clock run reproducible to the byte. Arrivals follow a fixed schedule: when the
-engine falls behind, the backlog shows up as lag instead of being silently dropped.
+available and starts that many. Arrival ticks (with ``--rate``, from
+:mod:`synthpay.engine.arrivals`) and bank updates (:mod:`synthpay.engine.banks`) are entries
+in the same wheel, so one task emits everything in time order; that is what makes a seeded
+virtual-clock run reproducible to the byte.
 """
 
 from __future__ import annotations
@@ -28,18 +29,20 @@ from typing import Final, NoReturn
 import trio
 
 from synthpay.config.settings import Settings
+from synthpay.engine import reporting
+from synthpay.engine.arrivals import Arrivals, start_arrivals
+from synthpay.engine.banks import Banks
 from synthpay.engine.clock import EngineClock
 from synthpay.engine.injector import Injector
 from synthpay.engine.outbox import Outbox
 from synthpay.engine.pacing import Pace
-from synthpay.engine.scenario import Route, Scenario, needed
+from synthpay.engine.scenario import Route, Scenario, plan
 from synthpay.engine.stats import EngineStats
 from synthpay.model import entities
-from synthpay.model.entities import Bank
 from synthpay.model.events import Event, Topic
 from synthpay.model.reports import AnomalyReport, DelayReport, PhaseReport
 from synthpay.model.timeline import Timeline
-from synthpay.model.workflow import Mix
+from synthpay.model.workflow import Mix, emission
 
 # Under the real clock, the most payments started at once (the depth of the pacing bucket):
 # events that fell due in the meantime are emitted before the next start.
@@ -48,21 +51,11 @@ _ADMIT_CHUNK: Final = 1000
 # waits, instead of leaving them to the linger timer: the I/O thread would then write them
 # while the engine runs, and the two threads would take turns at the GIL.
 _SHIP_NOW: Final = 256
-# Poisson arrivals drawn one at a time per wheel tick, at most. When more are due (a rate
-# far above what a millisecond can start), or a gap is below the float resolution of epoch
-# milliseconds (adding it changes nothing), the rest are counted at once, so no rate keeps
-# the loop from moving on.
-_ARRIVALS_ONE_BY_ONE: Final = 1024
-# A backlog stops counting here: arrivals beyond it could never all be started anyway.
-_MAX_BACKLOG: Final = 2**53
 # Under the virtual clock a wake jumps the clock without a trip through the run loop, and
 # the loop yields when it ships a batch. Wakes that ship nothing (arrivals while every
 # worker is busy, payments with long delays) still yield this often, so signals and other
 # tasks get their turn whatever the input.
 _WAKES_BETWEEN_YIELDS: Final = 1024
-# An arrival due after the year 9999 never comes: no event time can carry it (a rate so
-# low that its gap is out of range, or infinite).
-_NEVER_MS: Final = 253_402_300_800_000
 
 
 class _Flight(entities.Payment):
@@ -112,7 +105,12 @@ def share(total: int, index: int, count: int) -> int:
 
 
 class Scheduler:
-    """Admits payments under the limiter and emits their events when due."""
+    """Admits payments under the limiter and emits their events when due: the wheel and admission.
+
+    It drives the units that do the rest: when payments arrive (:mod:`~synthpay.engine.arrivals`),
+    the banks (:mod:`~synthpay.engine.banks`), the injector, and the summary's rows
+    (:mod:`~synthpay.engine.reporting`).
+    """
 
     def __init__(
         self,
@@ -129,40 +127,23 @@ class Scheduler:
         self._clock = clock
         self._outbox = outbox
         self._stats = stats
-        self._mix = Mix(settings.workflows, settings.statuses, settings.timing)
-        # Per workflow: its route (ms after the step before, or after the start, and the topic
-        # of each step), so emitting needs no lookups.
+        self._pick = Mix(settings.workflows, settings.statuses, settings.timing).pick
+        # Per workflow: its route, so emitting needs no lookups.
         self._routes: list[Route] = [
-            (
-                tuple(s.offset_ms - (plan.steps[i - 1].offset_ms if i else 0) for i, s in enumerate(plan.steps)),
-                tuple(topics[s.status.name] for s in plan.steps),
-            )
-            for plan in self._mix.plans
+            emission([settings.statuses[s].delay_ms for s in wf.steps], [topics[s] for s in wf.steps], settings.timing)
+            for wf in settings.workflows
         ]
-        self._labels = [plan.workflow.label for plan in self._mix.plans]
-        self._banks_topic = banks_topic
+        self._labels = [wf.label for wf in settings.workflows]
         instance = f"{seed}:{run.instance_index}"
         self._rng = random.Random(f"{instance}:payments")
-        self._bank_rng = random.Random(f"{instance}:banks")
-        # Its own stream, so the arrival schedule does not depend on how ticks interleave.
-        self._arrival_rng = random.Random(f"{instance}:arrivals")
+        self._banks = Banks(settings.entities, random.Random(f"{instance}:banks"), outbox, stats, banks_topic)
+        self._arrivals: Arrivals | None = None  # with --rate, from the start of the run
         self._tag = run.instance_index if run.instance_count > 1 else None
-        self.target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
-        self.rate = run.rate / run.instance_count  # payments/s for this instance; 0 = no pacing
-        self._paced = bool(self.rate)
-        self._gap_ms = 1000.0 / self.rate if self.rate else math.inf  # mean; inf for a rate too small to divide by
-        self._constant = run.arrivals == "constant"
+        self._target = share(run.payments, run.instance_index, run.instance_count) if run.payments else 0
         self.limiter = trio.CapacityLimiter(run.workers)
         self._workers = run.workers  # the limiter's total_tokens, as an int
         self._times: list[int] = []  # heap of the milliseconds that have a bucket
         self._buckets: dict[int, list[_Flight | _Tick]] = {}
-        self._banks: list[Bank] = []
-        self._sources: list[entities.Encoded] = []
-        self._destinations: list[entities.Encoded] = []
-        self._pending = 0  # arrivals waiting for the limiter
-        self._next_arrival = 0.0
-        self._first_arrival = 0.0  # constant arrivals: arrival k is due k gaps after this
-        self._arrivals = 0  # constant arrivals counted so far
         self._stop_at = math.inf
         self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
@@ -183,21 +164,6 @@ class Scheduler:
             else None
         )
 
-    def _plan_scenario(self, start: int) -> None:
-        settings, run = self._settings, self._settings.run
-        if settings.phases or run.arrival_curve:
-            self.timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start)
-        if needed(settings.statuses, settings.phases):
-            timeline = self.timeline or Timeline((), (), run.rate, run.instance_count, start)
-            self.scenario = Scenario(
-                settings.workflows,
-                settings.statuses,
-                settings.timing,
-                self._topics,
-                timeline,
-                random.Random(f"{self._instance}:delays"),
-            )
-
     @property
     def phase(self) -> str:
         """The phase in force now, "" outside every phase (or without phases)."""
@@ -211,7 +177,7 @@ class Scheduler:
     @property
     def backlog(self) -> int:
         """Arrivals due but not started because NUM_WORKERS payments are in flight."""
-        return self._pending
+        return self._arrivals.pending if self._arrivals is not None else 0
 
     def stop_admitting(self) -> None:
         """Start no new payment; those in flight go on to the end of their workflow."""
@@ -223,7 +189,9 @@ class Scheduler:
         start = self._clock.now_ms()
         run = self._settings.run
         self._start_ms = start
-        self._plan_scenario(start)
+        self.timeline, self.scenario = plan(
+            self._settings, self._topics, random.Random(f"{self._instance}:delays"), start
+        )
         if self._injector is not None and self.timeline is not None and self.timeline.phases:
             for edge in self.timeline.edges_ms():
                 # First in its bucket (nothing else is in the wheel yet): the events due at
@@ -231,12 +199,16 @@ class Scheduler:
                 self._push(edge, _PHASE_EDGE)
         if run.duration_s:
             self._stop_at = start + run.duration_s * 1000
-        await self._create_banks(start)
+        self._stats.first_ts_ms = start
+        await self._banks.create(start)
         interval = self._settings.entities.bank_update_interval_ms
         if interval:
             self._push(start + interval, _BANK_UPDATE)
-        if self.rate:
-            self._next_arrival = self._first_arrival = float(start)
+        if run.rate:
+            rate = run.rate / run.instance_count  # payments/s for this instance
+            # Its own stream, so the arrival schedule does not depend on how ticks interleave.
+            rng = random.Random(f"{self._instance}:arrivals")
+            self._arrivals = start_arrivals(rate, run.arrivals, self.timeline, rng, start)
             self._arrive(start)
         await self._loop(interval, more=self._admit(start))
 
@@ -315,7 +287,9 @@ class Scheduler:
                             stats.completed += 1
                             freed = True
                     elif item is _BANK_UPDATE:
-                        self._update_bank(due, interval)
+                        self._banks.update(due)
+                        if self.in_flight or self.admitting:
+                            self._push(due + interval, _BANK_UPDATE)
                     elif item is _RELEASE:
                         release_held(buffer, due)
                     elif item is _PHASE_EDGE:
@@ -339,16 +313,16 @@ class Scheduler:
 
     def scenario_report(self) -> tuple[tuple[PhaseReport, ...], dict[str, DelayReport]]:
         """Per phase and per status figures for the summary (call once, at the end)."""
-        scenario = self.scenario
-        if scenario is None:
+        if self.scenario is None:
             return (), {}
-        for bucket in self._buckets.values():
-            for item in bucket:
-                if item.__class__ is _Flight:
-                    scenario.cut(item.topics, item.step)
         until = self._admission_ended_ms if self._admission_ended_ms is not None else self._clock.now_ms()
-        phases = tuple(scenario.phase_report(self._start_ms, until)) if self.timeline else ()
-        return phases, scenario.delay_report()
+        cut_short = (
+            (item.topics, item.step)
+            for bucket in self._buckets.values()
+            for item in bucket
+            if item.__class__ is _Flight
+        )
+        return reporting.scenario_report(self.scenario, cut_short, self.timeline is not None, self._start_ms, until)
 
     def _enter_phase(self, due: int, quiet: int, items: list[_Flight | _Tick]) -> int:
         """Tell the injector the phase now in force; ``items`` is the bucket due now, this edge first."""
@@ -384,71 +358,17 @@ class Scheduler:
         """What [anomalies] injected, None without it."""
         if self._injector is None:
             return None
-        stats = self._stats
-        records = sum(n for name, n in stats.emitted.items() if name != self._banks_topic.name)
-        long = [len(route[0]) > 1 for route in self._routes]
-        if self.scenario is not None and self.timeline is not None and self.timeline.phases:
-            swappable = [sum(n for n, ok in zip(regime.counts, long) if ok) for regime in self.scenario.regimes]
-        else:
-            swappable = [sum(stats.workflows[label] for label, ok in zip(self._labels, long) if ok)]
-        return self._injector.report(records, stats.started, swappable)
+        phased = self.scenario if self.timeline is not None and self.timeline.phases else None
+        return reporting.anomaly_report(
+            self._injector, self._stats, self._banks.topic, self._routes, self._labels, phased
+        )
 
     def _arrive(self, due: int) -> None:
         """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
-        if not self.admitting:
-            return
-        if self.timeline is not None:
-            self._count_on_timeline(due, self.timeline)
-        elif self._constant:
-            self._count_constant(due)
-        else:
-            self._count_poisson(due)
-        if self._next_arrival < _NEVER_MS:
-            self._push(max(math.ceil(self._next_arrival), due + 1), _ARRIVAL)
-
-    def _count_constant(self, due: int) -> None:
-        """By arithmetic on the arrival's index: no loop, whatever the rate, and no rounding
-        error that adds up over the run."""
-        index = min((due - self._first_arrival) * self.rate / 1000, float(self._arrivals + _MAX_BACKLOG))
-        arrivals = math.floor(index) + 1  # arrivals 0 .. floor(index) are due
-        if arrivals > self._arrivals:
-            self._pending = min(self._pending + arrivals - self._arrivals, _MAX_BACKLOG)
-            self._arrivals = arrivals
-        self._next_arrival = self._first_arrival + self._arrivals * self._gap_ms
-
-    def _count_poisson(self, due: int) -> None:
-        """One random gap after another, as long as that takes a bounded number of draws."""
-        gap = self._gap_ms
-        if (due - self._next_arrival) / gap <= _ARRIVALS_ONE_BY_ONE:
-            for _ in range(_ARRIVALS_ONE_BY_ONE):
-                if self._next_arrival > due:
-                    return
-                self._pending += 1
-                self._next_arrival += self._arrival_rng.expovariate(1.0) * gap
-        if self._next_arrival <= due:
-            # The one due at _next_arrival, then a Poisson count for the rest of the way (normal,
-            # at a mean this large); the process being memoryless, the next gap starts at due.
-            mean = min((due - self._next_arrival) / gap, float(_MAX_BACKLOG))
-            count = 1 + max(0, round(self._arrival_rng.gauss(mean, math.sqrt(mean))))
-            self._pending = min(self._pending + count, _MAX_BACKLOG)
-            self._next_arrival = due + self._arrival_rng.expovariate(1.0) * gap
-
-    def _count_on_timeline(self, due: int, timeline: Timeline) -> None:
-        """One arrival after another along the timeline's rate, a bounded number per tick."""
-        for _ in range(_ARRIVALS_ONE_BY_ONE):
-            if self._next_arrival > due:
-                return
-            self._pending = min(self._pending + 1, _MAX_BACKLOG)
-            self._next_arrival = timeline.next_arrival(self._next_arrival, self._arrival_work())
-        if self._next_arrival <= due:
-            # More fell due in one tick than are counted one by one: the rest at the rate now in force.
-            rest = min((due - self._next_arrival) * timeline.rate_at(due) / 1000, float(_MAX_BACKLOG))
-            self._pending = min(self._pending + 1 + int(rest), _MAX_BACKLOG)
-            self._next_arrival = timeline.next_arrival(float(due), self._arrival_work())
-
-    def _arrival_work(self) -> float:
-        """The gap to the next arrival in units of the rate: 1, or exponential for Poisson arrivals."""
-        return 1.0 if self._constant else self._arrival_rng.expovariate(1.0)
+        if self.admitting and self._arrivals is not None:
+            next_ms = self._arrivals.arrive(due)
+            if next_ms is not None:
+                self._push(next_ms, _ARRIVAL)
 
     def _admit(self, now: int) -> bool:
         """Start payments while the limiter has room and the run wants more.
@@ -465,8 +385,8 @@ class Scheduler:
         # delays this runs nearly every millisecond.
         borrowed = self.limiter.borrowed_tokens
         room = self._workers - borrowed
-        if self.target:
-            left = self.target - stats.started
+        if self._target:
+            left = self._target - stats.started
             if left <= 0:
                 self._end_admission(now)
                 return False
@@ -475,8 +395,9 @@ class Scheduler:
         if now >= self._stop_at:
             self._end_admission(now)
             return False
-        if self._paced and self._pending < room:
-            room = self._pending
+        arrivals = self._arrivals
+        if arrivals is not None and arrivals.pending < room:
+            room = arrivals.pending
         if room <= 0:
             return False
         pace = self._pace
@@ -489,9 +410,9 @@ class Scheduler:
             self._start(now, count)
             if count:
                 pace.admitted(count, time.perf_counter() - began)
-        if self._paced:
-            self._pending -= count
-        if self.target and stats.started == self.target:
+        if arrivals is not None:
+            arrivals.pending -= count
+        if self._target and stats.started == self._target:
             self._end_admission(now)
         if borrowed + count > stats.peak_in_flight:
             stats.peak_in_flight = borrowed + count
@@ -500,8 +421,9 @@ class Scheduler:
     def _start(self, now: int, count: int) -> None:
         """Start ``count`` payments at ``now`` (the limiter has the room)."""
         stats = self._stats
-        rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._mix.pick, self._labels
-        sources, destinations, tag, workflows = self._sources, self._destinations, self._tag, stats.workflows
+        rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._pick, self._labels
+        sources, destinations = self._banks.sources, self._banks.destinations
+        tag, workflows = self._tag, stats.workflows
         push, acquire = self._push, self.limiter.acquire_on_behalf_of_nowait
         for _ in range(count):
             if scenario is None:
@@ -519,37 +441,3 @@ class Scheduler:
     def _end_admission(self, now: int) -> None:
         self._admission_ended_ms = now
         self.admitting = False
-
-    def _emit(self, topic: Topic, ts_ms: int, bank: Bank) -> None:
-        self._outbox.buffer.append(Event(topic, ts_ms, bank))
-        self._stats.emitted[topic.name] += 1
-
-    async def _create_banks(self, now: int) -> None:
-        """Every bank is on the banks topic before any payment can reference it."""
-        entity_settings = self._settings.entities
-        self._stats.first_ts_ms = now
-        for count, ids in (
-            (entity_settings.sources, self._sources),
-            (entity_settings.destinations, self._destinations),
-        ):
-            for _ in range(count):
-                bank = entities.new_bank(self._bank_rng, now)
-                self._banks.append(bank)
-                ids.append(entities.encoded(bank.id))
-                self._emit(self._banks_topic, now, bank)
-                self._stats.banks_created += 1
-                if self._outbox.full:
-                    await self._outbox.ship()
-        if entity_settings.popularity == "zipf":
-            # Hot banks: sources[0] and destinations[0] the hottest, each side drawn on its own.
-            self._sources = entities.zipf_table(self._sources, entity_settings.zipf_s)
-            self._destinations = entities.zipf_table(self._destinations, entity_settings.zipf_s)
-
-    def _update_bank(self, due: int, interval: int) -> None:
-        index = int(self._bank_rng.random() * len(self._banks))
-        bank = entities.updated(self._banks[index], due)
-        self._banks[index] = bank
-        self._emit(self._banks_topic, due, bank)
-        self._stats.bank_updates += 1
-        if self.in_flight or self.admitting:
-            self._push(due + interval, _BANK_UPDATE)

@@ -30,7 +30,9 @@ class Injected(Payment):
 
     The :class:`Event` holding it has the emission time as ``ts_ms`` (the Kafka record
     timestamp); the value is encoded with ``event_ts_ms``, so every sink writes the event
-    time into ``ts`` and a duplicate's value is the original's, byte for byte.
+    time into ``ts`` and a duplicate's value is the original's, byte for byte. Its
+    ``anomaly`` slot overrides :attr:`Entity.anomaly <synthpay.model.entities.Entity.anomaly>`
+    (``""``), so :attr:`Event.anomaly <synthpay.model.events.Event.anomaly>` is its label.
     """
 
     __slots__ = ("anomaly", "event_ts_ms")

@@ -302,8 +302,21 @@ def _uuid(rng: random.Random, tag: int | None = None) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+class Entity:
+    """What an event is about: a bank or a payment.
+
+    ``anomaly`` is a class attribute, not a slot: a clean entity reads it from the class, and
+    only the injected copy (:class:`synthpay.model.anomalies.Injected`) has a slot that
+    overrides it, so the label costs a clean payment no memory and no work when it is made.
+    """
+
+    __slots__ = ()
+
+    anomaly: str = ""  # the anomaly label of its events (Event.anomaly), "" when clean
+
+
 @dataclass(frozen=True, slots=True)
-class Bank:
+class Bank(Entity):
     """A bank record; every update is a new version of it."""
 
     id: str
@@ -337,7 +350,7 @@ class Bank:
 _BANK_STRINGS = ("id", "name", "country", "email", "website", "bankCode", "bic", "branch", "created_ts", "updated_ts")
 
 
-class Payment:
+class Payment(Entity):
     """A payment's fields that stay the same across its status events, kept encoded.
 
     Only bytes ready for the wire are stored, the id and the Avro encoding of the rest:

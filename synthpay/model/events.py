@@ -27,15 +27,35 @@ class Topic:
 
 
 class Event(NamedTuple):
-    """One record for one topic.
+    """One record for one topic, and its labels.
 
     A NamedTuple rather than a dataclass because one is made per event on the hot path;
     the value is encoded only by the sink that needs it.
+
+    ``status``, ``phase`` and ``anomaly`` are THE labels of an event: what every sink may
+    write beside the record (the Kafka sink writes them as headers), each ``""`` when it has
+    none. With the run id (``SinkContext.run_id``) they are all the ground truth a consumer
+    gets; a sink needs nothing else from the engine to write them.
     """
 
     topic: Topic
     ts_ms: int
     entity: Payment | Bank
+
+    @property
+    def status(self) -> str:
+        """The payment status this event records, "" for a bank."""
+        return self.topic.status
+
+    @property
+    def phase(self) -> str:
+        """The timeline phase its payment started in, "" outside every phase (or without phases) and for a bank."""
+        return self.topic.phase
+
+    @property
+    def anomaly(self) -> str:
+        """The anomaly it carries (``late``, ``duplicate``, ``out_of_order``), "" for a clean event."""
+        return self.entity.anomaly
 
     @property
     def key(self) -> str:

@@ -7,11 +7,12 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from synthpay.model.delays import Delay
 
 Timing = Literal["sequential", "parallel"]
+_S = TypeVar("_S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +59,31 @@ class Step:
     status: Status
 
 
-def schedule(workflow: Workflow, statuses: Mapping[str, Status], timing: Timing) -> tuple[Step, ...]:
-    """Offsets from the payment's start at which each status is emitted.
+def emission(delays: Sequence[int], steps: Sequence[_S], timing: Timing) -> tuple[tuple[int, ...], tuple[_S, ...]]:
+    """A route's delays and the timing, as the order its steps are emitted in: THE one place that decides it.
 
-    ``sequential``: each delay is the latency since the previous status, so events are in
-    workflow order. ``parallel`` (the original's behaviour): every step fires at its own
-    delay after the start; steps are sorted by offset, ties keep workflow order.
+    Returns the gaps (per emitted step, the ms after the step emitted before it; the first
+    counts from the payment's start) and ``steps`` in emission order. ``sequential``: each
+    delay is the latency since the previous step, so the gaps are the delays and the order
+    is the workflow's. ``parallel`` (the original's behaviour): every step fires at its own
+    delay after the start; steps are sorted by it, ties keep workflow order.
     """
-    delays = [statuses[name].delay_ms for name in workflow.steps]
-    offsets = list(itertools.accumulate(delays)) if timing == "sequential" else delays
-    steps = [Step(off, statuses[name]) for off, name in zip(offsets, workflow.steps)]
-    return tuple(sorted(steps, key=lambda s: s.offset_ms))
+    if timing == "sequential":
+        return tuple(delays), tuple(steps)
+    order = sorted(range(len(delays)), key=delays.__getitem__)
+    gaps, before = [], 0
+    for i in order:
+        gaps.append(delays[i] - before)
+        before = delays[i]
+    return tuple(gaps), tuple(steps[i] for i in order)
+
+
+def schedule(workflow: Workflow, statuses: Mapping[str, Status], timing: Timing) -> tuple[Step, ...]:
+    """Offsets from the payment's start at which each status is emitted, in emission order (see :func:`emission`)."""
+    gaps, ordered = emission(
+        [statuses[name].delay_ms for name in workflow.steps], [statuses[name] for name in workflow.steps], timing
+    )
+    return tuple(Step(offset, status) for offset, status in zip(itertools.accumulate(gaps), ordered))
 
 
 @dataclass(frozen=True, slots=True)

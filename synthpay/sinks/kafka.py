@@ -22,7 +22,6 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
 from synthpay.model import serde
-from synthpay.model.anomalies import Injected
 from synthpay.model.entities import ID_HEAD, Payment
 from synthpay.model.events import Event, Topic
 from synthpay.sinks.base import SinkContext, SinkError
@@ -101,11 +100,12 @@ class KafkaSink:
 
     librdkafka reports only failures (``delivery.report.only.error``): a Python callback per
     delivered message is a large share of the I/O thread's cost per event, and serving a
-    burst of them held the engine up in real time (README, Performance). Every message is reported
-    exactly once, so what was produced and is neither failed nor pending was delivered
-    (``Ledger.settle``): the total never runs ahead of the truth, and every topic's count
-    is exact whenever nothing is pending, as at the end of a run, where messages left
-    after the final flush are purged and so reported per topic.
+    burst of them held the engine up in real time (docs/explanation/performance.md: no
+    callback per delivered message, at the price of counting deliveries by subtraction).
+    Every message is reported exactly once, so what was produced and is neither failed nor
+    pending was delivered (``Ledger.settle``): the total never runs ahead of the truth, and
+    every topic's count is exact whenever nothing is pending, as at the end of a run, where
+    messages left after the final flush are purged and so reported per topic.
     """
 
     def __init__(self, ctx: SinkContext) -> None:
@@ -138,7 +138,9 @@ class KafkaSink:
         framing = self._register_schemas(ctx.topics)
         run_id = ctx.run_id.encode()
         # Per topic: what goes in front of a value (the framing, and on payment topics the
-        # id's Avro length as well), the pre-encoded status, the headers.
+        # id's Avro length as well), the pre-encoded status (b"" on the banks topic), the
+        # headers. An event's labels (Event.status, .phase, .anomaly) are written as headers
+        # from these lists, made once: the status is the topic's, the phase one of a few.
         self._plans: dict[str, tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]] = {
             t.name: (
                 framing[t.name] + (ID_HEAD if t.schema == "payment" else b""),
@@ -157,6 +159,7 @@ class KafkaSink:
         }
         # With [anomalies], an injected record also carries the anomaly header.
         self._labelled = ctx.settings.anomalies.enabled
+        self._framing = framing
         self._log.info(
             "kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics), registry=ctx.settings.schema_registry.url
         )
@@ -266,28 +269,30 @@ class KafkaSink:
         # than framing the result of Event.avro()); and produce() is called with
         # positional arguments, in the order of its C signature (topic, value, key,
         # partition, callback, on_delivery, timestamp, headers), because parsing keywords
-        # took a large part of its cost (README, Performance). test_kafka checks the
-        # timestamps, headers and key partitioning a consumer sees, so a client that
-        # changed this order would fail it.
+        # took a large part of its cost (docs/explanation/performance.md: positional
+        # arguments in the C signature's order, at the price of depending on that order).
+        # test_kafka checks the timestamps, headers and key partitioning a consumer sees,
+        # so a client that changed this order would fail it.
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
         produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
         labelled = self._labelled
         for topic, ts_ms, entity in batch:
             name = topic.name
             head, status, headers = plans[name]
+            key = entity.kafka_key
             if isinstance(entity, Payment):
-                key = entity.kafka_key
+                # The labels are Event.phase and Event.anomaly, read where those properties
+                # read them: a property call per record would cost more than isinstance.
                 if phase_headers:
                     headers = phase_headers[name][topic.phase]
-                if labelled and isinstance(entity, Injected):
+                if labelled and entity.anomaly:
                     # ts_ms is when it is emitted (the record timestamp); the value keeps the event's time.
-                    value = encode(head, key, entity.avro_tail, status, entity.event_ts_ms)
+                    value = self._framing[name] + entity.avro(topic, ts_ms)
                     headers = [*headers, ("anomaly", entity.anomaly.encode())]
                 else:
                     value = encode(head, key, entity.avro_tail, status, ts_ms)
             else:
                 value = head + entity.avro(topic, ts_ms)
-                key = entity.kafka_key
             while True:
                 try:
                     produce(name, value, key, _ANY_PARTITION, None, None, ts_ms, headers)

@@ -11,7 +11,7 @@ from conftest import defaults_only
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthpay.model.workflow import Mix, Status, Workflow, schedule
+from synthpay.model.workflow import Mix, Status, Workflow, emission, schedule
 
 STATUSES = defaults_only().statuses
 WORKFLOWS = defaults_only().workflows
@@ -51,6 +51,27 @@ def test_parallel_sorts_by_offset() -> None:
     statuses = {"A": Status("A", 50, "a", 1), "B": Status("B", 10, "b", 1)}
     steps = schedule(Workflow(("A", "B"), 1), statuses, "parallel")
     assert [(s.status.name, s.offset_ms) for s in steps] == [("B", 10), ("A", 50)]
+
+
+def test_sequential_emission_keeps_the_delays_as_gaps_in_workflow_order() -> None:
+    assert emission([100, 1000, 0], ["a", "b", "c"], "sequential") == ((100, 1000, 0), ("a", "b", "c"))
+
+
+def test_parallel_emission_sorts_by_delay_and_gives_the_gaps_between() -> None:
+    # b and c tie at 300 ms: workflow order is kept for ties.
+    assert emission([500, 300, 300, 100], ["a", "b", "c", "d"], "parallel") == (
+        (100, 200, 0, 200),
+        ("d", "b", "c", "a"),
+    )
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=8))
+def test_the_schedule_is_the_emission_order_at_its_running_offsets(delays: list[int]) -> None:
+    statuses = {f"S{i}": Status(f"S{i}", d, f"t{i}", 1) for i, d in enumerate(delays)}
+    for timing in ("sequential", "parallel"):
+        gaps, ordered = emission(delays, list(statuses.values()), timing)
+        steps = schedule(Workflow(tuple(statuses), 1), statuses, timing)
+        assert [(s.status, s.offset_ms) for s in steps] == list(zip(ordered, itertools.accumulate(gaps)))
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=8))
