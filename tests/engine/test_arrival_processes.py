@@ -28,11 +28,12 @@ def test_the_next_tick_is_after_the_one_counted(spacing: Spacing) -> None:
 
 def test_poisson_arrivals_average_the_rate() -> None:
     process = start_arrivals(100.0, "poisson", None, random.Random(1), START)
-    due = START
+    due, ticks = START, 0
     while due < START + 100_000:
         next_ms = process.arrive(due)
         assert next_ms is not None
-        due = next_ms
+        due, ticks = next_ms, ticks + 1
+    assert ticks > 1_000  # the 100 s were walked arrival by arrival
     assert 9_500 < process.pending < 10_500  # 10,000 expected, sd 100
 
 
