@@ -14,12 +14,17 @@ from synthpay import config
 from synthpay.config.settings import Settings
 from synthpay.engine.engine import Engine
 from synthpay.engine.identity import resolve_identity
+from synthpay.model import serde
 from synthpay.model.anomalies import Injected
 from synthpay.model.entities import Payment
 from synthpay.model.events import Event
 from synthpay.services.logs import make_logger
 from synthpay.sinks.base import SinkContext, SynchronousSink
 from synthpay.summary.document import Summary
+from synthpay.verify.checks import Check
+from synthpay.verify.judge import judge
+from synthpay.verify.manifest import load_manifest
+from synthpay.verify.tally import Reader
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,30 @@ def _run(settings: Settings) -> tuple[Summary, list[Written]]:
 
 
 SCHEMA_ID = 7
+
+
+def verify_written(
+    summary: Path, written: Sequence[Written], run_id: str, *, phase_headers: bool = False
+) -> dict[str, Check]:
+    """verify's checks over the records a run wrote, fed as if consumed from Kafka (no broker).
+
+    ``phase_headers``: give each record the ``phase`` header the Kafka sink writes with
+    phases; without it, no record has one.
+    """
+    manifest = load_manifest(str(summary))
+    reader = Reader(manifest, run_id, lambda schema_id: serde.schema_text("payment"))
+    framing = b"\x00" + SCHEMA_ID.to_bytes(4, "big")
+    for w in written:
+        reader.record(
+            w.topic,
+            w.key.encode(),
+            framing + w.value,
+            run_id.encode(),
+            w.phase.encode() if phase_headers else None,
+            w.anomaly.encode() if w.anomaly else None,
+            w.emitted_ms,
+        )
+    return {c.name: c for c in judge(manifest, reader.tally)}
 
 
 def load_toml(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Settings:

@@ -10,18 +10,15 @@ from typing import Any
 
 import pytest
 from conftest import START_MS, settings_for
-from engine_runs import SCHEMA_ID, Written, _run, load_toml
+from engine_runs import Written, _run, load_toml, verify_written
 
 from synthpay.config.settings import Settings
-from synthpay.model import serde
 from synthpay.model.reports import AnomalyReport, PhaseAnomalies
 from synthpay.model.timeline import Phase
 from synthpay.summary.document import Summary
 from synthpay.verify.anomalies import binomial_ok
 from synthpay.verify.checks import Check
-from synthpay.verify.judge import judge as _checks
 from synthpay.verify.manifest import load_manifest
-from synthpay.verify.tally import Reader as _Reader
 
 RUN_ID = "phase-anomalies"
 # 200 payments/s for 100 s; the phase is the 40 s from 30 s on.
@@ -124,20 +121,7 @@ def _verify(summary: Summary, written: Sequence[Written], tmp_path: Path, edit: 
         edit(data)
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(data))
-    manifest = load_manifest(str(path))
-    reader = _Reader(manifest, RUN_ID, lambda schema_id: serde.schema_text("payment"))
-    framing = b"\x00" + SCHEMA_ID.to_bytes(4, "big")
-    for w in written:
-        reader.record(
-            w.topic,
-            w.key.encode(),
-            framing + w.value,
-            RUN_ID.encode(),
-            w.phase.encode(),
-            w.anomaly.encode() if w.anomaly else None,
-            w.emitted_ms,
-        )
-    return {c.name: c for c in _checks(manifest, reader.tally)}
+    return verify_written(path, written, RUN_ID, phase_headers=True)
 
 
 def _failed(checks: dict[str, Check]) -> set[str]:

@@ -8,14 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import settings_for
-from engine_runs import SCHEMA_ID, Written, _run
+from engine_runs import Written, _run, verify_written
 
-from synthpay.model import serde
 from synthpay.verify.anomalies import binomial_ok
 from synthpay.verify.checks import Check
-from synthpay.verify.judge import judge
-from synthpay.verify.manifest import load_manifest
-from synthpay.verify.tally import Reader
 
 RUN_ID = "verify-anomalies"
 
@@ -39,20 +35,7 @@ def emitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Writte
 
 
 def _verify(summary: Path, written: Sequence[Written]) -> dict[str, Check]:
-    manifest = load_manifest(str(summary))
-    reader = Reader(manifest, RUN_ID, lambda schema_id: serde.schema_text("payment"))
-    framing = b"\x00" + SCHEMA_ID.to_bytes(4, "big")
-    for w in written:
-        reader.record(
-            w.topic,
-            w.key.encode(),
-            framing + w.value,
-            RUN_ID.encode(),
-            None,
-            w.anomaly.encode() if w.anomaly else None,
-            w.emitted_ms,
-        )
-    return {c.name: c for c in judge(manifest, reader.tally)}
+    return verify_written(summary, written, RUN_ID)
 
 
 def _failed(checks: dict[str, Check]) -> set[str]:
