@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
+from conftest import subprocess_env
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -48,3 +51,20 @@ def http_get_or_none(url: str) -> int | None:
         return http_get(url)[0]
     except OSError:
         return None  # not listening yet
+
+
+def serving_run(cwd: Path, port: int, *, capture: bool = False) -> subprocess.Popen[str]:
+    """A continuous null-sink run serving /metrics on 127.0.0.1:``port`` until signalled.
+
+    ``capture``: its stdout and stderr are pipes to read; otherwise they are discarded.
+    """
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    flags = ["--payments", "0", "--sink", "null", "--http-port", str(port), "--shutdown-grace", "1"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "synthpay", "run", *flags],
+        cwd=cwd,
+        env=subprocess_env(SYNTHPAY_HTTP_HOST="127.0.0.1"),
+        stdout=out,
+        stderr=out,
+        text=True,
+    )

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import REPO_DIR, subprocess_env
-from http_support import families, free_port, http_get, wait_until_ready
+from conftest import REPO_DIR
+from http_support import families, free_port, http_get, serving_run, wait_until_ready
 
 DASHBOARD = REPO_DIR / "deploy" / "grafana-dashboard.json"
 #: Every series the dashboard charts is synthpay's own.
@@ -42,26 +40,7 @@ def dashboard() -> dict[str, Any]:
 def scraped(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The sample names of one /metrics scrape of a real run (continuous, null sink)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "synthpay",
-            "run",
-            "--payments",
-            "0",
-            "--sink",
-            "null",
-            "--http-port",
-            str(port),
-            "--shutdown-grace",
-            "1",
-        ],
-        cwd=tmp_path_factory.mktemp("run"),
-        env=subprocess_env(SYNTHPAY_HTTP_HOST="127.0.0.1"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = serving_run(tmp_path_factory.mktemp("run"), port)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(base, proc)

@@ -6,8 +6,6 @@ import contextlib
 import io
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -17,8 +15,8 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
-from conftest import defaults_only, make_engine, subprocess_env
-from http_support import families, free_port, http_get, wait_until_ready
+from conftest import defaults_only, make_engine
+from http_support import families, free_port, http_get, serving_run, wait_until_ready
 
 from synthpay import cli, config
 from synthpay.engine.engine import Engine
@@ -363,27 +361,7 @@ async def test_endpoint_follows_a_real_engine_run() -> None:
 def test_cli_serves_the_endpoint_while_running(tmp_path: Path) -> None:
     """A real process with --http-port: the counters move, health and readiness answer, SIGTERM ends it."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "synthpay",
-            "run",
-            "--payments",
-            "0",
-            "--sink",
-            "null",
-            "--http-port",
-            str(port),
-            "--shutdown-grace",
-            "1",
-        ],
-        cwd=tmp_path,
-        env=subprocess_env(SYNTHPAY_HTTP_HOST="127.0.0.1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = serving_run(tmp_path, port, capture=True)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(base, proc)
