@@ -246,7 +246,7 @@ def _build(parsed: Mapping[str, object], layers: _Layers, source: str) -> Settin
     for d in _DECLARED:
         table, _, _ = d.key.rpartition(".")
         (by_table[table] if table else top)[d.attr] = parsed[d.key]
-    by_table["kafka"]["config"] = tables.kafka_config(None)
+    by_table["kafka"].update(config=tables.kafka_config(None), topic_config=tables.kafka_config(None))
     by_table["anomalies"].update(late_delay=DEFAULT_LATE_DELAY, duplicate_delay=DEFAULT_DUPLICATE_DELAY)
     return _construct(
         Settings,
@@ -271,7 +271,11 @@ def _with_independent_tables(settings: Settings, given: Mapping[str, Given]) -> 
     anomalies = settings.anomalies
     return replace(
         settings,
-        kafka=replace(settings.kafka, config=tables.kafka_config(given.get("kafka.config"))),
+        kafka=replace(
+            settings.kafka,
+            config=tables.kafka_config(given.get("kafka.config")),
+            topic_config=tables.kafka_config(given.get("kafka.topic_config"), "kafka.topic_config", "topic configs"),
+        ),
         anomalies=replace(
             anomalies,
             late_delay=_anomaly_delay("late_delay", given, anomalies.late_delay),

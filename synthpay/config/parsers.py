@@ -225,6 +225,50 @@ def start(raw: object, is_text: bool) -> int | None:
     return ms
 
 
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0, "w": 604_800.0}
+#: A backfill of more than a year is more history than any retention keeps by default.
+_MAX_DURATION_S = 31_536_000.0
+
+
+@accepting("a duration such as 90m, 6h, 7d, 1h30m or 45 (seconds), at most 365d; 0 or empty for none")
+def duration(raw: object, is_text: bool) -> float:
+    """A span of time in seconds: a number (seconds) or amounts with units ms, s, m, h, d, w."""
+    if isinstance(raw, bool):
+        raise ValueError
+    if isinstance(raw, (int, float)):
+        seconds = float(raw)
+    elif isinstance(raw, str):
+        seconds = _duration_text(raw.strip().replace("_", "").lower())
+    else:
+        raise ValueError
+    if not 0 <= seconds <= _MAX_DURATION_S:  # NaN fails too
+        raise ValueError
+    return seconds
+
+
+def _duration_text(text: str) -> float:
+    """Seconds in ``text``: empty, a bare number, or amount-unit pairs such as ``1h30m``."""
+    if not text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total, number_text, rest = 0.0, "", text
+    while rest:
+        if rest[0].isdigit() or rest[0] == ".":
+            number_text, rest = number_text + rest[0], rest[1:]
+            continue
+        unit = "ms" if rest.startswith("ms") else rest[0]
+        if not number_text or unit not in _UNIT_S:
+            raise ValueError
+        total += float(number_text) * _UNIT_S[unit]
+        number_text, rest = "", rest[len(unit) :]
+    if number_text:  # a trailing number without its unit
+        raise ValueError
+    return total
+
+
 _PROTOCOLS = ("", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 

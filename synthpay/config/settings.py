@@ -140,6 +140,15 @@ class RunSettings:
         metavar="TIME",
         key="start",
     )
+    backfill_s: float = setting(
+        "",
+        parsers.duration,
+        "emit the last DURATION of history under the virtual clock, ending now (e.g. 90m, 7d); "
+        "with --mode continuous the run then goes on live",
+        flag="--backfill",
+        metavar="DURATION",
+        key="backfill",
+    )
     seed: int | None = setting(
         "",
         parsers.seed,
@@ -355,7 +364,17 @@ class KafkaSettings:
     flush_timeout_s: float = setting(
         30.0, parsers.number(0, 3_600), "at the end of a batch run, wait this long for outstanding deliveries"
     )
+    topic_prefix: str = setting(
+        "",
+        parsers.text,
+        "prefix of every topic synthpay writes, banks included (registry subjects follow), e.g. 'staging.'",
+        flag="--topic-prefix",
+        metavar="PREFIX",
+    )
     config: Mapping[str, str] = structured("[kafka.config]: librdkafka settings passed through")
+    topic_config: Mapping[str, str] = structured(
+        "[kafka.topic_config]: topic configs applied to the topics synthpay creates, e.g. retention.ms"
+    )
 
 
 @dataclass(frozen=True, slots=True)

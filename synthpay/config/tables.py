@@ -299,19 +299,21 @@ def plugins(table: Given | None) -> tuple[str, ...]:
     return paths
 
 
-def kafka_config(table: Given | None) -> Mapping[str, str]:
-    """``[kafka.config]``: librdkafka settings, each as the string librdkafka takes."""
+def kafka_config(
+    table: Given | None, key: str = "kafka.config", what: str = "librdkafka settings"
+) -> Mapping[str, str]:
+    """``[kafka.config]`` (librdkafka settings) or ``[kafka.topic_config]``: each value as the string Kafka takes."""
     if table is None:
         return MappingProxyType({})
     given = as_table(table.raw)
     if given is None:
-        raise ConfigError(f"kafka.config ({table.origin}): expected a table of librdkafka settings")
+        raise ConfigError(f"{key} ({table.origin}): expected a table of {what}")
     out: dict[str, str] = {}
-    for key, raw in given.items():
+    for name, raw in given.items():
         if isinstance(raw, bool):
-            out[key] = "true" if raw else "false"
+            out[name] = "true" if raw else "false"
         elif isinstance(raw, (int, float, str)):
-            out[key] = str(raw)
+            out[name] = str(raw)
         else:
-            raise ConfigError(f"kafka.config.{key} ({table.origin}): expected a string, number or boolean")
+            raise ConfigError(f"{key}.{name} ({table.origin}): expected a string, number or boolean")
     return MappingProxyType(out)

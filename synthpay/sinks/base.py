@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from synthpay.config.settings import Settings
     from synthpay.model.events import Event, Topic
+    from synthpay.model.span import EventSpan
     from synthpay.sinks.ledger import Ledger
 
 
@@ -73,6 +74,8 @@ class SinkContext:
     heartbeat: Callable[[], None] = lambda: None
     #: When a stopping run must be over; a sink must not wait past it.
     stop: StopDeadline = field(default_factory=StopDeadline)
+    #: The event times the run will write, as far as known before it starts (None: not known).
+    span: EventSpan | None = None
 
 
 class Sink(Protocol):
