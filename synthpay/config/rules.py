@@ -11,7 +11,9 @@ from dataclasses import replace
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError, Given
-from synthpay.config.settings import Settings
+from synthpay.config.settings import Settings, declarations
+
+_DEFAULT_PAYMENTS = next(d.default for d in declarations() if d.key == "run.payments")
 
 
 def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
@@ -19,7 +21,7 @@ def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
 
     ``engine.batch_size`` left at 0 takes the clock's (:mod:`synthpay.config.clocks`).
     """
-    completed = _defaults(settings)
+    completed = _defaults(_backfill(settings, given))
     _check_instances(completed, given)
     _check_sink(completed)
     _check_topics(completed, given)
@@ -27,9 +29,38 @@ def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
     return completed
 
 
+def _backfill(settings: Settings, given: Mapping[str, Given]) -> Settings:
+    """A backfill runs under the virtual clock and, in batch mode, covers the whole span it names.
+
+    It ends starting payments at now (unless ``run.duration`` says otherwise) and is not
+    capped by ``run.payments`` at its default (the shipped config.toml spells the default
+    out, so the value tells, not the layer), only by another count.
+    """
+    run = settings.run
+    if not run.backfill_s:
+        return settings
+    if run.start_ms is not None:
+        raise ConfigError(
+            f"{given['run.backfill']} and {given['run.start']}: expected one of them, not both "
+            "(a backfill ends now; --start fixes where the event time begins)"
+        )
+    if run.clock == "real" and given["run.clock"].origin != "default":
+        raise ConfigError(f"{given['run.backfill']} and {given['run.clock']}: a backfill runs under the virtual clock")
+    batch = run.mode == "batch" and run.payments != 0
+    return replace(
+        settings,
+        run=replace(
+            run,
+            clock="virtual",
+            duration_s=run.duration_s or (run.backfill_s if batch else 0.0),
+            payments=0 if batch and run.payments == _DEFAULT_PAYMENTS else run.payments,
+        ),
+    )
+
+
 def _defaults(settings: Settings) -> Settings:
     run = settings.run
-    continuous = run.mode == "continuous" or run.payments == 0
+    continuous = run.mode == "continuous" or (run.payments == 0 and not run.backfill_s)
     return replace(
         settings,
         run=replace(

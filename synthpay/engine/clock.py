@@ -3,11 +3,14 @@
 Under the virtual clock Trio runs on a ``MockClock``: the scheduler jumps it straight to
 its next deadline (autojump covers any other timer), so a backfill of history is emitted
 as fast as the sink takes it. Event times are the scheduler's intended deadlines, so they
-are exact whatever the sink's speed.
+are exact whatever the sink's speed. A backfill that catches up with the wall clock goes
+live (:meth:`EngineClock.go_live`): the MockClock then runs at the wall clock's pace, so
+the same run goes on in real time without a gap.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -18,13 +21,17 @@ import trio.testing
 class EngineClock:
     """Maps Trio time to epoch milliseconds; knows whether it is virtual."""
 
-    __slots__ = ("_base_ms", "_base_t", "_closed", "_mock", "virtual")
+    __slots__ = ("_base_ms", "_base_t", "_closed", "_mock", "live", "virtual")
 
     def __init__(self, *, virtual: bool, start_ms: int | None = None) -> None:
         self.virtual = virtual
-        self._base_ms = start_ms if (virtual and start_ms is not None) else time.time_ns() // 1_000_000
+        self._base_ms = wall_ms() if start_ms is None else start_ms
         self._base_t = trio.current_time()
         self._closed = threading.Event()
+        #: Set when the clock follows the wall clock: from the start, or from a backfill's seam.
+        self.live = trio.Event()
+        if not virtual:
+            self.live.set()
         self._mock: trio.testing.MockClock | None = None
         if virtual:
             clock = trio.lowlevel.current_clock()
@@ -36,6 +43,20 @@ class EngineClock:
     def start_ms(self) -> int:
         """Epoch ms at which the engine started."""
         return self._base_ms
+
+    def go_live(self) -> None:
+        """From now on follow the wall clock: the virtual time jumps to now and runs in real time.
+
+        Called when the next event is due after now, so the jump only ever moves forward.
+        """
+        assert self._mock is not None, "only a virtual clock goes live"
+        ahead_ms = wall_ms() - self.now_ms()
+        if ahead_ms > 0:
+            self._mock.jump(ahead_ms / 1000)
+        self._mock.autojump_threshold = math.inf
+        self._mock.rate = 1.0
+        self.virtual = False
+        self.live.set()
 
     def now_ms(self) -> int:
         """Current engine time in epoch milliseconds."""
@@ -49,7 +70,7 @@ class EngineClock:
         batch it ships, so other tasks and the I/O thread get their turn.
         """
         target = self._base_t + (deadline_ms - self._base_ms) / 1000
-        if self._mock is None:
+        if self._mock is None or not self.virtual:
             await trio.sleep_until(target)
             return
         ahead = target - self._mock.current_time()
@@ -73,3 +94,8 @@ class EngineClock:
     def close(self) -> None:
         """End every pending and future wall_sleep."""
         self._closed.set()
+
+
+def wall_ms() -> int:
+    """The wall clock in epoch milliseconds."""
+    return time.time_ns() // 1_000_000

@@ -19,8 +19,8 @@ from structlog.typing import FilteringBoundLogger
 
 from synthpay.config.clocks import profile
 from synthpay.config.settings import Settings
-from synthpay.engine import io_thread
-from synthpay.engine.clock import EngineClock
+from synthpay.engine import io_thread, span
+from synthpay.engine.clock import EngineClock, wall_ms
 from synthpay.engine.identity import RunIdentity
 from synthpay.engine.outbox import Outbox
 from synthpay.engine.scheduler import Scheduler
@@ -28,6 +28,7 @@ from synthpay.engine.snapshot import Display, Service, Snapshot
 from synthpay.engine.stats import EngineStats, peak_rss_mib
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
+from synthpay.model.span import EventSpan
 from synthpay.sinks.base import MIN_FLUSH_S, SinkContext, SinkError, StopDeadline
 from synthpay.sinks.ledger import Ledger
 from synthpay.sinks.registry import SinkFactory
@@ -90,6 +91,8 @@ class Engine:
         self._display = display
         self._outbox: Outbox | None = None
         self._clock: EngineClock | None = None
+        #: The event times the run will write (set when it starts).
+        self.span: EventSpan | None = None
         self.ready = trio.Event()  # the sink is open: topics exist, schemas registered
         self.stopping = trio.Event()  # a stop was requested, or generation ended
         self.io_heard = time.monotonic()  # last sign of life from the I/O thread
@@ -118,7 +121,10 @@ class Engine:
     async def run(self) -> Summary:
         """Generate until done or stopped; return the summary."""
         settings = self.settings
-        clock = EngineClock(virtual=profile(settings.run.clock).virtual, start_ms=settings.run.start_ms)
+        now = wall_ms()
+        first = span.start_ms(settings, now)
+        clock = EngineClock(virtual=profile(settings.run.clock).virtual, start_ms=first)
+        self.span = span.planned(settings, first, now)
         self._clock = clock
         self._began = time.monotonic()
         outbox = Outbox(settings.engine.batch_size)
@@ -160,8 +166,7 @@ class Engine:
                         generation.start_soon(self._enforce_grace, clock)
                         if self._display is not None:
                             generation.start_soon(self._show_progress, clock, self._display)
-                        if not clock.virtual:
-                            generation.start_soon(outbox.linger, settings.engine.linger_ms / 1000)
+                        generation.start_soon(self._linger, clock, outbox)
                         try:
                             with self._drain:
                                 await scheduler.run()
@@ -195,7 +200,9 @@ class Engine:
         def heartbeat() -> None:
             self.io_heard = time.monotonic()
 
-        ctx = SinkContext(self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat, self.stop_deadline)
+        ctx = SinkContext(
+            self.settings, self.topics, self.ledger, self.log, self.run_id, heartbeat, self.stop_deadline, self.span
+        )
         factory = self._sink
         self.io_alive = True
         try:
@@ -223,6 +230,11 @@ class Engine:
         self._undelivered = produced - delivered - failed
         self.stopping.set()
         self._feeding.cancel()
+
+    async def _linger(self, clock: EngineClock, outbox: Outbox) -> None:
+        """Once the clock is live, ship partial batches after ``engine.linger_ms``."""
+        await clock.live.wait()
+        await outbox.linger(self.settings.engine.linger_ms / 1000)
 
     async def _enforce_grace(self, clock: EngineClock) -> None:
         """Once a stop is requested, cut the payments still in flight when the grace is over."""

@@ -28,15 +28,17 @@ from typing import Final, NoReturn
 
 import trio
 
+from synthpay.config.clocks import profile
 from synthpay.config.settings import Settings
 from synthpay.engine import reporting
 from synthpay.engine.arrivals import Arrivals, start_arrivals
 from synthpay.engine.banks import Banks
-from synthpay.engine.clock import EngineClock
+from synthpay.engine.clock import EngineClock, wall_ms
 from synthpay.engine.injector import Injector
 from synthpay.engine.outbox import Outbox
 from synthpay.engine.pacing import Pace
 from synthpay.engine.scenario import Route, Scenario, plan
+from synthpay.engine.span import hands_over
 from synthpay.engine.stats import EngineStats
 from synthpay.model import entities
 from synthpay.model.events import Event, Topic
@@ -147,6 +149,10 @@ class Scheduler:
         self._stop_at = math.inf
         self._pace = None if clock.virtual else Pace(_ADMIT_CHUNK)
         self.admitting = True
+        #: A backfill that goes on live when its event time reaches now (see engine.span).
+        self.hands_over = hands_over(settings)
+        #: Event time at which the run went live (None while it has not, or never does).
+        self.live_since_ms: int | None = None
         # Phases, drawn delays and the arrival curve are opt-in: without them there is no
         # scenario, and the default run takes exactly the code path (and draws) it always has.
         self.timeline: Timeline | None = None
@@ -210,9 +216,17 @@ class Scheduler:
             rng = random.Random(f"{self._instance}:arrivals")
             self._arrivals = start_arrivals(rate, run.arrivals, self.timeline, rng, start)
             self._arrive(start)
-        await self._loop(interval, more=self._admit(start))
+        more = self._admit(start)
+        while await self._loop(interval, more):
+            self._go_live()
+            more = False
 
-    async def _loop(self, interval: int, more: bool) -> None:
+    async def _loop(self, interval: int, more: bool) -> bool:
+        """Emit until the run is done (False), or until a backfill reaches now (True).
+
+        In the second case nothing due after now was emitted yet; the caller switches to the
+        real clock and calls again.
+        """
         times, buckets, outbox, stats = self._times, self._buckets, self._outbox, self._stats
         clock, virtual, emitted = self._clock, self._clock.virtual, stats.emitted
         batch_size, pace, release = outbox.batch_size, self._pace, self.limiter.release_on_behalf_of
@@ -225,6 +239,9 @@ class Scheduler:
         if injector is not None:
             emit, release_held = injector.emit, injector.release
         wakes, now, stop_at = 0, clock.now_ms(), self._stop_at
+        # Under the virtual clock, the wall clock as last read: a deadline past it reads it
+        # again, and one past that too is where the backfill hands over.
+        seen_ms = wall_ms() if virtual and self.hands_over else math.inf
         while (times or more) and (
             stats.started - stats.completed or self.admitting or (injector and injector.pending)
         ):
@@ -235,6 +252,11 @@ class Scheduler:
             else:
                 deadline = times[0]
                 wakes += 1
+                if deadline > seen_ms:
+                    seen_ms = wall_ms()
+                    if deadline > seen_ms:
+                        await clock.sleep_until_ms(now)
+                        return True
                 if virtual:
                     # The tick is exactly the deadline. Nothing reads the clock until this task
                     # yields, so the clock is only moved on before each await: a wake is then
@@ -310,6 +332,14 @@ class Scheduler:
                 more = self._admit(now)
         if virtual:
             await clock.sleep_until_ms(now)
+        return False
+
+    def _go_live(self) -> None:
+        """Hand a backfill over to the real clock: pace the starts and keep hand-offs small, as a real-time run does."""
+        self._clock.go_live()
+        self._pace = Pace(_ADMIT_CHUNK)
+        self._outbox.batch_size = min(self._outbox.batch_size, profile("real").batch_size)
+        self.live_since_ms = self._clock.now_ms()
 
     def scenario_report(self) -> tuple[tuple[PhaseReport, ...], dict[str, DelayReport]]:
         """Per phase and per status figures for the summary (call once, at the end)."""

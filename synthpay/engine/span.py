@@ -1,0 +1,80 @@
+"""Where a run's event time starts, where it hands over to the real clock, and how far it reaches.
+
+The virtual clock emits history as fast as the sink takes it. Unless ``--start`` pins the
+first event's time, that history ends about now: ``--backfill D`` starts it D ago, and a
+plain virtual run starts it as long ago as the run is expected to last. Either way the
+event time never runs ahead of the wall clock: when it reaches now, the run goes on under
+the real clock (the seam), so no record is stamped in the future, where a broker refuses it
+(Kafka 4 refuses timestamps more than ``log.message.timestamp.after.max.ms`` ahead). An
+explicit ``--start`` keeps the old contract: exact, reproducible times, wherever they fall.
+"""
+
+from __future__ import annotations
+
+import math
+
+from synthpay.config.settings import Settings
+from synthpay.model.span import EventSpan
+from synthpay.model.workflow import schedule
+
+
+def route_ms(settings: Settings) -> tuple[float, int]:
+    """The weighted mean and the longest time from a payment's start to its last event."""
+    lengths = [
+        (wf.weight, steps[-1].offset_ms if (steps := schedule(wf, settings.statuses, settings.timing)) else 0)
+        for wf in settings.workflows
+    ]
+    total = sum(weight for weight, _ in lengths)
+    mean = sum(weight * length for weight, length in lengths) / total if total else 0.0
+    return mean, max((length for _, length in lengths), default=0)
+
+
+def admission_s(settings: Settings) -> float | None:
+    """How long the run starts payments, when its settings bound that up front; None when they do not."""
+    run = settings.run
+    bounds = []
+    if run.duration_s:
+        bounds.append(run.duration_s)
+    if run.payments and run.rate:
+        bounds.append(run.payments / run.rate)
+    return min(bounds) if bounds else None
+
+
+def expected_s(settings: Settings) -> float:
+    """About how much event time the run covers: 0 for a run without an end."""
+    run = settings.run
+    mean_ms, longest_ms = route_ms(settings)
+    bound = admission_s(settings)
+    if bound is None and run.payments:
+        # Paced by the workers: each runs its share of payments one after another.
+        per_worker = math.ceil(run.payments / run.instance_count / run.workers)
+        bound = per_worker * mean_ms / 1000
+    return 0.0 if bound is None else bound + longest_ms / 1000
+
+
+def hands_over(settings: Settings) -> bool:
+    """Whether the run's event time is held back from passing the wall clock (see the module)."""
+    return settings.run.clock == "virtual" and settings.run.start_ms is None
+
+
+def start_ms(settings: Settings, now_ms: int) -> int:
+    """The first event's time: ``--start``, else now minus the backfill or the run's expected span."""
+    run = settings.run
+    if run.start_ms is not None:
+        return run.start_ms
+    if run.clock != "virtual":
+        return now_ms
+    back_s = run.backfill_s or expected_s(settings)
+    return now_ms - round(back_s * 1000)
+
+
+def planned(settings: Settings, first_ms: int, now_ms: int) -> EventSpan:
+    """The event times the run will write, for a sink to check before it produces."""
+    if settings.run.clock == "real" or hands_over(settings):
+        # From the seam on (from the start under the real clock) every event carries the
+        # wall clock's time: none is ahead of it.
+        return EventSpan(first_ms, now_ms, live_from_ms=now_ms)
+    bound = admission_s(settings)
+    if bound is None:
+        return EventSpan(first_ms, None)
+    return EventSpan(first_ms, first_ms + round((bound + route_ms(settings)[1] / 1000) * 1000))
