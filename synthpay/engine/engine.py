@@ -24,7 +24,7 @@ from synthpay.engine.clock import EngineClock, wall_ms
 from synthpay.engine.identity import RunIdentity
 from synthpay.engine.outbox import Outbox
 from synthpay.engine.scheduler import Scheduler
-from synthpay.engine.snapshot import Display, Service, Snapshot
+from synthpay.engine.snapshot import Backfill, Display, Service, Snapshot
 from synthpay.engine.stats import EngineStats, peak_rss_mib
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
@@ -141,6 +141,7 @@ class Engine:
             timing=settings.timing,
             start=serde.rfc3339_ms(clock.start_ms),
             pid=os.getpid(),
+            **({"live_from": serde.rfc3339_ms(now)} if scheduler.hands_over else {}),
         )
         if settings.run.sink_is_default and settings.run.sink == "file":
             self.log.info(
@@ -167,6 +168,8 @@ class Engine:
                         if self._display is not None:
                             generation.start_soon(self._show_progress, clock, self._display)
                         generation.start_soon(self._linger, clock, outbox)
+                        if scheduler.hands_over:
+                            generation.start_soon(self._announce_live, clock, scheduler)
                         try:
                             with self._drain:
                                 await scheduler.run()
@@ -236,6 +239,18 @@ class Engine:
         await clock.live.wait()
         await outbox.linger(self.settings.engine.linger_ms / 1000)
 
+    async def _announce_live(self, clock: EngineClock, scheduler: Scheduler) -> None:
+        """Say in the log when a backfill reaches now and the run goes on in real time."""
+        await clock.live.wait()
+        self.log.info(
+            "live",
+            detail="the backfill reached now: events from here on follow the wall clock",
+            event_time=serde.rfc3339_ms(scheduler.live_since_ms or clock.now_ms()),
+            backfill_events=self.stats.events,
+            backfill_s=round(time.monotonic() - self._ready_at, 3),
+            in_flight=scheduler.in_flight,
+        )
+
     async def _enforce_grace(self, clock: EngineClock) -> None:
         """Once a stop is requested, cut the payments still in flight when the grace is over."""
         await self._stop_requested.wait()
@@ -290,6 +305,15 @@ class Engine:
                     if timed
                     else {}
                 ),
+                **(
+                    {
+                        "part": snap.backfill.part,
+                        "backfill_done_pct": round(snap.backfill.done * 100, 1),
+                        "event_time": serde.rfc3339_ms(snap.backfill.event_time_ms),
+                    }
+                    if snap.backfill
+                    else {}
+                ),
             )
             last_events, last_s = snap.events, snap.elapsed_s
             if timed:
@@ -340,9 +364,21 @@ class Engine:
             lag_max_ms=self.stats.lag_max_ms,
             elapsed_s=time.monotonic() - self._began if self._began else 0.0,
             anomalies=scheduler.anomalies if scheduler else None,
+            backfill=self._backfill(),
         )
 
     # -- helpers
+
+    def _backfill(self) -> Backfill | None:
+        """How far a run whose history ends now has come; None for any other run."""
+        clock, scheduler = self._clock, self._scheduler
+        if clock is None or scheduler is None or not scheduler.hands_over:
+            return None
+        now = clock.now_ms()
+        if scheduler.live_since_ms is not None:
+            return Backfill(True, 1.0, now)
+        span_ms = wall_ms() - clock.start_ms
+        return Backfill(False, min(1.0, (now - clock.start_ms) / span_ms) if span_ms > 0 else 1.0, now)
 
     def _achieved_rate(self) -> float:
         """Payments started per second of engine time so far (virtual time under the virtual clock)."""

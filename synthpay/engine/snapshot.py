@@ -47,6 +47,23 @@ class Snapshot:
     target_rate: float | None = None
     achieved_rate: float | None = None
     anomalies: Mapping[str, Mapping[str, int]] | None = None  # with [anomalies]: per kind, per topic
+    backfill: Backfill | None = None  # for a run whose history ends now (engine.span)
+
+
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """Where a run whose history ends now stands: still catching up, or live."""
+
+    live: bool
+    #: Share of the event time from the run's start to now emitted so far (1.0 once live).
+    done: float
+    #: The engine's event time, epoch ms.
+    event_time_ms: int
+
+    @property
+    def part(self) -> str:
+        """ "backfill" or "live", as the log, STATUS and the display name it."""
+        return "live" if self.live else "backfill"
 
 
 class EngineView(Protocol):

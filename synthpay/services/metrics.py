@@ -78,6 +78,21 @@ _GAUGES: tuple[tuple[str, Callable[[Snapshot], float | None], str], ...] = (
     ),
     ("synthpay_rate_target_payments_per_second", lambda s: s.target_rate, "Payments per second the run aims for"),
     ("synthpay_rate_achieved_payments_per_second", lambda s: s.achieved_rate, "Payments per second achieved"),
+    (
+        "synthpay_backfill_progress_ratio",
+        lambda s: s.backfill.done if s.backfill else None,
+        "Share of the history up to now emitted so far, 1 once live (runs whose history ends now)",
+    ),
+    (
+        "synthpay_live",
+        lambda s: s.backfill.live if s.backfill else None,
+        "1 once the backfill reached now and events follow the wall clock (runs whose history ends now)",
+    ),
+    (
+        "synthpay_event_time_seconds",
+        lambda s: s.backfill.event_time_ms / 1000 if s.backfill else None,
+        "The engine's event time, Unix seconds (runs whose history ends now)",
+    ),
 )
 
 

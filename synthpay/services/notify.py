@@ -26,6 +26,7 @@ import trio
 from synthpay.config.clocks import profile
 from synthpay.engine.clock import EngineClock
 from synthpay.engine.snapshot import EngineView, Service, Snapshot
+from synthpay.model.serde import rfc3339_ms
 
 Send = Callable[[str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[bool]]
@@ -152,4 +153,14 @@ def status_line(snapshot: Snapshot, events_per_s: float | None) -> str:
     ]
     if snapshot.target_rate is not None and snapshot.achieved_rate is not None:
         parts.append(f"{snapshot.achieved_rate:,.1f} of {snapshot.target_rate:,.1f} payments/s")
-    return ", ".join(parts)
+    return part_of_run(snapshot) + ", ".join(parts)
+
+
+def part_of_run(snapshot: Snapshot) -> str:
+    """``"backfill 45% (event time ...): "`` or ``"live: "`` for a run whose history ends now, else ""."""
+    backfill = snapshot.backfill
+    if backfill is None:
+        return ""
+    if backfill.live:
+        return "live: "
+    return f"backfill {backfill.done:.0%} (event time {rfc3339_ms(backfill.event_time_ms)}): "

@@ -97,7 +97,7 @@ def render(now: Snapshot, rates: Rates, payments: int) -> RenderableType:
         target = f"{now.target_rate:,.1f}/s" if now.target_rate else "unlimited"
         status = _line(
             [
-                ("● running", "bold green"),
+                (f"● {_part(now)}", "bold green"),
                 f"started {now.started:,}",
                 f"rate {now.achieved_rate or 0.0:,.1f}/s (target {target})",
                 f"lag max {now.lag_max_ms:,} ms",
@@ -137,6 +137,14 @@ class _Bar:
         yield from drawn
         yield Segment(" " * max(0, min(BAR_WIDTH, options.max_width) - Segment.get_line_length(drawn)))
         yield self.figures
+
+
+def _part(now: Snapshot) -> str:
+    """What the status line leads with: "running", or how far a run whose history ends now has come."""
+    backfill = now.backfill
+    if backfill is None:
+        return "running"
+    return "live" if backfill.live else f"backfill {backfill.done:.0%}"
 
 
 def _line(parts: Sequence[str | tuple[str, str]]) -> Text:
