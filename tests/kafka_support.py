@@ -27,7 +27,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from synthpay.config.settings import DEFAULT_STATUSES, DEFAULT_WORKFLOWS
-from synthpay.verify.consume import watermarks
+from synthpay.sinks.kafka_offsets import watermarks
 
 
 @dataclass(frozen=True)

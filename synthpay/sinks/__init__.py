@@ -32,8 +32,9 @@ def _null(ctx: SinkContext) -> Sink:
 
 def _kafka(ctx: SinkContext) -> Sink:
     from synthpay.sinks.kafka import KafkaSink
+    from synthpay.sinks.kafka_offsets import bracketed
 
-    return KafkaSink(ctx)
+    return bracketed(KafkaSink)(ctx)
 
 
 def register(registry: Registry) -> None:

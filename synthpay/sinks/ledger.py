@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from synthpay.summary.document import PartitionRange
+
 if TYPE_CHECKING:
     from synthpay.model.events import Event
 
@@ -19,7 +21,7 @@ class Ledger:
     dict change size.
     """
 
-    __slots__ = ("delivered", "failed", "pending", "produced")
+    __slots__ = ("delivered", "failed", "offsets", "pending", "produced")
 
     def __init__(self, topics: Iterable[str]) -> None:
         names = list(topics)
@@ -27,6 +29,8 @@ class Ledger:
         self.delivered = dict.fromkeys(names, 0)
         self.failed = dict.fromkeys(names, 0)
         self.pending = 0  # accepted by the sink, fate not known yet (e.g. librdkafka's queue)
+        # Per topic, the offset range of each partition written to: only sinks that know offsets fill it.
+        self.offsets: dict[str, tuple[PartitionRange, ...]] = {}
 
     def written(self, batch: Iterable[Event]) -> None:
         """Count a batch that a synchronous sink accepted and delivered in one go."""
@@ -58,6 +62,19 @@ class Ledger:
         if fresh > 0 and total:
             for name, weight in weights.items():
                 delivered[name] += weight * fresh // total
+
+    def place(self, before: Mapping[tuple[str, int], int], after: Mapping[tuple[str, int], int]) -> None:
+        """Record where the run's records lie from each partition's end offset before and after the run.
+
+        A partition whose end did not move holds none of them and is left out; one that
+        appeared during the run started at offset 0.
+        """
+        offsets: dict[str, list[PartitionRange]] = {}
+        for (topic, partition), end in sorted(after.items()):
+            start = before.get((topic, partition), 0)
+            if end > start:
+                offsets.setdefault(topic, []).append(PartitionRange(partition, start, end))
+        self.offsets = {topic: tuple(ranges) for topic, ranges in offsets.items()}
 
     def totals(self) -> tuple[int, int, int]:
         """(produced, delivered, failed) over all topics."""

@@ -17,6 +17,20 @@ from synthpay.model.reports import AnomalyReport, DelayReport, PhaseReport, RunP
 SCHEMA_VERSION = 1
 
 
+@dataclass(frozen=True, slots=True)
+class PartitionRange:
+    """Where a run's records lie in one partition: the offsets from ``start`` up to ``end`` (exclusive).
+
+    ``start`` is the partition's end when the sink was ready, before the run's first record,
+    and ``end`` its end after the final flush: every record the run delivered there lies in
+    between, and nothing else does unless another producer wrote to the partition meanwhile.
+    """
+
+    partition: int
+    start: int
+    end: int
+
+
 class SummaryError(Exception):
     """A summary file that cannot be used; the message is one line naming the file and the problem."""
 
@@ -58,6 +72,8 @@ class Summary:
     delays: Mapping[str, DelayReport] = field(default_factory=dict)
     # With [anomalies]: what was injected, per kind.
     anomalies: AnomalyReport | None = None
+    # With the kafka sink: per topic, the offset range of each partition the run wrote to.
+    offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

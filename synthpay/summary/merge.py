@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from synthpay.model.reports import AnomalyReport, PhaseReport
-from synthpay.summary.document import Summary
+from synthpay.summary.document import PartitionRange, Summary
 
 
 def _merge_phases(parts: Sequence[Summary]) -> tuple[PhaseReport, ...]:
@@ -90,7 +90,25 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         phases=_merge_phases(parts),
         delays=first.delays,
         anomalies=_merge_anomalies(parts),
+        offsets=_merge_offsets(parts),
     )
+
+
+def _merge_offsets(parts: Sequence[Summary]) -> dict[str, tuple[PartitionRange, ...]]:
+    """Each partition's range spanning the children's; none when a child has none (its records could lie anywhere)."""
+    if not all(p.offsets for p in parts):
+        return {}
+    spans: dict[str, dict[int, tuple[int, int]]] = {}
+    for p in parts:
+        for topic, ranges in p.offsets.items():
+            spans.setdefault(topic, {})
+            for r in ranges:
+                start, end = spans[topic].get(r.partition, (r.start, r.end))
+                spans[topic][r.partition] = (min(start, r.start), max(end, r.end))
+    return {
+        topic: tuple(PartitionRange(p, start, end) for p, (start, end) in sorted(by_partition.items()))
+        for topic, by_partition in spans.items()
+    }
 
 
 def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from synthpay.config.settings import Settings
 from synthpay.sinks.kafka_client import (
@@ -25,18 +25,13 @@ from synthpay.sinks.kafka_client import (
     make_client,
     wait_for_cluster,
 )
+from synthpay.sinks.kafka_offsets import Unlogged, watermarks
+from synthpay.summary.document import PartitionRange
 from synthpay.verify.errors import VerifyError
 from synthpay.verify.manifest import Manifest
 from synthpay.verify.tally import Reader
 
 _BATCH = 10_000
-
-
-class _Unlogged:
-    """The consumer's librdkafka ``logger``: its retry chatter is summed up by error_cb, so lines are dropped."""
-
-    def log(self, level: int, fmt: str, *args: object) -> None:
-        """Drop one librdkafka log line."""
 
 
 class Cluster:
@@ -56,17 +51,18 @@ class Cluster:
                 "queued.min.messages": 2000,
                 "queued.max.messages.kbytes": 8192,
                 "error_cb": self._errors,
-                "logger": _Unlogged(),
+                "logger": Unlogged(),
             },
             settings.kafka,
         )
 
     def partitions(
-        self, delivered: Mapping[str, int]
+        self, delivered: Mapping[str, int], ranges: Mapping[str, Sequence[PartitionRange]]
     ) -> tuple[list[TopicPartition], dict[tuple[str, int], int], list[str]]:
         """(assignment from the beginning, {(topic, partition): high watermark}, missing topics).
 
-        ``delivered``: records per topic the run's summary says were acknowledged. A broker
+        ``delivered``: records per topic the run's summary says were acknowledged, ``ranges``
+        the offsets they lie in, when the summary says (see falls_short). A broker
         just started can answer with watermarks that do not hold them yet; they are asked
         again until they do, or until the connect timeout, when the counts check reports
         what is short.
@@ -78,7 +74,7 @@ class Cluster:
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         try:
             marks, missing = watermarks(self.consumer, delivered)
-            while falls_short(marks, delivered) and time.monotonic() < deadline:
+            while falls_short(marks, delivered, ranges) and time.monotonic() < deadline:
                 time.sleep(0.5)
                 marks, missing = watermarks(self.consumer, delivered)
         except KafkaException as exc:
@@ -90,49 +86,27 @@ class Cluster:
         return assignment, ends, missing
 
 
-def falls_short(marks: Mapping[tuple[str, int], tuple[int, int]], delivered: Mapping[str, int]) -> bool:
-    """True when some topic's partitions hold fewer records than the run delivered to it."""
+def falls_short(
+    marks: Mapping[tuple[str, int], tuple[int, int]],
+    delivered: Mapping[str, int],
+    ranges: Mapping[str, Sequence[PartitionRange]],
+) -> bool:
+    """True when some topic's partitions do not reach the run's records yet.
+
+    With the run's offset ranges, a partition's end must reach its range's: records the
+    broker deleted since do not keep verify waiting. Without them, the partitions must hold
+    as many records as the run delivered.
+    """
     held: Counter[str] = Counter()
     for (topic, _), (low, high) in marks.items():
         held[topic] += max(0, high - low)
-    return any(held[topic] < count for topic, count in delivered.items() if (topic, 0) in marks)
-
-
-def watermarks(
-    consumer: Consumer, topics: Iterable[str], timeout_s: float = CONNECT_TIMEOUT_S
-) -> tuple[dict[tuple[str, int], tuple[int, int]], list[str]]:
-    """({(topic, partition): (low, high)} of every partition of ``topics``, the topics that do not exist).
-
-    Raises KafkaException when the cluster does not answer within ``timeout_s``.
-    """
-    deadline = time.monotonic() + timeout_s
-    meta = consumer.list_topics(timeout=timeout_s)
-    marks: dict[tuple[str, int], tuple[int, int]] = {}
-    missing = []
-    for topic in topics:
-        found = meta.topics.get(topic)
-        if found is None or (found.error is not None and found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
-            missing.append(topic)
-            continue
-        for p in found.partitions:
-            marks[(topic, p)] = _watermark(consumer, TopicPartition(topic, p), deadline)
-    return marks, missing
-
-
-def _watermark(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
-    # A broker that has just restarted answers metadata before it leads its partitions
-    # again (NOT_LEADER_FOR_PARTITION for a few seconds): retry until the deadline.
-    while True:
-        try:
-            marks = consumer.get_watermark_offsets(partition, timeout=max(1.0, deadline - time.monotonic()))
-            if marks is not None:
-                return marks[0], marks[1]
-        except KafkaException:
-            if time.monotonic() >= deadline:
-                raise
-        if time.monotonic() >= deadline:
-            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"no watermarks for {partition.topic}"))
-        time.sleep(0.2)
+    return any(
+        any(marks[topic, r.partition][1] < r.end for r in ranges[topic] if (topic, r.partition) in marks)
+        if ranges.get(topic)
+        else held[topic] < count
+        for topic, count in delivered.items()
+        if (topic, 0) in marks
+    )
 
 
 def _header(msg: Message, wanted: str) -> str | bytes | None:
@@ -146,8 +120,9 @@ def _header(msg: Message, wanted: str) -> str | bytes | None:
 def consume(cluster: Cluster, reader: Reader, manifest: Manifest, timeout_s: float) -> int:
     """Read every partition up to its start-time high watermark into ``reader``; return the records read."""
     consumer, tally = cluster.consumer, reader.tally
-    assignment, ends, missing = cluster.partitions(manifest.delivered)
+    assignment, ends, missing = cluster.partitions(manifest.delivered, manifest.offsets)
     tally.unfinished.extend(f"{t} (missing)" for t in missing)
+    tally.log_start.update(((tp.topic, tp.partition), tp.offset) for tp in assignment)
     consumer.assign(assignment)
     read = 0
     labelled, phased = manifest.labelled, manifest.scenario is not None

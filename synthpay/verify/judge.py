@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from synthpay.verify import anomalies as anomaly_checks
+from synthpay.verify import deleted
 from synthpay.verify import scenario as scenario_checks
 from synthpay.verify.checks import SHOWN, Check, Offenders
 from synthpay.verify.manifest import Manifest
@@ -40,8 +41,11 @@ class Report:
 
 def judge(manifest: Manifest, tally: Tally) -> list[Check]:
     """Every check of the report, in its order, over what consuming the run tallied."""
+    found = deleted.gone(manifest, tally.consumed, tally.log_start)
+    gone = {g.topic: g for g in found}
     wrong = [
         f"{t} consumed {tally.consumed[t]}, delivered {n}"
+        + (f", {gone[t].deleted} deleted by the broker" if t in gone and gone[t].deleted else "")
         for t, n in manifest.delivered.items()
         if tally.consumed[t] != n
     ]
@@ -71,6 +75,7 @@ def judge(manifest: Manifest, tally: Tally) -> list[Check]:
             + (f"; {errors.count} consumer errors" if errors.count else ""),
             tuple(wrong + errors.shown),
         ),
+        *([deleted.check(manifest, tally.consumed, found)] if found else []),
         Check(
             "records",
             tally.bad_records.count == 0,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from synthpay.model.reports import AnomalyReport, HotBanks
 from synthpay.model.timeline import Timeline
+from synthpay.summary.document import PartitionRange
 from synthpay.summary.load import load_summary
 from synthpay.verify import scenario as scenario_checks
 from synthpay.verify.scenario import ScenarioPlan
@@ -38,6 +39,7 @@ class Manifest:
     hot_banks: HotBanks | None = None
     first_status: int = 0  # the status whose records count each payment's source bank once
     anomaly_phases: Timeline | None = None  # phases with [anomalies]: their labelled records are counted per phase
+    offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)  # where the run's records lie
 
     @property
     def labelled(self) -> bool:
@@ -72,4 +74,5 @@ def load_manifest(path: str) -> Manifest:
             if summary.anomalies and summary.anomalies.phases and summary.first_event_ts_ms is not None
             else None
         ),
+        offsets=summary.offsets,
     )

@@ -43,6 +43,7 @@ class Tally:
     unresolved: dict[int, str] = field(default_factory=dict)  # id -> why
     consumer_errors: Offenders = field(default_factory=Offenders)
     unfinished: list[str] = field(default_factory=list)  # partitions not read to their end
+    log_start: dict[tuple[str, int], int] = field(default_factory=dict)  # per partition, when reading began
     anomalies: AnomalyTally = field(default_factory=AnomalyTally)
 
 

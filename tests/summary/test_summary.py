@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from synthpay.engine import processes
 from synthpay.engine.identity import RunIdentity
 from synthpay.model.reports import PlannedWorkflow, RunPlan
-from synthpay.summary.document import SCHEMA_VERSION, Summary, SummaryError
+from synthpay.summary.document import SCHEMA_VERSION, PartitionRange, Summary, SummaryError
 from synthpay.summary.load import load_summary
 from synthpay.summary.merge import merge
 
@@ -249,3 +250,23 @@ def test_a_child_summary_that_cannot_be_read_is_one_line(monkeypatch: pytest.Mon
         r"not a synthpay run summary \(seed: missing\)",
     ):
         processes.run(settings_for(overrides={"run.processes": 2}), RunIdentity(1, "r"), [], structlog.get_logger())
+
+
+def test_offsets_read_back_and_a_summary_without_them_has_none(tmp_path: Path, written: tuple[Summary, str]) -> None:
+    summary, text = written
+    placed = replace(summary, offsets={"payment-initiated": (PartitionRange(0, 3, 9), PartitionRange(2, 0, 4))})
+    assert "offsets" not in json.loads(text)
+    assert load_text(tmp_path, text).offsets == {}
+    assert load_text(tmp_path, placed.to_json()) == placed
+
+
+def test_merged_offsets_span_the_childrens_ranges(written: tuple[Summary, str]) -> None:
+    summary, _ = written
+    first = replace(summary, offsets={"t": (PartitionRange(0, 3, 9),)})
+    second = replace(summary, offsets={"t": (PartitionRange(0, 9, 12), PartitionRange(1, 0, 2))})
+    assert merge([first, second], 1.0).offsets == {"t": (PartitionRange(0, 3, 12), PartitionRange(1, 0, 2))}
+
+
+def test_merged_offsets_are_left_out_when_a_child_has_none(written: tuple[Summary, str]) -> None:
+    summary, _ = written
+    assert merge([replace(summary, offsets={"t": (PartitionRange(0, 3, 9),)}), summary], 1.0).offsets == {}

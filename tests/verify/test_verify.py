@@ -22,6 +22,7 @@ from kafka_support import (
     write_config,
 )
 
+from synthpay.summary.document import PartitionRange
 from synthpay.verify.consume import falls_short
 
 
@@ -182,4 +183,19 @@ def test_registry_url_that_is_no_registry_is_exit_2(small_run: tuple[Services, P
 def test_watermarks_are_short_of_what_the_run_delivered(
     marks: dict[tuple[str, int], tuple[int, int]], short: bool
 ) -> None:
-    assert falls_short(marks, {"a": 5, "b": 4}) is short
+    assert falls_short(marks, {"a": 5, "b": 4}, {}) is short
+
+
+@pytest.mark.parametrize(
+    ("marks", "short"),
+    [
+        ({("a", 0): (5, 5), ("a", 1): (0, 2)}, False),  # every record deleted from partition 0: nothing to wait for
+        ({("a", 0): (0, 4), ("a", 1): (0, 2)}, True),  # partition 0 does not reach the run's range yet
+    ],
+    ids=["deleted", "behind"],
+)
+def test_watermarks_with_offsets_must_reach_the_run_s_ranges(
+    marks: dict[tuple[str, int], tuple[int, int]], short: bool
+) -> None:
+    ranges = {"a": (PartitionRange(0, 2, 5), PartitionRange(1, 0, 2))}
+    assert falls_short(marks, {"a": 5}, ranges) is short
