@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
@@ -96,8 +96,7 @@ def _engine(
     autojump_s = profile(settings.run.clock).autojump_s
     clock = None if autojump_s is None else trio.testing.MockClock(autojump_threshold=autojump_s)
     summary = trio.run(engine.run, clock=clock)
-    # The engine's summary does not carry the ledger's offsets; a sink that knows them filled them in.
-    return _Ended(replace(summary, offsets=engine.ledger.offsets), engine.failure)
+    return _Ended(summary, engine.failure)
 
 
 def _first(group: BaseExceptionGroup[Exception]) -> Exception:

@@ -433,4 +433,5 @@ class Engine:
             phases=phases,
             delays=delays,
             anomalies=scheduler.anomaly_report(),
+            offsets=ledger.offsets,  # filled by a sink that knows where its records went
         )

@@ -745,6 +745,38 @@ BAD = [
         "2026-01-31T09:00:00Z, or empty for now",
     ),
     (
+        "negative-backfill",
+        None,
+        {},
+        ["--backfill=-5m"],
+        "--backfill = '-5m' (command line): expected a duration such as 90m, 6h, 7d, 1h30m or 45 (seconds), "
+        "at most 365d; 0 or empty for none",
+    ),
+    (
+        "unparsable-backfill",
+        None,
+        {"SYNTHPAY_RUN_BACKFILL": "a week"},
+        [],
+        "SYNTHPAY_RUN_BACKFILL = 'a week' (environment): expected a duration such as 90m, 6h, 7d, 1h30m or 45 "
+        "(seconds), at most 365d; 0 or empty for none",
+    ),
+    (
+        "backfill-and-start",
+        None,
+        {},
+        ["--backfill", "1h", "--start", "2026-01-01T00:00:00Z"],
+        "--backfill = '1h' (command line) and --start = '2026-01-01T00:00:00Z' (command line): expected one of "
+        "them, not both (a backfill ends now; --start fixes where the event time begins)",
+    ),
+    (
+        "backfill-on-the-real-clock",
+        '[run]\nclock = "real"\n',
+        {},
+        ["--backfill", "1h"],
+        "--backfill = '1h' (command line) and run.clock = 'real' (config.toml): a backfill runs under the "
+        "virtual clock",
+    ),
+    (
         "zero-processes",
         None,
         {"SYNTHPAY_RUN_PROCESSES": "0"},

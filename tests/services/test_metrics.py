@@ -20,7 +20,7 @@ from http_support import families, free_port, http_get, serving_run, wait_until_
 
 from synthpay import cli, config
 from synthpay.engine.engine import Engine
-from synthpay.engine.snapshot import EngineView, Snapshot
+from synthpay.engine.snapshot import Backfill, EngineView, Snapshot
 from synthpay.services import metrics
 from synthpay.services.logs import make_logger
 
@@ -151,6 +151,15 @@ async def test_anomalies_are_counted_per_kind_and_topic_only_when_injected(fake:
         (("kind", "late"), ("topic", "payment-initiated")): 3.0,
         (("kind", "missing"), ("topic", "payment-x")): 2.0,
     }
+
+
+async def test_a_backfill_shows_its_progress_and_when_it_is_live(fake: FakeEngine, port: int) -> None:
+    assert "synthpay_live" not in families((await get(port, "/metrics"))[2].decode())
+    fake.figures = replace(fake.figures, backfill=Backfill(live=False, done=0.25, event_time_ms=1_700_000_000_000))
+    found = families((await get(port, "/metrics"))[2].decode())
+    assert found["synthpay_backfill_progress_ratio"] == {(): 0.25}
+    assert found["synthpay_live"] == {(): 0.0}
+    assert found["synthpay_event_time_seconds"] == {(): 1_700_000_000.0}
 
 
 # --- HTTP details

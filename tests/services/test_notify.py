@@ -19,7 +19,7 @@ import trio
 import trio.testing
 from conftest import defaults_only, subprocess_env
 
-from synthpay.engine.snapshot import Snapshot
+from synthpay.engine.snapshot import Backfill, Snapshot
 from synthpay.services import notify
 from synthpay.services.logs import make_logger
 from synthpay.services.notify import NotifyTarget, target_from_environ
@@ -84,6 +84,16 @@ def test_status_line() -> None:
     assert notify.status_line(figures, None) == (
         "12,345 events, 100 in flight, 12,000 delivered, 2 failed, 99.2 of 100.0 payments/s"
     )
+
+
+def test_status_line_leads_with_the_part_of_a_run_whose_history_ends_now() -> None:
+    figures = replace(
+        snapshot(events=10, in_flight=1, delivered=10, failed=0),
+        backfill=Backfill(live=False, done=0.452, event_time_ms=1_767_225_600_000),
+    )
+    assert notify.status_line(figures, None).startswith("backfill 45% (event time 2026-01-01T00:00:00.000Z): 10 events")
+    live = replace(figures, backfill=Backfill(live=True, done=1.0, event_time_ms=1_767_225_600_000))
+    assert notify.status_line(live, None).startswith("live: 10 events")
 
 
 # --- the watchdog follows the engine's health

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from synthpay.engine.engine import Engine
 from synthpay.engine.identity import resolve_identity
-from synthpay.engine.snapshot import Snapshot
+from synthpay.engine.snapshot import Backfill, Snapshot
 from synthpay.services.logs import make_logger
 from synthpay.services.progress import Display, Rates, display, render
 from synthpay.sinks.registry import load_registry
@@ -76,6 +76,11 @@ def test_continuous_status_line_shows_rate_against_target_and_lag() -> None:
     assert "● running  started 1,500  rate 20.0/s (target unlimited)  lag max 12 ms  in flight 500" in text(0)
     assert "(target 25.0/s)" in text(0, replace(FIGURES, target_rate=25.0))
     assert "ETA" not in text(0)
+
+
+def test_the_status_line_of_a_backfill_says_how_far_it_has_come_then_that_it_is_live() -> None:
+    assert "● backfill 45%  started" in text(0, replace(FIGURES, backfill=Backfill(False, 0.452, 0)))
+    assert "● live  started" in text(0, replace(FIGURES, backfill=Backfill(True, 1.0, 0)))
 
 
 def terminal() -> Console:
