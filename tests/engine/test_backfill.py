@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from pathlib import Path
@@ -102,7 +103,7 @@ def test_payments_in_flight_at_the_seam_keep_their_delays(handover: Handover) ->
     for events in crossing:
         steps = tuple(e["status"] for e in events)
         assert any(wf[: len(steps)] == steps for wf in workflows)
-        gaps = [b["ts"] - a["ts"] for a, b in zip(events, events[1:], strict=False)]
+        gaps = [b["ts"] - a["ts"] for a, b in itertools.pairwise(events)]
         assert gaps == [DELAYS[e["status"]] for e in events[1:]]
 
 
