@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError, Given
-from synthpay.config.settings import Settings, declarations
+from synthpay.config.settings import Clock, Settings, declarations
 
 _DEFAULT_PAYMENTS = next(d.default for d in declarations() if d.key == "run.payments")
 
@@ -32,20 +32,23 @@ def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
 def _backfill(settings: Settings, given: Mapping[str, Given]) -> Settings:
     """A backfill runs under the virtual clock and, in batch mode, covers the whole span it names.
 
-    It ends starting payments at now (unless ``run.duration`` says otherwise) and is not
-    capped by ``run.payments`` at its default (the shipped config.toml spells the default
-    out, so the value tells, not the layer), only by another count.
+    ``run.start`` and ``run.clock = "real"`` say otherwise about where the event time
+    begins: set in a later layer than the backfill (``--config scenarios/x.toml --clock
+    real``) they win, as any later layer does; set in the same layer they conflict. A batch
+    backfill ends starting payments at now (unless ``run.duration`` says otherwise) and is
+    not capped by ``run.payments`` at its default (the shipped config.toml spells the
+    default out, so the value tells, not the layer), only by another count.
     """
     run = settings.run
     if not run.backfill_s:
         return settings
+    backfill = given["run.backfill"]
     if run.start_ms is not None:
-        raise ConfigError(
-            f"{given['run.backfill']} and {given['run.start']}: expected one of them, not both "
-            "(a backfill ends now; --start fixes where the event time begins)"
-        )
-    if run.clock == "real" and given["run.clock"].origin != "default":
-        raise ConfigError(f"{given['run.backfill']} and {given['run.clock']}: a backfill runs under the virtual clock")
+        if _later(given["run.start"], backfill, "(a backfill ends now; --start fixes where the event time begins)"):
+            return replace(settings, run=replace(run, backfill_s=0.0, clock=_clock_for_start(run.clock, given)))
+        run = replace(run, start_ms=None)
+    if run.clock == "real" and _later(given["run.clock"], backfill, "(a backfill runs under the virtual clock)"):
+        return replace(settings, run=replace(run, backfill_s=0.0))
     batch = run.mode == "batch" and run.payments != 0
     return replace(
         settings,
@@ -56,6 +59,28 @@ def _backfill(settings: Settings, given: Mapping[str, Given]) -> Settings:
             payments=0 if batch and run.payments == _DEFAULT_PAYMENTS else run.payments,
         ),
     )
+
+
+def _clock_for_start(clock: Clock, given: Mapping[str, Given]) -> Clock:
+    """A start that overrides a backfill keeps its virtual clock, unless a clock was given."""
+    return clock if given["run.clock"].origin != "default" else "virtual"
+
+
+#: How layers rank, lowest first; every configuration file ranks as one.
+_RANKS = {"default": 0, "environment": 3, "command line": 4}
+
+
+def _rank(value: Given) -> int:
+    if value.origin in _RANKS:
+        return _RANKS[value.origin]
+    return 2 if value.origin.endswith(".env") else 1
+
+
+def _later(other: Given, backfill: Given, why: str) -> bool:
+    """Whether ``other`` was given in a later layer than the backfill; in the same one they conflict."""
+    if _rank(other) == _rank(backfill):
+        raise ConfigError(f"{backfill} and {other}: expected one of them, not both {why}")
+    return _rank(other) > _rank(backfill)
 
 
 def _defaults(settings: Settings) -> Settings:

@@ -770,11 +770,11 @@ BAD = [
     ),
     (
         "backfill-on-the-real-clock",
-        '[run]\nclock = "real"\n',
+        None,
         {},
-        ["--backfill", "1h"],
-        "--backfill = '1h' (command line) and run.clock = 'real' (config.toml): a backfill runs under the "
-        "virtual clock",
+        ["--backfill", "1h", "--clock", "real"],
+        "--backfill = '1h' (command line) and --clock = 'real' (command line): expected one of them, not both "
+        "(a backfill runs under the virtual clock)",
     ),
     (
         "zero-processes",

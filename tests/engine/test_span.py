@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import START_MS, defaults_only
 
+from synthpay import config
 from synthpay.engine import span
 from synthpay.model.span import EventSpan
 
@@ -74,3 +77,21 @@ def test_an_explicit_start_with_a_duration_reaches_its_end_plus_the_longest_work
 def test_an_explicit_start_paced_by_workers_has_no_known_end() -> None:
     settings = defaults_only({"run.clock": "virtual", "run.start": "2026-01-31T09:00:00Z"})
     assert span.planned(settings, START_MS, NOW_MS) == EventSpan(START_MS, None)
+
+
+def test_a_start_in_a_later_layer_overrides_a_backfill_from_the_file(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[run]\nbackfill = "24h"\n')
+    run = config.load(env={}, flags={"run.start": "2026-01-31T09:00:00Z"}, cwd=tmp_path).run
+    assert (run.clock, run.start_ms, run.backfill_s) == ("virtual", START_MS, 0.0)
+
+
+def test_a_real_clock_in_a_later_layer_plays_a_backfill_scenario_live(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[run]\nbackfill = "45m"\nduration_s = 2700\npayments = 0\n')
+    run = config.load(env={}, flags={"run.clock": "real"}, cwd=tmp_path).run
+    assert (run.clock, run.backfill_s, run.duration_s, run.mode) == ("real", 0.0, 2700.0, "continuous")
+
+
+def test_a_backfill_in_a_later_layer_overrides_a_start_from_the_file(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[run]\nclock = "virtual"\nstart = "2026-01-31T09:00:00Z"\n')
+    run = config.load(env={"SYNTHPAY_RUN_BACKFILL": "1h"}, flags={}, cwd=tmp_path).run
+    assert (run.start_ms, run.backfill_s, run.duration_s) == (None, 3600.0, 3600.0)
