@@ -12,21 +12,25 @@ explicit ``--start`` keeps the old contract: exact, reproducible times, wherever
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import Final
 
 from synthpay.config.settings import Settings
 from synthpay.model.span import EventSpan
 from synthpay.model.workflow import schedule
 
+#: The quantile of a drawn delay taken as its long case.
+_LONG: Final = 0.99
 
-def route_ms(settings: Settings) -> tuple[float, int]:
-    """The weighted mean and the longest time from a payment's start to its last event."""
-    lengths = [
-        (wf.weight, steps[-1].offset_ms if (steps := schedule(wf, settings.statuses, settings.timing)) else 0)
-        for wf in settings.workflows
-    ]
-    total = sum(weight for weight, _ in lengths)
-    mean = sum(weight * length for weight, length in lengths) / total if total else 0.0
-    return mean, max((length for _, length in lengths), default=0)
+
+def longest_route_ms(settings: Settings) -> int:
+    """About the longest a payment takes from its start to its last event: each drawn delay at its p99."""
+    statuses = {
+        name: replace(status, delay_ms=round(status.delay.quantile(_LONG))) if status.delay else status
+        for name, status in settings.statuses.items()
+    }
+    lengths = [steps[-1].offset_ms for wf in settings.workflows if (steps := schedule(wf, statuses, settings.timing))]
+    return max(lengths, default=0)
 
 
 def admission_s(settings: Settings) -> float | None:
@@ -36,20 +40,24 @@ def admission_s(settings: Settings) -> float | None:
     if run.duration_s:
         bounds.append(run.duration_s)
     if run.payments and run.rate:
-        bounds.append(run.payments / run.rate)
+        # Poisson arrivals: three standard deviations past the mean time of the last start.
+        bounds.append((run.payments + 3 * math.sqrt(run.payments)) / run.rate)
     return min(bounds) if bounds else None
 
 
 def expected_s(settings: Settings) -> float:
-    """About how much event time the run covers: 0 for a run without an end."""
+    """Event time the run is not expected to exceed; 0 for a run without an end.
+
+    Generous on purpose: a run that outlasts it plays its tail in real time, one that
+    falls short only ends its history a little before now.
+    """
     run = settings.run
-    mean_ms, longest_ms = route_ms(settings)
+    longest_s = longest_route_ms(settings) / 1000
     bound = admission_s(settings)
     if bound is None and run.payments:
         # Paced by the workers: each runs its share of payments one after another.
-        per_worker = math.ceil(run.payments / run.instance_count / run.workers)
-        bound = per_worker * mean_ms / 1000
-    return 0.0 if bound is None else bound + longest_ms / 1000
+        bound = math.ceil(run.payments / run.instance_count / run.workers) * longest_s
+    return 0.0 if bound is None else bound + longest_s
 
 
 def hands_over(settings: Settings) -> bool:
@@ -77,4 +85,4 @@ def planned(settings: Settings, first_ms: int, now_ms: int) -> EventSpan:
     bound = admission_s(settings)
     if bound is None:
         return EventSpan(first_ms, None)
-    return EventSpan(first_ms, first_ms + round((bound + route_ms(settings)[1] / 1000) * 1000))
+    return EventSpan(first_ms, first_ms + round(bound * 1000) + longest_route_ms(settings))
