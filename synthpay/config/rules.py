@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from types import MappingProxyType
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError, Given
+from synthpay.config.parsers import TOPIC_MAX
 from synthpay.config.settings import Settings
 
 
 def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
     """``settings`` with the defaults that depend on other settings filled in, once every check passed.
 
-    ``engine.batch_size`` left at 0 takes the clock's (:mod:`synthpay.config.clocks`).
+    ``engine.batch_size`` left at 0 takes the clock's (:mod:`synthpay.config.clocks`);
+    ``kafka.topic_prefix`` goes before every topic name, so whatever reads a topic from the
+    settings (sinks, registry subjects, the summary's plan and so verify) sees the final name.
     """
     completed = _defaults(settings)
     _check_instances(completed, given)
@@ -30,8 +34,11 @@ def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
 def _defaults(settings: Settings) -> Settings:
     run = settings.run
     continuous = run.mode == "continuous" or run.payments == 0
+    prefix = settings.kafka.topic_prefix
     return replace(
         settings,
+        statuses=MappingProxyType({name: replace(s, topic=prefix + s.topic) for name, s in settings.statuses.items()}),
+        entities=replace(settings.entities, banks_topic=prefix + settings.entities.banks_topic),
         run=replace(
             run,
             sink=run.sink or ("kafka" if settings.kafka.bootstrap_servers else "file"),
@@ -60,8 +67,16 @@ def _check_sink(settings: Settings) -> None:
 
 
 def _check_topics(settings: Settings, given: Mapping[str, Given]) -> None:
+    # Prefixed or not, two names collide exactly when they did before the prefix.
     if any(s.topic == settings.entities.banks_topic for s in settings.statuses.values()):
         raise ConfigError(f"{given['entities.banks_topic']}: expected a topic no status uses")
+    names = [settings.entities.banks_topic, *(s.topic for s in settings.statuses.values())]
+    longest = max(names, key=len)
+    if len(longest) > TOPIC_MAX:
+        raise ConfigError(
+            f"{given['kafka.topic_prefix']}: expected a prefix that keeps every topic name within "
+            f"{TOPIC_MAX} characters; it makes {longest[:40]!r}... {len(longest)} long"
+        )
 
 
 def _check_rates(settings: Settings, given: Mapping[str, Given]) -> None:
