@@ -35,7 +35,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     parsed = args.parse(argv)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
-        settings = config.load(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
+        loaded = config.load_with_origins(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
+        settings = loaded.settings
         if parsed.command == "verify":
             return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout)
         # Plugins are code: they are imported here, never while loading the configuration.
@@ -45,7 +46,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         print(f"synthpay: config error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     if parsed.command == "validate":
-        print(json.dumps({**config.describe(settings), "sinks_available": list(sinks.sink_names())}, indent=2))
+        described = {**config.describe(settings), "sinks_available": list(sinks.sink_names())}
+        print(json.dumps({**described, "origins": dict(loaded.origins)}, indent=2))
         return ExitCode.OK
     # --processes children get the same command line, plus their share.
     return run.command(settings, sink, list(sys.argv[1:] if argv is None else argv), prepare)

@@ -35,7 +35,11 @@ def _seconds(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     files = _Parser(add_help=False)
     files.add_argument(
-        "--config", metavar="PATH", help="TOML configuration (default: ./config.toml if present; or SYNTHPAY_CONFIG)"
+        "--config",
+        action="append",
+        metavar="PATH",
+        help="TOML configuration; give it again to layer another file over it, the later file winning each "
+        "setting it gives (default: ./config.toml if present; or SYNTHPAY_CONFIG)",
     )
     files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
     common = _Parser(add_help=False, parents=[files])

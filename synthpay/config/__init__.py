@@ -6,6 +6,6 @@ The loader's entry points are re-exported here: ``config.load(...)`` is how call
 """
 
 from synthpay.config.errors import ConfigError
-from synthpay.config.loader import FLAGS, describe, env_names, load
+from synthpay.config.loader import FLAGS, Loaded, describe, env_names, load, load_with_origins
 
-__all__ = ["FLAGS", "ConfigError", "describe", "env_names", "load"]
+__all__ = ["FLAGS", "ConfigError", "Loaded", "describe", "env_names", "load", "load_with_origins"]

@@ -1,14 +1,13 @@
 """Loading the configuration: every layer into one validated, frozen :class:`Settings`.
 
-Precedence, lowest first: built-in defaults < ``config.toml`` (or ``--config``) < ``.env``
-file < environment < command-line flags. What each setting is (default, parser, names)
-is declared once, in :mod:`synthpay.config.settings`; this module only reads the layers and
-applies those declarations, then hands the tables to :mod:`synthpay.config.tables` and the
-settings that depend on each other to :mod:`synthpay.config.rules`. Anything wrong raises
-:class:`ConfigError` with one line that names the setting, where it came from, the bad value
-and what is accepted. Loading runs no plugin code: the command line resolves plugins and
-sinks from ``settings.plugins``.
-"""
+Precedence, lowest first: built-in defaults < ``config.toml`` (or the ``--config`` files, each
+over the ones before it) < ``.env`` file < environment < command-line flags. What each
+setting is (default, parser, names) is declared once, in :mod:`synthpay.config.settings`;
+this module only reads the layers and applies those declarations, then hands the tables to
+:mod:`synthpay.config.tables` and the settings that depend on each other to
+:mod:`synthpay.config.rules`. Anything wrong raises :class:`ConfigError` with one line that
+names the setting, where it came from, the bad value and what is accepted. Loading runs no
+plugin code: the command line resolves plugins and sinks from ``settings.plugins``."""
 
 from __future__ import annotations
 
@@ -33,6 +32,7 @@ from synthpay.config.settings import (
     structured_keys,
 )
 from synthpay.model.delays import Delay
+from synthpay.model.workflow import Status
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -44,6 +44,8 @@ _BY_KEY = {d.key: d for d in _DECLARED}
 _STRUCTURED = structured_keys()
 #: Spellings of DELAY_* that the original's README used for the same status.
 _DELAY_ALIASES = {"CANCELLED": "CANCELED"}
+#: Tables that several config files merge entry by entry; any other setting a later file replaces whole.
+_MERGED = ("statuses", "kafka.config", "kafka.topic_config")
 #: Nesting a TOML document may have; deeper is an error, not a RecursionError.
 _MAX_TOML_DEPTH = 32
 
@@ -55,13 +57,24 @@ class _Layers:
     """What the layers gave, each value with where it came from; later layers overwrite earlier ones."""
 
     values: dict[str, Given]  # by dotted key: every declared setting, its default at least
-    tables: dict[str, Given] = field(default_factory=dict)  # by dotted key: tables and arrays given
+    tables: dict[str, list[Given]] = field(default_factory=dict)  # by dotted key: each file's table or array
     delays: dict[str, Given] = field(default_factory=dict)  # DELAY_<STATUS> by upper-case status name
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The settings, and where each value came from (what ``synthpay validate`` shows besides)."""
+
+    settings: Settings
+    #: By dotted key, the layer that gave the value: "default", a config file's name, the
+    #: .env file, "environment" or "command line". Every scalar setting and every table or
+    #: array has one; so has each entry of a table the files merge ([statuses], [kafka.config]).
+    origins: Mapping[str, str]
 
 
 def load(
     *,
-    config_path: str | None = None,
+    config_path: str | Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, object] | None = None,
     env_file: str | None = None,
@@ -69,13 +82,35 @@ def load(
     read_files: bool = True,
 ) -> Settings:
     """Build the settings from every layer; raise ConfigError on the first problem."""
+    return load_with_origins(
+        config_path=config_path, env=env, flags=flags, env_file=env_file, cwd=cwd, read_files=read_files
+    ).settings
+
+
+def load_with_origins(
+    *,
+    config_path: str | Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, object] | None = None,
+    env_file: str | None = None,
+    cwd: Path | None = None,
+    read_files: bool = True,
+) -> Loaded:
+    """The settings from every layer, with where each value came from; ConfigError on the first problem.
+
+    ``config_path`` is one TOML file or several, each layered over the ones before it (see
+    :func:`_apply_toml`); without it, ``$SYNTHPAY_CONFIG`` (paths separated by ``os.pathsep``),
+    else ``./config.toml`` if there is one.
+    """
     cwd = cwd or Path.cwd()
     environ = dict(os.environ if env is None else env)
     layers = _Layers({d.key: Given(d.default, "default", d.key, False) for d in _DECLARED})
 
-    path = _config_file(config_path or environ.get("SYNTHPAY_CONFIG"), cwd) if read_files else None
-    if path is not None:
-        _apply_toml(_read_toml(path), path.name, layers)
+    named = [config_path] if isinstance(config_path, str) else list(config_path or ())
+    named = [name for name in named if name] or environ.get("SYNTHPAY_CONFIG", "").split(os.pathsep)
+    paths = _config_files([name for name in named if name], cwd) if read_files else []
+    for path, origin in paths:
+        _apply_toml(_read_toml(path), origin, layers)
     dotenv = _read_dotenv(env_file, cwd) if read_files else {}
     for layer_name, layer in ((dotenv_origin(env_file), dotenv), ("environment", environ)):
         _apply_env(layer, layer_name, layers)
@@ -85,8 +120,24 @@ def load(
 
     parsed = {key: checked(_BY_KEY[key].parse, value) for key, value in layers.values.items()}
     _read_secret_files(parsed, layers.values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
-    settings = rules.apply(_build(parsed, layers, str(path) if path else ""), layers.values)
-    return _with_independent_tables(settings, layers.tables)
+    specs = tables.status_specs(layers.tables.get("statuses", []), layers.delays)
+    source = os.pathsep.join(str(path) for path, _ in paths)
+    settings = rules.apply(_build(parsed, layers, tables.statuses(specs), source), layers.values)
+    return Loaded(_with_independent_tables(settings, layers.tables), _origins(layers, specs))
+
+
+def _origins(layers: _Layers, specs: Mapping[str, Mapping[str, Given]]) -> Mapping[str, str]:
+    found = {key: given.origin for key, given in layers.values.items()}
+    for key in _STRUCTURED:
+        given = layers.tables.get(key, [])
+        found[key] = given[-1].origin if given else "default"
+        if key in _MERGED and key != "statuses":
+            # Checked by now: each is a table.
+            found.update(
+                {f"{key}.{name}": table.origin for table in given for name in tables.as_table(table.raw) or ()}
+            )
+    found.update({f"statuses.{name}.{entry}": g.origin for name, spec in specs.items() for entry, g in spec.items()})
+    return MappingProxyType(found)
 
 
 def dotenv_origin(env_file: str | None) -> str:
@@ -95,12 +146,13 @@ def dotenv_origin(env_file: str | None) -> str:
 
 
 def _read_secret_files(
-    parsed: dict[str, object], values: Mapping[str, Given], credentials_dir: str | None, cwd: Path
+    parsed: dict[str, object], values: dict[str, Given], credentials_dir: str | None, cwd: Path
 ) -> None:
     """Fill each secret from its ``<key>_file`` setting when that is given.
 
     A relative path is resolved against ``$CREDENTIALS_DIRECTORY`` when systemd set it
-    (``LoadCredential=``), else against the working directory.
+    (``LoadCredential=``), else against the working directory. The secret then comes from
+    the layer that named its file.
     """
     for setting in _DECLARED:
         if not setting.secret:
@@ -115,6 +167,7 @@ def _read_secret_files(
                 f"({values[file_key].origin}): expected one of them, not both"
             )
         parsed[setting.key] = Secret(_read_secret(name, values[file_key], Path(credentials_dir or cwd)))
+        values[setting.key] = values[file_key]
 
 
 def _read_secret(name: str, value: Given, base: Path) -> str:
@@ -129,16 +182,20 @@ def _read_secret(name: str, value: Given, base: Path) -> str:
     raise ConfigError(f"{value.name} = {name!r} ({value.origin}): cannot read {str(path)!r}: {reason}")
 
 
-def _config_file(explicit: str | None, cwd: Path) -> Path | None:
-    if explicit:
-        path = Path(explicit)
-        if not path.is_absolute():
-            path = cwd / path
+def _config_files(named: Sequence[str], cwd: Path) -> list[tuple[Path, str]]:
+    """Each file to read, in order, with how error lines name it: its file name, or the path as
+    given when two of the files share a name."""
+    if not named:
+        default = cwd / "config.toml"
+        return [(default, default.name)] if default.is_file() else []
+    found = []
+    for name in named:
+        path = cwd / name  # an absolute name replaces cwd
         if not path.is_file():
-            raise ConfigError(f"--config: {explicit!r} is not a readable file")
-        return path
-    default = cwd / "config.toml"
-    return default if default.is_file() else None
+            raise ConfigError(f"--config: {name!r} is not a readable file")
+        found.append(path)
+    shared = {path.name for path in found if [p.name for p in found].count(path.name) > 1}
+    return [(path, name if path.name in shared else path.name) for path, name in zip(found, named, strict=True)]
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -202,11 +259,20 @@ def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
 
 
 def _apply_toml(doc: Mapping[str, object], origin: str, layers: _Layers) -> None:
+    """One file's settings over what the files before it gave.
+
+    A setting the file gives replaces the earlier one, a whole array included (``[[phases]]``,
+    ``[[workflows]]``, ``plugins``, ``arrival_curve``; a delay table is one value too). The
+    tables of :data:`_MERGED` are merged entry by entry instead: a status the file names keeps
+    the fields it does not give.
+    """
+
     def walk(table: Mapping[str, object], prefix: str) -> None:
         for name, raw in table.items():
             key = f"{prefix}{name}"
             if key in _STRUCTURED:
-                layers.tables[key] = Given(raw, origin, key, False)
+                given = Given(raw, origin, key, False)
+                layers.tables[key] = [*layers.tables.get(key, []), given] if key in _MERGED else [given]
             elif key in _BY_KEY:
                 layers.values[key] = Given(raw, origin, key, False)
             elif any(k.startswith(key + ".") for k in (*_BY_KEY, *_STRUCTURED)):
@@ -236,17 +302,16 @@ def _apply_env(env: Mapping[str, str], origin: str, layers: _Layers) -> None:
             layers.delays[_DELAY_ALIASES.get(name[6:], name[6:])] = Given(raw, origin, name, True)
 
 
-def _build(parsed: Mapping[str, object], layers: _Layers, source: str) -> Settings:
+def _build(parsed: Mapping[str, object], layers: _Layers, statuses: Mapping[str, Status], source: str) -> Settings:
     """The settings as parsed, with the tables the rules read; the other tables as if not given."""
-    statuses = tables.statuses(layers.tables.get("statuses"), layers.delays)
-    workflows = tables.workflows(layers.tables.get("workflows"), statuses)
-    phases = tables.phases(layers.tables.get("phases"), workflows, statuses)
+    workflows = tables.workflows(_last(layers.tables, "workflows"), statuses)
+    phases = tables.phases(_last(layers.tables, "phases"), workflows, statuses)
     by_table: dict[str, dict[str, object]] = {name: {} for name in sections()}
     top: dict[str, object] = {}
     for d in _DECLARED:
         table, _, _ = d.key.rpartition(".")
         (by_table[table] if table else top)[d.attr] = parsed[d.key]
-    by_table["kafka"].update(config=tables.kafka_config(None), topic_config=tables.kafka_config(None))
+    by_table["kafka"].update(config=tables.kafka_config([]), topic_config=tables.kafka_config([]))
     by_table["anomalies"].update(late_delay=DEFAULT_LATE_DELAY, duplicate_delay=DEFAULT_DUPLICATE_DELAY)
     return _construct(
         Settings,
@@ -262,7 +327,13 @@ def _build(parsed: Mapping[str, object], layers: _Layers, source: str) -> Settin
     )
 
 
-def _with_independent_tables(settings: Settings, given: Mapping[str, Given]) -> Settings:
+def _last(given: Mapping[str, Sequence[Given]], key: str) -> Given | None:
+    """What the last file to give ``key`` gave, if any did."""
+    layers = given.get(key)
+    return layers[-1] if layers else None
+
+
+def _with_independent_tables(settings: Settings, given: Mapping[str, Sequence[Given]]) -> Settings:
     """``settings`` with ``[kafka.config]``, the anomaly delays and ``plugins`` as given.
 
     No rule reads these, and they are checked after the rules as they always were: of
@@ -273,20 +344,22 @@ def _with_independent_tables(settings: Settings, given: Mapping[str, Given]) -> 
         settings,
         kafka=replace(
             settings.kafka,
-            config=tables.kafka_config(given.get("kafka.config")),
-            topic_config=tables.kafka_config(given.get("kafka.topic_config"), "kafka.topic_config", "topic configs"),
+            config=tables.kafka_config(given.get("kafka.config", [])),
+            topic_config=tables.kafka_config(
+                given.get("kafka.topic_config", []), "kafka.topic_config", "topic configs"
+            ),
         ),
         anomalies=replace(
             anomalies,
             late_delay=_anomaly_delay("late_delay", given, anomalies.late_delay),
             duplicate_delay=_anomaly_delay("duplicate_delay", given, anomalies.duplicate_delay),
         ),
-        plugins=tables.plugins(given.get("plugins")),
+        plugins=tables.plugins(_last(given, "plugins")),
     )
 
 
-def _anomaly_delay(name: str, given: Mapping[str, Given], default: Delay) -> Delay:
-    table = given.get(f"anomalies.{name}")
+def _anomaly_delay(name: str, given: Mapping[str, Sequence[Given]], default: Delay) -> Delay:
+    table = _last(given, f"anomalies.{name}")
     return tables.delay(f"anomalies.{name}", table.raw, table) if table else default
 
 
@@ -340,4 +413,4 @@ def env_names() -> dict[str, tuple[str, ...]]:
     return {d.key: d.env for d in _DECLARED}
 
 
-__all__ = ["FLAGS", "ConfigError", "describe", "env_names", "load"]
+__all__ = ["FLAGS", "ConfigError", "Loaded", "describe", "env_names", "load", "load_with_origins"]

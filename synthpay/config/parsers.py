@@ -135,6 +135,8 @@ def _secret(raw: object, is_text: bool) -> Secret:
 secret = Parser(text.accepted, _secret, masked=True)
 
 
+#: Kafka's longest topic name.
+TOPIC_MAX = 249
 _TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -144,9 +146,20 @@ def topic(raw: object, is_text: bool) -> str:
     if not isinstance(raw, str):
         raise ValueError
     name = raw.strip()
-    if not 1 <= len(name) <= 249 or not set(name) <= _TOPIC_CHARS or name in (".", ".."):
+    if not 1 <= len(name) <= TOPIC_MAX or not set(name) <= _TOPIC_CHARS or name in (".", ".."):
         raise ValueError
     return name
+
+
+@accepting("empty, or letters, digits, '.', '_' or '-' that leave every topic name within 249 characters")
+def topic_prefix(raw: object, is_text: bool) -> str:
+    """What may go before a legal topic name and leave it legal, length aside (the rules check that)."""
+    if not isinstance(raw, str):
+        raise ValueError
+    prefix = raw.strip()
+    if len(prefix) >= TOPIC_MAX or not set(prefix) <= _TOPIC_CHARS:
+        raise ValueError
+    return prefix
 
 
 @accepting("true or false")

@@ -6,11 +6,15 @@ back to the user as a layer gave it, so an error line names the setting where it
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import PurePath
+from types import MappingProxyType
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError, Given
+from synthpay.config.parsers import TOPIC_MAX
 from synthpay.config.settings import Clock, Settings, declarations
 
 _DEFAULT_PAYMENTS = next(d.default for d in declarations() if d.key == "run.payments")
@@ -19,7 +23,9 @@ _DEFAULT_PAYMENTS = next(d.default for d in declarations() if d.key == "run.paym
 def apply(settings: Settings, given: Mapping[str, Given]) -> Settings:
     """``settings`` with the defaults that depend on other settings filled in, once every check passed.
 
-    ``engine.batch_size`` left at 0 takes the clock's (:mod:`synthpay.config.clocks`).
+    ``engine.batch_size`` left at 0 takes the clock's (:mod:`synthpay.config.clocks`);
+    ``kafka.topic_prefix`` goes before every topic name, so whatever reads a topic from the
+    settings (sinks, registry subjects, the summary's plan and so verify) sees the final name.
     """
     completed = _defaults(_backfill(settings, given))
     _check_instances(completed, given)
@@ -43,11 +49,13 @@ def _backfill(settings: Settings, given: Mapping[str, Given]) -> Settings:
     if not run.backfill_s:
         return settings
     backfill = given["run.backfill"]
+    files = settings.source.split(os.pathsep) if settings.source else []
     if run.start_ms is not None:
-        if _later(given["run.start"], backfill, "(a backfill ends now; --start fixes where the event time begins)"):
+        why = "(a backfill ends now; --start fixes where the event time begins)"
+        if _later(given["run.start"], backfill, files, why):
             return replace(settings, run=replace(run, backfill_s=0.0, clock=_clock_for_start(run.clock, given)))
         run = replace(run, start_ms=None)
-    if run.clock == "real" and _later(given["run.clock"], backfill, "(a backfill runs under the virtual clock)"):
+    if run.clock == "real" and _later(given["run.clock"], backfill, files, "(a backfill runs under the virtual clock)"):
         return replace(settings, run=replace(run, backfill_s=0.0))
     batch = run.mode == "batch" and run.payments != 0
     return replace(
@@ -66,28 +74,36 @@ def _clock_for_start(clock: Clock, given: Mapping[str, Given]) -> Clock:
     return clock if given["run.clock"].origin != "default" else "virtual"
 
 
-#: How layers rank, lowest first; every configuration file ranks as one.
-_RANKS = {"default": 0, "environment": 3, "command line": 4}
+#: How layers rank, lowest first; configuration files rank between 1 and 2, in their order.
+_RANKS = {"default": 0.0, "environment": 3.0, "command line": 4.0}
 
 
-def _rank(value: Given) -> int:
+def _rank(value: Given, files: list[str]) -> float:
+    """The layer ``value`` came from, as a number; ``files`` are the configuration files read, in order."""
     if value.origin in _RANKS:
         return _RANKS[value.origin]
-    return 2 if value.origin.endswith(".env") else 1
+    for index, path in enumerate(files):
+        # A file is named by its name, or by its path when two files share a name.
+        if value.origin in (path, PurePath(path).name):
+            return 1 + (index + 1) / (len(files) + 1)
+    return 2.0  # the .env file
 
 
-def _later(other: Given, backfill: Given, why: str) -> bool:
+def _later(other: Given, backfill: Given, files: list[str], why: str) -> bool:
     """Whether ``other`` was given in a later layer than the backfill; in the same one they conflict."""
-    if _rank(other) == _rank(backfill):
+    if _rank(other, files) == _rank(backfill, files):
         raise ConfigError(f"{backfill} and {other}: expected one of them, not both {why}")
-    return _rank(other) > _rank(backfill)
+    return _rank(other, files) > _rank(backfill, files)
 
 
 def _defaults(settings: Settings) -> Settings:
     run = settings.run
     continuous = run.mode == "continuous" or (run.payments == 0 and not run.backfill_s)
+    prefix = settings.kafka.topic_prefix
     return replace(
         settings,
+        statuses=MappingProxyType({name: replace(s, topic=prefix + s.topic) for name, s in settings.statuses.items()}),
+        entities=replace(settings.entities, banks_topic=prefix + settings.entities.banks_topic),
         run=replace(
             run,
             sink=run.sink or ("kafka" if settings.kafka.bootstrap_servers else "file"),
@@ -116,8 +132,16 @@ def _check_sink(settings: Settings) -> None:
 
 
 def _check_topics(settings: Settings, given: Mapping[str, Given]) -> None:
+    # Prefixed or not, two names collide exactly when they did before the prefix.
     if any(s.topic == settings.entities.banks_topic for s in settings.statuses.values()):
         raise ConfigError(f"{given['entities.banks_topic']}: expected a topic no status uses")
+    names = [settings.entities.banks_topic, *(s.topic for s in settings.statuses.values())]
+    longest = max(names, key=len)
+    if len(longest) > TOPIC_MAX:
+        raise ConfigError(
+            f"{given['kafka.topic_prefix']}: expected a prefix that keeps every topic name within "
+            f"{TOPIC_MAX} characters; it makes {longest[:40]!r}... {len(longest)} long"
+        )
 
 
 def _check_rates(settings: Settings, given: Mapping[str, Given]) -> None:

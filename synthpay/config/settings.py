@@ -366,7 +366,7 @@ class KafkaSettings:
     )
     topic_prefix: str = setting(
         "",
-        parsers.text,
+        parsers.topic_prefix,
         "prefix of every topic synthpay writes, banks included (registry subjects follow), e.g. 'staging.'",
         flag="--topic-prefix",
         metavar="PREFIX",

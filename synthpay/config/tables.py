@@ -8,7 +8,7 @@ typed value out, or a :class:`ConfigError` that names the entry at fault.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -54,13 +54,22 @@ def as_array(raw: object) -> list[object] | None:
     return array
 
 
-def statuses(table: Given | None, env_delays: Mapping[str, Given]) -> dict[str, Status]:
-    """``[statuses]`` over the defaults, then ``DELAY_<STATUS>`` (by upper-case name) over both."""
-    specs: dict[str, dict[str, object]] = {
-        name: {"delay_ms": delay, "partitions": parts} for name, delay, parts in DEFAULT_STATUSES
+def status_specs(layers: Sequence[Given], env_delays: Mapping[str, Given]) -> dict[str, dict[str, Given]]:
+    """``[statuses]`` over the defaults, each layer's over the ones before it entry by entry, then
+    ``DELAY_<STATUS>`` (by upper-case name) over all of them: each status's fields, not yet checked.
+
+    Each field keeps the layer that gave it, so an error names the file its value came from.
+    """
+    specs: dict[str, dict[str, Given]] = {
+        name: {
+            "delay_ms": Given(delay, "default", f"statuses.{name}.delay_ms", False),
+            "partitions": Given(parts, "default", f"statuses.{name}.partitions", False),
+        }
+        for name, delay, parts in DEFAULT_STATUSES
     }
-    if table is not None:
-        _merge_status_table(specs, table)
+    defined_in: dict[str, str] = {}  # the file that added each status the defaults do not have
+    for table in layers:
+        _merge_status_table(specs, defined_in, table)
     by_upper = {name.upper(): name for name in specs}
     for upper, value in env_delays.items():
         if upper not in by_upper:
@@ -71,17 +80,29 @@ def statuses(table: Given | None, env_delays: Mapping[str, Given]) -> dict[str, 
         # A fixed delay from the environment replaces a distribution from the file.
         specs[by_upper[upper]].pop("delay", None)
         specs[by_upper[upper]]["delay_ms"] = value
+    for name, spec in specs.items():
+        spec.setdefault("partitions", Given(1, "default", f"statuses.{name}.partitions", False))
+        spec.setdefault("topic", Given(f"payment-{name.lower()}", "default", f"statuses.{name}.topic", False))
+        if "delay" not in spec:
+            # A status added without a delay: "missing" names the file that added it.
+            spec.setdefault(
+                "delay_ms", Given(None, defined_in.get(name, "default"), f"statuses.{name}.delay_ms", False)
+            )
+    return specs
 
+
+def statuses(specs: Mapping[str, Mapping[str, Given]]) -> dict[str, Status]:
+    """Each status of :func:`status_specs`, checked."""
     built: dict[str, Status] = {}
     for name, spec in specs.items():
-        status = _status(name, spec, table)
+        status = _status(name, spec)
         if any(other.topic == status.topic for other in built.values()):
             raise ConfigError(f"statuses.{name}.topic = {status.topic!r}: expected a topic name no other status uses")
         built[name] = status
     return built
 
 
-def _merge_status_table(specs: dict[str, dict[str, object]], table: Given) -> None:
+def _merge_status_table(specs: dict[str, dict[str, Given]], defined_in: dict[str, str], table: Given) -> None:
     given = as_table(table.raw)
     if given is None:
         raise ConfigError(f"statuses ({table.origin}): expected a table of statuses")
@@ -99,25 +120,29 @@ def _merge_status_table(specs: dict[str, dict[str, object]], table: Given) -> No
             raise ConfigError(
                 f"statuses.{name} ({table.origin}): both delay_ms and delay are set; expected one of them"
             )
+        if name not in specs:
+            defined_in[name] = table.origin
         merged = specs.setdefault(name, {})
-        if "delay" in spec:
-            merged.pop("delay_ms", None)
-        merged.update(spec)
+        # delay and delay_ms are one setting spelled two ways: the later layer's spelling wins.
+        for key, other in (("delay", "delay_ms"), ("delay_ms", "delay")):
+            if key in spec:
+                merged.pop(other, None)
+        merged.update({key: Given(value, table.origin, f"statuses.{name}.{key}", False) for key, value in spec.items()})
 
 
-def _status(name: str, spec: Mapping[str, object], table: Given | None) -> Status:
+def _status(name: str, spec: Mapping[str, Given]) -> Status:
     if not name or not name.replace("_", "").isalnum():
         raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
     drawn: delays.Delay | None = None
     if "delay" in spec:  # a fixed distribution is a delay_ms by another name
-        drawn = delay(f"statuses.{name}.delay", spec["delay"], table)
+        drawn = delay(f"statuses.{name}.delay", spec["delay"].raw, spec["delay"])
         delay_ms = int(drawn.params[0]) if drawn.fixed else int(drawn.quantile(0.5) + 0.5)
         if drawn.fixed:
             drawn = None
     else:
-        delay_ms = _field(f"statuses.{name}.delay_ms", spec.get("delay_ms"), DELAY_MS, table)
-    parts = _field(f"statuses.{name}.partitions", spec.get("partitions", 1), PARTITIONS, table)
-    topic = _field(f"statuses.{name}.topic", spec.get("topic", f"payment-{name.lower()}"), parsers.topic, table)
+        delay_ms = _field(f"statuses.{name}.delay_ms", spec["delay_ms"], DELAY_MS, None)
+    parts = _field(f"statuses.{name}.partitions", spec["partitions"], PARTITIONS, None)
+    topic = _field(f"statuses.{name}.topic", spec["topic"], parsers.topic, None)
     return Status(name=name, delay_ms=delay_ms, topic=topic, partitions=parts, delay=drawn)
 
 
@@ -300,20 +325,22 @@ def plugins(table: Given | None) -> tuple[str, ...]:
 
 
 def kafka_config(
-    table: Given | None, key: str = "kafka.config", what: str = "librdkafka settings"
+    layers: Sequence[Given], key: str = "kafka.config", what: str = "librdkafka settings"
 ) -> Mapping[str, str]:
-    """``[kafka.config]`` (librdkafka settings) or ``[kafka.topic_config]``: each value as the string Kafka takes."""
-    if table is None:
-        return MappingProxyType({})
-    given = as_table(table.raw)
-    if given is None:
-        raise ConfigError(f"{key} ({table.origin}): expected a table of {what}")
+    """``[kafka.config]`` (librdkafka settings) or ``[kafka.topic_config]``: each value as the string Kafka takes.
+
+    Each layer's table goes over the ones before it, entry by entry.
+    """
     out: dict[str, str] = {}
-    for name, raw in given.items():
-        if isinstance(raw, bool):
-            out[name] = "true" if raw else "false"
-        elif isinstance(raw, (int, float, str)):
-            out[name] = str(raw)
-        else:
-            raise ConfigError(f"{key}.{name} ({table.origin}): expected a string, number or boolean")
+    for table in layers:
+        given = as_table(table.raw)
+        if given is None:
+            raise ConfigError(f"{key} ({table.origin}): expected a table of {what}")
+        for name, raw in given.items():
+            if isinstance(raw, bool):
+                out[name] = "true" if raw else "false"
+            elif isinstance(raw, (int, float, str)):
+                out[name] = str(raw)
+            else:
+                raise ConfigError(f"{key}.{name} ({table.origin}): expected a string, number or boolean")
     return MappingProxyType(out)

@@ -1078,3 +1078,61 @@ def test_second_signal_cuts_in_flight_payments(tmp_path: Path) -> None:
     assert sum(len(r) for r in records.values()) == summary["delivered"] == summary["events_total"]
     assert len(records["payment-initiated"]) == 10
     assert "10 cut short" in out
+
+
+# --- your own topics, layered configs
+
+
+def test_a_prefixed_run_names_its_files_and_its_plan_after_the_prefixed_topics(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--clock", "virtual", "--payments", "20", "--seed", "1", "--start", START, "--sink", "file"]
+    code, _, err = run_cli([*argv, "--topic-prefix", "stg.", "--summary-json", "s.json"], capsys)
+    assert code == 0, err
+    topics = ["stg.banks", *(f"stg.payment-{s.lower()}" for s in STATUSES)]
+    assert sorted(p.name for p in (in_tmp / "out").glob("*.avro")) == sorted(f"{t}.avro" for t in topics)
+    plan = json.loads((in_tmp / "s.json").read_text())["plan"]
+    assert [plan["banks_topic"], *(plan["statuses"][s]["topic"] for s in STATUSES)] == topics
+
+
+def test_a_prefix_kafka_would_refuse_is_one_line_and_exit_2(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["run", "--clock", "virtual", "--payments", "3", "--topic-prefix", "my/"], capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        "synthpay: config error: --topic-prefix = 'my/' (command line): expected empty, or letters, digits, "
+        "'.', '_' or '-' that leave every topic name within 249 characters\n"
+    )
+    assert not (in_tmp / "out").exists()
+
+
+def test_validate_names_the_file_each_value_came_from(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (in_tmp / "mine.toml").write_text('[run]\nworkers = 7\npayments = 5\n[statuses]\nFailed = { topic = "f" }\n')
+    (in_tmp / "scenario.toml").write_text("[run]\npayments = 9\n[[phases]]\nname = 'p'\nat_s = 0\nduration_s = 1\n")
+    code, out, err = run_cli(
+        ["validate", "--config", "mine.toml", "--config", "scenario.toml", "--topic-prefix", "stg."], capsys
+    )
+    assert (code, err) == (0, "")
+    described = json.loads(out)
+    assert (described["run"]["workers"], described["run"]["payments"]) == (7, 9)
+    assert described["statuses"]["Failed"]["topic"] == "stg.f"  # the names synthpay will write to
+    origins = described["origins"]
+    assert (origins["run.workers"], origins["run.payments"], origins["run.clock"]) == (
+        "mine.toml",
+        "scenario.toml",
+        "default",
+    )
+    assert (origins["statuses.Failed.topic"], origins["phases"], origins["kafka.topic_prefix"]) == (
+        "mine.toml",
+        "scenario.toml",
+        "command line",
+    )
+
+
+def test_a_bad_value_in_the_second_config_names_that_file(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (in_tmp / "mine.toml").write_text("[run]\nworkers = 7\n")
+    (in_tmp / "scenario.toml").write_text("[run]\nworkers = 0\n")
+    code, out, err = run_cli(["run", "--config", "mine.toml", "--config", "scenario.toml"], capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        "synthpay: config error: run.workers = 0 (scenario.toml): expected a whole number from 1 to 1_000_000\n"
+    )

@@ -103,3 +103,10 @@ def test_a_backfill_in_a_later_layer_overrides_a_start_from_the_file(tmp_path: P
     (tmp_path / "config.toml").write_text('[run]\nclock = "virtual"\nstart = "2026-01-31T09:00:00Z"\n')
     run = config.load(env={"SYNTHPAY_RUN_BACKFILL": "1h"}, flags={}, cwd=tmp_path).run
     assert (run.start_ms, run.backfill_s, run.duration_s) == (None, 3600.0, 3600.0)
+
+
+def test_a_later_configuration_file_wins_over_a_backfill_in_an_earlier_one(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text('[run]\nclock = "virtual"\nstart = "2026-01-31T09:00:00Z"\n')
+    (tmp_path / "scenario.toml").write_text('[run]\nbackfill = "45m"\n')
+    run = config.load(env={}, config_path=["mine.toml", "scenario.toml"], cwd=tmp_path).run
+    assert (run.start_ms, run.backfill_s) == (None, 2700.0)
