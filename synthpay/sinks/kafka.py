@@ -87,10 +87,14 @@ def _linger_ms(settings: Settings, span: EventSpan | None) -> int:
     return profile("real" if live else settings.run.clock).linger_ms
 
 
-def _topic_config_setting(text: str, topic_config: Mapping[str, str]) -> str:
-    """The kafka.topic_config entry a broker's refusal names (the longest that matches), else the table."""
+def _topic_config_blamed(code: int | None, text: str, topic_config: Mapping[str, str]) -> str | None:
+    """The kafka.topic_config entry behind a refused topic: the one the broker names (the
+    longest that matches), or the whole table for an invalid config it does not name; None
+    when the refusal is not about it."""
     named = [key for key in topic_config if key in text]
-    return f"kafka.topic_config.{max(named, key=len)}" if named else "kafka.topic_config"
+    if named:
+        return f"kafka.topic_config.{max(named, key=len)}"
+    return "kafka.topic_config" if code == KafkaError.INVALID_CONFIG and topic_config else None
 
 
 def _topic_setting(topic: Topic, code: int, replication: int) -> str:
@@ -242,11 +246,10 @@ class KafkaSink:
                 if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
                     denied.append(name)
                     continue
-                topic_config = self._ctx.settings.kafka.topic_config
-                if code in (KafkaError.INVALID_CONFIG, KafkaError.POLICY_VIOLATION) and topic_config:
+                blamed = _topic_config_blamed(code, describe_error(exc), self._ctx.settings.kafka.topic_config)
+                if blamed is not None and code in _REFUSED_TOPIC:
                     raise ConfigError(
-                        f"{_topic_config_setting(describe_error(exc), topic_config)}: the broker refused it "
-                        f"creating topic {name!r}: {describe_error(exc)}"
+                        f"{blamed}: the broker refused it creating topic {name!r}: {describe_error(exc)}"
                     ) from None
                 if code is not None and code in _REFUSED_TOPIC:
                     raise ConfigError(
