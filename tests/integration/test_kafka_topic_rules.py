@@ -166,3 +166,15 @@ def test_a_log_append_time_topic_is_warned_about_and_written(tmp_path: Path) -> 
     warned = [r for r in run.log() if r["event"] == "log_append_time"]
     assert len(warned) == 1 and warned[0]["topics"] == [topics["Initiated"]] and warned[0]["level"] == "warning"
     assert end_offsets(svc, list(topics.values())) == run.summary["delivered"] > 0
+
+
+def test_a_backfill_older_than_new_topics_accept_is_refused_before_creating_them(tmp_path: Path) -> None:
+    svc = services()
+    cfg, topics = write_config(tmp_path, extra='[kafka.topic_config]\n"message.timestamp.before.max.ms" = "3600000"\n')
+    run = run_synthpay(tmp_path, ["--config", str(cfg), "--backfill", "1d", "--rate", "0.002"], kafka_env(svc))
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert len(errors(run)) == 1, run.stderr[-3000:]
+    assert (
+        "message.timestamp.before.max.ms = 3600000 (1h)" in errors(run)[0] and "[kafka.topic_config]" in errors(run)[0]
+    )
+    assert existing(svc, topics) == []
