@@ -9,6 +9,7 @@ looked up once per topic at start, never per message.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Mapping, Sequence
@@ -21,10 +22,13 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
+from synthpay.config.settings import Settings
 from synthpay.model import serde
 from synthpay.model.entities import ID_HEAD, Payment
 from synthpay.model.events import Event, Topic
-from synthpay.sinks.base import SinkContext, SinkError
+from synthpay.model.span import EventSpan
+from synthpay.sinks import topic_rules
+from synthpay.sinks.base import SinkContext, SinkError, SinkRefused
 from synthpay.sinks.kafka_client import (
     CONNECT_TIMEOUT_S,
     ClusterError,
@@ -65,6 +69,32 @@ _REFUSED_TOPIC = {
     KafkaError.INVALID_REQUEST,
     KafkaError.POLICY_VIOLATION,
 }
+#: Delivery errors of records the broker refuses, here for their timestamps: the offending
+#: record, then every other record of its batch.
+_REFUSED_RECORD = {KafkaError.INVALID_TIMESTAMP, KafkaError.INVALID_RECORD, KafkaError._INVALID_DIFFERENT_RECORD}
+#: After a refusal, how long the records already sent get to report their fate.
+_REFUSED_FLUSH_S = 5.0
+
+
+def _linger_ms(settings: Settings, span: EventSpan | None) -> int:
+    """The clock's linger, or the real clock's for a backfill that goes on live.
+
+    librdkafka takes linger.ms once, for the whole run. A backfill's batches fill up before
+    a short linger is over, so the throughput it gives up is small; an endless live part
+    would carry a long linger as delivery latency for as long as it runs.
+    """
+    live = span is not None and span.live_from_ms is not None and settings.run.mode == "continuous"
+    return profile("real" if live else settings.run.clock).linger_ms
+
+
+def _topic_config_blamed(code: int | None, text: str, topic_config: Mapping[str, str]) -> str | None:
+    """The kafka.topic_config entry behind a refused topic: the one the broker names (the
+    longest that matches), or the whole table for an invalid config it does not name; None
+    when the refusal is not about it."""
+    named = [key for key in topic_config if key in text]
+    if named:
+        return f"kafka.topic_config.{max(named, key=len)}"
+    return "kafka.topic_config" if code == KafkaError.INVALID_CONFIG and topic_config else None
 
 
 def _topic_setting(topic: Topic, code: int, replication: int) -> str:
@@ -117,7 +147,7 @@ class KafkaSink:
         self._errors = ErrorWatch(self._log)
         producer_conf: dict[str, Any] = {
             **PRODUCER_DEFAULTS,
-            "linger.ms": str(profile(ctx.settings.run.clock).linger_ms),
+            "linger.ms": str(_linger_ms(ctx.settings, ctx.span)),
             **conf,
             **kafka.config,
         }
@@ -127,6 +157,12 @@ class KafkaSink:
         producer_conf["logger"] = _LibrdkafkaLog(self._log)
         # Messages purged after an incomplete final flush, per topic: their fate is unknown.
         self._purged = dict.fromkeys((t.name for t in ctx.topics), 0)
+        # Each topic's rules as read at start, the latest event time handed to the producer
+        # (a delivery report carries no timestamp) and the first record the broker refused:
+        # (topic, error), for the words of a refusal.
+        self._rules: dict[str, topic_rules.TopicRules] = {}
+        self._latest_ms = ctx.span.first_ms if ctx.span is not None else 0
+        self._refused: tuple[str, KafkaError] | None = None
         # Made first: librdkafka checks every setting here, before the cluster is touched.
         self._producer = make_client(Producer, producer_conf, kafka)
         admin = make_client(AdminClient, {**conf, "error_cb": self._errors, "logger": _LibrdkafkaLog(self._log)}, kafka)
@@ -178,6 +214,7 @@ class KafkaSink:
         existing = self._topic_names(admin)
         replication = self._ctx.settings.kafka.replication_factor
         missing = {t.name: t for t in topics if t.name not in existing}
+        configs = self._check_rules(admin, [t.name for t in topics if t.name in existing], missing)
         if not missing:
             return
         # One request per topic: the broker judges some limits per request (partitions
@@ -189,7 +226,7 @@ class KafkaSink:
                     t.name,
                     num_partitions=t.partitions,
                     replication_factor=replication,
-                    config={"cleanup.policy": "compact"} if t.compacted else {},
+                    config=configs[t.name],
                 )
             except (KafkaException, TypeError, ValueError, OverflowError) as exc:
                 raise ConfigError(
@@ -209,6 +246,11 @@ class KafkaSink:
                 if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
                     denied.append(name)
                     continue
+                blamed = _topic_config_blamed(code, describe_error(exc), self._ctx.settings.kafka.topic_config)
+                if blamed is not None and code in _REFUSED_TOPIC:
+                    raise ConfigError(
+                        f"{blamed}: the broker refused it creating topic {name!r}: {describe_error(exc)}"
+                    ) from None
                 if code is not None and code in _REFUSED_TOPIC:
                     raise ConfigError(
                         f"{_topic_setting(missing[name], code, replication)}: the broker refused to "
@@ -226,6 +268,66 @@ class KafkaSink:
                     f"kafka: no permission to create topics and they do not exist: {', '.join(absent)}; "
                     "create them or grant CREATE on the cluster"
                 )
+
+    def _check_rules(
+        self, admin: AdminClient, present: Sequence[str], missing: Mapping[str, Topic]
+    ) -> dict[str, dict[str, str]]:
+        """Refuse a run whose records the topics would delete or refuse; the configs to create each missing topic with.
+
+        Existing topics keep their rules. A topic synthpay creates gets [kafka.topic_config]
+        over the broker's defaults, and, while its retention is left to the broker, one long
+        enough to keep the run's oldest records as long after the run as the default would.
+        """
+        settings, span = self._ctx.settings, self._ctx.span
+        overrides = settings.kafka.topic_config
+        configs = {
+            name: {**({topic_rules.CLEANUP: "compact"} if t.compacted else {}), **overrides}
+            for name, t in missing.items()
+        }
+        try:
+            self._rules = topic_rules.read_topics(admin, list(present), CONNECT_TIMEOUT_S)
+            defaults = topic_rules.read_broker(admin, CONNECT_TIMEOUT_S) if missing else None
+        except KafkaException as exc:
+            self._log.warning(
+                "topic_rules_unread", error=describe_error(exc), detail="not checking retention and timestamp limits"
+            )
+            return configs
+        now = round(time.time() * 1000)
+        chosen: int | None = None
+        for name, config in configs.items():
+            assert defaults is not None  # read whenever a topic is missing
+            rules = topic_rules.with_overrides(defaults, config)
+            if span is not None and topic_rules.RETENTION not in overrides:
+                kept = topic_rules.keeping_retention(rules.retention_ms, span, now)
+                if kept is not None:
+                    config[topic_rules.RETENTION] = str(chosen := kept)
+                    rules = dataclasses.replace(rules, retention_ms=kept)
+            self._rules[name] = rules
+        if chosen is not None and span is not None and defaults is not None:
+            self._log.info(
+                "topic_retention",
+                retention_ms=chosen,
+                detail=f"the run's oldest event is {topic_rules.human_ms(topic_rules.history_ms(span, now))} old, "
+                f"beyond the broker's default retention.ms ({topic_rules.human_ms(defaults.retention_ms or 0)}): "
+                "new topics keep it that long after the run; [kafka.topic_config] retention.ms overrides this",
+            )
+        stamped = sorted(name for name, rules in self._rules.items() if rules.append_time)
+        if stamped:
+            self._log.warning(
+                "log_append_time",
+                topics=stamped,
+                detail="message.timestamp.type = LogAppendTime: record timestamps will be append times, "
+                "not event times",
+            )
+        if span is not None:
+            found = [(name, b) for name, rules in self._rules.items() for b in topic_rules.breaches(rules, span, now)]
+            if found:
+                name, breach = found[0]
+                fix = topic_rules.fix(name, breach, name in missing, settings)
+                more = len({n for n, _ in found}) - 1
+                also = f" (and {more} more topics)" if more else ""
+                raise SinkRefused(topic_rules.refusal(name, breach, span, now, fix) + also)
+        return configs
 
     def _register_schemas(self, topics: Sequence[Topic]) -> dict[str, bytes]:
         registry = self._ctx.settings.schema_registry
@@ -256,10 +358,21 @@ class KafkaSink:
             self._purged[topic] += 1
             return
         self._ctx.ledger.failed[topic] += 1
+        if err.code() in _REFUSED_RECORD:
+            self._note_refused(topic, err)
+            return
         text = describe_error(err)
         if text != self._errors.last:
             self._log.error("delivery_failed", topic=topic, error=text)
             self._errors.last = text
+
+    def _note_refused(self, topic: str, err: KafkaError) -> None:
+        """Keep the first refused record, preferring the one the broker named over the rest of its batch."""
+        if self._refused is None or (
+            self._refused[1].code() == KafkaError._INVALID_DIFFERENT_RECORD
+            and err.code() != KafkaError._INVALID_DIFFERENT_RECORD
+        ):
+            self._refused = (topic, err)
 
     # -- Sink
 
@@ -276,6 +389,8 @@ class KafkaSink:
         produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
         produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
         labelled = self._labelled
+        if batch:
+            self._latest_ms = max(self._latest_ms, batch[-1][1])
         for topic, ts_ms, entity in batch:
             name = topic.name
             head, status, headers = plans[name]
@@ -325,6 +440,8 @@ class KafkaSink:
         while remaining and time.monotonic() < deadline and not self._errors.fatal:
             remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
             self._ctx.heartbeat()
+            if self._refused is not None:
+                self._stop_refused(*self._refused)
         if remaining:
             # Report what is left per topic before the producer goes: a purged message
             # fails with a purge error, counted as undelivered (it may have reached the
@@ -350,3 +467,28 @@ class KafkaSink:
     def _raise_if_fatal(self) -> None:
         if self._errors.fatal:
             raise SinkError(f"kafka: {self._errors.fatal}")
+        if self._refused is not None:
+            self._stop_refused(*self._refused)
+
+    def _stop_refused(self, topic: str, err: KafkaError) -> None:
+        """The broker refuses records: stop at once, settle what was sent, and say which limit and what to change.
+
+        What is still queued is purged (never sent: undelivered); what was sent gets a few
+        seconds to report its fate, so the failed count is the broker's.
+        """
+        self._producer.purge(in_flight=False)
+        self._producer.flush(_REFUSED_FLUSH_S)
+        self._producer.poll(0)
+        self._settle()
+        raise SinkError(self._refused_line(topic, err))
+
+    def _refused_line(self, topic: str, err: KafkaError) -> str:
+        return topic_rules.refused_midway(
+            topic,
+            describe_error(err),
+            self._rules.get(topic),
+            self._ctx.span,
+            self._latest_ms,
+            round(time.time() * 1000),
+            self._where,
+        )
