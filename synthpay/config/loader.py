@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
 from synthpay.config import rules, tables
 from synthpay.config.errors import ConfigError, Given, checked
@@ -72,19 +72,20 @@ class Loaded:
     origins: Mapping[str, str]
 
 
-def load(
-    *,
-    config_path: str | Sequence[str] | None = None,
-    env: Mapping[str, str] | None = None,
-    flags: Mapping[str, object] | None = None,
-    env_file: str | None = None,
-    cwd: Path | None = None,
-    read_files: bool = True,
-) -> Settings:
+class Sources(TypedDict, total=False):
+    """Where the layers come from: the keyword arguments of :func:`load_with_origins`."""
+
+    config_path: str | Sequence[str] | None
+    env: Mapping[str, str] | None
+    flags: Mapping[str, object] | None
+    env_file: str | None
+    cwd: Path | None
+    read_files: bool
+
+
+def load(**sources: Unpack[Sources]) -> Settings:
     """Build the settings from every layer; raise ConfigError on the first problem."""
-    return load_with_origins(
-        config_path=config_path, env=env, flags=flags, env_file=env_file, cwd=cwd, read_files=read_files
-    ).settings
+    return load_with_origins(**sources).settings
 
 
 def load_with_origins(
