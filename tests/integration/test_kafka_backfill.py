@@ -20,7 +20,6 @@ from kafka_support import (
     finish,
     group_by_payment,
     kafka_env,
-    run_synthpay,
     services,
     start_synthpay,
     verify_run,
@@ -112,16 +111,32 @@ def test_record_timestamps_are_event_times_and_never_ahead_of_the_broker(seam: S
     assert max(r.timestamp for r in seam.records) <= time.time() * 1000
 
 
-@pytest.mark.parametrize("path", sorted((REPO_DIR / "scenarios").glob("*.toml")), ids=lambda p: p.stem)
-def test_a_shipped_scenario_into_kafka_passes_verify_after_the_cleaner_ran(tmp_path: Path, path: Path) -> None:
+SCENARIOS = sorted((REPO_DIR / "scenarios").glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def scenario_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Run]]:
+    """Every shipped scenario into Kafka at once, then two log cleaner periods later."""
     svc = services()
-    # A tenth of each scenario's traffic (its rates and phases divided as for one of ten
-    # instances), on topics of its own; its timeline and event times as shipped.
-    prefix = f"scn{uuid.uuid4().hex[:8]}."
-    args = ["--config", str(path), "--topic-prefix", prefix, "--instance-count", "10", "--instance-index", "0"]
-    run = run_synthpay(tmp_path, [*args, "--log-format", "json"], kafka_env(svc))
+    started = {}
+    for path in SCENARIOS:
+        tmp = tmp_path_factory.mktemp(path.stem)
+        # A fortieth of the scenario's traffic (its rates and phases divided as for one of 40
+        # instances), on topics of its own; its timeline and event times as shipped.
+        args = ["--config", str(path), "--topic-prefix", f"scn{uuid.uuid4().hex[:8]}."]
+        args += ["--instance-count", "40", "--instance-index", "0", "--log-format", "json"]
+        started[path.stem] = (tmp, start_synthpay(tmp, args, kafka_env(svc)))
+    runs = {name: (tmp, finish(run)) for name, (tmp, run) in started.items()}
+    time.sleep(2 * CLEANER_S)  # a default 7-day retention would have deleted records dated months ago by now
+    return runs
+
+
+@pytest.mark.parametrize("name", [path.stem for path in SCENARIOS])
+def test_a_shipped_scenario_into_kafka_passes_verify_after_the_cleaner_ran(
+    scenario_runs: dict[str, tuple[Path, Run]], name: str
+) -> None:
+    tmp, run = scenario_runs[name]
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.summary["failed"] == 0
-    time.sleep(2 * CLEANER_S)  # a default 7-day retention would have deleted records dated months ago by now
-    proc = verify_run(tmp_path, run, kafka_env(svc))
+    proc = verify_run(tmp, run, kafka_env(services()))
     assert proc.returncode == 0, proc.stdout + proc.stderr
