@@ -273,8 +273,7 @@ def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
         text = binding.original.string
         line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
         raise ConfigError(
-            f"{dotenv_origin(env_file)} line {line}: {problem}; "
-            "expected NAME=value, a comment or an empty line"
+            f"{dotenv_origin(env_file)} line {line}: {problem}; expected NAME=value, a comment or an empty line"
         )
     loaded = dotenv_values(stream=io.StringIO(content))
     return {k: v for k, v in loaded.items() if v is not None}
