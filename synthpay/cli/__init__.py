@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, run, verify
+from synthpay.cli import args, run, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         # Plugins are code: they are imported here, never while loading the configuration.
         sinks = load_registry(settings.plugins)
         sink = sinks.sink(settings.run.sink)
+        if parsed.command == "run" and settings.run.summary_json:
+            summary_file.check(settings.run.summary_json, loaded.origins["run.summary_json"])
     except (ConfigError, PluginError) as exc:
         print(f"synthpay: config error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

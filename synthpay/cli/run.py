@@ -6,13 +6,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import trio
 import trio.testing
 from rich.console import Console
 from structlog.typing import FilteringBoundLogger
 
+from synthpay.cli import summary_file
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile, profile
 from synthpay.config.errors import ConfigError
@@ -146,10 +146,11 @@ def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> 
     out.flush()
     if settings.run.summary_json:
         try:
-            Path(settings.run.summary_json).write_text(summary.to_json() + "\n")
+            summary_file.write(settings.run.summary_json, summary.to_json() + "\n")
         except OSError as exc:
             print(
-                f"synthpay: error: --summary-json: cannot write {settings.run.summary_json!r}: {exc.strerror}",
+                f"synthpay: error: --summary-json: cannot write {settings.run.summary_json!r}: "
+                f"{exc.strerror or type(exc).__name__}",
                 file=sys.stderr,
             )
             return ExitCode.FAILED

@@ -200,36 +200,50 @@ def _config_files(named: Sequence[str], cwd: Path) -> list[tuple[Path, str]]:
 
 
 def _read_toml(path: Path) -> dict[str, object]:
-    too_deep = (
-        f"{path.name}: tables or arrays nested more than {_MAX_TOML_DEPTH} deep; expected a synthpay configuration"
-    )
+    expected = f"tables or arrays nested more than {_MAX_TOML_DEPTH} deep; expected a synthpay configuration"
     try:
         with path.open("rb") as fh:
             doc: dict[str, object] = tomllib.load(fh)
     except RecursionError:
-        raise ConfigError(too_deep) from None
+        # The parser gave up part way: there is no key to name.
+        raise ConfigError(f"{path.name}: {expected}") from None
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing
         raise ConfigError(f"{path.name}: invalid TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if _deeper_than(doc, _MAX_TOML_DEPTH):
-        raise ConfigError(too_deep)
+    where = _too_deep(doc, _MAX_TOML_DEPTH)
+    if where is not None:
+        raise ConfigError(f"{path.name}: {_key_path(where)}: {expected}")
     return doc
 
 
-def _deeper_than(value: object, limit: int) -> bool:
-    """Whether ``value`` nests more than ``limit`` deep; never looks deeper than that.
+def _too_deep(value: object, limit: int) -> list[str | int] | None:
+    """The keys and indexes down to where ``value`` nests more than ``limit`` deep, or None; never looks deeper.
 
     Dotted keys and table headers nest without recursing in the parser, so a document can be
     far deeper than Python's recursion limit.
     """
     if limit < 1:
-        return True
+        return []
     table, array = tables.as_table(value), tables.as_array(value)
-    children = table.values() if table is not None else array if array is not None else ()
-    return any(_deeper_than(child, limit - 1) for child in children)
+    children = table.items() if table is not None else enumerate(array) if array is not None else ()
+    for step, child in children:
+        below = _too_deep(child, limit - 1)
+        if below is not None:
+            return [step, *below]
+    return None
+
+
+#: How much of a key path an error line quotes.
+_KEY_PATH_SHOWN = 80
+
+
+def _key_path(steps: Sequence[str | int]) -> str:
+    """``a.b[0].c`` for the keys and indexes ``steps``, cut to a readable prefix."""
+    text = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in steps).lstrip(".")
+    return text if len(text) <= _KEY_PATH_SHOWN else f"{text[:_KEY_PATH_SHOWN]}... ({len(steps)} levels down)"
 
 
 def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
@@ -249,12 +263,19 @@ def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--env-file: cannot read {str(path)!r}: {exc}") from None
     for binding in parse_stream(io.StringIO(content)):
+        # The line itself is never shown: it may hold a secret.
         if binding.error:
-            # The line itself is not shown: it may hold a secret.
-            raise ConfigError(
-                f"{dotenv_origin(env_file)} line {binding.original.line}: cannot parse it; "
-                "expected NAME=value, a comment or an empty line"
-            )
+            problem = "cannot parse it"
+        elif binding.key is not None and binding.value is None:
+            problem = "a name without '=' sets nothing"
+        else:
+            continue
+        # The parser counts the blank lines before a binding as part of it.
+        text = binding.original.string
+        line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
+        raise ConfigError(
+            f"{dotenv_origin(env_file)} line {line}: {problem}; expected NAME=value, a comment or an empty line"
+        )
     loaded = dotenv_values(stream=io.StringIO(content))
     return {k: v for k, v in loaded.items() if v is not None}
 

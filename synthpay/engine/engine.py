@@ -45,6 +45,10 @@ def topics_for(settings: Settings) -> tuple[Topic, ...]:
     return (*payment_topics, banks)
 
 
+#: The signals that stop a run. A process started with them blocked (``--processes`` starts
+#: its children so) holds one that comes early until the engine can stop on it.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
 #: The I/O thread counts as stuck when it has not been heard from for this long.
 IO_STALL_S = 30.0
 
@@ -104,10 +108,10 @@ class Engine:
         """Stop admitting payments; cut the rest after the grace period (a second call cuts now).
 
         The grace is wall time under either clock, and the whole stop, final flush included,
-        fits in it (the flush gets at least MIN_FLUSH_S).
+        fits in it (the flush gets at least MIN_FLUSH_S). A stop before the sink is open
+        is the same stop: the run then admits no payment at all.
         """
-        scheduler = self._scheduler
-        if scheduler is None or self._stop_requested.is_set():
+        if self._stop_requested.is_set():
             self.stop_deadline.set(time.monotonic())
             self._drain.cancel()
             return
@@ -115,8 +119,10 @@ class Engine:
         self.stop_deadline.set(time.monotonic() + grace)
         self._stop_requested.set()
         self.stopping.set()
-        scheduler.stop_admitting()
-        self.log.info("stopping", in_flight=scheduler.in_flight, grace_s=grace)
+        scheduler = self._scheduler
+        if scheduler is not None:
+            scheduler.stop_admitting()
+        self.log.info("stopping", in_flight=scheduler.in_flight if scheduler else 0, grace_s=grace)
 
     async def run(self) -> Summary:
         """Generate until done or stopped; return the summary."""
@@ -158,6 +164,8 @@ class Engine:
             async with trio.open_nursery() as core:
                 await core.start(self._io, outbox)
                 self._scheduler = scheduler
+                if self._stop_requested.is_set():
+                    scheduler.stop_admitting()
                 self.ready.set()
                 self._ready_at = time.monotonic()
                 with self._feeding:
@@ -269,10 +277,15 @@ class Engine:
             outbox.nudge()
 
     async def _watch_signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                self.log.info("signal", signal=signal.Signals(signum).name)
-                self.request_stop()
+        with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            held = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            try:
+                async for signum in signals:
+                    self.log.info("signal", signal=signal.Signals(signum).name)
+                    self.request_stop()
+            finally:
+                # Held again once nobody listens: a late stop must not kill the summary's writing.
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     async def _report(self, clock: EngineClock, scheduler: Scheduler) -> None:
         """A progress line every ``summary_interval_s`` of wall time."""

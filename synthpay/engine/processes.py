@@ -5,23 +5,32 @@ Python threads share one GIL, so the second core is used with processes. Each ch
 (the sharding an Indexed Job uses, so ids never collide and the payments and rate are
 split), one seed and one run id. The parent forwards SIGTERM/SIGINT, waits for every
 child, and merges their summaries into one.
+
+Children never outlive the parent: on Linux each is started with a parent-death signal
+(SIGTERM), so a parent killed outright (SIGKILL, the OOM killer) leaves children that stop
+as on SIGTERM (drain within the grace, flush, exit). Each child is born with the stop
+signals blocked, and its engine unblocks them once it can stop on them (see
+``engine.STOP_SIGNALS``): a stop while children are still starting up is held until they
+can honour it, never the default death without a summary.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import trio
 from structlog.typing import FilteringBoundLogger
 
 from synthpay.config.settings import Settings
+from synthpay.engine.engine import STOP_SIGNALS
 from synthpay.engine.identity import RunIdentity
 from synthpay.summary.document import Summary, SummaryError
 from synthpay.summary.load import load_summary
@@ -72,16 +81,38 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
 
 
+#: prctl(2) option: the signal this process gets when the thread that forked it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _tied_to(parent: int) -> Callable[[], None]:
+    """What a child runs between fork and exec: stop signals held, and (on Linux) death with ``parent``.
+
+    The death signal follows the *thread* that forked, so children are forked from the main
+    thread, which lives as long as the parent. If the parent died before the prctl call, no
+    signal will ever come: the child ends there instead of running unsupervised.
+    """
+    prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+    def setup() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    return setup
+
+
 def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: FilteringBoundLogger) -> Summary:
     """Run ``settings.run.processes`` children to the end and merge what they report."""
     seed, run_id = identity.seed, identity.run_id
     with tempfile.TemporaryDirectory(prefix="synthpay-processes-") as tmp:
         paths = [Path(tmp) / f"{slot}.json" for slot in range(settings.run.processes)]
         commands = [child_argv(argv, settings, slot, seed, run_id, path) for slot, path in enumerate(paths)]
-        log.info("processes_start", processes=len(commands), seed=seed, run_id=run_id)
         began = time.monotonic()
         stdout = None if settings.run.sink == "stdout" else subprocess.DEVNULL
-        codes = trio.run(_supervise, commands, stdout, log)
+        codes = trio.run(_supervise, commands, stdout, log.bind(seed=seed, run_id=run_id))
         elapsed = time.monotonic() - began
         missing = [slot for slot, path in enumerate(paths) if not path.exists()]
         if missing:
@@ -99,29 +130,54 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Fil
 async def _supervise(commands: list[list[str]], stdout: int | None, log: FilteringBoundLogger) -> list[int]:
     """Start every child, forward stop signals to them, wait for all."""
     codes = [0] * len(commands)
-    async with trio.open_nursery() as nursery:
+    # Listening before the first child starts: a stop at any moment reaches every child.
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         # Children print their own tables: keep stdout for the merged one (unless events go there).
         # Their own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
-        processes = [
-            await trio.lowlevel.open_process(cmd, stdout=stdout, env=child_env(), start_new_session=True)
-            for cmd in commands
-        ]
-        nursery.start_soon(_forward_signals, processes, log)
+        # Popen here, not trio's open_process: that forks in a worker thread, whose end would
+        # fire the children's death signal (see _tied_to).
+        # preexec_fn is unsafe beside threads holding locks at the fork; on Linux the parent has none.
+        setup, env = _tied_to(os.getpid()), child_env()
+
+        def spawn(cmd: list[str]) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(cmd, stdout=stdout, env=env, start_new_session=True, preexec_fn=setup)  # noqa: PLW1509
+
+        children = [spawn(cmd) for cmd in commands]
+        log.info("processes_start", processes=len(children), pids=[child.pid for child in children])
 
         async def wait(slot: int) -> None:
-            codes[slot] = await processes[slot].wait()
+            codes[slot] = await _exit_code(children[slot])
 
-        async with trio.open_nursery() as waiting:
-            for slot in range(len(processes)):
-                waiting.start_soon(wait, slot)
-        nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_forward_signals, signals, children, log)
+            async with trio.open_nursery() as waiting:
+                for slot in range(len(children)):
+                    waiting.start_soon(wait, slot)
+            nursery.cancel_scope.cancel()
     return codes
 
 
-async def _forward_signals(processes: list[trio.Process], log: FilteringBoundLogger) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("signal", signal=signal.Signals(signum).name, forwarded_to=len(processes))
-            for process in processes:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
+async def _exit_code(child: subprocess.Popen[bytes]) -> int:
+    """Wait for ``child`` to end, in this thread where the system allows it.
+
+    Every thread of the parent that ends re-fires the death signal of the children it holds
+    (the kernel hands them to a surviving thread first), and a second SIGTERM cuts a child's
+    drain short: on Linux the parent waits without threads, so a SIGKILL sends exactly one.
+    """
+    if not hasattr(os, "pidfd_open"):  # no death signal there (see _tied_to): a thread may wait
+        return await trio.to_thread.run_sync(child.wait, limiter=trio.CapacityLimiter(1))
+    exited = os.pidfd_open(child.pid)
+    try:
+        await trio.lowlevel.wait_readable(exited)
+    finally:
+        os.close(exited)
+    return child.wait()
+
+
+async def _forward_signals(
+    signals: AsyncIterator[int], children: list[subprocess.Popen[bytes]], log: FilteringBoundLogger
+) -> None:
+    async for signum in signals:
+        log.info("signal", signal=signal.Signals(signum).name, forwarded_to=len(children))
+        for child in children:
+            child.send_signal(signal.SIGTERM)  # Popen sends nothing to a child already reaped

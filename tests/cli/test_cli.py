@@ -702,7 +702,8 @@ BAD = [
         ".".join(f"k{i}" for i in range(3000)) + " = 1\n",
         {},
         [],
-        "config.toml: tables or arrays nested more than 32 deep; expected a synthpay configuration",
+        "config.toml: k0.k1.k2.k3.k4.k5.k6.k7.k8.k9.k10.k11.k12.k13.k14.k15.k16.k17.k18.k19.k20.k21.k2... "
+        "(32 levels down): tables or arrays nested more than 32 deep; expected a synthpay configuration",
     ),
     (
         "registry-url-not-http",
@@ -845,16 +846,6 @@ def test_validate_prints_the_effective_config_with_secrets_masked(
     assert (described["run"]["payments"], described["run"]["workers"]) == (12, 3)
     assert described["sinks_available"] == ["file", "kafka", "null", "stdout"]
     assert [wf["weight"] for wf in described["workflows"]] == [1, 2, 1, 1, 1, 9, 2, 1]
-
-
-def test_summary_json_to_an_unwritable_path(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(
-        ["run", "--payments", "3", "--clock", "virtual", "--summary-json", str(in_tmp / "no" / "such" / "dir.json")],
-        capsys,
-    )
-    assert code == 1
-    assert "synthpay: error: --summary-json: cannot write" in err and "Traceback" not in err
-    assert "TOTAL" in out  # the run itself went through
 
 
 def test_out_is_a_file_fails_cleanly(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -299,6 +299,27 @@ def test_a_dotenv_line_that_does_not_parse_is_an_error_naming_the_line(tmp_path:
     assert str(info.value) == ".env line 3: cannot parse it; expected NAME=value, a comment or an empty line"
 
 
+def test_a_dotenv_name_without_a_value_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    """A bare line may be a secret pasted without its name: refused, and never quoted back."""
+    (tmp_path / ".env").write_text("NUM_PAYMENTS=5\n\nhunter2\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(env={}, cwd=tmp_path)
+    assert str(info.value) == (
+        ".env line 3: a name without '=' sets nothing; expected NAME=value, a comment or an empty line"
+    )
+
+
+def test_toml_nested_too_deep_names_the_key_path(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[run]\nx = " + "[" * 40 + "]" * 40 + "\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(env={}, cwd=tmp_path)
+    path = "run.x" + "[0]" * 30
+    assert str(info.value) == (
+        f"config.toml: {path[:80]}... (32 levels down): tables or arrays nested more than 32 deep; "
+        "expected a synthpay configuration"
+    )
+
+
 def test_a_delay_for_a_status_added_in_the_config_file_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text("[statuses]\nSettled = { delay_ms = 10 }\n")
     settings = config.load(env={"DELAY_SETTLED": "250"}, cwd=tmp_path)
