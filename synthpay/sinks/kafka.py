@@ -191,10 +191,11 @@ class KafkaSink:
         self._phase_headers: dict[str, dict[str, list[tuple[str, str | bytes | None]]]] = {
             t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
             for t in ctx.topics
-            if t.status and phases
+            if not t.compacted and phases
         }
-        # With [anomalies], an injected record also carries the anomaly header.
-        self._labelled = ctx.settings.anomalies.enabled
+        # With anomalies (for the run or in any phase), an injected record also carries the
+        # anomaly header, and so does each record of the ground-truth topic.
+        self._labelled = ctx.settings.injects_anomalies
         self._framing = framing
         self._log.info(
             "kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics), registry=ctx.settings.schema_registry.url

@@ -62,6 +62,7 @@ STATUSES = ("Initiated", "Validated", "Completed")
 TOPICS = tuple(Topic(f"t-{s.lower()}", "payment", 1, s) for s in STATUSES)
 GAPS: tuple[int, ...] = (0, 100, 200)
 ROUTE_TOPICS: tuple[Topic, ...] = (TOPICS[0], TOPICS[1], TOPICS[2])
+GROUND_TRUTH = Topic("t-ground-truth", "ground_truth", 1)
 
 
 class _Flight(Payment):
@@ -81,13 +82,14 @@ class Harness:
     payments: int = 0
 
     def report(self) -> AnomalyReport:
-        return self.injector.report(sum(self.emitted.values()), self.payments, [self.payments])
+        records = sum(n for name, n in self.emitted.items() if name != GROUND_TRUTH.name)
+        return self.injector.report(records, self.payments, [self.payments])
 
 
 def _harness(settings: AnomalySettings, seed: str = "s") -> Harness:
-    emitted = dict.fromkeys((t.name for t in TOPICS), 0)
+    emitted = dict.fromkeys((t.name for t in (*TOPICS, GROUND_TRUTH)), 0)
     wakes: list[int] = []
-    return Harness(Injector(settings, seed, emitted, wakes.append), [], wakes, emitted)
+    return Harness(Injector(settings, seed, emitted, wakes.append, GROUND_TRUTH), [], wakes, emitted)
 
 
 def _drive(h: Harness, payments: int) -> list[_Flight]:
@@ -187,7 +189,7 @@ def test_out_of_order_emits_the_earlier_status_just_after_the_later() -> None:
 def test_missing_never_drops_the_first_step() -> None:
     h = _harness(replace(NONE, missing=1.0))
     _drive(h, 50)
-    assert [e.topic.status for e in h.buffer] == ["Initiated"] * 50
+    assert [e.topic.status for e in h.buffer if e.topic.name != GROUND_TRUTH.name] == ["Initiated"] * 50
     assert h.injector.missing == {"Validated": 50, "Completed": 50}
     report = h.report()
     assert report.missing_ids["Validated"][0] == f"{0:036d}"
@@ -270,12 +272,15 @@ def test_engine_accounting_balances_with_duplicates(dirty_run: tuple[Summary, li
     assert summary.payments_completed == 5000
     report = summary.anomalies
     assert report is not None
-    payment_topics = {t: c["emitted"] for t, c in summary.topics.items() if t != "banks"}
-    assert sum(payment_topics.values()) == len(written)
+    gt = summary.plan.ground_truth_topic
+    payment_topics = {t: c["emitted"] for t, c in summary.topics.items() if t not in ("banks", gt)}
+    emitted = [w for w in written if w.topic != gt]
+    assert sum(payment_topics.values()) == len(emitted)
     for kind in ("late", "duplicate", "out_of_order"):
-        assert sum(report.by_topic[kind].values()) == sum(1 for w in written if w.anomaly == kind)
+        assert sum(report.by_topic[kind].values()) == sum(1 for w in emitted if w.anomaly == kind)
     expected = sum(summary.statuses.values())
-    assert expected == len(written)
+    assert expected == len(emitted)
+    assert summary.topics[gt]["emitted"] == report.injected["missing"] == sum(1 for w in written if w.topic == gt)
 
 
 def test_engine_injects_each_kind_at_its_rate(dirty_run: tuple[Summary, list[Written]]) -> None:
