@@ -163,5 +163,6 @@ def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> 
         elapsed_s=summary.elapsed_s,
         payments=summary.payments_started,
         cut=summary.payments_cut,
+        **({"events_cut": summary.events_cut} if summary.events_cut else {}),
     )
     return ExitCode.OK if summary.ok else ExitCode.FAILED
