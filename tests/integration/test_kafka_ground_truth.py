@@ -93,7 +93,7 @@ def test_soak_every_anomaly_a_phase_and_zipf_banks_holds_and_passes_verify(tmp_p
     config.write_text(
         '[entities]\npopularity = "zipf"\n'
         "[anomalies]\nlate = 0.01\nduplicate = 0.01\nout_of_order = 0.01\nmissing = 0.01\n"
-        f'[[phases]]\nname = "surge"\nat_s = {seconds / 3:.0f}\nduration_s = {seconds / 6:.0f}\nrate = 1.2\n'
+        f'[[phases]]\nname = "surge"\nat_s = {seconds / 3:.0f}\nduration_s = {seconds / 6:.0f}\nrate = 1800\n'
     )
     port = free_port()
     args = ["--config", str(config), "--topic-prefix", prefix, "--clock", "real", "--mode", "continuous"]
@@ -110,7 +110,8 @@ def test_soak_every_anomaly_a_phase_and_zipf_banks_holds_and_passes_verify(tmp_p
     run = finish(started, timeout=120)
     stop_s = time.monotonic() - began
     print(f"soak {seconds:.0f}s: (rss KiB, fds, series) {first} -> {last}; stopped in {stop_s:.1f}s")
-    assert run.returncode == 0, run.stderr[-3000:]
+    # Late events still held back at the stop are cut (on the ground truth): that alone makes it exit 1.
+    assert run.returncode == (1 if run.summary["events_cut"] else 0), run.stderr[-3000:]
     assert run.summary["failed"] == 0 and run.summary["delivered"] == run.summary["events_total"]
     assert last[0] < first[0] * 1.5 and last[1] <= first[1] + 2 and last[2] == first[2]
     proc = verify_run(tmp_path, run, kafka_env(svc))
