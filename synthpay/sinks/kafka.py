@@ -102,6 +102,12 @@ def _topic_setting(topic: Topic, code: int, replication: int) -> str:
     prefix = f"statuses.{topic.status}." if topic.status else "entities.banks_"
     if code in (KafkaError.INVALID_REPLICATION_FACTOR, KafkaError.INVALID_REPLICA_ASSIGNMENT):
         return f"kafka.replication_factor = {replication}"
+    if topic.schema == "ground_truth":  # named after the prefix, as partitioned as the widest status topic
+        return (
+            f"kafka.topic_prefix (ground-truth topic {topic.name!r})"
+            if code == KafkaError.TOPIC_EXCEPTION
+            else f"statuses.*.partitions (ground-truth topic {topic.name!r}, {topic.partitions} partitions)"
+        )
     if code == KafkaError.TOPIC_EXCEPTION:
         return f"{prefix}topic = {topic.name!r}"
     return f"{prefix}partitions = {topic.partitions}"
