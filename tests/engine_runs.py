@@ -84,13 +84,15 @@ def verify_written(
     phases; without it, no record has one.
     """
     manifest = load_manifest(str(summary))
-    reader = Reader(manifest, run_id, lambda schema_id: serde.schema_text("payment"))
+    schemas = {SCHEMA_ID: "payment", SCHEMA_ID + 1: "ground_truth"}
+    reader = Reader(manifest, run_id, lambda schema_id: serde.schema_text(schemas[schema_id]))
     framing = b"\x00" + SCHEMA_ID.to_bytes(4, "big")
+    withheld = b"\x00" + (SCHEMA_ID + 1).to_bytes(4, "big")
     for w in written:
         reader.record(
             w.topic,
             w.key.encode(),
-            framing + w.value,
+            (withheld if w.topic == manifest.ground_truth else framing) + w.value,
             run_id.encode(),
             w.phase.encode() if phase_headers else None,
             w.anomaly.encode() if w.anomaly else None,

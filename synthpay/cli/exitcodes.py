@@ -8,7 +8,8 @@ import enum
 class ExitCode(enum.IntEnum):
     """What a ``synthpay`` process tells its caller.
 
-    OK (0): ``run`` delivered every event; ``validate`` found the configuration valid;
+    OK (0): ``run`` delivered every event it emitted (a stop may have cut payments and
+    held-back anomalies, which the summary counts); ``validate`` found the configuration valid;
     ``verify`` passed every check.
     FAILED (1): the run failed or left events undelivered; ``verify`` found a check failing
     or could not use the cluster.

@@ -136,6 +136,12 @@ def _check_topics(settings: Settings, given: Mapping[str, Given]) -> None:
     if any(s.topic == settings.entities.banks_topic for s in settings.statuses.values()):
         raise ConfigError(f"{given['entities.banks_topic']}: expected a topic no status uses")
     names = [settings.entities.banks_topic, *(s.topic for s in settings.statuses.values())]
+    if settings.ground_truth_topic in names:
+        taken = "entities.banks_topic" if settings.ground_truth_topic == names[0] else "statuses.*.topic"
+        raise ConfigError(
+            f"{taken} = {settings.ground_truth_topic!r}: expected a topic other than the ground truth's "
+            "of a run with anomalies"
+        )
     longest = max(names, key=len)
     if len(longest) > TOPIC_MAX:
         raise ConfigError(

@@ -24,6 +24,7 @@ from synthpay.config.parsers import Secret as Secret  # re-exported: a setting's
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
     from typing_extensions import TypeForm
+from synthpay.model.anomalies import GROUND_TRUTH
 from synthpay.model.delays import Delay
 from synthpay.model.timeline import Phase
 from synthpay.model.workflow import Status, Timing, Workflow
@@ -439,6 +440,16 @@ class Settings:
     plugins: tuple[str, ...] = structured("plugins: 'package.module:attribute' paths")
     phases: tuple[Phase, ...] = structured("[[phases]]: the timeline of incidents and campaigns, by start")
     source: str = ""  # set by the loader: the config file read, if any
+
+    @property
+    def injects_anomalies(self) -> bool:
+        """True when any anomaly can be injected: set for the run, or in any phase."""
+        return self.anomalies.enabled or any(phase.anomalies for phase in self.phases)
+
+    @property
+    def ground_truth_topic(self) -> str:
+        """The topic (file) of the events a run with anomalies deliberately does not emit; "" without anomalies."""
+        return self.kafka.topic_prefix + GROUND_TRUTH if self.injects_anomalies else ""
 
 
 def _tagged(kind: type[DataclassInstance]) -> list[tuple[str, str, object]]:

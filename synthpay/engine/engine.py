@@ -37,12 +37,17 @@ from synthpay.summary.plan import run_plan
 
 
 def topics_for(settings: Settings) -> tuple[Topic, ...]:
-    """Every topic a run writes to: one per status, then banks."""
+    """Every topic a run writes to: one per status, the ground truth of a run with anomalies, then banks."""
     payment_topics = tuple(
         Topic(s.topic, "payment", s.partitions, s.name, serde.avro_string(s.name)) for s in settings.statuses.values()
     )
+    ground_truth = (
+        (Topic(name, "ground_truth", max(t.partitions for t in payment_topics)),)
+        if (name := settings.ground_truth_topic)
+        else ()
+    )
     banks = Topic(settings.entities.banks_topic, "bank", settings.entities.banks_partitions)
-    return (*payment_topics, banks)
+    return (*payment_topics, *ground_truth, banks)
 
 
 #: The signals that stop a run. A process started with them blocked (``--processes`` starts
@@ -135,7 +140,8 @@ class Engine:
         self._began = time.monotonic()
         outbox = Outbox(settings.engine.batch_size)
         topics = {t.status: t for t in self.topics if t.status}
-        scheduler = Scheduler(settings, clock, outbox, self.stats, topics, self.topics[-1], self.seed)
+        withheld = next((t for t in self.topics if t.schema == "ground_truth"), None)
+        scheduler = Scheduler(settings, clock, outbox, self.stats, topics, self.topics[-1], self.seed, withheld)
         self.log.info(
             "run_start",
             run_id=self.run_id,
@@ -182,6 +188,8 @@ class Engine:
                             with self._drain:
                                 await scheduler.run()
                         finally:
+                            # Held-back events the stop cut go to the ground truth, in the final flush.
+                            scheduler.cut_held()
                             # Also when the sink's failure cut the run short: no wall_sleep outlives it.
                             clock.close()
                         self.stopping.set()

@@ -18,6 +18,11 @@ virtual-clock run fixes.
   its record timestamp is after the later status's. The held-back record is labelled.
 - missing: an event after the payment's first is never emitted; the payment goes on.
 
+What is not emitted is written to the ground-truth topic instead (``Withheld``, as the
+event would have been), as it happens: a missing event when it is dropped, and the
+held-back events a stop cuts before they fall due (:meth:`Injector.cut`), so a reader
+can account for every event of a run of any length without the summary listing them.
+
 A phase may override the rates: the scheduler says when one begins or ends (a wheel tick,
 not a step per event), and each kind whose rate changes draws its next pick afresh from
 there. out_of_order goes by the phase its payment started in instead, by thinning.
@@ -30,6 +35,7 @@ probability.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 import random
@@ -37,7 +43,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import Final, Protocol
 
 from synthpay.config.settings import AnomalySettings
-from synthpay.model.anomalies import KINDS, Injected
+from synthpay.model.anomalies import KINDS, Encoded, Injected, Withheld
 from synthpay.model.events import Event, Topic
 from synthpay.model.reports import AnomalyReport, PhaseAnomalies
 from synthpay.model.timeline import Phase
@@ -108,6 +114,7 @@ class Injector:
         stream: str,
         emitted: MutableMapping[str, int],
         wake: Callable[[int], None],
+        ground_truth: Topic,
         phases: Sequence[Phase] = (),
     ) -> None:
         rngs = {kind: random.Random(f"{stream}:{kind}") for kind in KINDS}
@@ -146,6 +153,9 @@ class Injector:
         self._entered = (0, 0)  # (index, first events) when the current regime came into force
         self._bypassed = 0  # held-back halves of swaps that never reached the scheduler's emit
         self._later: list[tuple[int, int, Topic, Injected]] = []  # (emission ms, order, ...): a heap
+        self._ground_truth = ground_truth
+        self._withheld_topics: dict[Topic, Topic] = {}  # per payment topic, its events' ground-truth topic
+        self._cut = dict.fromkeys(KINDS[:-1], 0)  # held-back events a stop cut, per kind
         self._order = 0
         # Per kind and topic: labelled records, and for missing the events never emitted.
         self.by_topic: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
@@ -158,6 +168,11 @@ class Injector:
     def injected(self) -> dict[str, int]:
         """Events injected so far, per kind."""
         return {kind: sum(counts[kind] for counts in self._counts) for kind in KINDS}
+
+    @property
+    def ground_truth(self) -> str:
+        """The ground-truth topic's name: its records are no payment topic's."""
+        return self._ground_truth.name
 
     @property
     def pending(self) -> int:
@@ -187,7 +202,7 @@ class Injector:
         elif step and missing:
             self._taken[self._regime] += 1
             self._counts[self._regime]["missing"] += 1
-            self._record_missing(topic, due, flight)
+            self._record_missing(buffer, topic, due, flight)
         else:
             self._late_or_duplicate(buffer, topic, due, flight, late, duplicate)
         return self._gap()
@@ -218,6 +233,13 @@ class Injector:
             at_ms, _, topic, injected = heapq.heappop(later)
             self._append(buffer, Event(topic, at_ms, injected))
 
+    def cut(self, buffer: list[Event]) -> None:
+        """Write every event still held back to the ground truth, as cut by the stop, and count it."""
+        later, self._later = self._later, []
+        for _, _, topic, injected in sorted(later):
+            self._cut[injected.anomaly] += 1
+            self._withhold(buffer, topic, injected.event_ts_ms, injected, injected.anomaly, cut=True)
+
     def report(self, payment_records: int, started: int, swappable: Sequence[int]) -> AnomalyReport:
         """What was injected, for the summary.
 
@@ -228,7 +250,9 @@ class Injector:
         """
         injected = self.injected
         duplicates = sum(self.by_topic["duplicate"].values())
-        offered = payment_records - duplicates - self._bypassed + injected["missing"] + len(self._later)
+        # A cut copy was never drawn for; a cut late or swapped event was, and never emitted.
+        cut = self._cut["late"] + self._cut["out_of_order"]
+        offered = payment_records - duplicates - self._bypassed + injected["missing"] + len(self._later) + cut
         return AnomalyReport(
             rates=dict(self._rates[0]),
             candidates=_candidates(offered, sum(self._taken), offered - started, sum(swappable)),
@@ -238,6 +262,7 @@ class Injector:
             missing_ids={status: tuple(ids) for status, ids in self.missing_ids.items()},
             missing_ts={status: tuple(times) for status, times in self.missing_ts.items()},
             phases=self._phase_reports(offered, started, swappable) if len(self._names) > 1 else (),
+            cut={kind: n for kind, n in self._cut.items() if n},
         )
 
     def _phase_reports(self, offered: int, started: int, swappable: Sequence[int]) -> tuple[PhaseAnomalies, ...]:
@@ -308,16 +333,27 @@ class Injector:
                 emitted_at + self._duplicate_delay(self._duplicate_rng), topic, Injected(payment, due, "duplicate")
             )
 
-    def _record_missing(self, topic: Topic, due: int, payment: Flight) -> None:
+    def _record_missing(self, buffer: list[Event], topic: Topic, due: int, payment: Flight) -> None:
         self.missing[topic.status] = self.missing.get(topic.status, 0) + 1
         counts = self.by_topic["missing"]
         counts[topic.name] = counts.get(topic.name, 0) + 1
+        self._withhold(buffer, topic, due, payment, "missing", cut=False)
         if self._missing_listed < MISSING_IDS_CAP:
             self._missing_listed += 1
             self.missing_ids.setdefault(topic.status, []).append(payment.id)
             self.missing_ts.setdefault(topic.status, []).append(due)
 
     # -- emission
+
+    def _withhold(self, buffer: list[Event], topic: Topic, due: int, payment: Encoded, kind: str, cut: bool) -> None:
+        """Write an event not emitted on ``topic`` to the ground truth, stamped with its own time."""
+        withheld = self._withheld_topics.get(topic)
+        if withheld is None:
+            withheld = self._withheld_topics[topic] = dataclasses.replace(
+                self._ground_truth, status=topic.status, status_avro=topic.status_avro, phase=topic.phase
+            )
+        buffer.append(Event(withheld, due, Withheld(payment, due, kind, cut)))
+        self._emitted[withheld.name] += 1
 
     def _hold(self, at_ms: int, topic: Topic, injected: Injected) -> None:
         self._order += 1

@@ -46,7 +46,7 @@ def anomaly_report(
     ``routes`` and ``labels`` are per workflow; ``phased`` is the scenario of a run with
     phases, whose payments are counted per phase.
     """
-    records = sum(n for name, n in stats.emitted.items() if name != banks_topic.name)
+    records = sum(n for name, n in stats.emitted.items() if name not in (banks_topic.name, injector.ground_truth))
     long = [len(gaps) > 1 for gaps, _ in routes]  # only a payment of two steps or more can be swapped
     if phased is not None:
         swappable = [sum(n for n, ok in zip(regime.counts, long) if ok) for regime in phased.regimes]

@@ -123,6 +123,7 @@ class Scheduler:
         topics: Mapping[str, Topic],
         banks_topic: Topic,
         seed: int,
+        ground_truth: Topic | None = None,
     ) -> None:
         run = settings.run
         self._settings = settings
@@ -162,11 +163,10 @@ class Scheduler:
         self._start_ms = 0
         self._admission_ended_ms: int | None = None
         # [anomalies] is opt-in too (in the run or in a phase): without it no event goes
-        # through the injector.
-        phased = any(phase.anomalies for phase in settings.phases)
+        # through the injector. A run with it has a ground-truth topic (topics_for).
         self._injector = (
-            Injector(settings.anomalies, instance, stats.emitted, self._release_at, settings.phases)
-            if settings.anomalies.enabled or phased
+            Injector(settings.anomalies, instance, stats.emitted, self._release_at, ground_truth, settings.phases)
+            if ground_truth is not None
             else None
         )
 
@@ -383,6 +383,11 @@ class Scheduler:
         if self._injector is None:
             return None
         return {kind: dict(counts) for kind, counts in self._injector.by_topic.items()}
+
+    def cut_held(self) -> None:
+        """Write the held-back events a stop cut to the ground truth (call once, when the run ends)."""
+        if self._injector is not None:
+            self._injector.cut(self._outbox.buffer)
 
     def anomaly_report(self) -> AnomalyReport | None:
         """What [anomalies] injected, None without it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, Protocol
 
+from synthpay.model import serde
 from synthpay.model.entities import Payment
 
 if TYPE_CHECKING:
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 #: The kinds labelled on a record (the ``anomaly`` header), then the one that leaves no record.
 LABELLED: Final = ("late", "duplicate", "out_of_order")
 KINDS: Final = (*LABELLED, "missing")
+#: The ground-truth topic's name after ``kafka.topic_prefix``: where a run with anomalies
+#: writes the events it deliberately does not emit (see :class:`Withheld`).
+GROUND_TRUTH: Final = "synthpay-ground-truth"
 
 
 class Encoded(Protocol):
@@ -50,3 +54,27 @@ class Injected(Payment):
     def record(self, topic: Topic, ts_ms: int) -> dict[str, object]:
         """The event as a dict, stamped with its own time."""
         return super().record(topic, self.event_ts_ms)
+
+
+class Withheld(Injected):
+    """A payment event deliberately not emitted, as written to the ground-truth topic.
+
+    ``anomaly`` says why: ``missing`` (dropped by the injector), or the kind of a held-back
+    event a stop cut before it fell due (``cut``). Its value is the event as it would have
+    been (``avro/ground_truth.avsc``: the payment's fields, then ``anomaly`` and ``cut``), so
+    a reader of the ground truth can put it where it belongs without the summary listing it.
+    """
+
+    __slots__ = ("cut",)
+
+    def __init__(self, payment: Encoded, event_ts_ms: int, anomaly: str, cut: bool) -> None:
+        super().__init__(payment, event_ts_ms, anomaly)
+        self.cut = cut
+
+    def avro(self, topic: Topic, ts_ms: int) -> bytes:
+        """The event's Avro binary under the ground-truth schema."""
+        return super().avro(topic, ts_ms) + serde.avro_string(self.anomaly) + (b"\x01" if self.cut else b"\x00")
+
+    def record(self, topic: Topic, ts_ms: int) -> dict[str, object]:
+        """The event as a dict, with why it was withheld."""
+        return {**super().record(topic, ts_ms), "anomaly": self.anomaly, "cut": self.cut}

@@ -57,6 +57,7 @@ class RunPlan:
     phases: tuple[Phase, ...] = ()
     arrival_curve: tuple[float, ...] = ()
     hot_banks: HotBanks | None = None  # with popularity = "zipf"
+    ground_truth_topic: str = ""  # with anomalies: the events deliberately not emitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +111,11 @@ class AnomalyReport:
     counts the labelled records per kind and topic (one per swapped payment), and for
     missing the events never emitted. ``missing`` counts those per status and
     ``missing_ids`` lists their payment ids per status (the first MISSING_IDS_CAP of a run),
-    ``missing_ts`` beside each the ts it would have had, so verify can fill the hole. With
-    phases, ``phases`` has the same per phase, and ``rates`` are the run's (outside them).
+    ``missing_ts`` beside each the ts it would have had; every missing event, listed or not,
+    is on the ground-truth topic (``RunPlan.ground_truth_topic``). With phases, ``phases``
+    has the same per phase, and ``rates`` are the run's (outside them). ``cut`` counts per
+    kind the held-back events a stop cut before they fell due (injected, never emitted:
+    they are on the ground-truth topic too).
     """
 
     rates: Mapping[str, float]
@@ -122,3 +126,4 @@ class AnomalyReport:
     missing_ids: Mapping[str, tuple[str, ...]]
     missing_ts: Mapping[str, tuple[int, ...]]
     phases: tuple[PhaseAnomalies, ...] = ()
+    cut: Mapping[str, int] = field(default_factory=dict)

@@ -102,6 +102,12 @@ def _topic_setting(topic: Topic, code: int, replication: int) -> str:
     prefix = f"statuses.{topic.status}." if topic.status else "entities.banks_"
     if code in (KafkaError.INVALID_REPLICATION_FACTOR, KafkaError.INVALID_REPLICA_ASSIGNMENT):
         return f"kafka.replication_factor = {replication}"
+    if topic.schema == "ground_truth":  # named after the prefix, as partitioned as the widest status topic
+        return (
+            f"kafka.topic_prefix (ground-truth topic {topic.name!r})"
+            if code == KafkaError.TOPIC_EXCEPTION
+            else f"statuses.*.partitions (ground-truth topic {topic.name!r}, {topic.partitions} partitions)"
+        )
     if code == KafkaError.TOPIC_EXCEPTION:
         return f"{prefix}topic = {topic.name!r}"
     return f"{prefix}partitions = {topic.partitions}"
@@ -191,10 +197,11 @@ class KafkaSink:
         self._phase_headers: dict[str, dict[str, list[tuple[str, str | bytes | None]]]] = {
             t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
             for t in ctx.topics
-            if t.status and phases
+            if not t.compacted and phases
         }
-        # With [anomalies], an injected record also carries the anomaly header.
-        self._labelled = ctx.settings.anomalies.enabled
+        # With anomalies (for the run or in any phase), an injected record also carries the
+        # anomaly header, and so does each record of the ground-truth topic.
+        self._labelled = ctx.settings.injects_anomalies
         self._framing = framing
         self._log.info(
             "kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics), registry=ctx.settings.schema_registry.url

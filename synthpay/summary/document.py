@@ -76,9 +76,19 @@ class Summary:
     offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)
 
     @property
-    def ok(self) -> bool:
+    def events_cut(self) -> int:
+        """Held-back anomalies a stop cut before they fell due: injected, never emitted on their topic."""
+        return sum(self.anomalies.cut.values()) if self.anomalies is not None else 0
+
+    @property
+    def delivered_all(self) -> bool:
         """True when everything emitted was delivered."""
         return self.failed == 0 and self.undelivered == 0 and self.delivered == self.events_total
+
+    @property
+    def ok(self) -> bool:
+        """True when everything emitted was delivered, and no injected event was cut by a stop."""
+        return self.delivered_all and not self.events_cut
 
     def to_json(self) -> str:
         """The summary as one JSON document, its schema ``version`` first."""
@@ -92,5 +102,6 @@ class Summary:
                 if optional and f.name in table and not table[f.name]:
                     del table[f.name]
         data["events_per_s"] = round(self.events_total / self.elapsed_s, 1) if self.elapsed_s else None
+        data["events_cut"] = self.events_cut
         data["ok"] = self.ok
         return json.dumps(data, indent=2)

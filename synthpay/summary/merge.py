@@ -138,4 +138,5 @@ def _merge_anomalies(parts: Sequence[Summary]) -> AnomalyReport | None:
             replace(rows[0], candidates=added([r.candidates for r in rows]), injected=added([r.injected for r in rows]))
             for rows in zip(*(r.phases for r in reports))
         ),
+        cut=added([r.cut for r in reports]),
     )

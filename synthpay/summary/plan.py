@@ -38,6 +38,7 @@ def run_plan(settings: Settings) -> RunPlan:
             if (entity := settings.entities).popularity == "zipf"
             else None
         ),
+        ground_truth_topic=settings.ground_truth_topic,
     )
 
 

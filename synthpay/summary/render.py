@@ -47,6 +47,8 @@ def render(summary: Summary) -> str:
             parts.append(_render_phase_anomalies(summary.anomalies.phases))
     rate = summary.events_total / summary.elapsed_s if summary.elapsed_s else 0.0
     cut = f", {summary.payments_cut} cut short" if summary.payments_cut else ""
+    if summary.events_cut:  # injected, never on their topics: the ground-truth topic has them
+        cut += f", {summary.events_cut} held-back anomalies cut by the stop"
     parts.append(
         f"Generating... [{summary.payments_started}] payments{cut} took {summary.elapsed_s:.3f}s "
         f"({rate:,.0f} events/s, sink {summary.sink}, clock {summary.clock}, seed {summary.seed})"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from synthpay.model.anomalies import LABELLED
@@ -40,6 +40,18 @@ class AnomalyTally:
     mistimed: Offenders = field(default_factory=Offenders)
     sources: Counter[str] = field(default_factory=Counter)  # per source bank, on the first status's records
     phased: Counter[tuple[str, str]] = field(default_factory=Counter)  # labelled records per (kind, phase)
+    missing: Counter[str] = field(default_factory=Counter)  # per status, the ground truth's missing events
+    cut: Counter[str] = field(default_factory=Counter)  # per kind, the ground truth's events a stop cut
+
+    def withhold(self, kind: str, cut: bool, status: str) -> bool:
+        """Count one ground-truth record; False when ``kind`` cannot be withheld so."""
+        if cut and kind in LABELLED:
+            self.cut[kind] += 1
+        elif not cut and kind == "missing":
+            self.missing[status] += 1
+        else:
+            return False
+        return True
 
     def record(self, topic: str, header: bytes | str | None, ts: int, timestamp: int | None, shown: str) -> str:
         """Tally one payment record's label and timestamp; return its kind ("" unlabelled, "?" unknown)."""
@@ -72,8 +84,13 @@ def checks(
     tally: AnomalyTally,
     arrived: Callable[[bytes, int], bool],
     missing_arrived: list[str],
+    ground_truth: bool = False,
 ) -> list[Check]:
-    """The anomaly and popularity lines of verify's report."""
+    """The anomaly and popularity lines of verify's report.
+
+    ``ground_truth``: the run wrote the events it withheld to a topic verify read, and the
+    counts found there are judged against the summary's.
+    """
     results: list[Check] = []
     if report is not None:
         expected = Counter(
@@ -104,15 +121,22 @@ def checks(
             )
         )
         orphans = [shown for key, status, shown in tally.copies if not arrived(key, status)]
+        if ground_truth:
+            absent = f"{sum(tally.missing.values())} missing events on the ground truth, absent from their topics"
+            unlisted = _withheld_counts("missing", report.missing, tally.missing)
+        else:
+            absent = f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent"
+            unlisted = []
         results.append(
             Check(
                 "missing",
-                not missing_arrived and not orphans,
-                f"{sum(len(ids) for ids in report.missing_ids.values())} listed missing events absent; "
-                f"{len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
-                tuple(missing_arrived + orphans),
+                not missing_arrived and not orphans and not unlisted,
+                f"{absent}; {len(tally.copies) - len(orphans)} labelled duplicates repeat a record that arrived",
+                tuple(unlisted + missing_arrived + orphans),
             )
         )
+        if report.cut or tally.cut:
+            results.append(_cut(report, tally))
         rows = [(f"{row.name or '(outside)'} ", row.rates, row.candidates, row.injected) for row in report.phases]
         off = [
             f"{where}{kind}: {injected[kind]} of {candidates[kind]} (p = {p:g})"
@@ -144,7 +168,30 @@ def checks(
     return results
 
 
+def _withheld_counts(what: str, summary: Mapping[str, int], found: Counter[str]) -> list[str]:
+    """Where the ground truth's counts differ from the summary's."""
+    return sorted(
+        f"{what} {name}: {found[name]} on the ground truth, summary {summary.get(name, 0)}"
+        for name in set(summary) | set(found)
+        if found[name] != summary.get(name, 0)
+    )
+
+
+def _cut(report: AnomalyReport, tally: AnomalyTally) -> Check:
+    """The held-back events a stop cut: never on their topics, each on the ground truth."""
+    wrong = _withheld_counts("cut", report.cut, tally.cut)
+    shown = ", ".join(f"{kind} {report.cut.get(kind, 0)}" for kind in LABELLED)
+    return Check(
+        "held back",
+        not wrong,
+        f"{sum(report.cut.values())} held-back events cut by the stop before they fell due ({shown}): "
+        "never emitted on their topics, each on the ground truth",
+        tuple(wrong),
+    )
+
+
 def _phase_labels(report: AnomalyReport, tally: AnomalyTally) -> Check:
+    # A held-back event a stop cut was injected in its phase, but labelled on the ground truth.
     expected = Counter({(kind, row.name): row.injected[kind] for row in report.phases for kind in LABELLED})
     wrong = sorted(
         f"{kind} in {phase or '(outside)'}: {tally.phased[kind, phase]} labelled, summary {expected[kind, phase]}"

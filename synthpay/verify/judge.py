@@ -62,6 +62,7 @@ def judge(manifest: Manifest, tally: Tally) -> list[Check]:
             tally.anomalies,
             lambda key, status: holds(tally.payments.get(key, 0), status),
             missing_arrived,
+            bool(manifest.ground_truth),
         )
         if manifest.labelled
         else []

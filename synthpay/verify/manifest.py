@@ -40,6 +40,7 @@ class Manifest:
     first_status: int = 0  # the status whose records count each payment's source bank once
     anomaly_phases: Timeline | None = None  # phases with [anomalies]: their labelled records are counted per phase
     offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)  # where the run's records lie
+    ground_truth: str = ""  # the topic of the events the run withheld ("" in a summary from before it)
 
     @property
     def labelled(self) -> bool:
@@ -75,4 +76,5 @@ def load_manifest(path: str) -> Manifest:
             else None
         ),
         offsets=summary.offsets,
+        ground_truth=plan.ground_truth_topic,
     )

@@ -45,6 +45,9 @@ class Tally:
     unfinished: list[str] = field(default_factory=list)  # partitions not read to their end
     log_start: dict[tuple[str, int], int] = field(default_factory=dict)  # per partition, when reading began
     anomalies: AnomalyTally = field(default_factory=AnomalyTally)
+    # The ground truth's events a payment lacks (missing, and late or swapped ones a stop
+    # cut): (payment key, status index, ts, phase index or -1), put in place by fill_missing.
+    withheld: list[tuple[bytes, int, int, int]] = field(default_factory=list)
 
 
 def payment_key(payment_id: str) -> bytes:
@@ -110,6 +113,8 @@ class Reader:
             return
         if topic == self._manifest.banks_topic:
             tally.banks.add(decoded["id"])
+        elif topic == self._manifest.ground_truth:
+            self._withheld(decoded, where, phase)
         else:
             self._payment(topic, decoded, where, phase, anomaly, timestamp)
 
@@ -205,14 +210,34 @@ class Reader:
             packed |= (index + 1) << phase_shift
         tally.payments[key] = packed
 
+    def _withheld(self, rec: dict[str, Any], where: str, phase: str | bytes | None) -> None:
+        """Tally one ground-truth record: an event the run did not emit, and why."""
+        tally, manifest = self.tally, self._manifest
+        status = manifest.statuses.index(rec["status"]) if rec.get("status") in manifest.statuses else -1
+        kind, ts = rec.get("anomaly"), rec.get("ts")
+        if status < 0 or not isinstance(kind, str) or not isinstance(ts, int) or not 0 <= ts < _SLOT:
+            tally.bad_records.add(f"{where}: not an event of this run's statuses withheld for an anomaly")
+            return
+        if not tally.anomalies.withhold(kind, rec.get("cut") is True, rec["status"]):
+            tally.bad_records.add(f"{where}: anomaly {kind!r} is no kind withheld")
+            return
+        if rec.get("cut") is True and manifest.anomaly_phases is not None:
+            tally.anomalies.record_phase(kind, phase, ts, manifest.anomaly_phases)
+        if kind != "duplicate":  # a cut copy: the original arrived, nothing is lacking
+            index = manifest.scenario.phase_index(phase) if manifest.scenario is not None else None
+            tally.withheld.append((payment_key(rec["id"]), status, ts, -1 if index is None else index))
+
 
 def fill_missing(manifest: Manifest, tally: Tally) -> list[str]:
-    """Put each event the summary lists as missing where it would have been; return those that arrived anyway.
+    """Put each event the run withheld where it would have been; return those that arrived anyway.
 
-    The workflow checks then judge the payment as if the event had come (they see holes
-    only past MISSING_IDS_CAP missing events).
+    The workflow checks then judge the payment as if the event had come. The events are
+    the ground truth's (every one, however long the run); a summary from before it had
+    one lists the first MISSING_IDS_CAP missing events instead.
     """
     assert manifest.anomalies is not None
+    if manifest.ground_truth:
+        return _fill_withheld(manifest, tally)
     index = {name: i for i, name in enumerate(manifest.statuses)}
     arrived = []
     for status, ids in manifest.anomalies.missing_ids.items():
@@ -224,4 +249,21 @@ def fill_missing(manifest: Manifest, tally: Tally) -> list[str]:
                 arrived.append(f"{pid} {status} arrived, though the summary lists it missing")
             else:
                 tally.payments[key] = packed | (ts + 1) << shift
+    return arrived
+
+
+def _fill_withheld(manifest: Manifest, tally: Tally) -> list[str]:
+    arrived = []
+    phase_shift = len(manifest.statuses) * _SLOT_BITS
+    for key, status, ts, phase in tally.withheld:
+        packed = tally.payments.get(key, 0)
+        if holds(packed, status):
+            arrived.append(
+                f"{payment_id(key)} {manifest.statuses[status]} arrived, though the ground truth withheld it"
+            )
+            continue
+        packed |= (ts + 1) << (status * _SLOT_BITS)
+        if phase >= 0 and manifest.scenario is not None and not (packed >> phase_shift) & _SLOT:
+            packed |= (phase + 1) << phase_shift  # a payment every event of which was withheld
+        tally.payments[key] = packed
     return arrived

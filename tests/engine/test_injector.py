@@ -16,9 +16,9 @@ from conftest import payment_events, read_avro, run_engine, settings_for
 from engine_runs import Written, _run
 
 from synthpay.config.settings import DEFAULT_DUPLICATE_DELAY, DEFAULT_LATE_DELAY, AnomalySettings, Settings
-from synthpay.engine.injector import Injector, _Picks
+from synthpay.engine.injector import MISSING_IDS_CAP, Injector, _Picks
 from synthpay.model import delays
-from synthpay.model.anomalies import Injected
+from synthpay.model.anomalies import Injected, Withheld
 from synthpay.model.entities import Payment
 from synthpay.model.events import Event, Topic
 from synthpay.model.reports import AnomalyReport
@@ -62,6 +62,7 @@ STATUSES = ("Initiated", "Validated", "Completed")
 TOPICS = tuple(Topic(f"t-{s.lower()}", "payment", 1, s) for s in STATUSES)
 GAPS: tuple[int, ...] = (0, 100, 200)
 ROUTE_TOPICS: tuple[Topic, ...] = (TOPICS[0], TOPICS[1], TOPICS[2])
+GROUND_TRUTH = Topic("t-ground-truth", "ground_truth", 1)
 
 
 class _Flight(Payment):
@@ -81,17 +82,18 @@ class Harness:
     payments: int = 0
 
     def report(self) -> AnomalyReport:
-        return self.injector.report(sum(self.emitted.values()), self.payments, [self.payments])
+        records = sum(n for name, n in self.emitted.items() if name != GROUND_TRUTH.name)
+        return self.injector.report(records, self.payments, [self.payments])
 
 
 def _harness(settings: AnomalySettings, seed: str = "s") -> Harness:
-    emitted = dict.fromkeys((t.name for t in TOPICS), 0)
+    emitted = dict.fromkeys((t.name for t in (*TOPICS, GROUND_TRUTH)), 0)
     wakes: list[int] = []
-    return Harness(Injector(settings, seed, emitted, wakes.append), [], wakes, emitted)
+    return Harness(Injector(settings, seed, emitted, wakes.append, GROUND_TRUTH), [], wakes, emitted)
 
 
-def _drive(h: Harness, payments: int) -> list[_Flight]:
-    """The scheduler's loop in small: events in due order, the injector taking the picked ones."""
+def _drive(h: Harness, payments: int, end_ms: int = 10**12) -> list[_Flight]:
+    """The scheduler's loop in small: events in due order, the injector taking the picked ones (until ``end_ms``)."""
     made = [_Flight(f"{i:036d}".encode()) for i in range(payments)]
     h.payments = payments
     wheel = [(10 * i, i, flight) for i, flight in enumerate(made)]
@@ -110,7 +112,7 @@ def _drive(h: Harness, payments: int) -> list[_Flight]:
         flight.step += 1
         if flight.step < len(flight.gaps):  # a swap may have taken a step out
             heapq.heappush(wheel, (due + flight.gaps[flight.step], order, flight))
-    h.injector.release(h.buffer, 10**12)
+    h.injector.release(h.buffer, end_ms)
     return made
 
 
@@ -187,13 +189,40 @@ def test_out_of_order_emits_the_earlier_status_just_after_the_later() -> None:
 def test_missing_never_drops_the_first_step() -> None:
     h = _harness(replace(NONE, missing=1.0))
     _drive(h, 50)
-    assert [e.topic.status for e in h.buffer] == ["Initiated"] * 50
+    assert [e.topic.status for e in h.buffer if e.topic.name != GROUND_TRUTH.name] == ["Initiated"] * 50
     assert h.injector.missing == {"Validated": 50, "Completed": 50}
     report = h.report()
     assert report.missing_ids["Validated"][0] == f"{0:036d}"
     assert report.missing_ts["Validated"][0] == 100
     assert report.by_topic["missing"] == {"t-completed": 50, "t-validated": 50}
     assert report.candidates["missing"] == 100
+
+
+def test_every_missing_event_goes_to_the_ground_truth_past_the_summarys_list() -> None:
+    h = _harness(replace(NONE, missing=1.0))
+    _drive(h, MISSING_IDS_CAP)  # two missing events each: twice what the summary lists
+    withheld = [e for e in h.buffer if e.topic.name == GROUND_TRUTH.name]
+    assert len(withheld) == 2 * MISSING_IDS_CAP == sum(h.injector.missing.values())
+    assert sum(len(ids) for ids in h.report().missing_ids.values()) == MISSING_IDS_CAP
+    last = withheld[-1]
+    assert isinstance(last.entity, Withheld) and (last.entity.anomaly, last.entity.cut) == ("missing", False)
+    assert (last.topic.status, last.ts_ms) == ("Completed", 10 * (MISSING_IDS_CAP - 1) + 300)
+    assert h.emitted[GROUND_TRUTH.name] == len(withheld)
+
+
+def test_a_stop_cuts_held_back_events_to_the_ground_truth_and_counts_them() -> None:
+    day = 86_400_000
+    h = _harness(replace(NONE, late=1.0, late_delay=delays.fixed(day)))
+    _drive(h, 10, end_ms=day - 1)  # stopped before any fell due
+    assert not h.buffer and h.injector.pending == 30
+    h.injector.cut(h.buffer)
+    assert h.injector.pending == 0
+    assert [(e.topic.name, e.entity.anomaly) for e in h.buffer] == [(GROUND_TRUTH.name, "late")] * 30
+    assert all(isinstance(e.entity, Withheld) and e.entity.cut for e in h.buffer)
+    assert sorted(e.ts_ms for e in h.buffer)[:3] == [0, 10, 20]  # the event's own time, not the emission's
+    report = h.report()
+    assert report.cut == {"late": 30} and report.injected["late"] == 30
+    assert report.candidates["late"] == 30  # cut events were drawn for all the same
 
 
 def test_emitted_counts_every_record_appended() -> None:
@@ -270,12 +299,15 @@ def test_engine_accounting_balances_with_duplicates(dirty_run: tuple[Summary, li
     assert summary.payments_completed == 5000
     report = summary.anomalies
     assert report is not None
-    payment_topics = {t: c["emitted"] for t, c in summary.topics.items() if t != "banks"}
-    assert sum(payment_topics.values()) == len(written)
+    gt = summary.plan.ground_truth_topic
+    payment_topics = {t: c["emitted"] for t, c in summary.topics.items() if t not in ("banks", gt)}
+    emitted = [w for w in written if w.topic != gt]
+    assert sum(payment_topics.values()) == len(emitted)
     for kind in ("late", "duplicate", "out_of_order"):
-        assert sum(report.by_topic[kind].values()) == sum(1 for w in written if w.anomaly == kind)
+        assert sum(report.by_topic[kind].values()) == sum(1 for w in emitted if w.anomaly == kind)
     expected = sum(summary.statuses.values())
-    assert expected == len(written)
+    assert expected == len(emitted)
+    assert summary.topics[gt]["emitted"] == report.injected["missing"] == sum(1 for w in written if w.topic == gt)
 
 
 def test_engine_injects_each_kind_at_its_rate(dirty_run: tuple[Summary, list[Written]]) -> None:
