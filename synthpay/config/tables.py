@@ -35,6 +35,10 @@ from synthpay.model.workflow import Status, Workflow
 
 T = TypeVar("T")
 
+#: A status's default topic is ``payment-<name lowered>``, which must be a topic name.
+_STATUS_NAME_MAX = parsers.TOPIC_MAX - len("payment-")
+#: Longer than any librdkafka property or Kafka topic config name.
+_PROPERTY_NAME_MAX = 100
 _PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale", "anomalies")
 
 
@@ -109,6 +113,11 @@ def _merge_status_table(specs: dict[str, dict[str, Given]], defined_in: dict[str
     if given is None:
         raise ConfigError(f"statuses ({table.origin}): expected a table of statuses")
     for name, raw in given.items():
+        # First: every later line names the status, and must stay a line.
+        if not 1 <= len(name) <= _STATUS_NAME_MAX or not name.replace("_", "").isalnum():
+            raise ConfigError(
+                f"statuses.{quoted(name)}: expected a status name of 1 to {_STATUS_NAME_MAX} letters, digits and _"
+            )
         spec = as_table(raw)
         if spec is None:
             raise ConfigError(f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}")
@@ -133,8 +142,6 @@ def _merge_status_table(specs: dict[str, dict[str, Given]], defined_in: dict[str
 
 
 def _status(name: str, spec: Mapping[str, Given]) -> Status:
-    if not name or not name.replace("_", "").isalnum():
-        raise ConfigError(f"statuses.{quoted(name)}: expected a status name of letters, digits and _")
     drawn: delays.Delay | None = None
     if "delay" in spec:  # a fixed distribution is a delay_ms by another name
         drawn = delay(f"statuses.{name}.delay", spec["delay"].raw, spec["delay"])
@@ -343,6 +350,11 @@ def kafka_config(
         if given is None:
             raise ConfigError(f"{key} ({table.origin}): expected a table of {what}")
         for name, raw in given.items():
+            if len(name) > _PROPERTY_NAME_MAX:  # no such property; the lines naming it must stay lines
+                raise ConfigError(
+                    f"{key}.{quoted(name)} ({table.origin}): expected a property name of at most "
+                    f"{_PROPERTY_NAME_MAX} characters"
+                )
             if isinstance(raw, bool):
                 out[name] = "true" if raw else "false"
             elif isinstance(raw, (int, float, str)):

@@ -421,7 +421,7 @@ BAD = [
         '[statuses]\n"Bad-Name" = { delay_ms = 5 }\n',
         {},
         [],
-        "statuses.'Bad-Name': expected a status name of letters, digits and _",
+        "statuses.'Bad-Name': expected a status name of 1 to 241 letters, digits and _",
     ),
     (
         "status-topic-clash",
@@ -850,6 +850,28 @@ BAD = [
         [],
         "KAFKA_CLIENT_ID = '" + "\u00e9" * 40 + "'... (16_384 characters) (environment): expected a string of at most "
         "32_767 bytes",
+    ),
+    (
+        "status-name-of-100-kb",
+        f"[statuses]\n{'S' * 100_000} = {{ foo = 1 }}\n",
+        {},
+        [],
+        f"statuses.'{'S' * 40}'... (100_000 characters): expected a status name of 1 to 241 letters, digits and _",
+    ),
+    (
+        "kafka-config-name-of-100-kb",
+        f'[kafka.config]\n"{"p" * 100_000}" = 1\n',
+        {},
+        [],
+        f"kafka.config.'{'p' * 40}'... (100_000 characters) (config.toml): expected a property name of at most 100 "
+        "characters",
+    ),
+    (
+        "plugin-path-of-100-kb",
+        f'plugins = ["{"m" * 100_000}"]\n',
+        {},
+        [],
+        f"plugins[0]: '{'m' * 40}'... (100_000 characters) is not a plugin path; expected 'package.module:attribute'",
     ),
     (
         "topic-name-of-100-kb",
