@@ -15,7 +15,7 @@ from structlog.typing import FilteringBoundLogger
 from synthpay.cli import summary_file
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile, profile
-from synthpay.config.errors import ConfigError
+from synthpay.config.errors import ConfigError, quoted
 from synthpay.config.settings import Settings
 from synthpay.engine import processes
 from synthpay.engine.engine import Engine
@@ -149,7 +149,7 @@ def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> 
             summary_file.write(settings.run.summary_json, summary.to_json() + "\n")
         except OSError as exc:
             print(
-                f"synthpay: error: --summary-json: cannot write {settings.run.summary_json!r}: "
+                f"synthpay: error: --summary-json: cannot write {quoted(settings.run.summary_json)}: "
                 f"{exc.strerror or type(exc).__name__}",
                 file=sys.stderr,
             )

@@ -9,9 +9,39 @@ from synthpay.config.parsers import Parser
 
 T = TypeVar("T")
 
+#: The longest value an error line quotes whole; a longer one is cut to a prefix and its length.
+QUOTED_MAX = 80
+_PREFIX = 40
+
 
 class ConfigError(Exception):
     """A setting is wrong; the message is one line meant for the user."""
+
+
+def quoted(value: object) -> str:
+    """``value`` as an error line shows it: its repr, or a readable prefix and the length when long.
+
+    A value can be megabytes (a ``.env`` line, a topic name): the line must stay one a
+    terminal shows, and a prefix is enough to recognise the value by.
+    """
+    shown = repr(value)
+    if len(shown) <= QUOTED_MAX:
+        return shown
+    if isinstance(value, str):
+        return f"{value[:_PREFIX]!r}... ({len(value):_} characters)"
+    return f"{shown[:_PREFIX]}... ({len(shown):_} characters as written here)"
+
+
+def not_utf8(value: object) -> bool:
+    """Whether ``value`` holds bytes that were not UTF-8: Python reads such an environment
+    variable or argument with each bad byte as a lone surrogate, which no encoder takes."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +55,19 @@ class Given:
 
     def __str__(self) -> str:
         """``NUM_WORKERS = '0' (environment)``."""
-        return f"{self.name} = {self.raw!r} ({self.origin})"
+        return f"{self.name} = {quoted(self.raw)} ({self.origin})"
 
 
 def checked(parse: Parser[T], given: Given) -> T:
-    """``given`` read by ``parse``; a refused value raises ConfigError (a masked one shown as ``'***'``)."""
+    """``given`` read by ``parse``; a refused value raises ConfigError (a masked one shown as ``'***'``).
+
+    A value that is not UTF-8 is refused before it is read, and never shown: it would
+    fail later in whatever encodes it (a file, a Kafka client, a log line).
+    """
+    if not_utf8(given.raw):
+        raise ConfigError(f"{given.name} ({given.origin}): not valid UTF-8 text; expected {parse.accepted}")
     try:
         return parse(given.raw, given.text)
     except ValueError as exc:
-        shown = "'***'" if parse.masked else repr(given.raw)
+        shown = "'***'" if parse.masked else quoted(given.raw)
         raise ConfigError(f"{given.name} = {shown} ({given.origin}): expected {exc}") from None

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
 from synthpay.config import rules, tables
-from synthpay.config.errors import ConfigError, Given, checked
+from synthpay.config.errors import ConfigError, Given, checked, quoted
 from synthpay.config.parsers import Secret
 from synthpay.config.settings import (
     DEFAULT_DUPLICATE_DELAY,
@@ -180,7 +180,7 @@ def _read_secret(name: str, value: Given, base: Path) -> str:
         reason = exc.strerror or type(exc).__name__
     except UnicodeDecodeError:
         reason = "not UTF-8 text"
-    raise ConfigError(f"{value.name} = {name!r} ({value.origin}): cannot read {str(path)!r}: {reason}")
+    raise ConfigError(f"{value.name} = {quoted(name)} ({value.origin}): cannot read {quoted(str(path))}: {reason}")
 
 
 def _config_files(named: Sequence[str], cwd: Path) -> list[tuple[Path, str]]:
@@ -193,7 +193,7 @@ def _config_files(named: Sequence[str], cwd: Path) -> list[tuple[Path, str]]:
     for name in named:
         path = cwd / name  # an absolute name replaces cwd
         if not path.is_file():
-            raise ConfigError(f"--config: {name!r} is not a readable file")
+            raise ConfigError(f"--config: {quoted(name)} is not a readable file")
         found.append(path)
     shared = {path.name for path in found if [p.name for p in found].count(path.name) > 1}
     return [(path, name if path.name in shared else path.name) for path, name in zip(found, named, strict=True)]
@@ -208,7 +208,7 @@ def _read_toml(path: Path) -> dict[str, object]:
         # The parser gave up part way: there is no key to name.
         raise ConfigError(f"{path.name}: {expected}") from None
     except OSError as exc:
-        raise ConfigError(f"--config: cannot read {str(path)!r}: {exc.strerror}") from None
+        raise ConfigError(f"--config: cannot read {quoted(str(path))}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing
@@ -256,12 +256,12 @@ def _read_dotenv(env_file: str | None, cwd: Path) -> dict[str, str]:
         path = cwd / path
     if not path.is_file():
         if env_file:
-            raise ConfigError(f"--env-file: {env_file!r} is not a readable file")
+            raise ConfigError(f"--env-file: {quoted(env_file)} is not a readable file")
         return {}
     try:
         content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--env-file: cannot read {str(path)!r}: {exc}") from None
+        raise ConfigError(f"--env-file: cannot read {quoted(str(path))}: {exc}") from None
     for binding in parse_stream(io.StringIO(content)):
         # The line itself is never shown: it may hold a secret.
         if binding.error:
@@ -300,10 +300,10 @@ def _apply_toml(doc: Mapping[str, object], origin: str, layers: _Layers) -> None
             elif any(k.startswith(key + ".") for k in (*_BY_KEY, *_STRUCTURED)):
                 inner = tables.as_table(raw)
                 if inner is None:
-                    raise ConfigError(f"{origin}: {key} = {raw!r}: expected a table [{key}]")
+                    raise ConfigError(f"{origin}: {key} = {quoted(raw)}: expected a table [{key}]")
                 walk(inner, key + ".")
             else:
-                raise ConfigError(f"{origin}: unknown setting {key!r}; accepted here: {_siblings(prefix)}")
+                raise ConfigError(f"{origin}: unknown setting {quoted(key)}; accepted here: {_siblings(prefix)}")
 
     walk(doc, "")
 

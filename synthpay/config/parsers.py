@@ -111,6 +111,18 @@ def text(raw: object, is_text: bool) -> str:
     return raw.strip()
 
 
+def text_of_at_most(max_bytes: int) -> Parser[str]:
+    """A string, surrounding white space removed, of at most ``max_bytes`` bytes in UTF-8."""
+
+    def read(raw: object, is_text: bool) -> str:
+        value = text.read(raw, is_text)
+        if len(value.encode()) > max_bytes:
+            raise ValueError
+        return value
+
+    return Parser(f"a string of at most {_shown(max_bytes)} bytes", read)
+
+
 @dataclass(frozen=True, slots=True)
 class Secret:
     """A credential: prints as ``***`` everywhere so it never reaches a log or an error."""

@@ -355,7 +355,13 @@ class KafkaSettings:
         "read the SASL password from this file (relative: in $CREDENTIALS_DIRECTORY when set)",
         env=("KAFKA_SASL_PASSWORD_FILE",),
     )
-    client_id: str = setting("synthpay", parsers.text, "Kafka client id", env=("KAFKA_CLIENT_ID",))
+    client_id: str = setting(
+        "synthpay",
+        # A Kafka request carries the client id as a string of at most 32,767 bytes.
+        parsers.text_of_at_most(32_767),
+        "Kafka client id",
+        env=("KAFKA_CLIENT_ID",),
+    )
     ssl_ca_location: str = setting(
         "", parsers.text, "CA bundle for SSL and SASL_SSL; empty = the system's", env=("KAFKA_SSL_CA_LOCATION",)
     )

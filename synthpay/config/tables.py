@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from synthpay.config import parsers
-from synthpay.config.errors import ConfigError, Given, checked
+from synthpay.config.errors import ConfigError, Given, checked, quoted
 from synthpay.config.parsers import Parser
 from synthpay.config.settings import (
     DEFAULT_STATUSES,
@@ -35,6 +35,10 @@ from synthpay.model.workflow import Status, Workflow
 
 T = TypeVar("T")
 
+#: A status's default topic is ``payment-<name lowered>``, which must be a topic name.
+_STATUS_NAME_MAX = parsers.TOPIC_MAX - len("payment-")
+#: Longer than any librdkafka property or Kafka topic config name.
+_PROPERTY_NAME_MAX = 100
 _PHASE_KEYS = ("name", "at_s", "duration_s", "rate", "rate_end", "weights", "delay_scale", "anomalies")
 
 
@@ -74,7 +78,7 @@ def status_specs(layers: Sequence[Given], env_delays: Mapping[str, Given]) -> di
     for upper, value in env_delays.items():
         if upper not in by_upper:
             raise ConfigError(
-                f"{value.name} ({value.origin}): there is no status {upper!r}; expected DELAY_ and one of "
+                f"{value.name} ({value.origin}): there is no status {quoted(upper)}; expected DELAY_ and one of "
                 f"{', '.join(name.upper() for name in specs)}"
             )
         # A fixed delay from the environment replaces a distribution from the file.
@@ -97,7 +101,9 @@ def statuses(specs: Mapping[str, Mapping[str, Given]]) -> dict[str, Status]:
     for name, spec in specs.items():
         status = _status(name, spec)
         if any(other.topic == status.topic for other in built.values()):
-            raise ConfigError(f"statuses.{name}.topic = {status.topic!r}: expected a topic name no other status uses")
+            raise ConfigError(
+                f"statuses.{name}.topic = {quoted(status.topic)}: expected a topic name no other status uses"
+            )
         built[name] = status
     return built
 
@@ -107,6 +113,11 @@ def _merge_status_table(specs: dict[str, dict[str, Given]], defined_in: dict[str
     if given is None:
         raise ConfigError(f"statuses ({table.origin}): expected a table of statuses")
     for name, raw in given.items():
+        # First: every later line names the status, and must stay a line.
+        if not 1 <= len(name) <= _STATUS_NAME_MAX or not name.replace("_", "").isalnum():
+            raise ConfigError(
+                f"statuses.{quoted(name)}: expected a status name of 1 to {_STATUS_NAME_MAX} letters, digits and _"
+            )
         spec = as_table(raw)
         if spec is None:
             raise ConfigError(f"statuses.{name} ({table.origin}): expected a table such as {{ delay_ms = 100 }}")
@@ -131,8 +142,6 @@ def _merge_status_table(specs: dict[str, dict[str, Given]], defined_in: dict[str
 
 
 def _status(name: str, spec: Mapping[str, Given]) -> Status:
-    if not name or not name.replace("_", "").isalnum():
-        raise ConfigError(f"statuses.{name!r}: expected a status name of letters, digits and _")
     drawn: delays.Delay | None = None
     if "delay" in spec:  # a fixed distribution is a delay_ms by another name
         drawn = delay(f"statuses.{name}.delay", spec["delay"].raw, spec["delay"])
@@ -166,7 +175,7 @@ def workflows(table: Given | None, known: Mapping[str, Status]) -> tuple[Workflo
         workflow = _workflow(f"workflows[{i}]", spec, table, known)
         if any(wf.name == workflow.name for wf in built):
             raise ConfigError(
-                f"workflows[{i}].name = {workflow.name!r} ({table.origin}): expected a name no other workflow has"
+                f"workflows[{i}].name = {quoted(workflow.name)} ({table.origin}): expected a name no other workflow has"
             )
         built.append(workflow)
     if sum(wf.weight for wf in built) == 0:
@@ -186,13 +195,15 @@ def _workflow(where: str, raw: object, table: Given, known: Mapping[str, Status]
     steps = _strings(spec.get("steps"))
     if not steps:
         raise ConfigError(
-            f"{where}.steps = {spec.get('steps')!r} ({table.origin}): expected a non-empty list of status names"
+            f"{where}.steps = {quoted(spec.get('steps'))} ({table.origin}): expected a non-empty list of status names"
         )
     for name in steps:
         if name not in known:
-            raise ConfigError(f"{where}.steps: unknown status {name!r} ({table.origin}); accepted: {', '.join(known)}")
+            raise ConfigError(
+                f"{where}.steps: unknown status {quoted(name)} ({table.origin}); accepted: {', '.join(known)}"
+            )
     if len(set(steps)) != len(steps):
-        raise ConfigError(f"{where}.steps = {list(steps)!r} ({table.origin}): expected each status at most once")
+        raise ConfigError(f"{where}.steps = {quoted(list(steps))} ({table.origin}): expected each status at most once")
     weight = _field(f"{where}.weight", spec.get("weight", 1), WEIGHT, table)
     name = _field(f"{where}.name", spec.get("name", ""), parsers.text, table)
     return Workflow(steps, weight, name)
@@ -214,17 +225,17 @@ def delay(key: str, raw: object, table: Given | None) -> delays.Delay:
     spec = as_table(raw)
     if spec is None:
         raise ConfigError(
-            f'{key} = {raw!r} ({origin}): expected a table such as {{ dist = "lognormal", '
+            f'{key} = {quoted(raw)} ({origin}): expected a table such as {{ dist = "lognormal", '
             "median_ms = 800, p99_ms = 5000 }"
         )
     dist = spec.get("dist")
     if not isinstance(dist, str) or dist not in delays.PARAMETERS:
-        raise ConfigError(f"{key}.dist = {dist!r} ({origin}): expected one of {kinds}")
+        raise ConfigError(f"{key}.dist = {quoted(dist)} ({origin}): expected one of {kinds}")
     names = delays.PARAMETERS[dist]
     unknown = set(spec) - {"dist", *names}
     if unknown:
         raise ConfigError(
-            f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {dist!r}; "
+            f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {quoted(dist)}; "
             f"accepted here: dist, {', '.join(names)}"
         )
     values = {name: _field(f"{key}.{name}", spec.get(name), DELAY_PARAMETER_MS, table) for name in names}
@@ -249,8 +260,8 @@ def phases(table: Given | None, workflows: tuple[Workflow, ...], statuses: Mappi
     for before, after in itertools.pairwise(ordered):
         if before.at_s + before.duration_s > after.at_s:
             raise ConfigError(
-                f"phases ({table.origin}): {before.name!r} (at_s {before.at_s:g} for {before.duration_s:g} s) "
-                f"overlaps {after.name!r} (at_s {after.at_s:g}); expected phases one after another"
+                f"phases ({table.origin}): {quoted(before.name)} (at_s {before.at_s:g} for {before.duration_s:g} s) "
+                f"overlaps {quoted(after.name)} (at_s {after.at_s:g}); expected phases one after another"
             )
     return tuple(ordered)
 
@@ -274,8 +285,8 @@ def _phase(
         )
     name = _field(f"{where}.name", spec.get("name"), parsers.text, table)
     if not name or any(p.name == name for p in earlier):
-        raise ConfigError(f"{where}.name = {name!r} ({table.origin}): expected a name no other phase has")
-    where = f"phases[{i}] ({name!r})"
+        raise ConfigError(f"{where}.name = {quoted(name)} ({table.origin}): expected a name no other phase has")
+    where = f"phases[{i}] ({quoted(name)})"
     optional = {
         key: _field(f"{where}.{key}", spec[key], PHASE_RATE, table) for key in ("rate", "rate_end") if key in spec
     }
@@ -305,10 +316,12 @@ def _phase_table(
         return None
     given = as_table(raw)
     if given is None:
-        raise ConfigError(f"{key} = {raw!r} ({table.origin}): expected a table such as {{ {names[0]!r} = {example} }}")
+        raise ConfigError(
+            f"{key} = {quoted(raw)} ({table.origin}): expected a table such as {{ {quoted(names[0])} = {example} }}"
+        )
     for name in given:
         if name not in names:
-            raise ConfigError(f"{key}: {name!r} ({table.origin}) names nothing; accepted: {', '.join(names)}")
+            raise ConfigError(f"{key}: {quoted(name)} ({table.origin}) names nothing; accepted: {', '.join(names)}")
     return MappingProxyType({name: _field(f"{key}.{name}", value, parse, table) for name, value in given.items()})
 
 
@@ -319,7 +332,7 @@ def plugins(table: Given | None) -> tuple[str, ...]:
     paths = _strings(table.raw)
     if paths is None:
         raise ConfigError(
-            f"plugins = {table.raw!r} ({table.origin}): expected a list of 'package.module:attribute' strings"
+            f"plugins = {quoted(table.raw)} ({table.origin}): expected a list of 'package.module:attribute' strings"
         )
     return paths
 
@@ -337,6 +350,11 @@ def kafka_config(
         if given is None:
             raise ConfigError(f"{key} ({table.origin}): expected a table of {what}")
         for name, raw in given.items():
+            if len(name) > _PROPERTY_NAME_MAX:  # no such property; the lines naming it must stay lines
+                raise ConfigError(
+                    f"{key}.{quoted(name)} ({table.origin}): expected a property name of at most "
+                    f"{_PROPERTY_NAME_MAX} characters"
+                )
             if isinstance(raw, bool):
                 out[name] = "true" if raw else "false"
             elif isinstance(raw, (int, float, str)):

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synthpay.config.clocks import profile
+from synthpay.config.errors import quoted
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
 from synthpay.sinks import outdir
@@ -44,20 +45,15 @@ class _TopicFile:
 
     __slots__ = ("fd", "name", "path", "pending", "size", "sync")
 
-    def __init__(self, topic: Topic, path: Path, sync: bytes, codec: str) -> None:
-        self.name = topic.name
+    def __init__(self, path: Path, header: bytes, name: str, sync: bytes) -> None:
+        self.name = name
         self.path = path
         self.sync = sync
         self.pending: list[bytes] = []
         self.size = 0
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        meta = {"avro.schema": serde.schema_text(topic.schema).encode(), "avro.codec": codec.encode()}
-        header = [MAGIC, serde.avro_long(len(meta))]
-        for key, value in meta.items():
-            header += [serde.avro_string(key), _avro_bytes(value)]
-        header += [serde.avro_long(0), sync]
         try:
-            self.append(b"".join(header))
+            self.append(header)
         except OSError:
             # Without a whole header the file is no Avro file at all: none beats a broken one.
             self.close()
@@ -85,6 +81,25 @@ class _TopicFile:
             self.fd = -1
 
 
+def _header(topic: Topic, sync: bytes, codec: str) -> bytes:
+    """The container header of ``topic``'s file; SinkError when its schema cannot be read."""
+    try:
+        schema = serde.schema_text(topic.schema)
+    except OSError as exc:
+        raise SinkError(f"file sink: cannot read the {topic.schema!r} schema for {topic.name!r}: {_why(exc)}") from None
+    meta = {"avro.schema": schema.encode(), "avro.codec": codec.encode()}
+    header = [MAGIC, serde.avro_long(len(meta))]
+    for key, value in meta.items():
+        header += [serde.avro_string(key), _avro_bytes(value)]
+    header += [serde.avro_long(0), sync]
+    return b"".join(header)
+
+
+def _why(exc: OSError) -> str:
+    """What the system said; an OSError raised by Python code may carry a message and no errno."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 class FileSink:
     """Writes Avro container files; an event counts as delivered once its block is written.
 
@@ -102,18 +117,22 @@ class FileSink:
         self._files: dict[str, _TopicFile] = {}
         self._claim = -1
         self._failure: SinkError | None = None  # the first block that could not be written
+        syncs = {topic.name: self._sync(ctx, topic) for topic in ctx.topics}
+        # Before the directory is touched: a schema that cannot be read is no fault of --out.
+        headers = {topic.name: _header(topic, syncs[topic.name], settings.file.codec) for topic in ctx.topics}
         try:
             self._claim = outdir.claim(directory, ctx.run_id, settings.file.overwrite)
-            for topic in ctx.topics:
-                self._files[topic.name] = _TopicFile(
-                    topic,
-                    directory / file_name(topic.name, settings.run.instance_index, settings.run.instance_count),
-                    self._sync(ctx, topic),
-                    settings.file.codec,
+            for name, header in headers.items():
+                self._files[name] = _TopicFile(
+                    directory / file_name(name, settings.run.instance_index, settings.run.instance_count),
+                    header,
+                    name,
+                    syncs[name],
                 )
         except OSError as exc:
             self.close()
-            raise SinkError(f"file sink: cannot write to {str(directory)!r}: {exc.strerror}") from None
+            where = str(exc.filename or directory)  # the file that failed, where the system names it
+            raise SinkError(f"file sink: cannot write to {quoted(where)}: {_why(exc)}") from None
         except SinkError:
             self.close()
             raise
@@ -175,7 +194,7 @@ class FileSink:
         except OSError as exc:
             self._ledger.failed[tf.name] += count
             error = SinkError(
-                f"file sink: cannot write {str(tf.path)!r}: {exc.strerror}; the file ends at its last complete block"
+                f"file sink: cannot write {quoted(str(tf.path))}: {_why(exc)}; the file ends at its last complete block"
             )
             self._failure = self._failure or error
             raise error from None

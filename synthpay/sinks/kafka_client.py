@@ -18,7 +18,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from synthpay.config.errors import ConfigError
+from synthpay.config.errors import ConfigError, quoted
 from synthpay.config.settings import KafkaSettings, RegistrySettings
 
 CONNECT_TIMEOUT_S = 15.0
@@ -165,7 +165,7 @@ def _culprit(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any], 
 
 def _named(setting: str, key: str, conf: dict[str, Any]) -> str:
     """The setting and its value, unless the value is a secret."""
-    return setting if "password" in key or "secret" in key else f"{setting} = {conf[key]!r}"
+    return setting if "password" in key or "secret" in key else f"{setting} = {quoted(conf[key])}"
 
 
 def _accepted(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any]) -> bool:
@@ -244,7 +244,9 @@ def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
     try:
         return SchemaRegistryClient(conf)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"schema_registry.url = {registry.url!r}: rejected by the registry client: {exc}") from None
+        raise ConfigError(
+            f"schema_registry.url = {quoted(registry.url)}: rejected by the registry client: {exc}"
+        ) from None
 
 
 def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
@@ -263,7 +265,7 @@ def call_registry(registry: RegistrySettings, call: Callable[[], T]) -> T:
         if not _no_registry_says(exc):
             raise
         raise ConfigError(
-            f"schema_registry.url = {registry.url!r}: not a schema registry API (it answered HTTP "
+            f"schema_registry.url = {quoted(registry.url)}: not a schema registry API (it answered HTTP "
             f"{exc.http_status_code} without the registry's error code)"
         ) from None
     except ForeignAnswer as exc:
@@ -287,7 +289,10 @@ def _no_registry_says(exc: SchemaRegistryError) -> bool:
 
 
 def _foreign(url: str, what: str) -> str:
-    return f"schema_registry.url = {url!r}: not a schema registry API (its answer is not the registry's JSON: {what})"
+    return (
+        f"schema_registry.url = {quoted(url)}: not a schema registry API "
+        f"(its answer is not the registry's JSON: {what})"
+    )
 
 
 def _raised_decoding(exc: BaseException) -> bool:
@@ -309,7 +314,8 @@ def _no_answer(url: str, exc: Exception) -> Exception:
     """The request failed: a TLS mismatch is the URL's scheme, anything else no answer."""
     if "WRONG_VERSION_NUMBER" in str(exc):  # OpenSSL's words for a TLS hello answered in plain HTTP
         return ConfigError(
-            f"schema_registry.url = {url!r}: the server does not speak TLS there (use http://): {_first_line(str(exc))}"
+            f"schema_registry.url = {quoted(url)}: the server does not speak TLS there (use http://): "
+            f"{_first_line(str(exc))}"
         )
     return RegistryUnreachable(f"schema registry at {url} unreachable: {type(exc).__name__}: {_first_line(str(exc))}")
 

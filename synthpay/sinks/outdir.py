@@ -16,20 +16,47 @@ siblings' (a ``--processes`` child that finished first) and stay.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
 
+from synthpay.config.errors import quoted
 from synthpay.sinks.base import SinkRefused
 
 _SETUP_LOCK = ".synthpay.lock"
 _RUN_LOCK = ".synthpay.run"
+#: What making the directory or a file in it says when the path itself is the problem.
+_UNUSABLE = frozenset(
+    {
+        errno.EEXIST,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ELOOP,
+        errno.ENOENT,
+        errno.ENAMETOOLONG,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+    }
+)
 
 
 def claim(directory: Path, run_id: str, overwrite: bool) -> int:
-    """Make ``directory`` this run's; return the descriptor whose lock holds it (close to release)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    setup = os.open(directory / _SETUP_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    """Make ``directory`` this run's; return the descriptor whose lock holds it (close to release).
+
+    A path that cannot be a directory to write in (a file, a fifo, a device, a symbolic link
+    loop, a read-only or virtual file system) is refused: the user must give another. Any
+    other OSError (a full disk, say) propagates.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _refused(directory, exc, _made(directory, exc)) from None
+    try:
+        setup = os.open(directory / _SETUP_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _refused(directory, exc, f"cannot create a file in it: {exc.strerror}") from None
     try:
         fcntl.flock(setup, fcntl.LOCK_EX)
         held = os.open(directory / _RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -43,6 +70,23 @@ def claim(directory: Path, run_id: str, overwrite: bool) -> int:
         os.close(setup)
 
 
+def _refused(directory: Path, exc: OSError, why: str) -> OSError | SinkRefused:
+    """The refusal of ``directory`` when the path is at fault, else ``exc`` as it was."""
+    if exc.errno not in _UNUSABLE:
+        return exc
+    return SinkRefused(
+        f"--out / file.dir = {quoted(str(directory))}: {why}; "
+        "expected a directory this run can create files in, or a path where one can be made"
+    )
+
+
+def _made(directory: Path, exc: OSError) -> str:
+    """Why ``directory`` could not be made, in the words of what is there."""
+    if isinstance(exc, FileExistsError):  # something is there that is no directory
+        return "a symbolic link to no directory" if directory.is_symlink() else "it is not a directory"
+    return f"cannot make it: {exc.strerror}"
+
+
 def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
     holder = os.pread(held, 4096, 0).decode(errors="replace").strip()
     try:
@@ -50,7 +94,8 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
     except BlockingIOError:
         if holder != run_id:
             raise SinkRefused(
-                f"file sink: {str(directory)!r} is in use by another run (run id {holder}); give this one another --out"
+                f"file sink: {quoted(str(directory))} is in use by another run (run id {holder}); "
+                "give this one another --out"
             ) from None
         fcntl.flock(held, fcntl.LOCK_SH)  # another instance of this same run
         return
@@ -61,7 +106,7 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
     earlier = sorted(directory.glob("*.avro"))
     if earlier and not overwrite:
         raise SinkRefused(
-            f"file sink: {str(directory)!r} holds {len(earlier)} .avro file(s) of an earlier run; "
+            f"file sink: {quoted(str(directory))} holds {len(earlier)} .avro file(s) of an earlier run; "
             "give another --out, or --overwrite (file.overwrite) to replace them"
         )
     for path in earlier:

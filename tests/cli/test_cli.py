@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -420,7 +421,7 @@ BAD = [
         '[statuses]\n"Bad-Name" = { delay_ms = 5 }\n',
         {},
         [],
-        "statuses.'Bad-Name': expected a status name of letters, digits and _",
+        "statuses.'Bad-Name': expected a status name of 1 to 241 letters, digits and _",
     ),
     (
         "status-topic-clash",
@@ -784,6 +785,102 @@ BAD = [
         [],
         "SYNTHPAY_RUN_PROCESSES = '0' (environment): expected a whole number from 1 to 64",
     ),
+    (
+        "lognormal-median-below-a-microsecond",
+        '[statuses.Failed]\ndelay = { dist = "lognormal", median_ms = 1e-300, p99_ms = 86400000 }\n',
+        {},
+        [],
+        "statuses.Failed.delay.median_ms = 1e-300 (config.toml): expected median_ms >= 0.001",
+    ),
+    # Python reads bytes that are not UTF-8 as lone surrogates: refused, never shown.
+    (
+        "run-id-not-utf8",
+        None,
+        {"SYNTHPAY_RUN_RUN_ID": "run\udcff"},
+        [],
+        "SYNTHPAY_RUN_RUN_ID (environment): not valid UTF-8 text; expected a string",
+    ),
+    (
+        "client-id-not-utf8",
+        None,
+        {"KAFKA_CLIENT_ID": "syn\udcff"},
+        [],
+        "KAFKA_CLIENT_ID (environment): not valid UTF-8 text; expected a string of at most 32_767 bytes",
+    ),
+    (
+        "bootstrap-not-utf8",
+        None,
+        {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092\udcff"},
+        [],
+        "KAFKA_BOOTSTRAP_SERVERS (environment): not valid UTF-8 text; expected a string",
+    ),
+    (
+        "sasl-password-not-utf8",
+        None,
+        {"KAFKA_SASL_USERNAME": "alice", "KAFKA_SASL_PASSWORD": "pw-123\udcff"},
+        [],
+        "KAFKA_SASL_PASSWORD (environment): not valid UTF-8 text; expected a string",
+    ),
+    (
+        "registry-key-not-utf8",
+        None,
+        {"SCHEMA_REGISTRY_API_KEY": "key\udcff", "SCHEMA_REGISTRY_API_SECRET": "987654321"},
+        [],
+        "SCHEMA_REGISTRY_API_KEY (environment): not valid UTF-8 text; expected a string",
+    ),
+    (
+        "run-id-flag-not-utf8",
+        None,
+        {},
+        ["--run-id", "run\udcff"],
+        "--run-id (command line): not valid UTF-8 text; expected a string",
+    ),
+    (
+        "client-id-beyond-kafka",
+        None,
+        {"KAFKA_CLIENT_ID": "c" * 100_000},
+        [],
+        f"KAFKA_CLIENT_ID = '{'c' * 40}'... (100_000 characters) (environment): expected a string of at most "
+        "32_767 bytes",
+    ),
+    (
+        "client-id-beyond-kafka-in-bytes",
+        None,
+        {"KAFKA_CLIENT_ID": "\u00e9" * 16_384},
+        [],
+        "KAFKA_CLIENT_ID = '" + "\u00e9" * 40 + "'... (16_384 characters) (environment): expected a string of at most "
+        "32_767 bytes",
+    ),
+    (
+        "status-name-of-100-kb",
+        f"[statuses]\n{'S' * 100_000} = {{ foo = 1 }}\n",
+        {},
+        [],
+        f"statuses.'{'S' * 40}'... (100_000 characters): expected a status name of 1 to 241 letters, digits and _",
+    ),
+    (
+        "kafka-config-name-of-100-kb",
+        f'[kafka.config]\n"{"p" * 100_000}" = 1\n',
+        {},
+        [],
+        f"kafka.config.'{'p' * 40}'... (100_000 characters) (config.toml): expected a property name of at most 100 "
+        "characters",
+    ),
+    (
+        "plugin-path-of-100-kb",
+        f'plugins = ["{"m" * 100_000}"]\n',
+        {},
+        [],
+        f"plugins[0]: '{'m' * 40}'... (100_000 characters) is not a plugin path; expected 'package.module:attribute'",
+    ),
+    (
+        "topic-name-of-100-kb",
+        f'[statuses.Failed]\ntopic = "{"t" * 100_000}"\n',
+        {},
+        [],
+        f"statuses.Failed.topic = '{'t' * 40}'... (100_000 characters) (config.toml): expected a topic name of 1 to "
+        "249 letters, digits, '.', '_' or '-' (not '.' or '..')",
+    ),
 ]
 
 
@@ -812,7 +909,8 @@ def test_bad_config(
 
 
 @pytest.mark.parametrize(
-    "case", ["invalid-toml", "plugin-missing-module", "non-numeric-NUM_PAYMENTS", "config-not-utf8"]
+    "case",
+    ["invalid-toml", "plugin-missing-module", "non-numeric-NUM_PAYMENTS", "config-not-utf8", "run-id-not-utf8"],
 )
 def test_bad_config_in_a_real_process(tmp_path: Path, case: str) -> None:
     _, toml, env, flags, message = next(b for b in BAD if b[0] == case)
@@ -848,11 +946,43 @@ def test_validate_prints_the_effective_config_with_secrets_masked(
     assert [wf["weight"] for wf in described["workflows"]] == [1, 2, 1, 1, 1, 9, 2, 1]
 
 
-def test_out_is_a_file_fails_cleanly(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (in_tmp / "blocker").write_text("")
-    code, _, err = run_cli(["run", "--payments", "3", "--clock", "virtual", "--out", "blocker"], capsys)
-    assert code == 1
-    assert "synthpay: error: file sink: cannot write to 'blocker'" in err
+def _blocker(in_tmp: Path, kind: str) -> str:
+    """An --out that can be no directory to write in, of the given kind."""
+    if kind == "file":
+        (in_tmp / "blocker").write_text("")
+    elif kind == "fifo":
+        os.mkfifo(in_tmp / "blocker")
+    elif kind == "symlink-loop":
+        (in_tmp / "blocker").symlink_to("loop")
+        (in_tmp / "loop").symlink_to("blocker")
+    else:
+        return kind
+    return "blocker"
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ("file", "it is not a directory"),
+        ("fifo", "it is not a directory"),
+        ("/dev/null", "it is not a directory"),
+        ("symlink-loop", "a symbolic link to no directory"),
+        ("/proc/self", "cannot create a file in it: No such file or directory"),
+        ("blocker/sub", "cannot make it: Not a directory"),
+    ],
+)
+def test_out_that_can_be_no_directory_is_refused_naming_it(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], kind: str, why: str
+) -> None:
+    if kind == "blocker/sub":
+        _blocker(in_tmp, "file")
+    out = _blocker(in_tmp, kind)
+    code, stdout, err = run_cli(["run", "--payments", "3", "--clock", "virtual", "--out", out], capsys)
+    assert (code, stdout) == (2, "")
+    assert err.splitlines()[-1] == (
+        f"synthpay: error: --out / file.dir = '{out}': {why}; expected a directory this run can create files in, "
+        "or a path where one can be made"
+    )
 
 
 # --- sinks through the CLI

@@ -80,12 +80,14 @@ def test_a_child_without_a_summary_gives_the_run_its_code(
     in_tmp: Path, capfd: pytest.CaptureFixture[str], blocker: str, code: int
 ) -> None:
     out = in_tmp / "out"
+    out.mkdir()
     if blocker == "file":
-        out.write_text("")  # the file sink cannot make a directory there: a failed run
+        # This run's own directory, with a directory where a topic's file goes: a failed run.
+        (out / ".synthpay.run").write_text("r1\n")
+        (out / "payment-initiated.part0.avro").mkdir()
     else:
-        out.mkdir()  # files of an earlier run, without --overwrite: a refusal
-        (out / "payment-initiated.avro").write_text("")
-    argv = ["run", "--payments", "3", "--clock", "virtual", "--processes", "2", "--out", str(out)]
+        (out / "payment-initiated.avro").write_text("")  # files of an earlier run, without --overwrite: a refusal
+    argv = ["run", "--payments", "3", "--clock", "virtual", "--processes", "2", "--out", str(out), "--run-id", "r1"]
     assert cli.main(argv) == code
     err = capfd.readouterr().err
     assert err.endswith(

@@ -265,6 +265,40 @@ def test_wrong_password_fails_fast_and_produces_nothing(tmp_path: Path, mechanis
     assert end_offsets(svc, list(topics.values())) == 0
 
 
+def test_the_longest_client_id_kafka_takes_runs_and_one_byte_more_is_refused_at_validation(tmp_path: Path) -> None:
+    svc = services()
+    cfg, topics = write_config(tmp_path)
+    args = ["--config", str(cfg), "--payments", "20", "--clock", "virtual"]
+    run = run_synthpay(tmp_path, args, {**kafka_env(svc), "KAFKA_CLIENT_ID": "c" * 32_767}, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert end_offsets(svc, list(topics.values())) == run.summary["delivered"] == run.summary["events_total"]
+    # The broker drops a connection whose request header holds a longer id: refused before connecting.
+    refused = run_synthpay(tmp_path, args, {**kafka_env(svc), "KAFKA_CLIENT_ID": "c" * 32_768}, timeout=120)
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"synthpay: config error: KAFKA_CLIENT_ID = '{'c' * 40}'... (32_768 characters) (environment): "
+        "expected a string of at most 32_767 bytes\n"
+    )
+
+
+def test_a_sasl_password_not_utf8_is_refused_naming_it_before_connecting(tmp_path: Path) -> None:
+    svc = services()
+    cfg, topics = write_config(tmp_path)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": svc.sasl_bootstrap,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_USERNAME": svc.plain_user,
+        "KAFKA_SASL_PASSWORD": svc.plain_password + "\udcff",  # the byte 0xff, as Python reads the environment
+        "SCHEMA_REGISTRY_ENDPOINT": svc.registry,
+    }
+    run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], env, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr == (
+        "synthpay: config error: KAFKA_SASL_PASSWORD (environment): not valid UTF-8 text; expected a string\n"
+    )
+    assert end_offsets(svc, list(topics.values())) == 0
+
+
 def test_registry_unreachable_fails_before_producing(tmp_path: Path) -> None:
     svc = services()
     cfg, topics = write_config(tmp_path)

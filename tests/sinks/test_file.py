@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 import fastavro
 import pytest
 from conftest import read_avro, subprocess_env
+
+import synthpay as synthpay_package
 
 PY = [sys.executable, "-m", "synthpay"]
 BACKFILL = ["run", "--clock", "virtual", "--seed", "3", "--sink", "file", "--log-level", "warning"]
@@ -176,6 +179,30 @@ def test_after_sigkill_every_file_is_readable_and_the_directory_free(tmp_path: P
     assert len(counts) == 8 and counts["payment-initiated"] > 0
     # The kernel dropped the dead run's lock: a new run may take the directory.
     assert synthpay(tmp_path, *BACKFILL, "--payments", "10", "--out", "o", "--overwrite").returncode == 0
+
+
+# -- what failed, named
+
+
+def test_an_install_without_its_schemas_names_the_schema_not_the_directory(tmp_path: Path) -> None:
+    # The package alone, without the avro/ directory of .avsc files beside it: a broken install.
+    shutil.copytree(
+        Path(synthpay_package.__file__).parent, tmp_path / "pkg" / "synthpay", ignore=shutil.ignore_patterns("*.pyc")
+    )
+    done = subprocess.run(
+        [*PY, *BACKFILL, "--payments", "3", "--out", "o"],
+        cwd=tmp_path,
+        env=subprocess_env(PYTHONPATH=str(tmp_path / "pkg")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        "synthpay: error: file sink: cannot read the 'payment' schema for 'payment-initiated': "
+        "avro/payment.avsc not found beside the synthpay package"
+    ]
+    assert not (tmp_path / "o").exists()
 
 
 # -- paths stay inside --out
