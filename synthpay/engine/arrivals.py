@@ -14,7 +14,7 @@ import random
 from typing import Final, Protocol
 
 from synthpay.config.settings import Arrivals as Spacing
-from synthpay.model.timeline import Timeline
+from synthpay.model.timeline import NEVER_MS, Timeline
 
 # Arrivals drawn one at a time per wheel tick, at most. When more are due (a rate far above
 # what a millisecond can start), or a gap is below the float resolution of epoch
@@ -23,9 +23,6 @@ from synthpay.model.timeline import Timeline
 _ONE_BY_ONE: Final = 1024
 # A backlog stops counting here: arrivals beyond it could never all be started anyway.
 MAX_BACKLOG: Final = 2**53
-# An arrival due after the year 9999 never comes: no event time can carry it (a rate so
-# low that its gap is out of range, or infinite).
-_NEVER_MS: Final = 253_402_300_800_000
 
 
 class Process(Protocol):
@@ -135,7 +132,7 @@ class Arrivals:
         ``due``), or None when no arrival ever comes again."""
         self.pending = min(self.pending + self._process.count(due), MAX_BACKLOG)
         next_ms = self._process.next_ms
-        return max(math.ceil(next_ms), due + 1) if next_ms < _NEVER_MS else None
+        return max(math.ceil(next_ms), due + 1) if next_ms < NEVER_MS else None
 
 
 def start_arrivals(
