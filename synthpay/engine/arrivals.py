@@ -121,18 +121,22 @@ class OnTimeline:
 class Arrivals:
     """The run's arrival process and the backlog: arrivals due but not yet started."""
 
-    __slots__ = ("_process", "pending")
+    __slots__ = ("_process", "exhausted", "pending")
 
     def __init__(self, process: Process) -> None:
         self._process = process
         self.pending = 0
+        self.exhausted = False  # no arrival comes after those counted
 
     def arrive(self, due: int) -> int | None:
         """Count the arrivals due by ``due`` into the backlog; the ms of the next tick (after
         ``due``), or None when no arrival ever comes again."""
         self.pending = min(self.pending + self._process.count(due), MAX_BACKLOG)
         next_ms = self._process.next_ms
-        return max(math.ceil(next_ms), due + 1) if next_ms < NEVER_MS else None
+        if next_ms < NEVER_MS:
+            return max(math.ceil(next_ms), due + 1)
+        self.exhausted = True
+        return None
 
 
 def start_arrivals(
