@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_engine, settings_for
+from conftest import run_engine, settings_for, subprocess_env
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -121,6 +124,36 @@ def test_more_phases_than_the_most_accepted_are_refused_in_one_line(
     code = cli.main(["validate", "--config", "c.toml"])
     err = capsys.readouterr().err
     assert (code, err) == (2, "synthpay: config error: phases (c.toml): 1,001 [[phases]]; expected at most 1,000\n")
+
+
+_YEAR_OFF = f'[run]\nrate = 10\n[[phases]]\nname = "off"\nat_s = 1\nduration_s = {YEAR_S}\nrate = 0\n'
+_TINY_CURVE = "[run]\nrate = 0.001\narrival_curve = [1e-9" + ", 0" * 23 + "]\n"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("clock", ["real", "virtual"])
+@pytest.mark.parametrize("toml", [_YEAR_OFF, _TINY_CURVE], ids=["a year without arrivals", "a tiny arrival curve"])
+def test_sigterm_stops_a_continuous_run_within_the_grace(tmp_path: Path, toml: str, clock: str) -> None:
+    # The summary once rated a phase by sampling each second of it, after the grace was spent.
+    grace = 1.0
+    (tmp_path / "c.toml").write_text(toml)
+    command = [sys.executable, "-m", "synthpay", "run", "--config", "c.toml", "--clock", clock, "--payments", "0"]
+    command += ["--sink", "null", "--shutdown-grace", str(grace), "--log-level", "info"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if '"run_start"' in line:
+            break
+    time.sleep(3)  # a year of event time is a few seconds of bank updates under the virtual clock
+    proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError("SIGTERM ignored") from None
+    assert (proc.returncode, time.monotonic() - signalled < grace + 0.5) == (0, True)
 
 
 # --- property: every accepted numeric setting of distributions, phases and curves ends
