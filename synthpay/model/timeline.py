@@ -16,6 +16,9 @@ _HOUR_MS: Final = 3_600_000
 _DAY_MS: Final = 24 * _HOUR_MS
 # Within a ramp the rate is taken as constant over steps this long (at each step's middle).
 _RAMP_STEP_MS: Final = 100.0
+# Steps (hours, ramp steps, phases) taken one by one before the rest is integrated in
+# closed form: an arrival a few steps away costs what it always did.
+_STEPS_BEFORE_SKIPPING: Final = 4
 #: An arrival due after the year 9999 never comes: no event time can carry it.
 NEVER_MS: Final = 253_402_300_800_000
 
@@ -88,14 +91,20 @@ class Timeline:
         Whole days (with an arrival curve) and whole ramp steps that the work outlasts are
         integrated at once, so the steps taken do not depend on how small the rate is.
         """
+        steps = 0
         while t_ms < NEVER_MS:
             i = self.index_at(t_ms)
-            if self._curve:
-                t_ms, work = self._skip_days(t_ms, work, i)
             end = self._edge_after(t_ms)
-            if i >= 0 and self.phases[i].rate_end is not None:
-                t_ms, work = self._skip_steps(t_ms, work, end, i)
+            ramp = i >= 0 and self.phases[i].rate_end is not None
+            if steps >= _STEPS_BEFORE_SKIPPING:  # a long way to go: integrate it in closed form
+                if self._curve:
+                    t_ms, work = self._skip_days(t_ms, work, i)
+                    end = self._edge_after(t_ms)
+                if ramp:
+                    t_ms, work = self._skip_steps(t_ms, work, end, i)
+            if ramp:
                 end = min(end, t_ms + _RAMP_STEP_MS)
+            steps += 1
             per_ms = self.rate_at(t_ms if end == math.inf else (t_ms + end) / 2) / 1000
             if per_ms > 0:
                 due = t_ms + work / per_ms
