@@ -531,6 +531,8 @@ PHASE_SECONDS = parsers.number(0, 31_536_000)
 PHASE_DURATION_S = parsers.number(0, 31_536_000, exclusive=True)
 PHASE_RATE = parsers.number(0, 1_000_000)
 DELAY_SCALE = parsers.number(0, 1_000)
+#: The most [[phases]] a run may have: each costs its own workflow mix, routes and counters.
+MAX_PHASES = 1_000
 #: Accepted range of a topic's partitions and of a workflow's weight.
 PARTITIONS = parsers.whole(1, 10_000)
 WEIGHT = parsers.whole(0, 1_000_000)

@@ -21,6 +21,7 @@ from synthpay.config.settings import (
     DELAY_MS,
     DELAY_PARAMETER_MS,
     DELAY_SCALE,
+    MAX_PHASES,
     PARTITIONS,
     PHASE_DURATION_S,
     PHASE_RATE,
@@ -253,6 +254,8 @@ def phases(table: Given | None, workflows: tuple[Workflow, ...], statuses: Mappi
     specs = as_array(table.raw)
     if specs is None:
         raise ConfigError(f"phases ({table.origin}): expected [[phases]] tables")
+    if len(specs) > MAX_PHASES:
+        raise ConfigError(f"phases ({table.origin}): {len(specs):,} [[phases]]; expected at most {MAX_PHASES:,}")
     built: list[Phase] = []
     for i, spec in enumerate(specs):
         built.append(_phase(i, spec, table, built, workflows, statuses))

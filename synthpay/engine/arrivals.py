@@ -14,7 +14,7 @@ import random
 from typing import Final, Protocol
 
 from synthpay.config.settings import Arrivals as Spacing
-from synthpay.model.timeline import Timeline
+from synthpay.model.timeline import NEVER_MS, Timeline
 
 # Arrivals drawn one at a time per wheel tick, at most. When more are due (a rate far above
 # what a millisecond can start), or a gap is below the float resolution of epoch
@@ -23,9 +23,6 @@ from synthpay.model.timeline import Timeline
 _ONE_BY_ONE: Final = 1024
 # A backlog stops counting here: arrivals beyond it could never all be started anyway.
 MAX_BACKLOG: Final = 2**53
-# An arrival due after the year 9999 never comes: no event time can carry it (a rate so
-# low that its gap is out of range, or infinite).
-_NEVER_MS: Final = 253_402_300_800_000
 
 
 class Process(Protocol):
@@ -124,18 +121,22 @@ class OnTimeline:
 class Arrivals:
     """The run's arrival process and the backlog: arrivals due but not yet started."""
 
-    __slots__ = ("_process", "pending")
+    __slots__ = ("_process", "exhausted", "pending")
 
     def __init__(self, process: Process) -> None:
         self._process = process
         self.pending = 0
+        self.exhausted = False  # no arrival comes after those counted
 
     def arrive(self, due: int) -> int | None:
         """Count the arrivals due by ``due`` into the backlog; the ms of the next tick (after
         ``due``), or None when no arrival ever comes again."""
         self.pending = min(self.pending + self._process.count(due), MAX_BACKLOG)
         next_ms = self._process.next_ms
-        return max(math.ceil(next_ms), due + 1) if next_ms < _NEVER_MS else None
+        if next_ms < NEVER_MS:
+            return max(math.ceil(next_ms), due + 1)
+        self.exhausted = True
+        return None
 
 
 def start_arrivals(

@@ -63,19 +63,22 @@ def delay_of(status: Status) -> Delay:
 
 
 #: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
-#: draws per quantile (the histogram of realized delays, without hashing a delay per draw).
-_Drawn = tuple[tuple[int, ...], int, list[int]]
+#: draws per quantile drawn (the histogram of realized delays, without hashing a delay per draw).
+_Drawn = tuple[tuple[int, ...], int, defaultdict[int, int]]
 
 
 class Regime:
     """The weights and delays in force in one phase, or outside every phase (name "")."""
 
     __slots__ = (
+        "_delays",
         "_fixed",
         "_lengths",
         "_names",
         "_scaled",
+        "_steps",
         "_tables",
+        "backlogged",
         "counts",
         "cut",
         "delays",
@@ -101,21 +104,21 @@ class Regime:
         self.mix = Mix(workflows, statuses, timing)
         self.scale = dict(scale)
         self._scaled = {s: delay_of(statuses[s]).scaled(factor) for s, factor in scale.items()}
-        delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
-        for d in delays.values():
-            if d not in tables:
-                tables[d] = d.table()
-        self._tables = {s: tables[d] for s, d in delays.items()}
-        # Realized delays per status: draws per quantile of the status's table.
-        self.delays = {s: [0] * len(table.ms) for s, table in self._tables.items()}
+        self._delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
+        # Shared by every regime; a regime builds its drawn steps on its first drawn payment,
+        # so a phase no payment started in costs no table and no counters.
+        self._tables = tables
+        # Realized delays per status: draws per level of the status's table, only the levels drawn.
+        self.delays: dict[str, defaultdict[int, int]] = {s: defaultdict(int) for s in statuses}
         # A workflow whose delays are all fixed shares one route (its delays are counted from
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []
-        self.drawn: list[tuple[_Drawn, ...]] = []
+        self.drawn: list[tuple[_Drawn, ...]] | None = None
         self.topics: list[tuple[Topic, ...]] = []
         self._fixed: list[tuple[tuple[str, int], ...]] = []
+        self._steps = [wf.steps for wf in workflows]
         for wf in workflows:
-            steps = [delays[s] for s in wf.steps]
+            steps = [self._delays[s] for s in wf.steps]
             if all(d.fixed for d in steps):
                 ms = [d.support()[0] for d in steps]
                 self.routes.append(emission(ms, [topics[s] for s in wf.steps], timing))
@@ -123,12 +126,28 @@ class Regime:
             else:
                 self.routes.append(None)
                 self._fixed.append(())
-            self.drawn.append(tuple((self._tables[s].ms, self._tables[s].bits, self.delays[s]) for s in wf.steps))
             self.topics.append(tuple(topics[s] for s in wf.steps))
         self.counts = [0] * len(workflows)  # payments started, per workflow
         self.cut = 0  # events of payments cut short, which were never emitted
+        self.backlogged = False  # arrivals waited for a worker while it was in force
         self._names = [wf.name for wf in workflows]
         self._lengths = [len(wf.steps) for wf in workflows]
+
+    def build_drawn(self) -> list[tuple[_Drawn, ...]]:
+        """Per workflow, per step: the table a delay is drawn from and its counters (built once)."""
+        self.drawn = [tuple(self._drawn(s) for s in steps) for steps in self._steps]
+        return self.drawn
+
+    def _drawn(self, status: str) -> _Drawn:
+        table = self._table(status)
+        return table.ms, table.bits, self.delays[status]
+
+    def _table(self, status: str) -> Quantiles:
+        delay = self._delays[status]
+        table = self._tables.get(delay)
+        if table is None:
+            table = self._tables[delay] = delay.table()
+        return table
 
     @property
     def started(self) -> int:
@@ -152,9 +171,11 @@ class Regime:
     def realized(self, status: str) -> Mapping[int, int]:
         """The delays of ``status`` so far: whole ms -> payments."""
         histogram: Counter[int] = Counter()
-        for ms, count in zip(self._tables[status].ms, self.delays[status]):
-            if count:
-                histogram[ms] += count
+        drawn = self.delays[status]
+        if drawn:
+            table = self._table(status).ms
+            for level, count in drawn.items():
+                histogram[table[level]] += count
         for count, fixed_steps in zip(self.counts, self._fixed):
             for step, ms in fixed_steps:
                 if step == status and count:
@@ -202,11 +223,16 @@ class Scenario:
             return index, route
         draw = self._rng.getrandbits
         delays = []
-        for table, bits, counts in regime.drawn[index]:
+        drawn = regime.drawn if regime.drawn is not None else regime.build_drawn()
+        for table, bits, counts in drawn[index]:
             level = draw(bits)
             counts[level] += 1
             delays.append(table[level])
         return index, emission(delays, regime.topics[index], self._timing)
+
+    def held(self, now: int) -> None:
+        """Arrivals are waiting for a worker at ``now``: the phase in force starts what the workers allow."""
+        self.regimes[self.timeline.index_at(now) + 1].backlogged = True
 
     def cut(self, topics: tuple[Topic, ...], step: int) -> None:
         """A payment stopped before its end (``topics`` its route's): its remaining events were never emitted."""
@@ -262,6 +288,7 @@ def _phase_row(regime: Regime, target_rate: float, ran_s: float) -> PhaseReport:
         workflows=dict(regime.workflows),
         mix={name: round(n / total, 4) if total else 0.0 for name, n in regime.workflows.items()},
         delay_scale=dict(regime.scale),
+        backlogged=regime.backlogged,
         delays={
             name: _delay_row(delay_of_scaled, regime.realized(name))
             for name, delay_of_scaled in regime.scaled_delays().items()

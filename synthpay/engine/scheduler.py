@@ -58,6 +58,9 @@ _SHIP_NOW: Final = 256
 # worker is busy, payments with long delays) still yield this often, so signals and other
 # tasks get their turn whatever the input.
 _WAKES_BETWEEN_YIELDS: Final = 1024
+# Under the virtual clock, a stretch with nothing due for more than this many bank-update
+# intervals gets no bank updates: event time there would cost records and nothing else.
+_QUIET_INTERVALS: Final = 100
 
 
 class _Flight(entities.Payment):
@@ -311,7 +314,7 @@ class Scheduler:
                     elif item is _BANK_UPDATE:
                         self._banks.update(due)
                         if self.in_flight or self.admitting:
-                            self._push(due + interval, _BANK_UPDATE)
+                            self._push(self._next_bank_update(due, interval, len(items) == 1), _BANK_UPDATE)
                     elif item is _RELEASE:
                         release_held(buffer, due)
                     elif item is _PHASE_EDGE:
@@ -374,6 +377,19 @@ class Scheduler:
         else:
             bucket.append(item)
 
+    def _next_bank_update(self, due: int, interval: int, alone: bool) -> int:
+        """When the bank update after one at ``due`` (``alone`` in its bucket) is due.
+
+        An interval later; but under the virtual clock a long quiet stretch (nothing due for
+        more than ``_QUIET_INTERVALS`` intervals) is skipped to the first update on the grid
+        at or after the next thing due: a payment days or years from its next step costs no
+        record per interval of event time, and a short lull keeps its updates.
+        """
+        times = self._times
+        if self._clock.virtual and alone and times and times[0] > due + _QUIET_INTERVALS * interval:
+            return due + interval * -((due - times[0]) // interval)
+        return due + interval
+
     def _release_at(self, due: int) -> None:
         self._push(due, _RELEASE)
 
@@ -400,9 +416,12 @@ class Scheduler:
 
     def _arrive(self, due: int) -> None:
         """Count the arrivals due by ``due`` and schedule the next one (always after ``due``)."""
-        if self.admitting and self._arrivals is not None:
-            next_ms = self._arrivals.arrive(due)
-            if next_ms is not None:
+        arrivals = self._arrivals
+        if self.admitting and arrivals is not None:
+            next_ms = arrivals.arrive(due)
+            # Once the backlog holds every payment left to start, later arrivals change no
+            # start: no more ticks, so workers held for days leave the wheel quiet.
+            if next_ms is not None and not (self._target and arrivals.pending >= self._target - self._stats.started):
                 self._push(next_ms, _ARRIVAL)
 
     def _admit(self, now: int) -> bool:
@@ -434,6 +453,11 @@ class Scheduler:
         if arrivals is not None and arrivals.pending < room:
             room = arrivals.pending
         if room <= 0:
+            if arrivals is not None:
+                if arrivals.exhausted and not arrivals.pending:
+                    self._end_admission(now)  # no arrival ever comes again
+                elif arrivals.pending and self.scenario is not None:
+                    self.scenario.held(now)
             return False
         pace = self._pace
         if pace is None:
@@ -447,6 +471,10 @@ class Scheduler:
                 pace.admitted(count, time.perf_counter() - began)
         if arrivals is not None:
             arrivals.pending -= count
+            if arrivals.exhausted and not arrivals.pending:
+                self._end_admission(now)
+            elif arrivals.pending and self.scenario is not None:
+                self.scenario.held(now)
         if self._target and stats.started == self._target:
             self._end_admission(now)
         if borrowed + count > stats.peak_in_flight:

@@ -31,6 +31,11 @@ _Z99: Final = _STANDARD.inv_cdf(0.99)
 #: With a smaller median the table's exponent can overflow a float before the median
 #: scales it back down; a draw is whole ms, so a smaller median draws 0 just the same.
 _LOGNORMAL_MEDIAN_MIN: Final = 0.001
+#: The longest any step takes: the longest delay parameter (a day) a phase's largest
+#: ``delay_scale`` (1,000) stretches. A drawn delay's tail beyond it is drawn as this long,
+#: so no payment outlives its run by centuries (a lognormal's top level can be ages).
+MAX_MS: Final = 86_400_000_000
+_LOG_MAX: Final = math.log(MAX_MS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +81,15 @@ class Delay:
             return Quantiles((self.support()[0],), 0)
         if self.dist == "lognormal":  # the common case, without an inverse normal CDF per level
             a, b = self.params
-            ms = [int(_lognormal(a, b, z) * self.scale + 0.5) for z in _standard_levels()]
+            ms = [int(min(_lognormal(a, b, z) * self.scale, MAX_MS) + 0.5) for z in _standard_levels()]
         else:
             ms = [int(self.quantile((i + 0.5) / LEVELS) + 0.5) for i in range(LEVELS)]
         return Quantiles(tuple(ms), _LEVEL_BITS)
 
     def cdf(self, ms: float) -> float:
         """P(an unrounded draw <= ``ms``)."""
+        if ms >= MAX_MS:
+            return 1.0
         x = ms / self.scale if self.scale else (math.inf if ms >= 0 else -math.inf)
         a, b = self.params[0], self.params[-1]
         dist = self.dist
@@ -114,16 +121,16 @@ class Delay:
         else:
             below = _STANDARD.cdf(-a / b)
             x = a + b * _STANDARD.inv_cdf(below + p * (1.0 - below))
-        return x * self.scale
+        return min(x * self.scale, MAX_MS)
 
-    def support(self) -> tuple[int, float]:
-        """The whole-ms delays a draw can give: (lowest, highest), the highest maybe infinite."""
+    def support(self) -> tuple[int, int]:
+        """The whole-ms delays a draw can give: (lowest, highest)."""
         a, b = self.params[0], self.params[-1]
         if self.dist == "fixed":
             return int(a * self.scale + 0.5), int(a * self.scale + 0.5)
         if self.dist == "uniform":
             return int(a * self.scale + 0.5), int(b * self.scale + 0.5)
-        return 0, math.inf
+        return 0, MAX_MS
 
     def describe(self) -> dict[str, float | str]:
         """The distribution as its configuration spells it (scale only when not 1)."""
@@ -135,8 +142,8 @@ class Delay:
 
 
 def _lognormal(median: float, p99: float, z: float) -> float:
-    """The lognormal delay with this median and p99 at the standard normal quantile ``z``."""
-    return median * math.exp(math.log(p99 / median) / _Z99 * z)
+    """The lognormal delay with this median and p99 at the standard normal quantile ``z``, at most ``MAX_MS``."""
+    return median * math.exp(min(math.log(p99 / median) / _Z99 * z, _LOG_MAX - math.log(median)))
 
 
 @functools.cache

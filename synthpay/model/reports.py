@@ -86,6 +86,9 @@ class PhaseReport:
     mix: Mapping[str, float]
     delay_scale: Mapping[str, float]
     delays: Mapping[str, DelayReport]
+    # Arrivals waited for a worker while it was in force: its starts followed the workers,
+    # not its target rate (a run whose payments outlast what --workers keeps in flight).
+    backlogged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,7 +108,9 @@ def _scalar(value: Any, hint: Any, where: str) -> Any:
         return float(value)
     if hint is str and isinstance(value, str):
         return value
-    expected = {int: "a whole number", float: "a number", str: "a string"}[hint]
+    if hint is bool and isinstance(value, bool):
+        return value
+    expected = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}[hint]
     raise _Bad(where, f"expected {expected}, got {_shown(value)}")
 
 

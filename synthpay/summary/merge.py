@@ -34,6 +34,7 @@ def _merge_phase(rows: Sequence[PhaseReport]) -> PhaseReport:
         achieved_rate=round(sum(row.achieved_rate for row in rows), 3),
         workflows={name: workflows[name] for name in rows[0].workflows},
         mix={name: round(workflows[name] / started, 4) if started else 0.0 for name in rows[0].workflows},
+        backlogged=any(row.backlogged for row in rows),
     )
 
 

@@ -68,8 +68,11 @@ def scenario_plan(summary: Summary, statuses: Sequence[str]) -> ScenarioPlan | N
     rows = {row.name: row for row in summary.phases}
 
     def expected(name: str) -> float | None:
+        # A phase whose arrivals waited for workers started what they allowed: the summary's count.
         row = rows.get(name)
-        return row.target_rate * row.seconds if row else None
+        if row is None:
+            return None
+        return float(row.started) if row.backlogged else row.target_rate * row.seconds
 
     phases = [PhasePlan("", weights, tuple(base), expected(""))]
     for phase in plan.phases:
