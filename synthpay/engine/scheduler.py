@@ -340,6 +340,10 @@ class Scheduler:
     def _go_live(self) -> None:
         """Hand a backfill over to the real clock: pace the starts and keep hand-offs small, as a real-time run does."""
         self._clock.go_live()
+        if self._clock.now_ms() >= self._stop_at:
+            # The duration ran out while the backfill caught up with now: no arrival still in
+            # the wheel may keep the run waiting in real time.
+            self._end_admission(self._clock.now_ms())
         self._pace = Pace(_ADMIT_CHUNK)
         self._outbox.batch_size = min(self._outbox.batch_size, profile("real").batch_size)
         self.live_since_ms = self._clock.now_ms()
@@ -420,8 +424,16 @@ class Scheduler:
         if self.admitting and arrivals is not None:
             next_ms = arrivals.arrive(due)
             # Once the backlog holds every payment left to start, later arrivals change no
-            # start: no more ticks, so workers held for days leave the wheel quiet.
-            if next_ms is not None and not (self._target and arrivals.pending >= self._target - self._stats.started):
+            # start: no more ticks, so workers held for days leave the wheel quiet. Nor do
+            # arrivals after the duration; in real time one would be waited for, for nothing
+            # (under the virtual clock the tick is kept: it costs no time, and moving the end
+            # of admission would move the tail of seeded runs).
+            late = next_ms is not None and next_ms >= self._stop_at and not self._clock.virtual
+            if (
+                next_ms is not None
+                and not late
+                and not (self._target and arrivals.pending >= self._target - self._stats.started)
+            ):
                 self._push(next_ms, _ARRIVAL)
 
     def _admit(self, now: int) -> bool:

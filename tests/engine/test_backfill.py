@@ -121,3 +121,21 @@ def test_a_batch_backfill_ends_its_starts_at_now(tmp_path: Path) -> None:
     assert summary.ok and summary.payments_started == summary.payments_completed == len(starts)
     assert began_ms - 30_000 <= min(starts) < began_ms - 29_000
     assert began_ms - 1_000 < max(starts) <= time.time_ns() // 1_000_000
+
+
+def test_a_sparse_batch_backfill_ends_at_now_without_waiting_for_an_arrival_past_it(tmp_path: Path) -> None:
+    # One payment every 500 s on average: the arrival after the seam is minutes away, and
+    # the quiet stretches leave no bank update in the wheel to end admission sooner.
+    settings = settings_for(tmp_path / "out", {"run.start": "", "run.backfill": "1d", "run.rate": 0.002})
+    summary: Summary = trio.run(make_engine(settings).run, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert summary.ok and summary.payments_started == summary.payments_completed > 0
+    assert summary.elapsed_s < 60  # not a speed figure: the next arrival would be minutes of wall time away
+
+
+def test_a_real_clock_run_ends_at_its_duration_without_waiting_for_an_arrival_past_it(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path / "out", {"run.clock": "real", "run.start": "", "run.rate": 0.002, "run.duration_s": 1}
+    )
+    summary: Summary = trio.run(make_engine(settings).run)
+    assert summary.payments_started == summary.payments_completed == 1  # the first arrival is at the start
+    assert summary.elapsed_s < 60  # the second arrival is 500 s away on average
