@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -140,14 +140,7 @@ class Timeline:
         if work <= 2 * top * daily:
             return t_ms, work
         # A ramp (within one phase, so at most a year of days): the most days the work outlasts.
-        low, high = 0, int(most)
-        while low < high:
-            mid = (low + high + 1) // 2
-            if self._integral(line, t_ms, t_ms + mid * _DAY_MS) < work:
-                low = mid
-            else:
-                high = mid - 1
-        days = low - 1
+        days = _most_below(work, int(most), lambda n: self._integral(line, t_ms, t_ms + n * _DAY_MS)) - 1
         if days < 1:
             return t_ms, work
         return t_ms + days * _DAY_MS, work - self._integral(line, t_ms, t_ms + days * _DAY_MS)
@@ -162,16 +155,10 @@ class Timeline:
             length = steps * _RAMP_STEP_MS
             return multiplier * (rate + slope * (t_ms + length / 2 - origin)) * length / 1000
 
-        low, high = 0, int((end - t_ms) // _RAMP_STEP_MS)
-        if high < 3 or work <= integral(2):
+        most = int((end - t_ms) // _RAMP_STEP_MS)
+        if most < 3 or work <= integral(2):
             return t_ms, work
-        while low < high:
-            mid = (low + high + 1) // 2
-            if integral(mid) < work:
-                low = mid
-            else:
-                high = mid - 1
-        steps = low - 1
+        steps = _most_below(work, most, integral) - 1
         if steps < 1:
             return t_ms, work
         return t_ms + steps * _RAMP_STEP_MS, work - integral(steps)
@@ -256,3 +243,15 @@ class Timeline:
     def span_ms(self, index: int) -> tuple[float, float]:
         """Phase ``index``'s start and end in epoch ms."""
         return self._starts[index], self._ends[index]
+
+
+def _most_below(work: float, most: int, integral: Callable[[int], float]) -> int:
+    """The largest ``n`` from 0 to ``most`` whose ``integral(n)`` is below ``work`` (it grows with ``n``)."""
+    low, high = 0, most
+    while low < high:
+        mid = (low + high + 1) // 2
+        if integral(mid) < work:
+            low = mid
+        else:
+            high = mid - 1
+    return low
