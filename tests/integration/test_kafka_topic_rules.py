@@ -77,26 +77,25 @@ def test_an_existing_topic_that_would_delete_the_backfill_refuses_it_before_prod
     assert end_offsets(svc, [topics["Initiated"]]) == 0
 
 
-def test_a_run_known_to_outrun_after_max_is_refused_before_producing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("bound", "expected"),
+    [
+        # A rate and a duration: the last event time is known, and past the topic's lead.
+        (["--rate", "1", "--duration", "60"], "message.timestamp.after.max.ms = 1000"),
+        # Paced by the workers: the last event time is not known, but the first is already ahead.
+        (["--payments", "3000"], "open-ended"),
+    ],
+    ids=["last-event-known", "first-event-ahead"],
+)
+def test_a_run_ahead_of_after_max_is_refused_before_producing(tmp_path: Path, bound: list[str], expected: str) -> None:
     svc = services()
     cfg, topics = write_config(tmp_path)
     create_topic(svc, topics["Initiated"], 3, {"message.timestamp.after.max.ms": "1000"})
-    args = ["--config", str(cfg), "--clock", "virtual", "--start", at(300), "--rate", "1", "--duration", "60"]
-    run = run_synthpay(tmp_path, args, kafka_env(svc))
+    run = run_synthpay(
+        tmp_path, ["--config", str(cfg), "--clock", "virtual", "--start", at(300), *bound], kafka_env(svc)
+    )
     assert run.returncode == 2, run.stderr[-3000:]
-    assert len(errors(run)) == 1 and "message.timestamp.after.max.ms = 1000" in errors(run)[0], run.stderr[-3000:]
-    assert end_offsets(svc, [topics["Initiated"]]) == 0
-
-
-def test_a_run_starting_beyond_after_max_is_refused_before_producing(tmp_path: Path) -> None:
-    svc = services()
-    cfg, topics = write_config(tmp_path)
-    create_topic(svc, topics["Initiated"], 3, {"message.timestamp.after.max.ms": "1000"})
-    # Paced by the workers: the last event time is not known, but the first is already ahead.
-    args = ["--config", str(cfg), "--clock", "virtual", "--start", at(300), "--payments", "3000"]
-    run = run_synthpay(tmp_path, args, kafka_env(svc))
-    assert run.returncode == 2, run.stderr[-3000:]
-    assert len(errors(run)) == 1 and "open-ended" in errors(run)[0], run.stderr[-3000:]
+    assert len(errors(run)) == 1 and expected in errors(run)[0], run.stderr[-3000:]
     assert end_offsets(svc, [topics["Initiated"]]) == 0
 
 
