@@ -306,6 +306,7 @@ class Engine:
             timed = scheduler.timeline is not None
             self.log.info(
                 "progress",
+                state="draining" if snap.draining else "running",
                 events=snap.events,
                 rate_eps=round((snap.events - last_events) / (snap.elapsed_s - last_s), 1),
                 in_flight=snap.in_flight,
@@ -315,6 +316,7 @@ class Engine:
                 failed=snap.failed_total,
                 io_busy=snap.io_busy,
                 sink_queue=snap.sink_queue,
+                target_rate=round(snap.target_rate or 0.0, 1),
                 achieved_rate=round(snap.achieved_rate or 0.0, 1),
                 backlog=snap.backlog,
                 lag_max_ms=snap.lag_max_ms,
@@ -380,12 +382,14 @@ class Engine:
             io_busy=outbox.thread_busy() if outbox else False,
             sink_queue=ledger.pending,
             backlog=scheduler.backlog if scheduler else 0,
-            target_rate=self.settings.run.rate / self.settings.run.instance_count,
+            target_rate=scheduler.target_rate if scheduler else self.settings.run.rate / self.settings.run.instance_count,
             achieved_rate=self._achieved_rate(),
             lag_max_ms=self.stats.lag_max_ms,
             elapsed_s=time.monotonic() - self._began if self._began else 0.0,
             anomalies=scheduler.anomalies if scheduler else None,
             backfill=self._backfill(),
+            phase=(scheduler.phase if scheduler else "") if self.settings.phases else None,
+            draining=self._stop_requested.is_set(),
         )
 
     # -- helpers

@@ -179,6 +179,14 @@ class Scheduler:
         return self.timeline.name_at(self._clock.now_ms()) if self.timeline else ""
 
     @property
+    def target_rate(self) -> float:
+        """Payments/s this instance aims for now: the timeline's rate at this moment, else the run's share."""
+        if self.timeline is not None:
+            return self.timeline.rate_at(self._clock.now_ms())
+        run = self._settings.run
+        return run.rate / run.instance_count
+
+    @property
     def in_flight(self) -> int:
         """Payments started and not yet finished."""
         return self.limiter.borrowed_tokens

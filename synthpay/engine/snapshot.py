@@ -48,6 +48,8 @@ class Snapshot:
     achieved_rate: float | None = None
     anomalies: Mapping[str, Mapping[str, int]] | None = None  # with [anomalies]: per kind, per topic
     backfill: Backfill | None = None  # for a run whose history ends now (engine.span)
+    phase: str | None = None  # with [[phases]]: the one in force, "" outside every phase
+    draining: bool = False  # a stop was requested: no new payments, those in flight finish
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 A batch run gets a bar (payments completed of the total, with what is started, in flight,
 events/s, delivered against produced, elapsed and ETA); a continuous run gets a status
-line (rate achieved against target, scheduling lag). The engine redraws it from a wall-time
+line (rate achieved against target, scheduling lag). Both name the phase in force (with
+``[[phases]]``) and say "draining" once a stop was requested, while the payments in flight
+finish. The engine redraws it from a wall-time
 task a couple of times a second, from one snapshot each time, never per event. Log lines
 go through the same rich console, which prints them above the display, so the two never
 interleave; the display clears itself when generation ends, before the closing tables.
@@ -93,11 +95,13 @@ def render(now: Snapshot, rates: Rates, payments: int) -> RenderableType:
         failed,
         f"elapsed {_clock(now.elapsed_s)}",
     ]
+    phase = [f"phase {now.phase or '(outside)'}"] if now.phase is not None else []
     if not payments:
         target = f"{now.target_rate:,.1f}/s" if now.target_rate else "unlimited"
         status = _line(
             [
-                (f"● {_part(now)}", "bold green"),
+                (f"● {_part(now)}", "bold yellow" if now.draining else "bold green"),
+                *phase,
                 f"started {now.started:,}",
                 f"rate {now.achieved_rate or 0.0:,.1f}/s (target {target})",
                 f"lag max {now.lag_max_ms:,} ms",
@@ -111,6 +115,8 @@ def render(now: Snapshot, rates: Rates, payments: int) -> RenderableType:
         [
             "",
             (f"{done / payments:>4.0%}", "bold"),
+            *([("draining", "bold yellow")] if now.draining else []),
+            *phase,
             f"completed {done:,}/{payments:,}",
             f"started {now.started:,}",
             f"in flight {now.in_flight:,}",
@@ -140,8 +146,10 @@ class _Bar:
 
 
 def _part(now: Snapshot) -> str:
-    """What the status line leads with: "running", or how far a run whose history ends now has come."""
+    """What the status line leads with: "running", "draining" once stopped, or how far a run whose history ends now has come."""
     backfill = now.backfill
+    if now.draining:
+        return "draining"
     if backfill is None:
         return "running"
     return "live" if backfill.live else f"backfill {backfill.done:.0%}"

@@ -83,6 +83,24 @@ def test_the_status_line_of_a_backfill_says_how_far_it_has_come_then_that_it_is_
     assert "● live  started" in text(0, replace(FIGURES, backfill=Backfill(True, 1.0, 0)))
 
 
+def test_after_a_stop_the_status_line_says_draining_not_running() -> None:
+    assert "● draining  started" in text(0, replace(FIGURES, draining=True))
+    assert "● draining  started" in text(0, replace(FIGURES, draining=True, backfill=Backfill(True, 1.0, 0)))
+    assert "running" not in text(0, replace(FIGURES, draining=True))
+
+
+def test_after_a_stop_the_bar_says_draining() -> None:
+    assert "draining  completed 1,000/2,000" in text(2000, replace(FIGURES, draining=True))
+    assert "draining" not in text(2000)
+
+
+@pytest.mark.parametrize("payments", [0, 2000])
+def test_the_phase_in_force_is_shown_with_phases_only(payments: int) -> None:
+    assert "phase outage  " in text(payments, replace(FIGURES, phase="outage"))
+    assert "phase (outside)  " in text(payments, replace(FIGURES, phase=""))
+    assert "phase" not in text(payments)
+
+
 def terminal() -> Console:
     return Console(file=io.StringIO(), force_terminal=True)
 
