@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from synthpay.model.reports import PhaseAnomalies
+from synthpay.model.reports import DelayReport, PhaseAnomalies
 from synthpay.summary.document import Summary
 
 
@@ -57,7 +57,12 @@ def render(summary: Summary) -> str:
 
 
 def render_scenario(summary: Summary) -> list[str]:
-    """The phase and delay tables, for a run with phases or drawn delays."""
+    """The phase and delay tables, for a run with phases or drawn delays.
+
+    Delays per status (outside phases, and in phases that leave the status unscaled), then
+    per phase the statuses it scales. A status no payment reached has "-" for its realized
+    figures, never "None".
+    """
     tables = []
     if summary.phases:
         lines = [f"{'PHASE':<20} {'STARTED':>9} {'EVENTS':>9} {'TARGET/s':>10} {'ACHIEVED/s':>10}  MIX"]
@@ -69,15 +74,27 @@ def render_scenario(summary: Summary) -> list[str]:
             )
         tables.append("\n".join(lines))
     if summary.delays:
-        lines = [f"{'STATUS DELAY':<14} {'CONFIGURED':<44} {'P50 ms':>15} {'P99 ms':>17}"]
-        for name, report in summary.delays.items():
-            configured = " ".join(f"{k}={v}" for k, v in report.configured.describe().items())
-            lines.append(
-                f"{name:<14} {configured:<44} {report.p50_ms!s:>6} ({report.configured_p50_ms:>6}) "
-                f"{report.p99_ms!s:>7} ({report.configured_p99_ms:>7})"
-            )
-        tables.append("\n".join(lines) + "\n(realized, with the configured distribution's in brackets)")
+        lines = [f"{'STATUS DELAY':<14} {_DELAY_HEAD}"]
+        lines += [f"{name:<14} {_delay_cells(report)}" for name, report in summary.delays.items()]
+        tables.append("\n".join(lines) + _DELAY_NOTE)
+    scaled = [(row.name, name, report) for row in summary.phases for name, report in row.delays.items()]
+    if scaled:
+        lines = [f"{'PHASE':<20} {'STATUS DELAY':<14} {_DELAY_HEAD}"]
+        lines += [f"{phase or '(outside)':<20} {name:<14} {_delay_cells(report)}" for phase, name, report in scaled]
+        tables.append("\n".join(lines) + _DELAY_NOTE.replace("distribution's", "distribution's, scaled,"))
     return tables
+
+
+_DELAY_HEAD = f"{'CONFIGURED':<44} {'P50 ms':>15} {'P99 ms':>17}"
+_DELAY_NOTE = "\n(realized, with the configured distribution's in brackets; - where no payment reached the status)"
+
+
+def _delay_cells(report: DelayReport) -> str:
+    """A status's configured distribution, then realized p50 and p99 beside the configured ones ("-": none realized)."""
+    configured = " ".join(f"{k}={v}" for k, v in report.configured.describe().items())
+    p50 = "-" if report.p50_ms is None else report.p50_ms
+    p99 = "-" if report.p99_ms is None else report.p99_ms
+    return f"{configured:<44} {p50!s:>6} ({report.configured_p50_ms:>6}) {p99!s:>7} ({report.configured_p99_ms:>7})"
 
 
 def _render_phase_anomalies(rows: Sequence[PhaseAnomalies]) -> str:
