@@ -69,6 +69,7 @@ _COUNTERS: tuple[tuple[str, Callable[[Snapshot], int], str], ...] = (
 _GAUGES: tuple[tuple[str, Callable[[Snapshot], float | None], str], ...] = (
     ("synthpay_payments_in_flight", lambda s: s.in_flight, "Payments started and not yet at their last status"),
     ("synthpay_io_thread_busy", lambda s: s.io_busy, "1 while the I/O thread writes a batch the engine waits on"),
+    ("synthpay_draining", lambda s: s.draining, "1 once a stop was requested: no new payments, those in flight finish"),
     ("synthpay_arrivals_backlog", lambda s: s.backlog, "Arrivals due but waiting for a free worker"),
     ("synthpay_sink_queue_messages", lambda s: s.sink_queue, "Messages in the sink's own queue awaiting delivery"),
     (
@@ -119,6 +120,13 @@ class EngineCollector:
             for kind, counts in snapshot.anomalies.items():
                 for topic, count in counts.items():
                     family.add_metric([kind, topic], count)
+            yield family
+        if snapshot.phase is not None:
+            family = GaugeMetricFamily(
+                "synthpay_phase_active", "1 for the [[phases]] phase in force, 0 for the others", labels=["phase"]
+            )
+            for phase in dict.fromkeys(p.name for p in self._engine.settings.phases):
+                family.add_metric([phase], phase == snapshot.phase)
             yield family
         for name, counter, text in _COUNTERS:
             yield CounterMetricFamily(name, text, value=counter(snapshot))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,15 +37,33 @@ def dashboard() -> dict[str, Any]:
     return loaded
 
 
+#: A run with [anomalies] and a phase: what only such a run serves is charted too.
+SCENARIO = """
+[anomalies]
+duplicate = 0.5
+
+[[phases]]
+name = "surge"
+at_s = 0
+duration_s = 3600
+"""
+
+
 @pytest.fixture(scope="module")
 def scraped(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """The sample names of one /metrics scrape of a real run (continuous, null sink)."""
+    """The sample names of a /metrics scrape of a real run (continuous, null sink, anomalies, a phase)."""
     port = free_port()
-    proc = serving_run(tmp_path_factory.mktemp("run"), port)
+    cwd = tmp_path_factory.mktemp("run")
+    (cwd / "config.toml").write_text(SCENARIO)
+    proc = serving_run(cwd, port)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(base, proc)
-        names = set(families(http_get(base + "/metrics")[1]))
+        deadline = time.monotonic() + 15
+        # Anomaly counters have samples once the first is injected, a moment after ready.
+        while "synthpay_anomalies_total" not in (names := set(families(http_get(base + "/metrics")[1]))):
+            assert time.monotonic() < deadline and proc.poll() is None, "no anomaly was ever injected"
+            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     finally:
@@ -81,4 +100,35 @@ def test_the_dashboard_covers_what_the_issue_asks_for(dashboard: dict[str, Any])
         "synthpay_rate_achieved_payments_per_second",
         "synthpay_sink_queue_messages",
         "synthpay_healthy",
+        "synthpay_anomalies_total",
+        "synthpay_phase_active",
+        "synthpay_draining",
     } <= charted
+
+
+def test_the_import_dialog_asks_for_the_prometheus_data_source_and_the_dashboard_uses_it(
+    dashboard: dict[str, Any],
+) -> None:
+    assert dashboard["__inputs"] == [
+        {
+            "name": "DS_PROMETHEUS",
+            "label": "Prometheus",
+            "description": "The Prometheus data source that scrapes synthpay's /metrics",
+            "type": "datasource",
+            "pluginId": "prometheus",
+            "pluginName": "Prometheus",
+        }
+    ]
+    # Import puts the chosen data source where ${DS_PROMETHEUS} is: the picker's default,
+    # which every panel and the instance variable query through.
+    text = json.dumps(dashboard)
+    assert text.count("${DS_PROMETHEUS}") == 1
+    picker = next(v for v in dashboard["templating"]["list"] if v["name"] == "datasource")
+    assert picker["type"] == "datasource" and picker["current"]["value"] == "${DS_PROMETHEUS}"
+
+
+def test_the_dashboard_requires_every_panel_type_it_uses(dashboard: dict[str, Any]) -> None:
+    required = {(r["type"], r["id"]) for r in dashboard["__requires"]}
+    assert {("grafana", "grafana"), ("datasource", "prometheus")} <= required
+    used = {("panel", p["type"]) for p in dashboard["panels"]}
+    assert used and used == {r for r in required if r[0] == "panel"}

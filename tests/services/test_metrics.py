@@ -21,6 +21,7 @@ from http_support import families, free_port, http_get, serving_run, wait_until_
 from synthpay import cli, config
 from synthpay.engine.engine import Engine
 from synthpay.engine.snapshot import Backfill, EngineView, Snapshot
+from synthpay.model.timeline import Phase
 from synthpay.services import metrics
 from synthpay.services.logs import make_logger
 
@@ -160,6 +161,23 @@ async def test_a_backfill_shows_its_progress_and_when_it_is_live(fake: FakeEngin
     assert found["synthpay_backfill_progress_ratio"] == {(): 0.25}
     assert found["synthpay_live"] == {(): 0.0}
     assert found["synthpay_event_time_seconds"] == {(): 1_700_000_000.0}
+
+
+async def test_with_phases_the_one_in_force_is_1_and_the_others_0(fake: FakeEngine, port: int) -> None:
+    assert "synthpay_phase_active" not in families((await get(port, "/metrics"))[2].decode())
+    fake.settings = replace(fake.settings, phases=(Phase("outage", 60, 60), Phase("sale", 300, 60)))
+    fake.figures = replace(fake.figures, phase="sale")
+    found = families((await get(port, "/metrics"))[2].decode())
+    assert found["synthpay_phase_active"] == {(("phase", "outage"),): 0.0, (("phase", "sale"),): 1.0}
+    fake.figures = replace(fake.figures, phase="")  # outside every phase
+    found = families((await get(port, "/metrics"))[2].decode())
+    assert set(found["synthpay_phase_active"].values()) == {0.0}
+
+
+async def test_draining_turns_1_once_a_stop_was_requested(fake: FakeEngine, port: int) -> None:
+    assert families((await get(port, "/metrics"))[2].decode())["synthpay_draining"] == {(): 0.0}
+    fake.figures = replace(fake.figures, draining=True)
+    assert families((await get(port, "/metrics"))[2].decode())["synthpay_draining"] == {(): 1.0}
 
 
 # --- HTTP details
