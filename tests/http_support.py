@@ -53,13 +53,14 @@ def http_get_or_none(url: str) -> int | None:
         return None  # not listening yet
 
 
-def serving_run(cwd: Path, port: int, *, capture: bool = False) -> subprocess.Popen[str]:
+def serving_run(cwd: Path, port: int, *extra: str, capture: bool = False) -> subprocess.Popen[str]:
     """A continuous null-sink run serving /metrics on 127.0.0.1:``port`` until signalled.
 
-    ``capture``: its stdout and stderr are pipes to read; otherwise they are discarded.
+    ``extra``: more flags; ``capture``: its stdout and stderr are pipes to read; otherwise
+    they are discarded.
     """
     out = subprocess.PIPE if capture else subprocess.DEVNULL
-    flags = ["--payments", "0", "--sink", "null", "--http-port", str(port), "--shutdown-grace", "1"]
+    flags = ["--payments", "0", "--sink", "null", "--http-port", str(port), "--shutdown-grace", "1", *extra]
     return subprocess.Popen(
         [sys.executable, "-m", "synthpay", "run", *flags],
         cwd=cwd,

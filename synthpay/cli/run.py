@@ -17,7 +17,7 @@ from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile, profile
 from synthpay.config.errors import ConfigError, quoted
 from synthpay.config.settings import Settings
-from synthpay.engine import processes
+from synthpay.engine import processes, shards
 from synthpay.engine.engine import Engine
 from synthpay.engine.identity import RunIdentity, resolve_identity
 from synthpay.engine.snapshot import Service
@@ -74,7 +74,9 @@ def _generate(
     """
     try:
         if settings.run.processes > 1:
-            return _Ended(processes.run(settings, identity, argv, log), None)
+            http = settings.http
+            endpoint = metrics.endpoint(http.host, http.port) if http.port else None
+            return _Ended(processes.run(settings, identity, argv, log, endpoint), None)
         return _engine(settings, sink, identity, log, console)
     except* _KNOWN as group:
         known = _first(group)
@@ -131,6 +133,8 @@ def _services(settings: Settings, log: FilteringBoundLogger) -> list[Service]:
         target = None
     if target is not None:
         services.append(notify.service(target))
+    if (fd := shards.report_fd(os.environ)) is not None:  # a --processes child: its parent serves the metrics
+        services.append(shards.reporter(fd))
     return services
 
 

@@ -382,7 +382,9 @@ class Engine:
             io_busy=outbox.thread_busy() if outbox else False,
             sink_queue=ledger.pending,
             backlog=scheduler.backlog if scheduler else 0,
-            target_rate=scheduler.target_rate if scheduler else self.settings.run.rate / self.settings.run.instance_count,
+            target_rate=scheduler.target_rate
+            if scheduler
+            else self.settings.run.rate / self.settings.run.instance_count,
             achieved_rate=self._achieved_rate(),
             lag_max_ms=self.stats.lag_max_ms,
             elapsed_s=time.monotonic() - self._began if self._began else 0.0,

@@ -4,7 +4,8 @@ Python threads share one GIL, so the second core is used with processes. Each ch
 ``synthpay run`` with the same configuration plus ``--instance-index``/``--instance-count``
 (the sharding an Indexed Job uses, so ids never collide and the payments and rate are
 split), one seed and one run id. The parent forwards SIGTERM/SIGINT, waits for every
-child, and merges their summaries into one.
+child, and merges their summaries into one. With ``--http-port`` the parent serves the
+endpoint, its figures the children's summed as they report them (engine.shards).
 
 Children never outlive the parent: on Linux each is started with a parent-death signal
 (SIGTERM), so a parent killed outright (SIGKILL, the OOM killer) leaves children that stop
@@ -32,6 +33,8 @@ from structlog.typing import FilteringBoundLogger
 from synthpay.config.settings import Settings
 from synthpay.engine.engine import STOP_SIGNALS
 from synthpay.engine.identity import RunIdentity
+from synthpay.engine.shards import REPORT_FD, Shards
+from synthpay.engine.snapshot import Endpoint
 from synthpay.summary.document import Summary, SummaryError
 from synthpay.summary.load import load_summary
 from synthpay.summary.merge import merge
@@ -72,7 +75,7 @@ def child_argv(argv: Sequence[str], settings: Settings, slot: int, seed: int, ru
         "--summary-json",
         str(summary),
         "--http-port",
-        "0",  # one port cannot serve N processes; the parent has no endpoint either
+        "0",  # one port cannot serve N processes: the parent serves their sum (engine.shards)
     ]
 
 
@@ -104,15 +107,25 @@ def _tied_to(parent: int) -> Callable[[], None]:
     return setup
 
 
-def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: FilteringBoundLogger) -> Summary:
-    """Run ``settings.run.processes`` children to the end and merge what they report."""
+def run(
+    settings: Settings,
+    identity: RunIdentity,
+    argv: Sequence[str],
+    log: FilteringBoundLogger,
+    endpoint: Endpoint | None = None,
+) -> Summary:
+    """Run ``settings.run.processes`` children to the end and merge what they report.
+
+    ``endpoint``: served with the children's figures summed (see engine.shards), listening
+    before the first child starts, so a port it cannot have is refused before anything runs.
+    """
     seed, run_id = identity.seed, identity.run_id
     with tempfile.TemporaryDirectory(prefix="synthpay-processes-") as tmp:
         paths = [Path(tmp) / f"{slot}.json" for slot in range(settings.run.processes)]
         commands = [child_argv(argv, settings, slot, seed, run_id, path) for slot, path in enumerate(paths)]
         began = time.monotonic()
         stdout = None if settings.run.sink == "stdout" else subprocess.DEVNULL
-        codes = trio.run(_supervise, commands, stdout, log.bind(seed=seed, run_id=run_id))
+        codes = trio.run(_supervise, commands, stdout, log.bind(seed=seed, run_id=run_id), settings, endpoint)
         elapsed = time.monotonic() - began
         missing = [slot for slot, path in enumerate(paths) if not path.exists()]
         if missing:
@@ -127,34 +140,64 @@ def run(settings: Settings, identity: RunIdentity, argv: Sequence[str], log: Fil
             raise ShardError(f"a process left a summary that cannot be read: {exc}") from None
 
 
-async def _supervise(commands: list[list[str]], stdout: int | None, log: FilteringBoundLogger) -> list[int]:
-    """Start every child, forward stop signals to them, wait for all."""
+async def _supervise(
+    commands: list[list[str]],
+    stdout: int | None,
+    log: FilteringBoundLogger,
+    settings: Settings,
+    endpoint: Endpoint | None,
+) -> list[int]:
+    """Start every child, forward stop signals to them, wait for all (serving ``endpoint`` meanwhile)."""
     codes = [0] * len(commands)
     # Listening before the first child starts: a stop at any moment reaches every child.
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
-        # Children print their own tables: keep stdout for the merged one (unless events go there).
-        # Their own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
-        # Popen here, not trio's open_process: that forks in a worker thread, whose end would
-        # fire the children's death signal (see _tied_to).
-        # preexec_fn is unsafe beside threads holding locks at the fork; on Linux the parent has none.
-        setup, env = _tied_to(os.getpid()), child_env()
-
-        def spawn(cmd: list[str]) -> subprocess.Popen[bytes]:
-            return subprocess.Popen(cmd, stdout=stdout, env=env, start_new_session=True, preexec_fn=setup)  # noqa: PLW1509
-
-        children = [spawn(cmd) for cmd in commands]
-        log.info("processes_start", processes=len(children), pids=[child.pid for child in children])
-
-        async def wait(slot: int) -> None:
-            codes[slot] = await _exit_code(children[slot])
-
         async with trio.open_nursery() as nursery:
+            shards, pipes = None, []
+            if endpoint is not None:
+                shards = Shards(settings, log, len(commands))
+                await nursery.start(endpoint, shards)
+                # Each child reports its figures on a pipe of its own (engine.shards).
+                pipes = [os.pipe() for _ in commands]
+            children = _spawn(commands, stdout, [write for _, write in pipes])
+            log.info("processes_start", processes=len(children), pids=[child.pid for child in children])
+            if shards is not None:
+                for slot, (read, write) in enumerate(pipes):
+                    os.close(write)  # the child's end: the reader sees the pipe end when the child does
+                    nursery.start_soon(shards.listen, slot, read)
+
+            async def wait(slot: int) -> None:
+                codes[slot] = await _exit_code(children[slot])
+
             nursery.start_soon(_forward_signals, signals, children, log)
             async with trio.open_nursery() as waiting:
                 for slot in range(len(children)):
                     waiting.start_soon(wait, slot)
             nursery.cancel_scope.cancel()
     return codes
+
+
+def _spawn(commands: list[list[str]], stdout: int | None, reports: list[int]) -> list[subprocess.Popen[bytes]]:
+    """Start the children; with ``reports``, child ``i`` reports on the pipe ``reports[i]``."""
+    # Children print their own tables: keep stdout for the merged one (unless events go there).
+    # Their own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
+    # Popen here, not trio's open_process: that forks in a worker thread, whose end would
+    # fire the children's death signal (see _tied_to).
+    # preexec_fn is unsafe beside threads holding locks at the fork; on Linux the parent has none.
+    setup, env = _tied_to(os.getpid()), child_env()
+
+    def spawn(slot: int, cmd: list[str]) -> subprocess.Popen[bytes]:
+        fds = (reports[slot],) if reports else ()
+        mine = {**env, REPORT_FD: str(fds[0])} if fds else env
+        return subprocess.Popen(
+            cmd,
+            stdout=stdout,
+            env=mine,
+            start_new_session=True,
+            preexec_fn=setup,  # noqa: PLW1509
+            pass_fds=fds,
+        )
+
+    return [spawn(slot, cmd) for slot, cmd in enumerate(commands)]
 
 
 async def _exit_code(child: subprocess.Popen[bytes]) -> int:

@@ -109,3 +109,9 @@ class Display(Protocol):
 
 #: A companion task that lives as long as the engine (metrics endpoint, systemd notifier...).
 Service = Callable[[EngineView], Awaitable[None]]
+
+
+class Endpoint(Protocol):
+    """A service that reports when it is up (``nursery.start``): the metrics endpoint, once it listens."""
+
+    def __call__(self, engine: EngineView, *, task_status: trio.TaskStatus[int]) -> Awaitable[None]: ...

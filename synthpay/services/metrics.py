@@ -33,7 +33,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from synthpay.config.errors import ConfigError
 from synthpay.engine.clock import EngineClock
-from synthpay.engine.snapshot import EngineView, Service, Snapshot
+from synthpay.engine.snapshot import Endpoint, EngineView, Service, Snapshot
 
 #: Seconds a client gets to send its request head, and again to take the answer.
 IO_TIMEOUT_S = 5.0
@@ -122,12 +122,12 @@ class EngineCollector:
                     family.add_metric([kind, topic], count)
             yield family
         if snapshot.phase is not None:
-            family = GaugeMetricFamily(
+            phases = GaugeMetricFamily(
                 "synthpay_phase_active", "1 for the [[phases]] phase in force, 0 for the others", labels=["phase"]
             )
             for phase in dict.fromkeys(p.name for p in self._engine.settings.phases):
-                family.add_metric([phase], phase == snapshot.phase)
-            yield family
+                phases.add_metric([phase], phase == snapshot.phase)
+            yield phases
         for name, counter, text in _COUNTERS:
             yield CounterMetricFamily(name, text, value=counter(snapshot))
         for name, gauge, text in _GAUGES:
@@ -254,6 +254,15 @@ def service(host: str, port: int) -> Service:
 
     async def run(engine: EngineView) -> None:
         await serve(engine, host, port)
+
+    return run
+
+
+def endpoint(host: str, port: int) -> Endpoint:
+    """The endpoint as a service started with ``nursery.start``: started once it listens on ``host:port``."""
+
+    async def run(engine: EngineView, *, task_status: trio.TaskStatus[int]) -> None:
+        await serve(engine, host, port, task_status=task_status)
 
     return run
 

@@ -146,7 +146,7 @@ class _Bar:
 
 
 def _part(now: Snapshot) -> str:
-    """What the status line leads with: "running", "draining" once stopped, or how far a run whose history ends now has come."""
+    """What the status line leads with: "running", "draining" once stopped, or how far a backfill has come."""
     backfill = now.backfill
     if now.draining:
         return "draining"

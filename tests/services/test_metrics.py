@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import signal
 import socket
 import time
@@ -403,6 +404,48 @@ def test_cli_serves_the_endpoint_while_running(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert f'"addresses": ["127.0.0.1:{port}"]' in err and '"event": "http_listening"' in err
+
+
+def test_with_processes_the_parent_serves_the_childrens_figures_summed(tmp_path: Path) -> None:
+    port = free_port()
+    proc = serving_run(tmp_path, port, "--processes", "2", "--summary-json", "summary.json", capture=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ready(base, proc)  # every child has its sink open
+        deadline = time.monotonic() + 15
+        while (started := families(http_get(base + "/metrics")[1])["synthpay_payments_started_total"][()]) == 0:
+            assert time.monotonic() < deadline, "the children's payments never showed"
+            time.sleep(0.1)
+        assert http_get(base + "/healthz") == (200, "ok\n")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert err.count('"event": "http_listening"') == 1  # the parent's alone
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    # The figures served came from the children (the summing itself: tests/engine/test_shards.py).
+    children = [json.loads(line) for line in err.splitlines() if '"event": "run_end"' in line][:2]
+    assert len(children) == 2 and 0 < started <= summary["payments_started"]
+    assert summary["payments_started"] == sum(child["payments"] for child in children)
+
+
+def test_with_processes_a_port_in_use_is_refused_before_any_child_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYNTHPAY_HTTP_HOST", "127.0.0.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = cli.main(["run", "--payments", "5", "--processes", "2", "--http-port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert [ln for ln in err.splitlines() if ln.startswith("synthpay:")] == [
+        f"synthpay: error: http.port = {port}: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert "processes_start" not in err and "Traceback" not in err
 
 
 def test_port_in_use_is_a_one_line_error(

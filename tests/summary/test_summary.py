@@ -224,7 +224,7 @@ def test_any_edit_loads_or_is_one_summary_error(
     assert "\n" not in refusal
 
 
-async def _children_leaving(text: str, commands: list[list[str]], stdout: int | None, log: Any) -> list[int]:
+async def _children_leaving(text: str, commands: list[list[str]], stdout: int | None, log: Any, *_: Any) -> list[int]:
     """Stands in for the children of ``--processes``: each writes ``text`` as its summary and exits 0."""
     for command in commands:
         Path(command[command.index("--summary-json") + 1]).write_text(text)
