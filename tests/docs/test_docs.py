@@ -1,82 +1,128 @@
 """The docs cannot drift from the code: every name they use exists, every command they show runs.
 
-Pages: README.md and docs/**/*.md. A command is a line of a ``sh``, ``bash`` or ``console``
-block (in ``console`` only the ``$ `` lines) that runs the synthpay executable; it must exit
-with the code its trailing ``# ... exit N`` comment gives (0 when it gives none). A command
-that cannot run here (it never ends, say) is named in ``COVERED_ELSEWHERE`` with the test
-that runs it.
+Pages: README.md, docs/**/*.md, and the shipped scenarios' header comments. A command is a
+line of a ``sh``, ``bash`` or ``console`` block (in ``console`` only the ``$ `` lines; in a
+scenario's header, a comment line that starts with ``synthpay``), split at ``&&`` and ``;``.
+Each page's commands run in order, as one reader would type them, in one fresh directory,
+and then all again in the same directory: a command must exit with the code its trailing
+``# ... exit N`` comment gives (0 when it gives none) both times. A block with a
+``title="NAME"`` is a file the page's commands use: it is written into that directory
+first. A command that cannot run here (it needs Docker, systemd or a cluster, or is the test
+suite itself) is named in ``NOT_RUN_HERE`` with what runs it instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import re
 import shlex
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import REPO_DIR, subprocess_env
-from kafka_support import services, write_config
+from kafka_support import services
 
 from synthpay import cli
 from synthpay.config.settings import declarations, sections, structured_keys
 
-PAGES = (REPO_DIR / "README.md", *sorted((REPO_DIR / "docs").rglob("*.md")))
+MARKDOWN = (REPO_DIR / "README.md", *sorted((REPO_DIR / "docs").rglob("*.md")))
+SCENARIOS = tuple(sorted((REPO_DIR / "scenarios").glob("*.toml")))
+PAGES = (*MARKDOWN, *SCENARIOS)
 ARCHITECTURE = REPO_DIR / "docs" / "explanation" / "architecture.md"
 #: Pages whose dotted names are paths into a JSON document, not settings (`anomalies.phases`).
 JSON_FIELD_PAGES = (REPO_DIR / "docs" / "reference" / "summary-json.md",)
-SYNTHPAY = Path(sys.executable).parent / "synthpay"
-COMMAND_TIMEOUT_S = 120
+VENV = Path(sys.executable).parent.parent
+#: One page's walk, both rounds: generous, as a hung command fails the test rather than CI.
+WALK_TIMEOUT_S = 600
 
-#: Commands the docs show that cannot run to an end here, and the test that runs them.
-COVERED_ELSEWHERE = {
-    "synthpay run --payments 0 --http-port 9464": (
-        "tests/services/test_metrics.py::test_cli_serves_the_endpoint_while_running"
-    ),
+#: Commands the docs show that cannot run in a test, by how they start, and what runs them instead.
+NOT_RUN_HERE = {
+    "python3 -m venv .venv": "scripts/test (what .ci/run calls) creates .venv from a clean checkout",
+    ".venv/bin/pip install": "scripts/test installs the checkout into .venv",
+    "scripts/test": ".ci/run runs it on a clean checkout",
+    "scripts/deploy-check": ".ci/run runs it on a clean checkout",
+    "scripts/services up": "scripts/test starts the services the same way",
+    ".venv/bin/python bench/run.py": "run by hand: it prints figures for bench/RESULTS.md",
+    "docker ": "scripts/deploy-check builds the image and runs it",
+    "python3 -m venv /opt/synthpay": "scripts/deploy-check installs synthpay so in its systemd machine",
+    "/opt/synthpay/bin/pip install": "scripts/deploy-check installs synthpay so in its systemd machine",
+    "install ": "scripts/deploy-check installs the unit, its config and credentials so",
+    "systemctl ": "scripts/deploy-check boots the unit under systemd",
+    "journalctl ": "scripts/deploy-check reads the unit's journal",
+    "kubectl ": "no cluster here: tests/deploy/test_deploy.py checks the manifests",
+    "curl -s localhost:8080/metrics": "needs the kubectl port-forward before it (see kubectl)",
 }
 
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
+_FENCE = re.compile(r'^```(\w*)(?:[ \t]+title="([^"]+)")?[^\n]*\n(.*?)^```$', re.M | re.S)
 _INLINE = re.compile(r"`([^`\n]+)`")
 _ENV_ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=\S*")
 _EXECUTABLE = re.compile(r"(?:\S*/)?synthpay")
-_SEGMENT_BREAK = re.compile(r"\s+(?:&&|\|\||;|\|)\s+")
+_COMMAND_BREAK = re.compile(r"\s+(?:&&|;)\s+")
 _EXIT = re.compile(r"\s#\s.*?\bexit (\d+)")
 _COMMENT = re.compile(r"\s+#\s.*$")
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 _VARIABLE = re.compile(r"\bSYNTHPAY_[A-Z0-9_]*")
+_SCENARIO_COMMAND = re.compile(r"^#\s+(synthpay\s.*)$", re.M)
+#: What a page writes for the reader's own Kafka and registry; a test puts the services' there.
 _KAFKA_ENV = ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_ENDPOINT")
+_KAFKA_PLACEHOLDERS = ("localhost:9092", "http://localhost:8081")
 
 
 @dataclass(frozen=True)
 class Command:
-    """One synthpay invocation as a page shows it."""
+    """One command as a page shows it: continuation lines joined, its comment dropped."""
 
-    env: tuple[str, ...]  # NAME=value assignments before the executable
-    argv: str  # "synthpay run ..." with the executable normalised, redirections kept
+    text: str
     background: bool  # ends in "&"
     exit_code: int
+
+    @property
+    def runs_synthpay(self) -> bool:
+        words = [w for w in self.text.split() if not _ENV_ASSIGNMENT.fullmatch(w)]
+        return bool(words) and (
+            bool(_EXECUTABLE.fullmatch(words[0]))
+            or words[:3] in (["python", "-m", "synthpay"], ["python3", "-m", "synthpay"])
+        )
+
+    @property
+    def argv(self) -> str:
+        """The synthpay invocation with its executable as ``synthpay`` (no environment), else ""."""
+        if not self.runs_synthpay:
+            return ""
+        words = [w for w in self.text.split() if not _ENV_ASSIGNMENT.fullmatch(w)]
+        rest = words[3:] if words[0].startswith("python") else words[1:]
+        return " ".join(["synthpay", *rest])
+
+    @property
+    def not_run_because(self) -> str | None:
+        return next((why for start, why in NOT_RUN_HERE.items() if self.text.startswith(start)), None)
 
 
 @dataclass(frozen=True)
 class Block:
-    """A code block that holds synthpay commands, run in order in one directory."""
+    """A code block's commands, or a scenario header's."""
 
     where: str  # page:line
     commands: tuple[Command, ...]
 
     @property
     def needs_kafka(self) -> bool:
-        """It configures Kafka or reads a run back from it."""
-        return any(c.argv.startswith("synthpay verify") or _kafka_env(c.env) for c in self.commands)
+        """It points synthpay (or a consumer) at the reader's Kafka."""
+        text = " ".join(c.text for c in self.commands)
+        return any(name + "=" in text for name in _KAFKA_ENV) or any(p in text for p in _KAFKA_PLACEHOLDERS)
 
 
-def _kafka_env(env: tuple[str, ...]) -> bool:
-    return any(assignment.split("=", 1)[0] in _KAFKA_ENV for assignment in env)
+@dataclass(frozen=True)
+class File:
+    """A titled block: a file the page's commands read."""
+
+    name: str
+    text: str
 
 
 def _relative(page: Path) -> str:
@@ -100,52 +146,58 @@ def _logical_lines(lang: str, body: str) -> list[str]:
     return lines
 
 
-def _command(segment: str, exit_code: int, background: bool) -> Command | None:
-    words = segment.split()
-    env = tuple(itertools.takewhile(_ENV_ASSIGNMENT.fullmatch, words))
-    rest = words[len(env) :]
-    if rest[:3] in (["python", "-m", "synthpay"], ["python3", "-m", "synthpay"]):
-        rest = ["synthpay", *rest[3:]]
-    if not rest or not _EXECUTABLE.fullmatch(rest[0]):
-        return None
-    return Command(env, " ".join(["synthpay", *rest[1:]]), background, exit_code)
-
-
 def _commands(line: str) -> list[Command]:
+    """The commands of one line; the exit code its comment gives is the last one's."""
     match = _EXIT.search(line)
-    exit_code = int(match[1]) if match else 0
     line = _COMMENT.sub("", line).strip()
+    if not line or line.startswith("#"):
+        return []
     background = line.endswith("&") and not line.endswith("&&")
-    segments = _SEGMENT_BREAK.split(line.removesuffix("&").strip())
-    last = len(segments) - 1
-    found = [_command(s, exit_code, background and i == last) for i, s in enumerate(segments)]
-    return [c for c in found if c]
+    parts = [" ".join(p.split()) for p in _COMMAND_BREAK.split(line.removesuffix("&").strip())]
+    last = len(parts) - 1
+    return [
+        Command(p, background and i == last, int(match[1]) if match and i == last else 0) for i, p in enumerate(parts)
+    ]
 
 
 def blocks(page: Path) -> list[Block]:
-    """The blocks of ``page`` that run synthpay."""
+    """The blocks of commands ``page`` shows, in order."""
     text = page.read_text()
+    if page.suffix == ".toml":
+        header = text.split("\n[", 1)[0]
+        commands = [c for line in _SCENARIO_COMMAND.findall(header) for c in _commands(line)]
+        return [Block(f"{_relative(page)}:1", tuple(commands))] if commands else []
     found = []
     for fence in _FENCE.finditer(text):
-        if fence[1] not in ("sh", "bash", "console"):
+        if fence[1] not in ("sh", "bash", "console") or fence[2]:
             continue
-        commands = [c for line in _logical_lines(fence[1], fence[2]) for c in _commands(line)]
+        commands = [c for line in _logical_lines(fence[1], fence[3]) for c in _commands(line)]
         if commands:
-            line_no = text.count("\n", 0, fence.start()) + 1
-            found.append(Block(f"{_relative(page)}:{line_no}", tuple(commands)))
+            found.append(Block(f"{_relative(page)}:{text.count(chr(10), 0, fence.start()) + 1}", tuple(commands)))
     return found
 
 
-ALL_BLOCKS = [b for page in PAGES for b in blocks(page)]
+def files(page: Path) -> list[File]:
+    """The page's titled blocks."""
+    if page.suffix != ".md":
+        return []
+    return [File(fence[2], fence[3]) for fence in _FENCE.finditer(page.read_text()) if fence[2]]
+
+
+ALL_COMMANDS = [c for page in PAGES for b in blocks(page) for c in b.commands]
 
 
 @dataclass(frozen=True)
 class Walkthrough:
     """A page's blocks of one kind (with or without Kafka), run in order in one directory, as a reader would."""
 
-    page: str
+    page: Path
     needs_kafka: bool
     blocks: tuple[Block, ...]
+
+    @property
+    def name(self) -> str:
+        return _relative(self.page) + ("-kafka" if self.needs_kafka else "")
 
 
 def walkthroughs() -> list[Walkthrough]:
@@ -154,57 +206,77 @@ def walkthroughs() -> list[Walkthrough]:
     for page in PAGES:
         for kafka in (False, True):
             chosen = tuple(b for b in blocks(page) if b.needs_kafka == kafka)
-            if chosen:
-                found.append(Walkthrough(_relative(page), kafka, chosen))
+            if any(c.not_run_because is None for b in chosen for c in b.commands):
+                found.append(Walkthrough(page, kafka, chosen))
     return found
 
 
 def _param(walk: Walkthrough) -> object:
-    if walk.needs_kafka:
-        return pytest.param(walk, id=f"{walk.page}-kafka", marks=[pytest.mark.kafka])
-    return pytest.param(walk, id=walk.page)
+    marks = [pytest.mark.kafka] if walk.needs_kafka else []
+    return pytest.param(walk, id=walk.name, marks=marks)
 
 
-def _shell_line(command: Command, kafka: dict[str, str]) -> str:
-    env = [f"{name}={kafka.get(name, value)}" for name, value in (a.split("=", 1) for a in command.env)]
-    return " ".join([*env, shlex.quote(str(SYNTHPAY)), command.argv.removeprefix("synthpay ")])
+def _with_services(text: str, kafka: dict[str, str]) -> str:
+    """``text`` pointed at the test's services instead of the reader's localhost."""
+    for name, value in kafka.items():
+        text = re.sub(rf"\b{name}=\S+", f"{name}={shlex.quote(value)}", text)
+    if kafka:
+        text = text.replace("http://localhost:8081", kafka["SCHEMA_REGISTRY_ENDPOINT"])
+        text = text.replace("localhost:9092", kafka["KAFKA_BOOTSTRAP_SERVERS"])
+    return text
 
 
-def _run(block: Block, command: Command, cwd: Path, kafka: dict[str, str]) -> None:
-    assert not command.background, (
-        f"{block.where}: {command.argv!r} runs in the background: list it in COVERED_ELSEWHERE"
-    )
+def script(walk: Walkthrough, kafka: dict[str, str]) -> str:
+    """The walk as one bash script: each command checked, background ones stopped at the end."""
+    lines = [
+        "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT",
+        'expect() { rc=$?; [ "$rc" = "$1" ] || { echo "docs: $2: exit $rc, expected $1" >&2; exit 1; }; }',
+    ]
+    for block in walk.blocks:
+        for command in block.commands:
+            if command.not_run_because is not None:
+                continue
+            text = _with_services(command.text, kafka)
+            if command.background:
+                lines.append(f"{text} &")
+            else:
+                lines += [text, f"expect {command.exit_code} {shlex.quote(f'{block.where}: {command.text}')}"]
+    return "\n".join(lines) + "\n"
+
+
+def _round(walk: Walkthrough, workdir: Path, env: dict[str, str], kafka: dict[str, str]) -> str:
     done = subprocess.run(
-        ["bash", "-c", _shell_line(command, kafka)],
-        cwd=cwd,
-        env=subprocess_env(**kafka),
+        ["bash", "-c", script(walk, kafka)],
+        cwd=workdir,
+        env=env,
         capture_output=True,
         text=True,
-        timeout=COMMAND_TIMEOUT_S,
+        timeout=WALK_TIMEOUT_S,
     )
-    assert done.returncode == command.exit_code, f"{block.where}: {command.argv}\n{done.stderr[-2000:]}"
+    return "" if done.returncode == 0 else done.stderr[-3000:]
 
 
 @pytest.mark.parametrize("walk", [_param(w) for w in walkthroughs()])
-def test_every_command_in_the_docs_runs_with_the_exit_code_they_give(walk: Walkthrough, tmp_path: Path) -> None:
+def test_every_command_shown_runs_twice_in_one_directory(walk: Walkthrough, tmp_path: Path) -> None:
     kafka: dict[str, str] = {}
+    env = subprocess_env(PATH=f"{VENV / 'bin'}:{subprocess_env()['PATH']}")
     if walk.needs_kafka:
         svc = services()
         kafka = {"KAFKA_BOOTSTRAP_SERVERS": svc.bootstrap, "SCHEMA_REGISTRY_ENDPOINT": svc.registry}
-        write_config(tmp_path)  # fresh topics, as config.toml in the working directory
+        # Kafka configured as the page tells the reader to; topics of its own, so the walk sees only what it wrote.
+        env |= {**kafka, "SYNTHPAY_KAFKA_TOPIC_PREFIX": f"docs{uuid.uuid4().hex[:8]}."}
+    (tmp_path / ".venv").symlink_to(VENV)
     (tmp_path / "scenarios").symlink_to(REPO_DIR / "scenarios")
-    for block in walk.blocks:
-        for command in block.commands:
-            if command.argv not in COVERED_ELSEWHERE:
-                _run(block, command, tmp_path, kafka)
+    for file in files(walk.page):
+        (tmp_path / file.name).write_text(file.text)
+    for round_ in ("first", "second"):
+        failed = _round(walk, tmp_path, env, kafka)
+        assert not failed, f"{walk.name}, {round_} round:\n{failed}"
 
 
-def test_each_command_covered_elsewhere_is_in_the_docs_and_its_test_exists() -> None:
-    shown = {c.argv for b in ALL_BLOCKS for c in b.commands}
-    for argv, node in COVERED_ELSEWHERE.items():
-        assert argv in shown, f"no page shows {argv!r} any more"
-        path, name = node.split("::")
-        assert re.search(rf"^(async )?def {name}\(", (REPO_DIR / path).read_text(), re.M), node
+@pytest.mark.parametrize("start", NOT_RUN_HERE)
+def test_each_command_not_run_here_is_still_shown(start: str) -> None:
+    assert any(c.text.startswith(start) for c in ALL_COMMANDS), f"no page shows a command starting {start!r} any more"
 
 
 # --- names: settings, variables, flags
