@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,7 +58,14 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
 
 def entry() -> None:
     """Console-script entry point: main, with the process tuned for the run's clock; exits with its code."""
-    sys.exit(main(prepare=_tune_gc))
+    code = main(prepare=_tune_gc)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed stdout (`| head`): what is still buffered has nowhere to go, and
+        # flushing it again at exit would print a traceback and exit 120 instead of ``code``.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)
 
 
 def _tune_gc(clock: ClockProfile) -> None:
