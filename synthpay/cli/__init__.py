@@ -1,6 +1,6 @@
-"""Command line: ``synthpay run``, ``synthpay validate`` and ``synthpay verify``.
+"""Command line: ``synthpay run``, ``validate``, ``preview`` and ``verify``.
 
-The grammar is in ``args``, each command in its own module (``run``, ``verify``), the exit
+The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``), the exit
 codes and what they mean in ``exitcodes``. ``main`` runs one command and returns its code,
 touching nothing process-wide; ``entry``, the console script (and ``python -m synthpay``,
 which every ``--processes`` child is), also tunes the process for the run's clock.
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, run, summary_file, verify
+from synthpay.cli import args, preview, run, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
@@ -36,6 +36,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     parsed = args.parse(argv)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
+        if parsed.command == "preview":
+            flags = preview.flags(flags, follow=parsed.follow)
         loaded = config.load_with_origins(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
         settings = loaded.settings
         if parsed.command == "verify":
@@ -52,6 +54,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         described = {**config.describe(settings), "sinks_available": list(sinks.sink_names())}
         print(json.dumps({**described, "origins": dict(loaded.origins)}, indent=2))
         return ExitCode.OK
+    if parsed.command == "preview":
+        return preview.command(settings, preview.options(parsed, sys.stdout), prepare)
     # --processes children get the same command line, plus their share.
     return run.command(settings, sink, list(sys.argv[1:] if argv is None else argv), prepare)
 
