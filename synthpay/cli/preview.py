@@ -95,7 +95,7 @@ class PreviewSink(SynchronousSink):
         # rich takes to allow bold and dim) means plain text here, the fields being the point.
         plain = os.environ.get("NO_COLOR", "") != ""
         self._console = (
-            Console(file=stream, highlight=False, soft_wrap=True, color_system=None if plain else "auto")
+            _Console(file=stream, highlight=False, soft_wrap=True, color_system=None if plain else "auto")
             if shown.pretty
             else None
         )
@@ -129,6 +129,14 @@ class PreviewSink(SynchronousSink):
             if self._left is not None:
                 self._left -= 1
         return chosen
+
+
+class _Console(Console):
+    """A rich console that leaves a closed pipe to the sink: rich's own answer exits the process."""
+
+    def on_broken_pipe(self) -> None:
+        """Raise it again, for PreviewSink.write to end the run as the reader asked."""
+        raise BrokenPipeError
 
 
 def block(event: Event, labels: Labels) -> Text:

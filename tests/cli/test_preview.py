@@ -143,6 +143,25 @@ def test_preview_in_a_pipe_is_json_lines(in_tmp: Path, monkeypatch: pytest.Monke
     assert [json.loads(line)["topic"] for line in piped.getvalue().splitlines()] == ["payment-initiated"] * 2
 
 
+class _ClosedAfterOneWrite(io.StringIO):
+    """A stdout whose reader goes away after the first write, as `| head -n 1` does."""
+
+    def write(self, text: str) -> int:
+        if self.getvalue():
+            raise BrokenPipeError
+        return super().write(text)
+
+
+# Pretty writes each event, JSON each batch: more events than the first batch holds.
+@pytest.mark.parametrize(("form", "count"), [("pretty", "5"), ("json", "20000")])
+def test_preview_ends_quietly_when_its_reader_closes_stdout(
+    form: str, count: str, in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdout", _ClosedAfterOneWrite())
+    assert cli.main(["preview", "--count", count, "--format", form]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_preview_rejects_a_count_below_one(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main(["preview", "--count", "0"])
