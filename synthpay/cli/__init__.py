@@ -1,6 +1,6 @@
-"""Command line: ``synthpay run``, ``synthpay validate`` and ``synthpay verify``.
+"""Command line: ``synthpay run``, ``validate``, ``preview`` and ``verify``.
 
-The grammar is in ``args``, each command in its own module (``run``, ``verify``), the exit
+The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``), the exit
 codes and what they mean in ``exitcodes``. ``main`` runs one command and returns its code,
 touching nothing process-wide; ``entry``, the console script (and ``python -m synthpay``,
 which every ``--processes`` child is), also tunes the process for the run's clock.
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, run, summary_file, verify
+from synthpay.cli import args, preview, run, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     parsed = args.parse(argv)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
+        if parsed.command == "preview":
+            flags = preview.flags(flags, follow=parsed.follow)
         loaded = config.load_with_origins(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
         settings = loaded.settings
         if parsed.command == "verify":
@@ -51,13 +54,22 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         described = {**config.describe(settings), "sinks_available": list(sinks.sink_names())}
         print(json.dumps({**described, "origins": dict(loaded.origins)}, indent=2))
         return ExitCode.OK
+    if parsed.command == "preview":
+        return preview.command(settings, preview.options(parsed, sys.stdout), prepare)
     # --processes children get the same command line, plus their share.
     return run.command(settings, sink, list(sys.argv[1:] if argv is None else argv), prepare)
 
 
 def entry() -> None:
     """Console-script entry point: main, with the process tuned for the run's clock; exits with its code."""
-    sys.exit(main(prepare=_tune_gc))
+    code = main(prepare=_tune_gc)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed stdout (`| head`): what is still buffered has nowhere to go, and
+        # flushing it again at exit would print a traceback and exit 120 instead of ``code``.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)
 
 
 def _tune_gc(clock: ClockProfile) -> None:

@@ -1,4 +1,4 @@
-"""The command line's grammar: ``run`` and ``validate`` take a flag for every declared setting."""
+"""The command line's grammar: ``run``, ``validate`` and ``preview`` take a flag for every declared setting."""
 
 from __future__ import annotations
 
@@ -29,6 +29,16 @@ def _seconds(text: str) -> float:
         value = float("nan")
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of events >= 1, got {text!r}")
     return value
 
 
@@ -73,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="print the effective configuration (secrets masked)",
         description="Load and check the configuration, print it as JSON; exit 0 if valid, 2 if not.",
+    )
+    look = sub.add_parser(
+        "preview",
+        parents=[common],
+        help="print a run's first payment events, with their headers; nothing is sent anywhere",
+        description="Run the engine as `run` would, into neither Kafka nor files: print its first payment "
+        "events with the headers the Kafka sink would give them (readable at a terminal, JSON lines "
+        "otherwise), then stop. Under the virtual clock unless --follow or --clock says otherwise; "
+        "logs at warning unless --log-level says otherwise.",
+    )
+    look.add_argument(
+        "--count",
+        type=_count,
+        metavar="N",
+        help="stop after N payment events (default 10; with --follow: no limit)",
+    )
+    look.add_argument("--banks", action="store_true", help="show the bank records too (they do not count)")
+    look.add_argument(
+        "--follow",
+        action="store_true",
+        help="go on live under the real clock, each event as it is emitted, until the run ends or Ctrl-C (exit 0)",
+    )
+    look.add_argument(
+        "--format",
+        choices=("auto", "pretty", "json"),
+        default="auto",
+        help="pretty, json (JSON lines, as --sink stdout writes them), or auto: pretty at a terminal (default auto)",
     )
     check = sub.add_parser(
         "verify",

@@ -1,4 +1,8 @@
-"""``synthpay run``: one engine, or one per process, then the closing summary and the exit code."""
+"""``synthpay run``: one engine, or one per process, then the closing summary and the exit code.
+
+``generate``, ``stopped`` and ``report_failure`` are shared with ``synthpay preview``, which
+runs the same engine into its own sink and ends without the summary.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from synthpay.engine.identity import RunIdentity, resolve_identity
 from synthpay.engine.snapshot import Service
 from synthpay.services import metrics, notify, progress
 from synthpay.services.logs import make_logger, terminal
-from synthpay.sinks.base import SinkError, SinkRefused
+from synthpay.sinks.base import ReaderGone, SinkError, SinkRefused
 from synthpay.sinks.registry import SinkFactory
 from synthpay.summary.document import Summary
 from synthpay.summary.render import render
@@ -36,7 +40,7 @@ _KNOWN = (SinkError, ConfigError, processes.ShardError)
 
 
 @dataclass(frozen=True, slots=True)
-class _Ended:
+class Ended:
     """A run that came to its end, with the sink's failure if it failed part way."""
 
     summary: Summary
@@ -48,26 +52,37 @@ def command(settings: Settings, sink: SinkFactory, argv: Sequence[str], prepare:
     console = terminal(settings.run.log_format)
     log = make_logger(settings.run.log_level, console=console)
     prepare(profile(settings.run.clock))
-    ended = _generate(settings, sink, resolve_identity(settings.run), argv, log, console)
-    if not isinstance(ended, _Ended):
-        return _stopped(ended, log)
+    ended = generate(settings, sink, resolve_identity(settings.run), argv, log, console)
+    if not isinstance(ended, Ended):
+        return stopped(ended, log)
+    if isinstance(ended.failure, ReaderGone):
+        # `run --sink stdout | head`: the reader took what it wanted, which is no failure
+        # (exit 0, so a pipeline under `set -o pipefail` goes on), and a look at a few
+        # events wants no tables after them.
+        log.info("reader_gone", detail=str(ended.failure))
+        return _finish(settings, ended.summary, log, reader_gone=True)
     if ended.failure is not None:
         # The sink failed part way: say so, then what reached it, like any other ending.
-        _report_failure(ended.failure, log)
+        report_failure(ended.failure, log)
         _finish(settings, ended.summary, log)
         return ExitCode.FAILED
     return _finish(settings, ended.summary, log)
 
 
-def _generate(
+def generate(
     settings: Settings,
     sink: SinkFactory,
     identity: RunIdentity,
     argv: Sequence[str],
     log: FilteringBoundLogger,
     console: Console | None,
-) -> _Ended | Exception:
+    *,
+    companions: bool = True,
+) -> Ended | Exception:
     """The run's end, or the known error that stopped it.
+
+    ``companions``: the services the settings ask for and the progress display on
+    ``console`` run beside the engine (a preview runs it alone).
 
     Trio raises errors in (nested) exception groups. A group of known errors comes back as
     its first; anything else in it propagates, so a bug is never reported as a clean failure.
@@ -76,29 +91,34 @@ def _generate(
         if settings.run.processes > 1:
             http = settings.http
             endpoint = metrics.endpoint(http.host, http.port) if http.port else None
-            return _Ended(processes.run(settings, identity, argv, log, endpoint), None)
-        return _engine(settings, sink, identity, log, console)
+            return Ended(processes.run(settings, identity, argv, log, endpoint), None)
+        return _engine(settings, sink, identity, log, console, companions)
     except* _KNOWN as group:
         known = _first(group)
     return known
 
 
 def _engine(
-    settings: Settings, sink: SinkFactory, identity: RunIdentity, log: FilteringBoundLogger, console: Console | None
-) -> _Ended:
+    settings: Settings,
+    sink: SinkFactory,
+    identity: RunIdentity,
+    log: FilteringBoundLogger,
+    console: Console | None,
+    companions: bool,
+) -> Ended:
     engine = Engine(
         settings,
         log,
         sink=sink,
         identity=identity,
         handle_signals=True,
-        services=_services(settings, log),
-        display=progress.display(console, settings),
+        services=_services(settings, log) if companions else (),
+        display=progress.display(console, settings) if companions else None,
     )
     autojump_s = profile(settings.run.clock).autojump_s
     clock = None if autojump_s is None else trio.testing.MockClock(autojump_threshold=autojump_s)
     summary = trio.run(engine.run, clock=clock)
-    return _Ended(summary, engine.failure)
+    return Ended(summary, engine.failure)
 
 
 def _first(group: BaseExceptionGroup[Exception]) -> Exception:
@@ -107,7 +127,7 @@ def _first(group: BaseExceptionGroup[Exception]) -> Exception:
     return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def _stopped(error: Exception, log: FilteringBoundLogger) -> ExitCode:
+def stopped(error: Exception, log: FilteringBoundLogger) -> ExitCode:
     """A refusal of these settings is a usage error; any other known error a failed run."""
     refused = isinstance(error, (ConfigError, SinkRefused)) or (
         isinstance(error, processes.ShardError) and error.exit_code == ExitCode.USAGE
@@ -116,7 +136,7 @@ def _stopped(error: Exception, log: FilteringBoundLogger) -> ExitCode:
         # e.g. --out held by another run, or a child process that refused the same way.
         print(f"synthpay: error: {error}", file=sys.stderr)
         return ExitCode.USAGE
-    _report_failure(error, log)
+    report_failure(error, log)
     return ExitCode.FAILED
 
 
@@ -138,16 +158,23 @@ def _services(settings: Settings, log: FilteringBoundLogger) -> list[Service]:
     return services
 
 
-def _report_failure(error: BaseException, log: FilteringBoundLogger) -> None:
+def report_failure(error: BaseException, log: FilteringBoundLogger) -> None:
     log.error("run_failed", error=str(error))
     print(f"synthpay: error: {error}", file=sys.stderr)
 
 
-def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> ExitCode:
-    """Tables, summary file, closing log line; the exit code says whether all was delivered."""
-    out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
-    out.write("\n" + render(summary))
-    out.flush()
+def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger, *, reader_gone: bool = False) -> ExitCode:
+    """Tables, summary file, closing log line; the exit code says whether all was delivered.
+
+    ``reader_gone``: the reader of stdout ended the run; no tables, and what it left unread is no failure.
+    """
+    if not reader_gone:
+        out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
+        try:
+            out.write("\n" + render(summary))
+            out.flush()
+        except BrokenPipeError:
+            pass  # `synthpay run | head`: the reader is gone, and the tables were its to read
     if settings.run.summary_json:
         try:
             summary_file.write(settings.run.summary_json, summary.to_json() + "\n")
@@ -172,4 +199,4 @@ def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> 
     )
     # Held-back anomalies a requested stop cut are, like the payments it cuts, what a stop
     # means: the summary is not ok (its ground truth is short of them), the exit status is.
-    return ExitCode.OK if summary.delivered_all else ExitCode.FAILED
+    return ExitCode.OK if summary.delivered_all or reader_gone else ExitCode.FAILED

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from synthpay.model.entities import Bank, Payment
@@ -69,3 +69,41 @@ class Event(NamedTuple):
     def record(self) -> dict[str, object]:
         """The record as a plain dict, field for field as in the schema."""
         return self.entity.record(self.topic, self.ts_ms)
+
+
+#: The label an injected record carries beside the per-topic ones (:meth:`Labels.of_topic`).
+ANOMALY: Final = "anomaly"
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Which labels a run writes beside its records, by name, in the order of the Kafka headers.
+
+    The one definition of the headers (docs/reference/record-headers.md): the Kafka sink
+    builds its per-topic header lists from :meth:`of_topic`, the stdout sink and the preview
+    write :meth:`of` per event. ``status`` is on payment topics only (a ground-truth record
+    carries its status in its value), ``run_id`` on every record, ``phase`` on every record
+    but a bank's when the run has phases, ``anomaly`` on an injected record of a run that
+    can inject one.
+    """
+
+    run_id: str
+    phased: bool  # the run has [[phases]]
+    anomalies: bool  # the run can inject anomalies (for the run or in a phase)
+
+    def of_topic(self, topic: Topic, phase: str | None = None) -> list[tuple[str, str]]:
+        """The labels every record on ``topic`` carries (its phase's, or ``phase``'s); no anomaly."""
+        if phase is not None:
+            topic = replace(topic, phase=phase)
+        labels = [("status", topic.status)] if topic.schema == "payment" else []
+        labels.append(("run_id", self.run_id))
+        if self.phased and not topic.compacted:
+            labels.append(("phase", topic.phase))
+        return labels
+
+    def of(self, event: Event) -> dict[str, str]:
+        """``event``'s labels, name to value, as the Kafka sink writes them in its headers."""
+        labels = dict(self.of_topic(event.topic))
+        if self.anomalies and event.anomaly:
+            labels[ANOMALY] = event.anomaly
+        return labels

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from synthpay.model.events import Labels
+
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
@@ -19,6 +21,14 @@ if TYPE_CHECKING:
 
 class SinkError(Exception):
     """The sink cannot go on (or cannot start); the message is one line meant for the user."""
+
+
+class ReaderGone(SinkError):
+    """The reader has taken all it wants (it closed stdout, a preview has shown its events).
+
+    It ends the run as a sink failure does, but it is none: nothing is reported as failed,
+    and the command exits 0.
+    """
 
 
 class SinkRefused(SinkError):
@@ -76,6 +86,12 @@ class SinkContext:
     stop: StopDeadline = field(default_factory=StopDeadline)
     #: The event times the run will write, as far as known before it starts (None: not known).
     span: EventSpan | None = None
+
+    @property
+    def labels(self) -> Labels:
+        """The labels this run writes beside its records (the Kafka sink's headers)."""
+        settings = self.settings
+        return Labels(self.run_id, phased=bool(settings.phases), anomalies=settings.injects_anomalies)
 
 
 class Sink(Protocol):

@@ -25,7 +25,7 @@ from synthpay.config.errors import ConfigError
 from synthpay.config.settings import Settings
 from synthpay.model import serde
 from synthpay.model.entities import ID_HEAD, Payment
-from synthpay.model.events import Event, Topic
+from synthpay.model.events import ANOMALY, Event, Labels, Topic
 from synthpay.model.span import EventSpan
 from synthpay.sinks import topic_rules
 from synthpay.sinks.base import SinkContext, SinkError, SinkRefused
@@ -85,6 +85,11 @@ def _linger_ms(settings: Settings, span: EventSpan | None) -> int:
     """
     live = span is not None and span.live_from_ms is not None and settings.run.mode == "continuous"
     return profile("real" if live else settings.run.clock).linger_ms
+
+
+def _headers(labels: Labels, topic: Topic, phase: str | None = None) -> list[tuple[str, str | bytes | None]]:
+    """The headers of every record on ``topic`` (in ``phase``), encoded once."""
+    return [(name, value.encode()) for name, value in labels.of_topic(topic, phase)]
 
 
 def _topic_config_blamed(code: int | None, text: str, topic_config: Mapping[str, str]) -> str | None:
@@ -178,30 +183,26 @@ class KafkaSink:
         except ClusterError as exc:
             raise SinkError(f"kafka: {exc}") from None
         framing = self._register_schemas(ctx.topics)
-        run_id = ctx.run_id.encode()
+        labels = ctx.labels
         # Per topic: what goes in front of a value (the framing, and on payment topics the
         # id's Avro length as well), the pre-encoded status (b"" on the banks topic), the
-        # headers. An event's labels (Event.status, .phase, .anomaly) are written as headers
-        # from these lists, made once: the status is the topic's, the phase one of a few.
+        # headers. An event's labels (Labels.of) are written as headers from these lists,
+        # made once: the status is the topic's, the phase one of a few.
         self._plans: dict[str, tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]] = {
-            t.name: (
-                framing[t.name] + (ID_HEAD if t.schema == "payment" else b""),
-                t.status_avro,
-                [("status", t.status.encode()), ("run_id", run_id)] if t.status else [("run_id", run_id)],
-            )
+            t.name: (framing[t.name] + (ID_HEAD if t.schema == "payment" else b""), t.status_avro, _headers(labels, t))
             for t in ctx.topics
         }
         # With [[phases]], a payment event's headers also name the phase it started in
         # ("" outside every phase): per topic, the headers for each phase.
-        phases = ("", *(p.name for p in ctx.settings.phases)) if ctx.settings.phases else ()
+        phases = ("", *(p.name for p in ctx.settings.phases)) if labels.phased else ()
         self._phase_headers: dict[str, dict[str, list[tuple[str, str | bytes | None]]]] = {
-            t.name: {phase: [*self._plans[t.name][2], ("phase", phase.encode())] for phase in phases}
+            t.name: {phase: _headers(labels, t, phase) for phase in phases}
             for t in ctx.topics
             if not t.compacted and phases
         }
         # With anomalies (for the run or in any phase), an injected record also carries the
         # anomaly header, and so does each record of the ground-truth topic.
-        self._labelled = ctx.settings.injects_anomalies
+        self._labelled = labels.anomalies
         self._framing = framing
         self._log.info(
             "kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics), registry=ctx.settings.schema_registry.url
@@ -410,7 +411,7 @@ class KafkaSink:
                 if labelled and entity.anomaly:
                     # ts_ms is when it is emitted (the record timestamp); the value keeps the event's time.
                     value = self._framing[name] + entity.avro(topic, ts_ms)
-                    headers = [*headers, ("anomaly", entity.anomaly.encode())]
+                    headers = [*headers, (ANOMALY, entity.anomaly.encode())]
                 else:
                     value = encode(head, key, entity.avro_tail, status, ts_ms)
             else:

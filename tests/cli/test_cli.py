@@ -115,7 +115,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["frobnicate"],
             "synthpay: error: argument command: invalid choice: 'frobnicate' (choose from 'run', "
-            "'validate', 'verify') (see synthpay --help)",
+            "'validate', 'preview', 'verify') (see synthpay --help)",
         ),
         (["run", "--bogus"], "synthpay: error: unrecognized arguments: --bogus (see synthpay --help)"),
         (
@@ -1015,8 +1015,9 @@ def test_stdout_sink_emits_json_lines(in_tmp: Path, capsys: pytest.CaptureFixtur
     assert any(msg["topic"] != "banks" for msg in parsed)
     counts: dict[str, int] = {}
     for msg in parsed:
-        assert set(msg) == {"topic", "key", "timestamp", "value"}
+        assert set(msg) == {"topic", "key", "timestamp", "value", "headers"}
         assert msg["key"] == msg["value"]["id"]
+        assert msg["headers"]["run_id"] == summary["run_id"]
         counts[msg["topic"]] = counts.get(msg["topic"], 0) + 1
         if msg["topic"] != "banks":
             assert msg["timestamp"] == msg["value"]["ts"]
