@@ -21,11 +21,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
 from synthpay.config import rules, tables
-from synthpay.config.errors import ConfigError, Given, checked, quoted
+from synthpay.config.errors import ConfigError, Given, checked, did_you_mean, quoted
 from synthpay.config.parsers import Secret
 from synthpay.config.settings import (
     DEFAULT_DUPLICATE_DELAY,
     DEFAULT_LATE_DELAY,
+    NOT_SETTINGS,
+    NOT_SETTINGS_PREFIXES,
     Settings,
     declarations,
     sections,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 S = TypeVar("S")
 
 _DECLARED = declarations()
+_PREFIX = "SYNTHPAY_"
 _BY_KEY = {d.key: d for d in _DECLARED}
 _STRUCTURED = structured_keys()
 #: Spellings of DELAY_* that the original's README used for the same status.
@@ -123,7 +126,9 @@ def load_with_origins(
     _read_secret_files(parsed, layers.values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
     specs = tables.status_specs(layers.tables.get("statuses", []), layers.delays)
     source = os.pathsep.join(str(path) for path, _ in paths)
-    settings = rules.apply(_build(parsed, layers, tables.statuses(specs), source), layers.values)
+    built = _build(parsed, layers, tables.statuses(specs), source)
+    tables.check_statuses_used(layers.tables.get("statuses", []), built.workflows)
+    settings = rules.apply(built, layers.values)
     return Loaded(_with_independent_tables(settings, layers.tables), _origins(layers, specs))
 
 
@@ -314,6 +319,7 @@ def _siblings(prefix: str) -> str:
 
 
 def _apply_env(env: Mapping[str, str], origin: str, layers: _Layers) -> None:
+    _check_variable_names(env, origin)
     for setting in _DECLARED:
         for name in setting.env:
             if name in env:
@@ -322,6 +328,29 @@ def _apply_env(env: Mapping[str, str], origin: str, layers: _Layers) -> None:
     for name, raw in env.items():
         if name.startswith("DELAY_"):
             layers.delays[_DELAY_ALIASES.get(name[6:], name[6:])] = Given(raw, origin, name, True)
+
+
+#: The SYNTHPAY_* names of the settings, by what follows the prefix: what a misspelt one is compared with.
+_OWN_VARIABLES = {name[len(_PREFIX) :]: name for d in _DECLARED for name in d.env if name.startswith(_PREFIX)}
+
+
+def _check_variable_names(env: Mapping[str, str], origin: str) -> None:
+    """A ``SYNTHPAY_*`` variable that is no setting's, nor one of :data:`NOT_SETTINGS`, is a typo.
+
+    The value is never shown: it may be a secret. Other names are left alone: the
+    environment is shared, and ``.env`` may hold the original generator's variables.
+    """
+    for name in env:
+        if not name.startswith(_PREFIX) or name[len(_PREFIX) :] in _OWN_VARIABLES:
+            continue
+        if name in NOT_SETTINGS or name.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        close = did_you_mean(name[len(_PREFIX) :], _OWN_VARIABLES)
+        guess = f"did you mean {_OWN_VARIABLES[close]}? " if close else ""
+        raise ConfigError(
+            f"{quoted(name)} ({origin}): no such setting; {guess}expected {_PREFIX}<TABLE>_<KEY> of a setting in "
+            "docs/reference/configuration.md, or one of the other SYNTHPAY_ names listed there"
+        )
 
 
 def _build(parsed: Mapping[str, object], layers: _Layers, statuses: Mapping[str, Status], source: str) -> Settings:
