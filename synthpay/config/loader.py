@@ -15,7 +15,7 @@ import io
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
@@ -37,7 +37,7 @@ from synthpay.model.delays import Delay
 from synthpay.model.workflow import Status
 
 if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+    pass
 
 S = TypeVar("S")
 
@@ -424,44 +424,9 @@ def _construct(kind: Callable[..., S], values: Mapping[str, object]) -> S:
     return kind(**values)
 
 
-#: JSON-ready data: what ``synthpay validate`` prints.
-Plain = str | int | float | bool | None | list["Plain"] | dict[str, "Plain"]
-
-
-def describe(settings: Settings) -> dict[str, Plain]:
-    """The effective configuration as plain data, secrets masked (for ``synthpay validate``)."""
-    masked = {k: ("***" if _looks_secret(k) else v) for k, v in settings.kafka.config.items()}
-    return _fields(replace(settings, kafka=replace(settings.kafka, config=masked)))
-
-
-def _plain(obj: object) -> Plain:
-    if isinstance(obj, Secret):
-        return str(obj)
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return _fields(obj)
-    if isinstance(obj, Mapping):
-        entries: Mapping[object, object] = obj
-        return {str(k): _plain(v) for k, v in entries.items()}
-    if isinstance(obj, (tuple, list)):
-        items: Sequence[object] = obj
-        return [_plain(v) for v in items]
-    if obj is None or isinstance(obj, (str, int, float)):
-        return obj
-    raise TypeError(f"no plain form for a {type(obj).__name__} in the settings")
-
-
-def _fields(obj: DataclassInstance) -> dict[str, Plain]:
-    """A dataclass instance's fields by name, each as plain data."""
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
-
-
-def _looks_secret(key: str) -> bool:
-    return any(word in key.lower() for word in ("password", "secret", "key.pem", "token", "oauthbearer.config"))
-
-
 def env_names() -> dict[str, tuple[str, ...]]:
     """Every setting's environment names, canonical first (for the tests and the deployment checks)."""
     return {d.key: d.env for d in _DECLARED}
 
 
-__all__ = ["FLAGS", "ConfigError", "Loaded", "describe", "env_names", "load", "load_with_origins"]
+__all__ = ["FLAGS", "ConfigError", "Loaded", "env_names", "load", "load_with_origins"]

@@ -385,6 +385,12 @@ class KafkaSettings:
         "[kafka.topic_config]: topic configs applied to the topics synthpay creates, e.g. retention.ms"
     )
 
+    @property
+    def protocol(self) -> str:
+        """The security protocol used: the one set, else as the original (which defaulted to
+        SASL_SSL) when a username is set, else PLAINTEXT, which a local broker expects."""
+        return self.security_protocol or ("SASL_SSL" if self.sasl_username else "PLAINTEXT")
+
 
 @dataclass(frozen=True, slots=True)
 class RegistrySettings:

@@ -74,11 +74,11 @@ class ForeignAnswer(Exception):
 def connection_config(kafka: KafkaSettings) -> dict[str, str]:
     """Client settings shared by the producer, the admin client and verify's consumer.
 
-    The original generator defaulted to SASL_SSL + PLAIN; synthpay does so when a username
-    is given and otherwise speaks PLAINTEXT, which is what a local broker expects.
+    The protocol is :attr:`KafkaSettings.protocol`: SASL_SSL + PLAIN, as the original, when a
+    username is given.
     """
     conf = {"bootstrap.servers": kafka.bootstrap_servers, "client.id": kafka.client_id}
-    protocol = kafka.security_protocol or ("SASL_SSL" if kafka.sasl_username else "PLAINTEXT")
+    protocol = kafka.protocol
     conf["security.protocol"] = protocol
     if protocol.startswith("SASL"):
         conf["sasl.mechanisms"] = kafka.sasl_mechanisms
