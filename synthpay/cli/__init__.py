@@ -47,6 +47,12 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         sink = sinks.sink(settings.run.sink)
         if parsed.command == "run" and settings.run.summary_json:
             summary_file.check(settings.run.summary_json, loaded.origins["run.summary_json"])
+        if parsed.command == "validate" or settings.run.sink == "kafka":
+            # librdkafka's own word on [kafka.config], before a run has started anything;
+            # imported here, as the sink imports it: the Kafka client adds half a second to start-up.
+            from synthpay.sinks.kafka import check_producer_config
+
+            check_producer_config(settings, loaded.origins)
     except (ConfigError, PluginError) as exc:
         print(f"synthpay: config error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import NoReturn
 
 from synthpay.cli.exitcodes import ExitCode
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Synthetic payment-workflow events for Kafka pipelines. Settings come from "
         "config.toml, then .env, then the environment, then these flags.",
     )
+    parser.add_argument("--version", action="version", version=f"synthpay {version('synthpay')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser(
         "run",
@@ -133,6 +135,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _flag_help(declared: Declaration) -> str:
-    """The declaration's help, and the original generator's variable where it had one."""
+    """The declaration's help, its default, and the original generator's variable where it had one."""
     originals = [name for name in declared.aliases if not name.startswith("SYNTHPAY_")]
-    return declared.help + (f" ({', '.join(originals)})" if originals else "")
+    shown = declared.help + (f" ({', '.join(originals)})" if originals else "")
+    # A help that already says what the default means is not told it again.
+    default = "" if "(default:" in declared.help else _written_default(declared)
+    # argparse formats help with %: a literal one is doubled.
+    return (shown + (f" (default: {default})" if default else "")).replace("%", "%%")
+
+
+def _written_default(declared: Declaration) -> str:
+    """The default as config.toml writes it; empty for none, and for a secret."""
+    default = declared.default
+    if declared.secret or default in ("", [], None):
+        return ""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)

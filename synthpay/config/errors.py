@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -30,6 +32,31 @@ def quoted(value: object) -> str:
     if isinstance(value, str):
         return f"{value[:_PREFIX]!r}... ({len(value):_} characters)"
     return f"{shown[:_PREFIX]}... ({len(shown):_} characters as written here)"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known name ``name`` is most likely a misspelling of, if any is close.
+
+    difflib finds the close ones; of those the fewest typing mistakes away wins (difflib's
+    ratio alone can prefer a name that shares longer runs of letters but differs more).
+    """
+    close = difflib.get_close_matches(name, list(known), n=3)
+    return min(close, key=lambda candidate: _mistakes(name, candidate), default=None)
+
+
+def _mistakes(a: str, b: str) -> int:
+    """Letters dropped, added, changed or swapped with a neighbour to turn ``a`` into ``b``."""
+    before: list[int] = []
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        above, row = row, [i]
+        for j, y in enumerate(b, 1):
+            best = min(above[j] + 1, row[j - 1] + 1, above[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                best = min(best, before[j - 2] + 1)
+            row.append(best)
+        before = above
+    return row[-1]
 
 
 def not_utf8(value: object) -> bool:

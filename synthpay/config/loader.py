@@ -15,17 +15,19 @@ import io
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
 from synthpay.config import rules, tables
-from synthpay.config.errors import ConfigError, Given, checked, quoted
+from synthpay.config.errors import ConfigError, Given, checked, did_you_mean, quoted
 from synthpay.config.parsers import Secret
 from synthpay.config.settings import (
     DEFAULT_DUPLICATE_DELAY,
     DEFAULT_LATE_DELAY,
+    NOT_SETTINGS,
+    NOT_SETTINGS_PREFIXES,
     Settings,
     declarations,
     sections,
@@ -35,11 +37,12 @@ from synthpay.model.delays import Delay
 from synthpay.model.workflow import Status
 
 if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+    pass
 
 S = TypeVar("S")
 
 _DECLARED = declarations()
+_PREFIX = "SYNTHPAY_"
 _BY_KEY = {d.key: d for d in _DECLARED}
 _STRUCTURED = structured_keys()
 #: Spellings of DELAY_* that the original's README used for the same status.
@@ -123,7 +126,9 @@ def load_with_origins(
     _read_secret_files(parsed, layers.values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
     specs = tables.status_specs(layers.tables.get("statuses", []), layers.delays)
     source = os.pathsep.join(str(path) for path, _ in paths)
-    settings = rules.apply(_build(parsed, layers, tables.statuses(specs), source), layers.values)
+    built = _build(parsed, layers, tables.statuses(specs), source)
+    tables.check_statuses_used(layers.tables.get("statuses", []), built.workflows)
+    settings = rules.apply(built, layers.values)
     return Loaded(_with_independent_tables(settings, layers.tables), _origins(layers, specs))
 
 
@@ -314,6 +319,7 @@ def _siblings(prefix: str) -> str:
 
 
 def _apply_env(env: Mapping[str, str], origin: str, layers: _Layers) -> None:
+    _check_variable_names(env, origin)
     for setting in _DECLARED:
         for name in setting.env:
             if name in env:
@@ -322,6 +328,29 @@ def _apply_env(env: Mapping[str, str], origin: str, layers: _Layers) -> None:
     for name, raw in env.items():
         if name.startswith("DELAY_"):
             layers.delays[_DELAY_ALIASES.get(name[6:], name[6:])] = Given(raw, origin, name, True)
+
+
+#: The SYNTHPAY_* names of the settings, by what follows the prefix: what a misspelt one is compared with.
+_OWN_VARIABLES = {name[len(_PREFIX) :]: name for d in _DECLARED for name in d.env if name.startswith(_PREFIX)}
+
+
+def _check_variable_names(env: Mapping[str, str], origin: str) -> None:
+    """A ``SYNTHPAY_*`` variable that is no setting's, nor one of :data:`NOT_SETTINGS`, is a typo.
+
+    The value is never shown: it may be a secret. Other names are left alone: the
+    environment is shared, and ``.env`` may hold the original generator's variables.
+    """
+    for name in env:
+        if not name.startswith(_PREFIX) or name[len(_PREFIX) :] in _OWN_VARIABLES:
+            continue
+        if name in NOT_SETTINGS or name.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        close = did_you_mean(name[len(_PREFIX) :], _OWN_VARIABLES)
+        guess = f"did you mean {_OWN_VARIABLES[close]}? " if close else ""
+        raise ConfigError(
+            f"{quoted(name)} ({origin}): no such setting; {guess}expected {_PREFIX}<TABLE>_<KEY> of a setting in "
+            "docs/reference/configuration.md, or one of the other SYNTHPAY_ names listed there"
+        )
 
 
 def _build(parsed: Mapping[str, object], layers: _Layers, statuses: Mapping[str, Status], source: str) -> Settings:
@@ -395,44 +424,9 @@ def _construct(kind: Callable[..., S], values: Mapping[str, object]) -> S:
     return kind(**values)
 
 
-#: JSON-ready data: what ``synthpay validate`` prints.
-Plain = str | int | float | bool | None | list["Plain"] | dict[str, "Plain"]
-
-
-def describe(settings: Settings) -> dict[str, Plain]:
-    """The effective configuration as plain data, secrets masked (for ``synthpay validate``)."""
-    masked = {k: ("***" if _looks_secret(k) else v) for k, v in settings.kafka.config.items()}
-    return _fields(replace(settings, kafka=replace(settings.kafka, config=masked)))
-
-
-def _plain(obj: object) -> Plain:
-    if isinstance(obj, Secret):
-        return str(obj)
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return _fields(obj)
-    if isinstance(obj, Mapping):
-        entries: Mapping[object, object] = obj
-        return {str(k): _plain(v) for k, v in entries.items()}
-    if isinstance(obj, (tuple, list)):
-        items: Sequence[object] = obj
-        return [_plain(v) for v in items]
-    if obj is None or isinstance(obj, (str, int, float)):
-        return obj
-    raise TypeError(f"no plain form for a {type(obj).__name__} in the settings")
-
-
-def _fields(obj: DataclassInstance) -> dict[str, Plain]:
-    """A dataclass instance's fields by name, each as plain data."""
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
-
-
-def _looks_secret(key: str) -> bool:
-    return any(word in key.lower() for word in ("password", "secret", "key.pem", "token", "oauthbearer.config"))
-
-
 def env_names() -> dict[str, tuple[str, ...]]:
     """Every setting's environment names, canonical first (for the tests and the deployment checks)."""
     return {d.key: d.env for d in _DECLARED}
 
 
-__all__ = ["FLAGS", "ConfigError", "Loaded", "describe", "env_names", "load", "load_with_origins"]
+__all__ = ["FLAGS", "ConfigError", "Loaded", "env_names", "load", "load_with_origins"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Generic, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -30,11 +30,15 @@ class Parser(Generic[T_co]):
     ``read`` raises ``ValueError`` for any value it rejects; calling the parser turns that
     into one whose message is ``accepted``, so the error can never say something else.
     ``masked`` parsers read credentials: an error shows ``'***'`` instead of the value.
+    ``write`` turns a value read back into what config.toml would say (``synthpay validate``
+    prints that); most values are written as they are read.
     """
 
     accepted: str
     read: Callable[[object, bool], T_co]
     masked: bool = False
+    # Any: a parser of ints is a parser of objects, and its write takes what it read.
+    write: Callable[[Any], object] = field(default=lambda value: value)
 
     def __call__(self, raw: object, text: bool) -> T_co:
         try:
@@ -43,9 +47,12 @@ class Parser(Generic[T_co]):
             raise ValueError(self.accepted) from None
 
 
-def accepting(accepted: str) -> Callable[[Callable[[object, bool], T]], Parser[T]]:
-    """Declare the decorated read function a parser of values ``accepted`` describes."""
-    return lambda read: Parser(accepted, read)
+def accepting(
+    accepted: str, write: Callable[[Any], object] | None = None
+) -> Callable[[Callable[[object, bool], T]], Parser[T]]:
+    """Declare the decorated read function a parser of values ``accepted`` describes (written
+    back by ``write``, if not as read)."""
+    return lambda read: Parser(accepted, read) if write is None else Parser(accepted, read, write=write)
 
 
 def _shown(n: float) -> str:
@@ -144,7 +151,7 @@ def _secret(raw: object, is_text: bool) -> Secret:
 
 
 #: Any string, surrounding white space removed, kept as a :class:`Secret`.
-secret = Parser(text.accepted, _secret, masked=True)
+secret = Parser(text.accepted, _secret, masked=True, write=str)
 
 
 #: Kafka's longest topic name.
@@ -200,7 +207,7 @@ def rate(raw: object, is_text: bool) -> float:
 _MULTIPLIER = number(0, 1_000)
 
 
-@accepting("24 numbers from 0 to 1_000 (one per hour of day, not all 0), or empty for a flat rate")
+@accepting("24 numbers from 0 to 1_000 (one per hour of day, not all 0), or empty for a flat rate", list)
 def curve(raw: object, is_text: bool) -> tuple[float, ...]:
     """24 multipliers of the rate, one per hour of day (not all 0), or empty for a flat rate."""
     if is_text:
@@ -219,7 +226,7 @@ def curve(raw: object, is_text: bool) -> tuple[float, ...]:
 _SEED = whole(0, 2**63 - 1)
 
 
-@accepting(f"{_SEED.accepted}, or empty for a random seed")
+@accepting(f"{_SEED.accepted}, or empty for a random seed", lambda seed: "" if seed is None else seed)
 def seed(raw: object, is_text: bool) -> int | None:
     """Empty for a random seed, else a whole number."""
     if raw == "" or raw is None:
@@ -228,7 +235,15 @@ def seed(raw: object, is_text: bool) -> int | None:
     return _SEED(raw, is_text or isinstance(raw, str))
 
 
-@accepting("an ISO 8601 time from 1970 to 9999 such as 2026-01-31T09:00:00Z, or empty for now")
+def _iso(ms: int | None) -> str:
+    """Epoch ms as the ISO time that reads back to it (UTC, ms only when there are any)."""
+    if ms is None:
+        return ""
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
+
+
+@accepting("an ISO 8601 time from 1970 to 9999 such as 2026-01-31T09:00:00Z, or empty for now", _iso)
 def start(raw: object, is_text: bool) -> int | None:
     """An ISO 8601 time as epoch ms (UTC when no zone is given), or None for "now"."""
     if isinstance(raw, datetime):
@@ -255,7 +270,24 @@ _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0, "w": 6
 _MAX_DURATION_S = 31_536_000.0
 
 
-@accepting("a duration such as 90m, 6h, 7d, 1h30m or 45 (seconds), at most 365d; 0 or empty for none")
+def _duration_written(seconds: float) -> str | float:
+    """Seconds as the duration that reads back to them: ``1h30m``; empty for none; a
+    number of seconds when whole milliseconds do not say it exactly."""
+    ms = round(seconds * 1000)
+    if ms / 1000 != seconds:
+        return seconds
+    parts = []
+    for unit in ("d", "h", "m", "s", "ms"):
+        size = round(_UNIT_S[unit] * 1000)
+        if ms >= size:
+            parts.append(f"{ms // size}{unit}")
+            ms %= size
+    return "".join(parts)
+
+
+@accepting(
+    "a duration such as 90m, 6h, 7d, 1h30m or 45 (seconds), at most 365d; 0 or empty for none", _duration_written
+)
 def duration(raw: object, is_text: bool) -> float:
     """A span of time in seconds: a number (seconds) or amounts with units ms, s, m, h, d, w."""
     if isinstance(raw, bool):

@@ -337,6 +337,8 @@ class KafkaSettings:
         parsers.text,
         "host:port list of brokers; set means the kafka sink by default",
         env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER"),
+        flag="--bootstrap-servers",
+        metavar="HOST:PORT,...",
     )
     security_protocol: str = setting(
         "",
@@ -383,13 +385,24 @@ class KafkaSettings:
         "[kafka.topic_config]: topic configs applied to the topics synthpay creates, e.g. retention.ms"
     )
 
+    @property
+    def protocol(self) -> str:
+        """The security protocol used: the one set, else as the original (which defaulted to
+        SASL_SSL) when a username is set, else PLAINTEXT, which a local broker expects."""
+        return self.security_protocol or ("SASL_SSL" if self.sasl_username else "PLAINTEXT")
+
 
 @dataclass(frozen=True, slots=True)
 class RegistrySettings:
     """Confluent-compatible schema registry."""
 
     url: str = setting(
-        "http://localhost:8081", parsers.http_url, "schema registry URL", env=("SCHEMA_REGISTRY_ENDPOINT",)
+        "http://localhost:8081",
+        parsers.http_url,
+        "schema registry URL",
+        env=("SCHEMA_REGISTRY_ENDPOINT",),
+        flag="--registry",
+        metavar="URL",
     )
     api_key: str = setting("", parsers.text, "registry API key", env=("SCHEMA_REGISTRY_API_KEY",))
     api_secret: Secret = setting("", parsers.secret, "registry API secret", env=("SCHEMA_REGISTRY_API_SECRET",))
@@ -502,6 +515,20 @@ def sections() -> dict[str, type[DataclassInstance]]:
     return {name: kind for name, kind in found.items() if kind is not None}
 
 
+#: ``SYNTHPAY_*`` environment variables that are not settings; any other ``SYNTHPAY_*`` name
+#: that is no setting's is refused as a typo. The configuration files to read, the scenario
+#: to run; and those of the development scripts and tests (CONTRIBUTING.md):
+#: the test services' ports and paths, the integration tests' cluster, keeping the services
+#: up, the test plugin's report file, the length of the soak test.
+NOT_SETTINGS: tuple[str, ...] = (
+    "SYNTHPAY_CONFIG",
+    "SYNTHPAY_SCENARIO",
+    "SYNTHPAY_KEEP_SERVICES",
+    "SYNTHPAY_TEST_REPORT",
+    "SYNTHPAY_SOAK_S",
+)
+#: Families of ``SYNTHPAY_*`` variables that are not settings, by prefix (as NOT_SETTINGS).
+NOT_SETTINGS_PREFIXES: tuple[str, ...] = ("SYNTHPAY_SVC_", "SYNTHPAY_IT_")
 #: The original generator's status delays (code defaults) and partition counts.
 DEFAULT_STATUSES: tuple[tuple[str, int, int], ...] = (
     ("Initiated", 100, 12),

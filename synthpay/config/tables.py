@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from synthpay.config import parsers
-from synthpay.config.errors import ConfigError, Given, checked, quoted
+from synthpay.config.errors import ConfigError, Given, checked, did_you_mean, quoted
 from synthpay.config.parsers import Parser
 from synthpay.config.settings import (
     DEFAULT_STATUSES,
@@ -107,6 +107,28 @@ def statuses(specs: Mapping[str, Mapping[str, Given]]) -> dict[str, Status]:
             )
         built[name] = status
     return built
+
+
+def check_statuses_used(layers: Sequence[Given], workflows: Sequence[Workflow]) -> None:
+    """A status a ``[statuses]`` table adds that no workflow steps through is an error.
+
+    Such a status only makes an empty topic (or file), and is almost always a misspelt
+    status, whose settings then silently apply to nothing. The original's statuses stay
+    allowed unused, as they always were: a configuration with workflows of its own need not
+    use them all. A phase picks among the workflows, so a status is used only by being a step.
+    """
+    used = list(dict.fromkeys(name for workflow in workflows for name in workflow.steps))
+    defaults = {name for name, _, _ in DEFAULT_STATUSES}
+    for table in layers:
+        for name in as_table(table.raw) or ():
+            if name in defaults or name in used:
+                continue
+            close = did_you_mean(name, used)
+            guess = f"did you mean {quoted(close)}? " if close else ""
+            raise ConfigError(
+                f"statuses.{name} ({table.origin}): no workflow steps through this status; {guess}"
+                f"expected one of the statuses [[workflows]] use ({', '.join(used)}), or a workflow using it"
+            )
 
 
 def _merge_status_table(specs: dict[str, dict[str, Given]], defined_in: dict[str, str], table: Given) -> None:

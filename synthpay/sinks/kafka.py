@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
-from synthpay.config.settings import Settings
+from synthpay.config.settings import KafkaSettings, Settings
 from synthpay.model import serde
 from synthpay.model.entities import ID_HEAD, Payment
 from synthpay.model.events import ANOMALY, Event, Labels, Topic
@@ -74,6 +75,29 @@ _REFUSED_TOPIC = {
 _REFUSED_RECORD = {KafkaError.INVALID_TIMESTAMP, KafkaError.INVALID_RECORD, KafkaError._INVALID_DIFFERENT_RECORD}
 #: After a refusal, how long the records already sent get to report their fate.
 _REFUSED_FLUSH_S = 5.0
+
+
+def producer_config(kafka: KafkaSettings, linger_ms: int) -> dict[str, str]:
+    """The producer's librdkafka settings: the defaults, the connection, then [kafka.config] over them."""
+    return {**PRODUCER_DEFAULTS, "linger.ms": str(linger_ms), **connection_config(kafka), **kafka.config}
+
+
+def check_producer_config(settings: Settings, origins: Mapping[str, str]) -> None:
+    """librdkafka's own check of the producer's settings, without touching the cluster.
+
+    librdkafka checks every property and value when a client is made; with no
+    ``bootstrap.servers`` it has no broker to connect to, so the producer is made (a few
+    ms, no socket but its own wake-up pair) and dropped at once. A ConfigError names the
+    setting refused and where it came from, before a run has started anything.
+    """
+    conf: dict[str, Any] = producer_config(settings.kafka, profile(settings.run.clock).linger_ms)
+    del conf["bootstrap.servers"]
+    # Its warnings (no bootstrap.servers, a consumer's property) go to a log nobody reads:
+    # librdkafka hands a logger its lines only when the client is polled, and this one never is.
+    unread = logging.Logger("synthpay.kafka.check")  # outside logging's tree: no handler of the program's
+    unread.addHandler(logging.NullHandler())
+    conf["logger"] = unread
+    make_client(Producer, conf, settings.kafka, origins)
 
 
 def _linger_ms(settings: Settings, span: EventSpan | None) -> int:
@@ -156,12 +180,7 @@ class KafkaSink:
         self._where = kafka.bootstrap_servers
         conf = connection_config(kafka)
         self._errors = ErrorWatch(self._log)
-        producer_conf: dict[str, Any] = {
-            **PRODUCER_DEFAULTS,
-            "linger.ms": str(_linger_ms(ctx.settings, ctx.span)),
-            **conf,
-            **kafka.config,
-        }
+        producer_conf: dict[str, Any] = producer_config(kafka, _linger_ms(ctx.settings, ctx.span))
         producer_conf["error_cb"] = self._errors
         producer_conf["on_delivery"] = self._on_delivery
         producer_conf["delivery.report.only.error"] = True  # the accounting depends on it

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException
@@ -74,11 +74,11 @@ class ForeignAnswer(Exception):
 def connection_config(kafka: KafkaSettings) -> dict[str, str]:
     """Client settings shared by the producer, the admin client and verify's consumer.
 
-    The original generator defaulted to SASL_SSL + PLAIN; synthpay does so when a username
-    is given and otherwise speaks PLAINTEXT, which is what a local broker expects.
+    The protocol is :attr:`KafkaSettings.protocol`: SASL_SSL + PLAIN, as the original, when a
+    username is given.
     """
     conf = {"bootstrap.servers": kafka.bootstrap_servers, "client.id": kafka.client_id}
-    protocol = kafka.security_protocol or ("SASL_SSL" if kafka.sasl_username else "PLAINTEXT")
+    protocol = kafka.protocol
     conf["security.protocol"] = protocol
     if protocol.startswith("SASL"):
         conf["sasl.mechanisms"] = kafka.sasl_mechanisms
@@ -129,8 +129,14 @@ def error_code(exc: KafkaException) -> int | None:
     return exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
 
 
-def make_client(factory: Callable[[dict[str, Any]], T], conf: dict[str, Any], kafka: KafkaSettings) -> T:
-    """A librdkafka client, or ConfigError naming the setting it refused.
+def make_client(
+    factory: Callable[[dict[str, Any]], T],
+    conf: dict[str, Any],
+    kafka: KafkaSettings,
+    origins: Mapping[str, str] | None = None,
+) -> T:
+    """A librdkafka client, or ConfigError naming the setting it refused (and where that came
+    from, when ``origins``, by dotted key as :class:`~synthpay.config.Loaded` has them, says).
 
     librdkafka checks its settings when a client is made (a value it does not take, a
     conflict with idempotence, a CA file it cannot read, a SASL mechanism it was built
@@ -141,26 +147,39 @@ def make_client(factory: Callable[[dict[str, Any]], T], conf: dict[str, Any], ka
         return factory(conf)
     except (KafkaException, TypeError, ValueError) as exc:
         text = describe_error(exc).replace("\n", " ").strip()
-        raise ConfigError(f"{_culprit(factory, conf, kafka, text)}: rejected by the Kafka client: {text}") from None
+        setting, key = _culprit(factory, conf, kafka, text)
+        named = _as_written(setting) if key is None else _named(_as_written(setting), key, conf)
+        origin = (origins or {}).get(setting)
+        where = f" ({origin})" if origin else ""
+        raise ConfigError(f"{named}{where}: rejected by the Kafka client: {text}") from None
 
 
-def _culprit(factory: Callable[[dict[str, Any]], object], conf: dict[str, Any], kafka: KafkaSettings, text: str) -> str:
-    """The kafka.config entry refused on its own, else the setting the message names."""
+def _culprit(
+    factory: Callable[[dict[str, Any]], object], conf: dict[str, Any], kafka: KafkaSettings, text: str
+) -> tuple[str, str | None]:
+    """The setting at fault by dotted key, and the property behind it: the kafka.config entry
+    refused on its own, else the setting the message names (the property None when none is)."""
     own = {k: v for k, v in conf.items() if kafka.config.get(k) != v}
     user = [k for k in conf if k not in own]
     for key in user:
         if not _accepted(factory, {**own, key: conf[key]}):
-            return _named(f"kafka.config.{key}", key, conf)
+            return f"kafka.config.{key}", key
     if "SASL mechanism" in text and "sasl.mechanisms" in own:  # "No provider for SASL mechanism X"
-        return _named("kafka.sasl_mechanisms", "sasl.mechanisms", conf)
+        return "kafka.sasl_mechanisms", "sasl.mechanisms"
     # Longest first: "sasl.mechanisms" before "sasl.mechanism".
     for key in sorted(conf, key=len, reverse=True):
         if re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", text):
             if key in user:
-                return _named(f"kafka.config.{key}", key, conf)
+                return f"kafka.config.{key}", key
             if key in _SETTING_OF_PROPERTY:
-                return _named(_SETTING_OF_PROPERTY[key], key, conf)
-    return "kafka.config" if user else "kafka connection settings"
+                return _SETTING_OF_PROPERTY[key], key
+    return ("kafka.config" if user else "kafka connection settings"), None
+
+
+def _as_written(setting: str) -> str:
+    """A setting as TOML writes its key: a ``[kafka.config]`` property's dots are its own."""
+    table, dot, key = setting.partition("kafka.config.")
+    return f'kafka.config."{key}"' if dot and not table else setting
 
 
 def _named(setting: str, key: str, conf: dict[str, Any]) -> str:

@@ -321,7 +321,9 @@ def test_toml_nested_too_deep_names_the_key_path(tmp_path: Path) -> None:
 
 
 def test_a_delay_for_a_status_added_in_the_config_file_is_accepted(tmp_path: Path) -> None:
-    (tmp_path / "config.toml").write_text("[statuses]\nSettled = { delay_ms = 10 }\n")
+    (tmp_path / "config.toml").write_text(
+        '[statuses]\nSettled = { delay_ms = 10 }\n\n[[workflows]]\nsteps = ["Initiated", "Settled"]\n'
+    )
     settings = config.load(env={"DELAY_SETTLED": "250"}, cwd=tmp_path)
     assert settings.statuses["Settled"].delay_ms == 250
 

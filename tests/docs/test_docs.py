@@ -28,7 +28,7 @@ from conftest import REPO_DIR, subprocess_env
 from kafka_support import services
 
 from synthpay import cli
-from synthpay.config.settings import declarations, sections, structured_keys
+from synthpay.config.settings import NOT_SETTINGS, NOT_SETTINGS_PREFIXES, declarations, sections, structured_keys
 
 MARKDOWN = (REPO_DIR / "README.md", *sorted((REPO_DIR / "docs").rglob("*.md")))
 SCENARIOS = tuple(sorted((REPO_DIR / "scenarios").glob("*.toml")))
@@ -331,6 +331,7 @@ def unknown_keys(page: Path) -> set[str]:
 
 def unknown_variables(page: Path, help_text: str) -> set[str]:
     known = {name for d in declarations() for name in d.env} | set(_VARIABLE.findall(help_text))
+    known |= {*NOT_SETTINGS, *NOT_SETTINGS_PREFIXES}
     return {v for v in variables_named(page) if not (v.endswith("_") and any(k.startswith(v) for k in known))} - known
 
 

@@ -348,22 +348,22 @@ REFUSED: dict[str, tuple[dict[str, Any], Callable[[Services], dict[str, str]], s
     "linger-not-a-number": (
         {"extra": '[kafka.config]\n"linger.ms" = "soon"\n'},
         lambda svc: {},
-        "kafka.config.linger.ms = 'soon'",
+        "kafka.config.\"linger.ms\" = 'soon'",
     ),
     "acks-against-idempotence": (
         {"extra": '[kafka.config]\n"acks" = "1"\n'},
         lambda svc: {},
-        "kafka.config.acks = '1'",
+        "kafka.config.\"acks\" = '1'",
     ),
     "callback-not-callable": (
         {"extra": '[kafka.config]\n"stats_cb" = "not a function"\n'},
         lambda svc: {},
-        "kafka.config.stats_cb = 'not a function'",
+        "kafka.config.\"stats_cb\" = 'not a function'",
     ),
     "unknown-property": (
         {"extra": '[kafka.config]\n"no.such.thing" = 1\n'},
         lambda svc: {},
-        "kafka.config.no.such.thing = '1'",
+        "kafka.config.\"no.such.thing\" = '1'",
     ),
     "ca-file-missing": (
         {},

@@ -158,7 +158,9 @@ def test_a_rerun_with_the_same_run_id_is_the_same_run(tmp_path: Path) -> None:
 
 
 def test_overwrite_removes_the_earlier_runs_files(tmp_path: Path) -> None:
-    (tmp_path / "extra.toml").write_text("[statuses]\nHeld = { delay_ms = 5 }\n")
+    (tmp_path / "extra.toml").write_text(
+        '[statuses]\nHeld = { delay_ms = 5 }\n\n[[workflows]]\nsteps = ["Initiated", "Held"]\n'
+    )
     assert synthpay(tmp_path, *BACKFILL, "--payments", "50", "--out", "o", "--config", "extra.toml").returncode == 0
     assert (tmp_path / "o" / "payment-held.avro").exists()
     done = synthpay(tmp_path, *BACKFILL, "--payments", "50", "--out", "o", "--overwrite")

@@ -49,14 +49,14 @@ def refusal(factory: Callable[[dict[str, Any]], object], kafka: KafkaSettings, e
 @pytest.mark.parametrize(
     ("config", "blamed"),
     [
-        ({"linger.ms": "soon"}, "kafka.config.linger.ms = 'soon': "),  # librdkafka names its alias
-        ({"compression.type": "zstdx"}, "kafka.config.compression.type = 'zstdx': "),
-        ({"acks": "1"}, "kafka.config.acks = '1': "),  # conflicts with the default idempotence
-        ({"no.such.property": "1"}, "kafka.config.no.such.property = '1': "),
-        ({"stats_cb": "not a function"}, "kafka.config.stats_cb = 'not a function': "),  # the Python client's own
+        ({"linger.ms": "soon"}, "kafka.config.\"linger.ms\" = 'soon': "),  # librdkafka names its alias
+        ({"compression.type": "zstdx"}, "kafka.config.\"compression.type\" = 'zstdx': "),
+        ({"acks": "1"}, "kafka.config.\"acks\" = '1': "),  # conflicts with the default idempotence
+        ({"no.such.property": "1"}, "kafka.config.\"no.such.property\" = '1': "),
+        ({"stats_cb": "not a function"}, "kafka.config.\"stats_cb\" = 'not a function': "),  # the Python client's own
         (
             {"security.protocol": "SSL", "ssl.ca.location": "/nonexistent/ca.pem"},
-            "kafka.config.ssl.ca.location = '/nonexistent/ca.pem': ",
+            "kafka.config.\"ssl.ca.location\" = '/nonexistent/ca.pem': ",
         ),  # refused only together: the message names it
     ],
     ids=["alias", "bad-value", "conflict", "unknown", "python-client", "together"],
