@@ -62,19 +62,13 @@ def verify_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess
         ),
         (
             "{}",
-            [],
-            {},
-            "synthpay: config error: verify reads Kafka: set KAFKA_BOOTSTRAP_SERVERS or kafka.bootstrap_servers",
-        ),
-        (
-            "{}",
             ["--timeout", "0"],
             {},
             "synthpay: error: argument --timeout: expected a number of seconds > 0, "
             "got '0' (see synthpay verify --help)",
         ),
     ],
-    ids=["missing", "not-json", "no-plan", "no-kafka", "bad-timeout"],
+    ids=["missing", "not-json", "no-plan", "bad-timeout"],
 )
 def test_bad_usage_is_one_line_and_exit_2(
     tmp_path: Path, manifest: str | None, args: list[str], env: dict[str, str], message: str
