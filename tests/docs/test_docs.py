@@ -71,8 +71,10 @@ class Block:
 
     @property
     def needs_kafka(self) -> bool:
-        """It configures Kafka or reads a run back from it."""
-        return any(c.argv.startswith("synthpay verify") or _kafka_env(c.env) for c in self.commands)
+        """It configures Kafka, or reads a run back that it did not write with ``--sink file``."""
+        verifies = any(c.argv.startswith("synthpay verify") for c in self.commands)
+        to_files = any("--sink file" in c.argv for c in self.commands)
+        return any(_kafka_env(c.env) for c in self.commands) or (verifies and not to_files)
 
 
 def _kafka_env(env: tuple[str, ...]) -> bool:
