@@ -104,7 +104,9 @@ def _canonical(text: str) -> str:
 def _read_file(path: Path, topic: str, schema: str, reader: Reader, manifest: Manifest, wrong: Offenders) -> int:
     """Tally one file's records; return how many were read."""
     tally, read_count = reader.tally, 0
-    phased, labelled = manifest.scenario is not None, manifest.labelled
+    # The sink writes labels with phases, anomalies or zipf: drawn delays alone need none.
+    phased = manifest.scenario is not None and len(manifest.scenario.phases) > 1
+    labelled = manifest.labelled
     labels = _labels(path, reader) if phased or labelled else None
     try:
         with path.open("rb") as f:

@@ -1,7 +1,7 @@
 """The outcome of a verification: its checks, as text for a reader or JSON for a program.
 
-The JSON document's shape is a contract (docs/reference/cli.md#verify-json): within its
-``version`` keys are only added.
+The JSON document's shape is a contract (docs/reference/cli.md, "The ``--json`` report"):
+within its ``version`` keys are only added.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,7 @@ def test_catches_duplicates_foreign_and_garbled_records(tmp_path: Path) -> None:
 
 def test_a_setting_the_kafka_client_refuses_is_exit_2(tmp_path: Path) -> None:
     summary, _, _ = run_engine(tmp_path, {"run.payments": 3})
-    (tmp_path / "s.json").write_text(summary.to_json())
+    (tmp_path / "s.json").write_text(replace(summary, sink="kafka").to_json())  # a Kafka run's summary
     proc = verify_cli(
         tmp_path,
         "s.json",

@@ -117,6 +117,14 @@ def test_phases_and_anomalies_pass_on_files(tmp_path: Path, capsys: pytest.Captu
     assert set(checks.values()) == {"PASS"}
 
 
+def test_drawn_delays_without_phases_pass_without_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.toml").write_text(SCENARIO.split("[[phases]]")[0])
+    summary, out = file_run(tmp_path, "--config", str(tmp_path / "c.toml"))
+    assert not list(out.glob("*.labels"))
+    code, checks, _ = verify(capsys, str(summary))
+    assert code == 0 and checks["delay distributions"] == "PASS"
+
+
 def test_records_reordered_under_their_labels_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "c.toml").write_text(SCENARIO)
     summary, out = file_run(tmp_path, "--config", str(tmp_path / "c.toml"))
