@@ -85,6 +85,7 @@ def test_a_file_run_passes_without_kafka(tmp_path: Path, capsys: pytest.CaptureF
     assert set(checks) == {"counts", "records", "workflows", "order", "duplicates", "banks", "schemas"}
     assert set(checks.values()) == {"PASS"}
     assert json.loads(summary.read_text())["out"] == str(out.resolve())
+    assert not list(out.glob("*.labels"))  # a default run writes what it always did
 
 
 def test_a_dropped_record_fails_counts_and_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,6 +145,14 @@ def test_records_without_their_labels_fail_records(tmp_path: Path, capsys: pytes
     assert checks["records"] == "FAIL"
 
 
+def test_overwrite_removes_an_earlier_runs_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.toml").write_text(SCENARIO)
+    file_run(tmp_path, "--config", str(tmp_path / "c.toml"))
+    summary, out = file_run(tmp_path, "--payments", "50", "--overwrite")
+    assert not list(out.glob("*.labels"))
+    assert verify(capsys, str(summary))[0] == 0
+
+
 @pytest.mark.parametrize("sink", ["null", "stdout"])
 def test_a_run_that_keeps_no_records_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sink: str
@@ -153,6 +162,7 @@ def test_a_run_that_keeps_no_records_is_one_line_and_exit_2(
     assert main([*argv, "--log-level", "warning"]) == 0
     code, checks, err = verify(capsys, str(summary))
     assert (code, checks, err) == (2, {}, f"synthpay: verify cannot check a {sink} run: it keeps no records\n")
+    assert "out" not in json.loads(summary.read_text())
 
 
 def test_a_kafka_run_without_kafka_configured_is_one_line_and_exit_2(
