@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         loaded = config.load_with_origins(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
         settings = loaded.settings
         if parsed.command == "verify":
-            return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout)
+            return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout, parsed.json)
         # Plugins are code: they are imported here, never while loading the configuration.
         sinks = load_registry(settings.plugins)
         sink = sinks.sink(settings.run.sink)

@@ -116,14 +116,19 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "verify",
         parents=[files],
-        help="check a run's topics against its --summary-json",
-        description="Consume the run's topics from the beginning and check them against the summary "
-        "`run --summary-json` wrote: counts, workflows, order and timing, duplicates, bank references, "
-        "schema ids. Connection settings come from the usual configuration. Exit 0 if every check "
-        "passes, 1 if one fails, 2 on bad usage.",
+        help="check a run's records against its --summary-json",
+        description="Read the run's records back (a Kafka run's topics from the beginning, a file run's "
+        ".avro files) and check them against the summary `run --summary-json` wrote: counts, workflows, "
+        "order and timing, duplicates, bank references, schemas, phases and anomalies. Kafka's connection "
+        "settings come from the usual configuration. Exit 0 if every check passes, 1 if one fails, 2 on bad usage.",
     )
-    check.add_argument("manifest", metavar="SUMMARY_JSON", help="the file `synthpay run --summary-json` wrote")
+    check.add_argument(
+        "manifest",
+        metavar="SUMMARY_JSON",
+        help="the file `synthpay run --summary-json` wrote, or a run directory holding it as summary.json",
+    )
     check.add_argument("--run-id", help="count only records with this run_id header (default: the summary's)")
+    check.add_argument("--json", action="store_true", help="print the report as one JSON document")
     check.add_argument(
         "--timeout",
         type=_seconds,

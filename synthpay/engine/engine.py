@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import trio
 from structlog.typing import FilteringBoundLogger
@@ -461,4 +462,5 @@ class Engine:
             delays=delays,
             anomalies=scheduler.anomaly_report(),
             offsets=ledger.offsets,  # filled by a sink that knows where its records went
+            out=str(Path(self.settings.file.dir).resolve()) if self.settings.run.sink == "file" else "",
         )

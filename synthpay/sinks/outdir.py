@@ -10,7 +10,8 @@ Two locks, both ``flock``s the kernel drops when the process ends, even on SIGKI
 
 A run that finds the directory free but holding ``.avro`` files of another run id refuses
 too, unless ``file.overwrite``: then it removes them first, so no file of an earlier run
-(with other statuses, say) is left beside the new ones. Files of its own run id are its
+(with other statuses, say) is left beside the new ones. Their ``.labels`` files go with
+them, and so do labels left without one, which would label the new run's records. Files of its own run id are its
 siblings' (a ``--processes`` child that finished first) and stay.
 """
 
@@ -109,7 +110,7 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
             f"file sink: {quoted(str(directory))} holds {len(earlier)} .avro file(s) of an earlier run; "
             "give another --out, or --overwrite (file.overwrite) to replace them"
         )
-    for path in earlier:
+    for path in (*earlier, *directory.glob("*.labels")):
         path.unlink()
     os.ftruncate(held, 0)
     os.pwrite(held, run_id.encode() + b"\n", 0)

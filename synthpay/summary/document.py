@@ -74,6 +74,8 @@ class Summary:
     anomalies: AnomalyReport | None = None
     # With the kafka sink: per topic, the offset range of each partition the run wrote to.
     offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)
+    # With the file sink: the absolute directory its files were written to (verify reads them there).
+    out: str = ""
 
     @property
     def events_cut(self) -> int:

@@ -92,6 +92,7 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         delays=first.delays,
         anomalies=_merge_anomalies(parts),
         offsets=_merge_offsets(parts),
+        out=first.out,  # the children share one directory
     )
 
 

@@ -1,9 +1,8 @@
-"""The checks over a verification's tally, and the report they make."""
+"""The checks over a verification's tally, in the report's order."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from synthpay.verify import anomalies as anomaly_checks
 from synthpay.verify import deleted
@@ -15,32 +14,12 @@ from synthpay.verify.tally import Tally, fill_missing, holds, payment_id, phase_
 from synthpay.verify.workflows import classify
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """The outcome of a verification."""
+def judge(manifest: Manifest, tally: Tally, schemas: Check | None = None) -> list[Check]:
+    """Every check of the report, in its order, over what reading the run tallied.
 
-    run_id: str
-    checks: tuple[Check, ...]
-    consumed: int
-    elapsed_s: float
-
-    @property
-    def ok(self) -> bool:
-        """True when every check passed."""
-        return all(c.ok for c in self.checks)
-
-    def render(self) -> str:
-        """The readable report: one PASS/FAIL line per check, then the verdict."""
-        failed = sum(not c.ok for c in self.checks)
-        verdict = "OK: every check passed" if self.ok else f"FAILED: {failed} of {len(self.checks)} checks"
-        lines = [f"synthpay verify: run {self.run_id}: read {self.consumed} records in {self.elapsed_s:.1f}s"]
-        lines += [c.render() for c in self.checks]
-        lines.append(verdict)
-        return "\n".join(lines) + "\n"
-
-
-def judge(manifest: Manifest, tally: Tally) -> list[Check]:
-    """Every check of the report, in its order, over what consuming the run tallied."""
+    ``schemas``: the line on the records' schemas when they come from elsewhere than the
+    schema registry (a file's own header); by default, the registry's ids.
+    """
     found = deleted.gone(manifest, tally.consumed, tally.log_start)
     gone = {g.topic: g for g in found}
     wrong = [
@@ -97,7 +76,8 @@ def judge(manifest: Manifest, tally: Tally) -> list[Check]:
             f"{manifest.banks_topic}",
             tuple(sorted(missing_banks)[:SHOWN]),
         ),
-        Check(
+        schemas
+        or Check(
             "schemas",
             not tally.unresolved and bool(resolved),
             f"{len(resolved)} of {len(tally.schemas)} schema ids resolve in the registry",

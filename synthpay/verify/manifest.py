@@ -41,6 +41,8 @@ class Manifest:
     anomaly_phases: Timeline | None = None  # phases with [anomalies]: their labelled records are counted per phase
     offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)  # where the run's records lie
     ground_truth: str = ""  # the topic of the events the run withheld ("" in a summary from before it)
+    sink: str = "kafka"  # where the run wrote: what verify reads
+    out: str = ""  # the file sink's directory ("" for other sinks, and in a summary from before it)
 
     @property
     def labelled(self) -> bool:
@@ -77,4 +79,6 @@ def load_manifest(path: str) -> Manifest:
         ),
         offsets=summary.offsets,
         ground_truth=plan.ground_truth_topic,
+        sink=summary.sink,
+        out=summary.out,
     )

@@ -1,17 +1,20 @@
-"""One verification: consume the run's topics into a tally, then judge it."""
+"""One verification: read the run's records into a tally (its Kafka topics, or its files), then judge it."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from confluent_kafka import KafkaException
 
 from synthpay.config.settings import Settings
 from synthpay.sinks.kafka_client import RegistryUnreachable, call_registry, describe_error, registry_client
+from synthpay.verify import files
 from synthpay.verify.consume import Cluster, consume
 from synthpay.verify.errors import VerifyError
-from synthpay.verify.judge import Report, judge
+from synthpay.verify.judge import judge
 from synthpay.verify.manifest import Manifest
+from synthpay.verify.report import Report
 from synthpay.verify.tally import Reader
 
 
@@ -35,4 +38,22 @@ def verify(settings: Settings, manifest: Manifest, run_id: str, timeout_s: float
         raise VerifyError(f"verify: {exc}") from None
     finally:
         cluster.consumer.close()
-    return Report(run_id, tuple(judge(manifest, reader.tally)), read, time.monotonic() - began)
+    return Report(
+        run_id,
+        tuple(judge(manifest, reader.tally)),
+        read,
+        time.monotonic() - began,
+        "kafka",
+        settings.kafka.bootstrap_servers,
+        dict(reader.tally.consumed),
+    )
+
+
+def verify_files(manifest: Manifest, summary: Path, run_id: str) -> Report:
+    """Read a file-sink run's files (where the summary says, else beside it) and check them against ``manifest``."""
+    began = time.monotonic()
+    directory = files.locate(manifest, summary, run_id)
+    reader = Reader(manifest, run_id)
+    read, schemas = files.read(directory, reader, manifest)
+    checks = tuple(judge(manifest, reader.tally, schemas))
+    return Report(run_id, checks, read, time.monotonic() - began, "file", str(directory), dict(reader.tally.consumed))

@@ -80,9 +80,14 @@ def phase_of(packed: int, statuses: int) -> int:
 
 
 class Reader:
-    """Decodes and tallies records; one instance per verification."""
+    """Decodes and tallies records; one instance per verification.
 
-    def __init__(self, manifest: Manifest, run_id: str, fetch_schema: Callable[[int], str]) -> None:
+    ``record`` takes a record as Kafka holds it (key, wire-format value, headers), its
+    schema ids looked up with ``fetch_schema``; ``decoded`` one already decoded, with its
+    labels, as the file sink keeps it.
+    """
+
+    def __init__(self, manifest: Manifest, run_id: str, fetch_schema: Callable[[int], str] | None = None) -> None:
         self._manifest = manifest
         self._run_id = run_id.encode()
         self._fetch_schema = fetch_schema
@@ -111,12 +116,28 @@ class Reader:
         if key is None or key.decode(errors="replace") != decoded.get("id"):
             tally.bad_records.add(f"{where}: key is not the record's id")
             return
+        self.decoded(topic, decoded, phase, anomaly, timestamp, where)
+
+    def decoded(
+        self,
+        topic: str,
+        rec: dict[str, Any],
+        phase: str | bytes | None,
+        anomaly: str | bytes | None,
+        timestamp: int | None,
+        where: str = "",
+    ) -> None:
+        """Tally one decoded record of the run, with its labels (None: the run has none to give)."""
+        if not isinstance(rec.get("id"), str):
+            self.tally.bad_records.add(f"{topic}: a record without an id")
+            return
+        where = where or f"{topic}: {rec['id']!r}"
         if topic == self._manifest.banks_topic:
-            tally.banks.add(decoded["id"])
+            self.tally.banks.add(rec["id"])
         elif topic == self._manifest.ground_truth:
-            self._withheld(decoded, where, phase)
+            self._withheld(rec, where, phase)
         else:
-            self._payment(topic, decoded, where, phase, anomaly, timestamp)
+            self._payment(topic, rec, where, phase, anomaly, timestamp)
 
     def _decode(self, topic: str, value: bytes | None) -> dict[str, Any] | None:
         tally = self.tally
@@ -146,6 +167,9 @@ class Reader:
         A registry that does not answer, or refuses the credentials, ends the verification:
         every record would fail alike, and the report would blame the records.
         """
+        if self._fetch_schema is None:  # reading files: a record in the wire format is not the sink's
+            self.tally.unresolved[schema_id] = "no schema registry to ask"
+            return None
         try:
             text = self._fetch_schema(schema_id)
         except SchemaRegistryError as exc:
