@@ -693,7 +693,7 @@ BAD = [
     ),
     (
         "deeply-nested-toml",
-        "x = " + "[" * 2000 + "]" * 2000 + "\n",
+        "x = " + "[" * 20_000 + "]" * 20_000 + "\n",
         {},
         [],
         "config.toml: tables or arrays nested more than 32 deep; expected a synthpay configuration",
