@@ -1,6 +1,6 @@
-"""Command line: ``synthpay run``, ``synthpay validate`` and ``synthpay verify``.
+"""Command line: ``synthpay run``, ``synthpay validate``, ``synthpay verify`` and ``synthpay scenarios``.
 
-The grammar is in ``args``, each command in its own module (``run``, ``verify``), the exit
+The grammar is in ``args``, each command in its own module (``run``, ``verify``, ``scenarios``), the exit
 codes and what they mean in ``exitcodes``. ``main`` runs one command and returns its code,
 touching nothing process-wide; ``entry``, the console script (and ``python -m synthpay``,
 which every ``--processes`` child is), also tunes the process for the run's clock.
@@ -14,10 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, run, summary_file, verify
+from synthpay.cli import args, run, scenarios, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
+from synthpay.engine.identity import with_run_id
 from synthpay.sinks.registry import PluginError, load_registry
 
 __all__ = ["ExitCode", "entry", "main"]
@@ -33,17 +34,22 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     ``prepare`` is called with the clock's profile just before a run starts.
     """
     parsed = args.parse(argv)
+    if parsed.command == "scenarios":  # needs no configuration: a broken one must not hide the list
+        return scenarios.command(parsed.name)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
-        loaded = config.load_with_origins(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
+        loaded = config.load_with_origins(
+            config_path=parsed.config, scenario=parsed.scenario, env_file=parsed.env_file, flags=flags
+        )
         settings = loaded.settings
         if parsed.command == "verify":
             return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout)
         # Plugins are code: they are imported here, never while loading the configuration.
         sinks = load_registry(settings.plugins)
         sink = sinks.sink(settings.run.sink)
-        if parsed.command == "run" and settings.run.summary_json:
-            summary_file.check(settings.run.summary_json, loaded.origins["run.summary_json"])
+        if parsed.command == "run":
+            settings = with_run_id(settings)
+            summary_file.check(settings, loaded.origins["run.summary_json"])
     except (ConfigError, PluginError) as exc:
         print(f"synthpay: config error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -14,6 +14,7 @@ from structlog.typing import FilteringBoundLogger
 
 from synthpay.cli import summary_file
 from synthpay.cli.exitcodes import ExitCode
+from synthpay.config import placeholders
 from synthpay.config.clocks import ClockProfile, profile
 from synthpay.config.errors import ConfigError, quoted
 from synthpay.config.settings import Settings
@@ -23,6 +24,7 @@ from synthpay.engine.identity import RunIdentity, resolve_identity
 from synthpay.engine.snapshot import Service
 from synthpay.services import metrics, notify, progress
 from synthpay.services.logs import make_logger, terminal
+from synthpay.sinks import outdir
 from synthpay.sinks.base import SinkError, SinkRefused
 from synthpay.sinks.registry import SinkFactory
 from synthpay.summary.document import Summary
@@ -143,17 +145,23 @@ def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger) -> 
     """Tables, summary file, closing log line; the exit code says whether all was delivered."""
     out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
     out.write("\n" + render(summary))
-    out.flush()
-    if settings.run.summary_json:
+    summary_json = summary_file.target(settings)
+    if settings.run.sink == "file":
+        shared = placeholders.shared_parent(settings.file.dir)
+        linked = f" ({shared / outdir.LATEST} links there)" if shared is not None else ""
+        out.write(f"Files: {placeholders.expand(settings.file.dir, settings.run.run_id)}{linked}\n")
+    if summary_json:
         try:
-            summary_file.write(settings.run.summary_json, summary.to_json() + "\n")
+            summary_file.write(summary_json, summary.to_json() + "\n")
         except OSError as exc:
             print(
-                f"synthpay: error: --summary-json: cannot write {quoted(settings.run.summary_json)}: "
+                f"synthpay: error: --summary-json: cannot write {quoted(summary_json)}: "
                 f"{exc.strerror or type(exc).__name__}",
                 file=sys.stderr,
             )
             return ExitCode.FAILED
+        out.write(f"Summary: {summary_json}\n")
+    out.flush()
     log.info(
         "run_end",
         ok=summary.ok,
