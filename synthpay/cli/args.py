@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="synthpay",
         description="Synthetic payment-workflow events for Kafka pipelines. Settings come from "
-        "config.toml, then .env, then the environment, then these flags.",
+        "config.toml, then a --scenario, then .env, then the environment, then these flags.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser(
