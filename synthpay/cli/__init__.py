@@ -1,6 +1,6 @@
-"""Command line: ``synthpay run``, ``validate``, ``preview`` and ``verify``.
+"""Command line: ``synthpay run``, ``validate``, ``preview``, ``verify`` and ``scenarios``.
 
-The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``), the exit
+The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``, ``scenarios``), the exit
 codes and what they mean in ``exitcodes``. ``main`` runs one command and returns its code,
 touching nothing process-wide; ``entry``, the console script (and ``python -m synthpay``,
 which every ``--processes`` child is), also tunes the process for the run's clock.
@@ -15,10 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, preview, run, summary_file, verify
+from synthpay.cli import args, preview, run, scenarios, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
+from synthpay.engine.identity import with_run_id
 from synthpay.sinks.registry import PluginError, load_registry
 
 __all__ = ["ExitCode", "entry", "main"]
@@ -34,19 +35,24 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     ``prepare`` is called with the clock's profile just before a run starts.
     """
     parsed = args.parse(argv)
+    if parsed.command == "scenarios":  # needs no configuration: a broken one must not hide the list
+        return scenarios.command(parsed.name)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
         if parsed.command == "preview":
             flags = preview.flags(flags, follow=parsed.follow)
-        loaded = config.load_with_origins(config_path=parsed.config, env_file=parsed.env_file, flags=flags)
+        loaded = config.load_with_origins(
+            config_path=parsed.config, scenario=parsed.scenario, env_file=parsed.env_file, flags=flags
+        )
         settings = loaded.settings
         if parsed.command == "verify":
             return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout, parsed.json)
         # Plugins are code: they are imported here, never while loading the configuration.
         sinks = load_registry(settings.plugins)
         sink = sinks.sink(settings.run.sink)
-        if parsed.command == "run" and settings.run.summary_json:
-            summary_file.check(settings.run.summary_json, loaded.origins["run.summary_json"])
+        if parsed.command == "run":
+            settings = with_run_id(settings)
+            summary_file.check(settings, loaded.origins["run.summary_json"])
         if parsed.command == "validate" or settings.run.sink == "kafka":
             # librdkafka's own word on [kafka.config], before a run has started anything;
             # imported here, as the sink imports it: the Kafka client adds half a second to start-up.

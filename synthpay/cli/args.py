@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         help="TOML configuration; give it again to layer another file over it, the later file winning each "
         "setting it gives (default: ./config.toml if present; or SYNTHPAY_CONFIG)",
     )
+    files.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="a named scenario (see `synthpay scenarios`), layered over the configuration files and under "
+        ".env, the environment and the flags (or SYNTHPAY_SCENARIO)",
+    )
     files.add_argument("--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)")
     common = _Parser(add_help=False, parents=[files])
     for declared in declarations():
@@ -70,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="synthpay",
         description="Synthetic payment-workflow events for Kafka pipelines. Settings come from "
-        "config.toml, then .env, then the environment, then these flags.",
+        "config.toml, then a --scenario, then .env, then the environment, then these flags.",
     )
     parser.add_argument("--version", action="version", version=f"synthpay {version('synthpay')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -136,6 +142,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up after this long without a record (default 30)",
     )
+    shown = sub.add_parser(
+        "scenarios",
+        help="list the named scenarios, or print one",
+        description="Without NAME, list every scenario `run --scenario NAME` accepts, one line each; "
+        "with NAME, print its TOML (to copy, edit and run with --config).",
+    )
+    shown.add_argument("name", nargs="?", metavar="NAME", help="the scenario to print")
     return parser
 
 

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 import trio
 import trio.testing
@@ -18,6 +19,7 @@ from structlog.typing import FilteringBoundLogger
 
 from synthpay.cli import summary_file
 from synthpay.cli.exitcodes import ExitCode
+from synthpay.config import placeholders
 from synthpay.config.clocks import ClockProfile, profile
 from synthpay.config.errors import ConfigError, quoted
 from synthpay.config.settings import Settings
@@ -27,6 +29,7 @@ from synthpay.engine.identity import RunIdentity, resolve_identity
 from synthpay.engine.snapshot import Service
 from synthpay.services import metrics, notify, progress
 from synthpay.services.logs import make_logger, terminal
+from synthpay.sinks import outdir
 from synthpay.sinks.base import ReaderGone, SinkError, SinkRefused
 from synthpay.sinks.registry import SinkFactory
 from synthpay.summary.document import Summary
@@ -163,28 +166,45 @@ def report_failure(error: BaseException, log: FilteringBoundLogger) -> None:
     print(f"synthpay: error: {error}", file=sys.stderr)
 
 
+def _files_line(settings: Settings) -> str:
+    """Where a file-sink run's files went, and the ``latest`` link to them; "" for other sinks."""
+    if settings.run.sink != "file":
+        return ""
+    shared = placeholders.shared_parent(settings.file.dir)
+    linked = f" ({shared / outdir.LATEST} links there)" if shared is not None else ""
+    return f"Files: {placeholders.expand(settings.file.dir, settings.run.run_id)}{linked}\n"
+
+
+def _closing(out: TextIO, text: str) -> None:
+    """Write closing output; a reader that is gone (`synthpay run | head`) had its chance to read it."""
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        pass
+
+
 def _finish(settings: Settings, summary: Summary, log: FilteringBoundLogger, *, reader_gone: bool = False) -> ExitCode:
     """Tables, summary file, closing log line; the exit code says whether all was delivered.
 
     ``reader_gone``: the reader of stdout ended the run; no tables, and what it left unread is no failure.
     """
+    out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
     if not reader_gone:
-        out = sys.stderr if settings.run.sink == "stdout" else sys.stdout
+        _closing(out, "\n" + render(summary) + _files_line(settings))
+    summary_json = summary_file.target(settings)
+    if summary_json:
         try:
-            out.write("\n" + render(summary))
-            out.flush()
-        except BrokenPipeError:
-            pass  # `synthpay run | head`: the reader is gone, and the tables were its to read
-    if settings.run.summary_json:
-        try:
-            summary_file.write(settings.run.summary_json, summary.to_json() + "\n")
+            summary_file.write(summary_json, summary.to_json() + "\n")
         except OSError as exc:
             print(
-                f"synthpay: error: --summary-json: cannot write {quoted(settings.run.summary_json)}: "
+                f"synthpay: error: --summary-json: cannot write {quoted(summary_json)}: "
                 f"{exc.strerror or type(exc).__name__}",
                 file=sys.stderr,
             )
             return ExitCode.FAILED
+        if not reader_gone:
+            _closing(out, f"Summary: {summary_json}\n")
     log.info(
         "run_end",
         ok=summary.ok,

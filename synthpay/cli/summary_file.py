@@ -1,8 +1,11 @@
 """Where ``--summary-json`` goes: checked before a run generates anything, written after it, never waited on.
 
-A run into Kafka cannot be verified without its summary, so a path it cannot be written to
-is refused before the first event. Only a regular file (or a new one) is accepted: opening
-a fifo blocks until a reader comes, a directory or a device is no place for a manifest.
+The path is ``run.summary_json`` with the run id in place of ``{run_id}``; left empty, a
+file-sink run writes ``summary.json`` in its own directory, beside its files, and any other
+run writes none. A run into Kafka cannot be verified without its summary, so a path it
+cannot be written to is refused before the first event. Only a regular file (or a new one)
+is accepted: opening a fifo blocks until a reader comes, a directory or a device is no place
+for a manifest.
 """
 
 from __future__ import annotations
@@ -11,13 +14,34 @@ import os
 import stat
 from pathlib import Path
 
+from synthpay.config import placeholders
 from synthpay.config.errors import ConfigError
+from synthpay.config.settings import Settings
 
 _EXPECTED = "expected a regular file, or a new one in an existing, writable directory"
 
 
-def check(path: str, origin: str) -> None:
-    """Raise ConfigError unless the summary can be written to ``path``; ``origin`` is the layer that named it."""
+DEFAULT_NAME = "summary.json"
+
+
+def target(settings: Settings) -> str:
+    """Where the summary of a run with these settings (its run id given) goes; "" for nowhere."""
+    if settings.run.summary_json:
+        return placeholders.expand(settings.run.summary_json, settings.run.run_id)
+    if settings.run.sink == "file":
+        return str(Path(placeholders.expand(settings.file.dir, settings.run.run_id)) / DEFAULT_NAME)
+    return ""
+
+
+def check(settings: Settings, origin: str) -> None:
+    """Raise ConfigError unless the summary can be written where it goes; ``origin`` is the layer that named it.
+
+    The default place is the file sink's directory, which the sink makes and claims before
+    the first event: there is nothing to check yet.
+    """
+    if not settings.run.summary_json:
+        return
+    path = target(settings)
     problem = _problem(Path(path))
     if problem is not None:
         raise ConfigError(f"--summary-json (run.summary_json) = {path!r} ({origin}): {problem}; {_EXPECTED}")

@@ -1,13 +1,14 @@
 """Loading the configuration: every layer into one validated, frozen :class:`Settings`.
 
 Precedence, lowest first: built-in defaults < ``config.toml`` (or the ``--config`` files, each
-over the ones before it) < ``.env`` file < environment < command-line flags. What each
+over the ones before it) < the ``--scenario`` < ``.env`` file < environment < command-line flags. What each
 setting is (default, parser, names) is declared once, in :mod:`synthpay.config.settings`;
 this module only reads the layers and applies those declarations, then hands the tables to
 :mod:`synthpay.config.tables` and the settings that depend on each other to
 :mod:`synthpay.config.rules`. Anything wrong raises :class:`ConfigError` with one line that
 names the setting, where it came from, the bad value and what is accepted. Loading runs no
-plugin code: the command line resolves plugins and sinks from ``settings.plugins``."""
+plugin code (but for importing the package of a ``--scenario``, see
+:mod:`synthpay.config.scenarios`): the command line resolves plugins and sinks from ``settings.plugins``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 
-from synthpay.config import rules, tables
+from synthpay.config import rules, scenarios, tables
 from synthpay.config.errors import ConfigError, Given, checked, did_you_mean, quoted
 from synthpay.config.parsers import Secret
 from synthpay.config.settings import (
@@ -79,6 +80,7 @@ class Sources(TypedDict, total=False):
     """Where the layers come from: the keyword arguments of :func:`load_with_origins`."""
 
     config_path: str | Sequence[str] | None
+    scenario: str | None
     env: Mapping[str, str] | None
     flags: Mapping[str, object] | None
     env_file: str | None
@@ -94,6 +96,7 @@ def load(**sources: Unpack[Sources]) -> Settings:
 def load_with_origins(
     *,
     config_path: str | Sequence[str] | None = None,
+    scenario: str | None = None,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, object] | None = None,
     env_file: str | None = None,
@@ -104,7 +107,8 @@ def load_with_origins(
 
     ``config_path`` is one TOML file or several, each layered over the ones before it (see
     :func:`_apply_toml`); without it, ``$SYNTHPAY_CONFIG`` (paths separated by ``os.pathsep``),
-    else ``./config.toml`` if there is one.
+    else ``./config.toml`` if there is one. ``scenario`` (else ``$SYNTHPAY_SCENARIO``) names a
+    scenario to layer over them all.
     """
     cwd = cwd or Path.cwd()
     environ = dict(os.environ if env is None else env)
@@ -115,6 +119,9 @@ def load_with_origins(
     paths = _config_files([name for name in named if name], cwd) if read_files else []
     for path, origin in paths:
         _apply_toml(_read_toml(path), origin, layers)
+    chosen = _scenario(scenario, environ) if read_files else None
+    if chosen is not None:
+        _apply_toml(_parse_toml(chosen.text(), chosen.path.name), chosen.origin, layers)
     dotenv = _read_dotenv(env_file, cwd) if read_files else {}
     for layer_name, layer in ((dotenv_origin(env_file), dotenv), ("environment", environ)):
         _apply_env(layer, layer_name, layers)
@@ -125,7 +132,8 @@ def load_with_origins(
     parsed = {key: checked(_BY_KEY[key].parse, value) for key, value in layers.values.items()}
     _read_secret_files(parsed, layers.values, environ.get("CREDENTIALS_DIRECTORY"), cwd)
     specs = tables.status_specs(layers.tables.get("statuses", []), layers.delays)
-    source = os.pathsep.join(str(path) for path, _ in paths)
+    # The scenario ranks above every file (config.rules reads the layers' order from here).
+    source = os.pathsep.join([*(str(path) for path, _ in paths), *([str(chosen.path)] if chosen else [])])
     built = _build(parsed, layers, tables.statuses(specs), source)
     tables.check_statuses_used(layers.tables.get("statuses", []), built.workflows)
     settings = rules.apply(built, layers.values)
@@ -204,23 +212,40 @@ def _config_files(named: Sequence[str], cwd: Path) -> list[tuple[Path, str]]:
     return [(path, name if path.name in shared else path.name) for path, name in zip(found, named, strict=True)]
 
 
+def _scenario(flag: str | None, environ: Mapping[str, str]) -> scenarios.Scenario | None:
+    """The scenario ``--scenario`` (else ``SYNTHPAY_SCENARIO``) names, if one does."""
+    if flag:
+        return scenarios.find(flag, "--scenario")
+    named = environ.get("SYNTHPAY_SCENARIO", "").strip()
+    return scenarios.find(named, "SYNTHPAY_SCENARIO") if named else None
+
+
 def _read_toml(path: Path) -> dict[str, object]:
-    expected = f"tables or arrays nested more than {_MAX_TOML_DEPTH} deep; expected a synthpay configuration"
     try:
         with path.open("rb") as fh:
-            doc: dict[str, object] = tomllib.load(fh)
-    except RecursionError:
-        # The parser gave up part way: there is no key to name.
-        raise ConfigError(f"{path.name}: {expected}") from None
+            content = fh.read()
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {quoted(str(path))}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+    try:
+        text = content.decode()
     except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing
         raise ConfigError(f"{path.name}: invalid TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return _parse_toml(text, path.name)
+
+
+def _parse_toml(text: str, name: str) -> dict[str, object]:
+    """The document ``text``, which error lines call ``name``."""
+    expected = f"tables or arrays nested more than {_MAX_TOML_DEPTH} deep; expected a synthpay configuration"
+    try:
+        doc: dict[str, object] = tomllib.loads(text)
+    except RecursionError:
+        # The parser gave up part way: there is no key to name.
+        raise ConfigError(f"{name}: {expected}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: invalid TOML: {exc}") from None
     where = _too_deep(doc, _MAX_TOML_DEPTH)
     if where is not None:
-        raise ConfigError(f"{path.name}: {_key_path(where)}: {expected}")
+        raise ConfigError(f"{name}: {_key_path(where)}: {expected}")
     return doc
 
 

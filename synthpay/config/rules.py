@@ -39,7 +39,7 @@ def _backfill(settings: Settings, given: Mapping[str, Given]) -> Settings:
     """A backfill runs under the virtual clock and, in batch mode, covers the whole span it names.
 
     ``run.start`` and ``run.clock = "real"`` say otherwise about where the event time
-    begins: set in a later layer than the backfill (``--config scenarios/x.toml --clock
+    begins: set in a later layer than the backfill (``--scenario flash-sale --clock
     real``) they win, as any later layer does; set in the same layer they conflict. A batch
     backfill ends starting payments at now (unless ``run.duration`` says otherwise) and is
     not capped by ``run.payments`` at its default (the shipped config.toml spells the
@@ -74,7 +74,7 @@ def _clock_for_start(clock: Clock, given: Mapping[str, Given]) -> Clock:
     return clock if given["run.clock"].origin != "default" else "virtual"
 
 
-#: How layers rank, lowest first; configuration files rank between 1 and 2, in their order.
+#: How layers rank, lowest first; configuration files (then a scenario) rank between 1 and 2, in their order.
 _RANKS = {"default": 0.0, "environment": 3.0, "command line": 4.0}
 
 
@@ -83,8 +83,9 @@ def _rank(value: Given, files: list[str]) -> float:
     if value.origin in _RANKS:
         return _RANKS[value.origin]
     for index, path in enumerate(files):
-        # A file is named by its name, or by its path when two files share a name.
-        if value.origin in (path, PurePath(path).name):
+        # A file is named by its name, or by its path when two files share a name; a
+        # scenario (the last, when there is one) as "scenario NAME (PATH)".
+        if value.origin in (path, PurePath(path).name) or value.origin.endswith(f" ({path})"):
             return 1 + (index + 1) / (len(files) + 1)
     return 2.0  # the .env file
 

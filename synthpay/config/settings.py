@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from synthpay.config import parsers
+from synthpay.config import parsers, placeholders
 from synthpay.config.parsers import Parser, literal_values
 from synthpay.config.parsers import Secret as Secret  # re-exported: a setting's type
 
@@ -166,7 +166,12 @@ class RunSettings:
         metavar="SECONDS",
     )
     summary_json: str = setting(
-        "", parsers.text, "also write the final summary as JSON to this file", flag="--summary-json", metavar="PATH"
+        "",
+        placeholders.path_template,
+        "also write the final summary as JSON to this file; {run_id} stands for the run id "
+        "(default: summary.json in the file sink's directory; none for other sinks)",
+        flag="--summary-json",
+        metavar="PATH",
     )
     shutdown_grace_s: float = setting(
         20.0,
@@ -317,7 +322,14 @@ class EngineSettings:
 class FileSettings:
     """The embedded default sink: one Avro object container file per topic."""
 
-    dir: str = setting("out", parsers.text, "directory of the file sink's .avro files", flag="--out", metavar="DIR")
+    dir: str = setting(
+        "out/{run_id}",
+        placeholders.path_template,
+        "directory of the file sink's .avro files (and the run's summary.json); {run_id} stands for the "
+        "run id, so each run has its own, and out/latest links to the newest",
+        flag="--out",
+        metavar="DIR",
+    )
     codec: Codec = setting("deflate", parsers.choice(Codec), "Avro block codec: deflate or null")
     overwrite: bool = setting(
         False,

@@ -18,6 +18,7 @@ from pathlib import Path
 import trio
 from structlog.typing import FilteringBoundLogger
 
+from synthpay.config import placeholders
 from synthpay.config.clocks import profile
 from synthpay.config.settings import Settings
 from synthpay.engine import io_thread, span
@@ -160,7 +161,7 @@ class Engine:
             self.log.info(
                 "embedded_default",
                 detail="no Kafka bootstrap servers configured: writing Avro files",
-                dir=settings.file.dir,
+                dir=placeholders.expand(settings.file.dir, self.run_id),
             )
         self._outbox = outbox
         async with trio.open_nursery() as outer:

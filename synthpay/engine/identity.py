@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from synthpay.config.settings import RunSettings
+from synthpay.config.settings import RunSettings, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,12 @@ class RunIdentity:
 
     seed: int
     run_id: str
+
+
+def with_run_id(settings: Settings) -> Settings:
+    """``settings`` with the run id drawn now if none was given: what is named after it
+    (``{run_id}`` in ``file.dir``, ``run.summary_json``) is then known before the run."""
+    return replace(settings, run=replace(settings.run, run_id=settings.run.run_id or str(uuid.uuid4())))
 
 
 def resolve_identity(run: RunSettings) -> RunIdentity:

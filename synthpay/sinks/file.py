@@ -5,7 +5,8 @@ The container format is written directly (header, then blocks of pre-encoded rec
 the file sink reuses the same fast encoder as Kafka. Block boundaries depend only on each
 topic's record count (plus a once-a-second flush under the real clock, so files can be
 read while a long run goes on), which keeps ``--seed`` runs under the virtual clock
-byte-identical. The run first claims its directory (see ``outdir``).
+byte-identical. The run first claims its directory (see ``outdir``): ``file.dir`` with the
+run id in place of ``{run_id}``, and then points ``latest`` beside it at it.
 
 A run with phases, anomalies or zipf popularity also writes each file's labels beside it, in
 ``<file>.labels`` (``avro/labels.avsc``): per run of consecutive records, the phase, the
@@ -24,6 +25,7 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from synthpay.config import placeholders
 from synthpay.config.clocks import profile
 from synthpay.config.errors import quoted
 from synthpay.model import serde
@@ -127,7 +129,7 @@ class FileSink:
         self._deflate = settings.file.codec == "deflate"
         self._timed_flush = profile(settings.run.clock).timed_flush
         self._last_flush = time.monotonic()
-        directory = Path(settings.file.dir)
+        directory = Path(placeholders.expand(settings.file.dir, ctx.run_id))
         self._files: dict[str, _TopicFile] = {}
         self._claim = -1
         self._failure: SinkError | None = None  # the first block that could not be written
@@ -155,6 +157,10 @@ class FileSink:
             self.close()
             raise
         ctx.log.info("file_sink_open", dir=str(directory.resolve()), topics=len(self._files), codec=settings.file.codec)
+        if placeholders.shared_parent(settings.file.dir) is not None:
+            unlinked = outdir.link_latest(directory)
+            if unlinked is not None:
+                ctx.log.warning("latest_not_linked", reason=unlinked)
 
     @staticmethod
     def _sync(ctx: SinkContext, topic: Topic) -> bytes:

@@ -1,4 +1,5 @@
-"""Claiming the file sink's output directory: one run at a time, never over an earlier run.
+"""Claiming the file sink's output directory: one run at a time, never over an earlier run;
+and the ``latest`` link beside a run's own directory.
 
 Two locks, both ``flock``s the kernel drops when the process ends, even on SIGKILL:
 
@@ -117,3 +118,29 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
     # Shared from now on, so the run's other instances can join; the setup lock keeps
     # any other run out while the exclusive lock turns into a shared one.
     fcntl.flock(held, fcntl.LOCK_SH)
+
+
+LATEST = "latest"
+
+
+def link_latest(directory: Path) -> str | None:
+    """Point ``latest`` beside ``directory`` at it, so the newest run is found without its id;
+    the reason it could not, or None.
+
+    The link is relative (the tree can move) and replaced in one rename, so a reader never
+    finds it missing. Anything else called ``latest`` there is the user's, and stays.
+    """
+    link = directory.parent / LATEST
+    if directory.name == LATEST:
+        return f"the run's own directory is called {LATEST!r}"
+    if os.path.lexists(link) and not link.is_symlink():
+        return f"{quoted(str(link))} is there already and is no symbolic link"
+    staged = directory.parent / f".{LATEST}.{os.getpid()}"
+    try:
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(directory.name, target_is_directory=True)
+        os.replace(staged, link)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        return f"cannot link {quoted(str(link))}: {exc.strerror or type(exc).__name__}"
+    return None

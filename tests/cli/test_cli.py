@@ -78,8 +78,8 @@ def test_run_prints_tables_and_writes_a_consistent_summary(in_tmp: Path, capsys:
     ]
     assert "Generating... [200] payments took" in out
 
-    # The default sink (no bootstrap servers): Avro files in ./out, agreeing with the summary.
-    records = read_avro(in_tmp / "out")
+    # The default sink (no bootstrap servers): Avro files in ./out/<run id>, agreeing with the summary.
+    records = read_avro(in_tmp / "out" / summary["run_id"])
     assert sum(len(r) for r in records.values()) == summary["delivered"]
     for status in STATUSES:
         assert len(records[f"payment-{status.lower()}"]) == summary["statuses"][status]
@@ -115,7 +115,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["frobnicate"],
             "synthpay: error: argument command: invalid choice: 'frobnicate' (choose from 'run', "
-            "'validate', 'preview', 'verify') (see synthpay --help)",
+            "'validate', 'preview', 'verify', 'scenarios') (see synthpay --help)",
         ),
         (["run", "--bogus"], "synthpay: error: unrecognized arguments: --bogus (see synthpay --help)"),
         (
@@ -1212,7 +1212,7 @@ def test_a_prefixed_run_names_its_files_and_its_plan_after_the_prefixed_topics(
     code, _, err = run_cli([*argv, "--topic-prefix", "stg.", "--summary-json", "s.json"], capsys)
     assert code == 0, err
     topics = ["stg.banks", *(f"stg.payment-{s.lower()}" for s in STATUSES)]
-    assert sorted(p.name for p in (in_tmp / "out").glob("*.avro")) == sorted(f"{t}.avro" for t in topics)
+    assert sorted(p.name for p in (in_tmp / "out" / "latest").glob("*.avro")) == sorted(f"{t}.avro" for t in topics)
     plan = json.loads((in_tmp / "s.json").read_text())["plan"]
     assert [plan["banks_topic"], *(plan["statuses"][s]["topic"] for s in STATUSES)] == topics
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO_DIR, defaults_only
 
 from synthpay import config
+from synthpay.config import placeholders
 
 UNIT = REPO_DIR / "systemd" / "synthpay.service"
 #: `systemd-analyze security --offline=true` measured 1.1 (systemd 252); the unit must not get worse.
@@ -191,7 +192,8 @@ def test_deployment_runs_continuously_with_probes() -> None:
 
 def test_file_sink_output_is_a_volume_under_the_read_only_root() -> None:
     steps = instructions((REPO_DIR / "Dockerfile").read_text())
-    out = f"/app/{defaults_only().file.dir}"
+    # Every run's own directory lies under the default's shared parent (out/{run_id}: out).
+    out = f"/app/{placeholders.shared_parent(defaults_only().file.dir)}"
     assert json.loads(dict(steps)["VOLUME"]) == [out]
     assert any(kind == "RUN" and re.search(rf"install -d -o (\d+) -g \1 .*{out}\b", args) for kind, args in steps)
     for name in ("job.yaml", "indexed-job.yaml", "deployment.yaml"):

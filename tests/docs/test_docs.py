@@ -31,7 +31,7 @@ from synthpay import cli
 from synthpay.config.settings import NOT_SETTINGS, NOT_SETTINGS_PREFIXES, declarations, sections, structured_keys
 
 MARKDOWN = (REPO_DIR / "README.md", *sorted((REPO_DIR / "docs").rglob("*.md")))
-SCENARIOS = tuple(sorted((REPO_DIR / "scenarios").glob("*.toml")))
+SCENARIOS = tuple(sorted((REPO_DIR / "synthpay" / "scenarios").glob("*.toml")))
 PAGES = (*MARKDOWN, *SCENARIOS)
 ARCHITECTURE = REPO_DIR / "docs" / "explanation" / "architecture.md"
 #: Pages whose dotted names are paths into a JSON document, not settings (`anomalies.phases`).
@@ -266,7 +266,6 @@ def test_every_command_shown_runs_twice_in_one_directory(walk: Walkthrough, tmp_
         # Kafka configured as the page tells the reader to; topics of its own, so the walk sees only what it wrote.
         env |= {**kafka, "SYNTHPAY_KAFKA_TOPIC_PREFIX": f"docs{uuid.uuid4().hex[:8]}."}
     (tmp_path / ".venv").symlink_to(VENV)
-    (tmp_path / "scenarios").symlink_to(REPO_DIR / "scenarios")
     for file in files(walk.page):
         (tmp_path / file.name).write_text(file.text)
     for round_ in ("first", "second"):

@@ -111,7 +111,7 @@ def test_record_timestamps_are_event_times_and_never_ahead_of_the_broker(seam: S
     assert max(r.timestamp for r in seam.records) <= time.time() * 1000
 
 
-SCENARIOS = sorted((REPO_DIR / "scenarios").glob("*.toml"))
+SCENARIOS = sorted((REPO_DIR / "synthpay" / "scenarios").glob("*.toml"))
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ SOAK_ENV = "SYNTHPAY_SOAK_S"
 def test_anomalies_set_only_in_a_phase_are_labelled_and_pass_verify(tmp_path: Path) -> None:
     """The shipped acquirer outage with its commented duplicates line switched on: no run-level [anomalies]."""
     svc = services()
-    text = (REPO_DIR / "scenarios" / "acquirer-outage.toml").read_text()
+    text = (REPO_DIR / "synthpay" / "scenarios" / "acquirer-outage.toml").read_text()
     assert "# anomalies = { duplicate = 0.05 }" in text
     scenario = tmp_path / "outage.toml"
     scenario.write_text(text.replace("# anomalies = { duplicate = 0.05 }", "anomalies = { duplicate = 0.05 }"))
