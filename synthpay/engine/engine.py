@@ -417,6 +417,12 @@ class Engine:
         elapsed_ms = clock.now_ms() - clock.start_ms
         return self.stats.started * 1000 / elapsed_ms if elapsed_ms > 0 else 0.0
 
+    def _out_dir(self) -> str:
+        """Where a file-sink run wrote (absolute, so verify finds it from anywhere); "" for other sinks."""
+        if self.settings.run.sink != "file":
+            return ""
+        return str(Path(placeholders.expand(self.settings.file.dir, self.run_id)).resolve())
+
     def _summary(self, scheduler: Scheduler) -> Summary:
         stats, ledger = self.stats, self.ledger
         produced, delivered, failed = ledger.totals()
@@ -463,5 +469,5 @@ class Engine:
             delays=delays,
             anomalies=scheduler.anomaly_report(),
             offsets=ledger.offsets,  # filled by a sink that knows where its records went
-            out=str(Path(self.settings.file.dir).resolve()) if self.settings.run.sink == "file" else "",
+            out=self._out_dir(),
         )

@@ -212,6 +212,14 @@ def test_a_run_directory_is_read_by_its_summary_json(tmp_path: Path, capsys: pyt
     assert code == 0 and checks["counts"] == "PASS"
 
 
+def test_a_summary_apart_from_a_default_run_directory_finds_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--clock", "virtual", "--payments", "50", "--sink", "file", "--log-level", "warning"]
+    assert main([*argv, "--summary-json", "apart.json"]) == 0
+    assert verify(capsys, "apart.json")[0] == 0
+
+
 def test_a_moved_run_is_read_beside_its_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out = file_run(tmp_path, "--payments", "50", summary="out/summary.json")
     moved = shutil.move(out, tmp_path / "moved")
