@@ -430,26 +430,13 @@ def test_with_processes_the_parent_serves_the_childrens_figures_summed(tmp_path:
     assert summary["payments_started"] == sum(child["payments"] for child in children)
 
 
-def test_with_processes_a_port_in_use_is_refused_before_any_child_starts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SYNTHPAY_HTTP_HOST", "127.0.0.1")
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        code = cli.main(["run", "--payments", "5", "--processes", "2", "--http-port", str(port)])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert [ln for ln in err.splitlines() if ln.startswith("synthpay:")] == [
-        f"synthpay: error: http.port = {port}: cannot listen on 127.0.0.1:{port}: Address already in use"
-    ]
-    assert "processes_start" not in err and "Traceback" not in err
-
-
+@pytest.mark.parametrize(
+    "extra",
+    [["--clock", "virtual"], ["--processes", "2"]],
+    ids=["one-process", "processes-before-any-child-starts"],
+)
 def test_port_in_use_is_a_one_line_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], extra: list[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SYNTHPAY_HTTP_HOST", "127.0.0.1")
@@ -457,9 +444,9 @@ def test_port_in_use_is_a_one_line_error(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code = cli.main(["run", "--payments", "5", "--clock", "virtual", "--http-port", str(port)])
+        code = cli.main(["run", "--payments", "5", *extra, "--http-port", str(port)])
     err = capsys.readouterr().err
     assert code == 2
     lines = [ln for ln in err.splitlines() if ln.startswith("synthpay:")]
     assert lines == [f"synthpay: error: http.port = {port}: cannot listen on 127.0.0.1:{port}: Address already in use"]
-    assert "Traceback" not in err
+    assert "processes_start" not in err and "Traceback" not in err
