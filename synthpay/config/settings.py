@@ -527,14 +527,18 @@ def sections() -> dict[str, type[DataclassInstance]]:
     return {name: kind for name, kind in found.items() if kind is not None}
 
 
+#: The environment variable that hands a ``--processes`` child the pipe it reports its
+#: figures on (set by the parent, never by a user).
+REPORT_FD = "SYNTHPAY_REPORT_FD"
 #: ``SYNTHPAY_*`` environment variables that are not settings; any other ``SYNTHPAY_*`` name
 #: that is no setting's is refused as a typo. The configuration files to read, the scenario
-#: to run; and those of the development scripts and tests (CONTRIBUTING.md):
+#: to run, a ``--processes`` child's report pipe; and those of the development scripts and tests (CONTRIBUTING.md):
 #: the test services' ports and paths, the integration tests' cluster, keeping the services
 #: up, the test plugin's report file, the length of the soak test.
 NOT_SETTINGS: tuple[str, ...] = (
     "SYNTHPAY_CONFIG",
     "SYNTHPAY_SCENARIO",
+    REPORT_FD,
     "SYNTHPAY_KEEP_SERVICES",
     "SYNTHPAY_TEST_REPORT",
     "SYNTHPAY_SOAK_S",

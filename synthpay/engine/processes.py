@@ -30,10 +30,10 @@ from pathlib import Path
 import trio
 from structlog.typing import FilteringBoundLogger
 
-from synthpay.config.settings import Settings
+from synthpay.config.settings import REPORT_FD, Settings
 from synthpay.engine.engine import STOP_SIGNALS
 from synthpay.engine.identity import RunIdentity
-from synthpay.engine.shards import REPORT_FD, Shards
+from synthpay.engine.shards import Shards
 from synthpay.engine.snapshot import Endpoint
 from synthpay.summary.document import Summary, SummaryError
 from synthpay.summary.load import load_summary

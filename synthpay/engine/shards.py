@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 import trio.testing
 
+from synthpay.config.settings import REPORT_FD
 from synthpay.engine.clock import EngineClock
 from synthpay.engine.snapshot import Backfill, EngineView, Service, Snapshot
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
     from synthpay.config.settings import Settings
 
-#: The environment variable that hands a child the pipe it reports on.
-REPORT_FD = "SYNTHPAY_REPORT_FD"
 #: Seconds of wall time between a child's reports.
 REPORT_S = 0.5
 #: A child not heard from for this long counts as stuck (as an engine's silent I/O thread does).

@@ -12,6 +12,7 @@ from conftest import defaults_only
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synthpay.config.settings import REPORT_FD
 from synthpay.engine import shards
 from synthpay.engine.shards import EMPTY, Report, Shards, total
 from synthpay.engine.snapshot import Backfill
@@ -94,7 +95,7 @@ def test_a_report_reads_back_as_written(report: Report) -> None:
 
 def test_the_pipe_is_named_only_by_the_parent() -> None:
     assert shards.report_fd({}) is None
-    assert shards.report_fd({shards.REPORT_FD: "7"}) == 7
+    assert shards.report_fd({REPORT_FD: "7"}) == 7
 
 
 def parent(count: int) -> Shards:

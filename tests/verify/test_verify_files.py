@@ -203,7 +203,7 @@ def test_json_report_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
     assert report["run_id"] == json.loads(summary.read_text())["run_id"]
     assert report["records_read"] == sum(report["topics_read"].values())
-    assert all(set(check) == {"name", "ok", "detail", "offenders"} for check in report["checks"])
+    assert report["checks"] and all(set(check) == {"name", "ok", "detail", "offenders"} for check in report["checks"])
 
 
 def test_a_run_directory_is_read_by_its_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
