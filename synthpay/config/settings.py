@@ -35,6 +35,8 @@ Arrivals = Literal["poisson", "constant"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["auto", "json", "console"]
 Codec = Literal["deflate", "null"]
+ValueFormat = Literal["avro", "json", "json_schema", "protobuf"]
+FileFormat = Literal["avro", "jsonl", "parquet"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
 Popularity = Literal["uniform", "zipf"]
 
@@ -330,6 +332,13 @@ class FileSettings:
         flag="--out",
         metavar="DIR",
     )
+    format: FileFormat = setting(
+        "avro",
+        parsers.choice(FileFormat),
+        "file format: avro (object container files), jsonl (JSON lines) or parquet (pip install 'synthpay[parquet]')",
+        flag="--file-format",
+        metavar=_metavar(FileFormat),
+    )
     codec: Codec = setting("deflate", parsers.choice(Codec), "Avro block codec: deflate or null")
     overwrite: bool = setting(
         False,
@@ -391,6 +400,14 @@ class KafkaSettings:
         "prefix of every topic synthpay writes, banks included (registry subjects follow), e.g. 'staging.'",
         flag="--topic-prefix",
         metavar="PREFIX",
+    )
+    value_format: ValueFormat = setting(
+        "avro",
+        parsers.choice(ValueFormat),
+        "record values: avro, json_schema or protobuf (registered, Schema Registry wire format) or json "
+        "(plain, no registry)",
+        flag="--value-format",
+        metavar=_metavar(ValueFormat),
     )
     config: Mapping[str, str] = structured("[kafka.config]: librdkafka settings passed through")
     topic_config: Mapping[str, str] = structured(

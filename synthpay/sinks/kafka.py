@@ -3,8 +3,9 @@
 Everything here runs on the I/O thread, which owns the producer. Start-up checks come
 first and fail with one clear line before any event is produced: the cluster answers
 (and accepts the credentials), the topics exist or are created, the schemas register.
-Values are framed as magic byte 0, the 4-byte schema id, then the Avro body; the id is
-looked up once per topic at start, never per message.
+Values are framed as magic byte 0, the 4-byte schema id, then the body in the
+``kafka.value_format`` (:mod:`synthpay.formats.values`); the id is looked up once per topic
+at start, never per message.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
 from synthpay.config.settings import KafkaSettings, Settings
+from synthpay.formats.values import AVRO, VALUE_FORMATS, Encode, ValueFormat
 from synthpay.model import serde
 from synthpay.model.entities import ID_HEAD, Payment
 from synthpay.model.events import ANOMALY, Event, Labels, Topic
@@ -201,16 +203,24 @@ class KafkaSink:
             self._ensure_topics(admin, ctx.topics)
         except ClusterError as exc:
             raise SinkError(f"kafka: {exc}") from None
-        framing = self._register_schemas(ctx.topics)
+        self._format = VALUE_FORMATS[kafka.value_format]
+        framing = self._register_schemas(ctx.topics, self._format)
         labels = ctx.labels
-        # Per topic: what goes in front of a value (the framing, and on payment topics the
-        # id's Avro length as well), the pre-encoded status (b"" on the banks topic), the
+        # Per topic: what goes in front of a value (the framing, and on an Avro payment topic
+        # the id's Avro length as well), the pre-encoded status (b"" on the banks topic), the
         # headers. An event's labels (Labels.of) are written as headers from these lists,
         # made once: the status is the topic's, the phase one of a few.
+        avro = self._format is AVRO
         self._plans: dict[str, tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]] = {
-            t.name: (framing[t.name] + (ID_HEAD if t.schema == "payment" else b""), t.status_avro, _headers(labels, t))
+            t.name: (
+                framing[t.name] + (ID_HEAD if avro and t.schema == "payment" else b""),
+                t.status_avro,
+                _headers(labels, t),
+            )
             for t in ctx.topics
         }
+        # Every value the Avro loop does not encode itself (a bank's, and all of another format's).
+        self._encoders: dict[str, Encode] = {t.name: self._format.encoder(t) for t in ctx.topics}
         # With [[phases]], a payment event's headers also name the phase it started in
         # ("" outside every phase): per topic, the headers for each phase.
         phases = ("", *(p.name for p in ctx.settings.phases)) if labels.phased else ()
@@ -223,8 +233,13 @@ class KafkaSink:
         # anomaly header, and so does each record of the ground-truth topic.
         self._labelled = labels.anomalies
         self._framing = framing
+        registry = ctx.settings.schema_registry.url if self._format.registry_type else None
         self._log.info(
-            "kafka_sink_open", bootstrap=self._where, topics=len(ctx.topics), registry=ctx.settings.schema_registry.url
+            "kafka_sink_open",
+            bootstrap=self._where,
+            topics=len(ctx.topics),
+            value_format=self._format.name,
+            registry=registry,
         )
 
     # -- start-up checks
@@ -356,14 +371,17 @@ class KafkaSink:
                 raise SinkRefused(topic_rules.refusal(name, breach, span, now, fix) + also)
         return configs
 
-    def _register_schemas(self, topics: Sequence[Topic]) -> dict[str, bytes]:
+    def _register_schemas(self, topics: Sequence[Topic], fmt: ValueFormat) -> dict[str, bytes]:
+        """What goes in front of each topic's values: the wire format's framing, or nothing."""
+        if fmt.registry_type is None:
+            return {topic.name: b"" for topic in topics}
         registry = self._ctx.settings.schema_registry
         client = registry_client(registry)
         framing: dict[str, bytes] = {}
         for topic in topics:
             subject = f"{topic.name}-value"  # TopicNameStrategy
             # Read outside the try: a schema file missing from a broken install is not the registry's fault.
-            schema = Schema(serde.schema_text(topic.schema), "AVRO")
+            schema = Schema(fmt.schema(topic.schema), fmt.registry_type)
             try:
                 schema_id = call_registry(registry, functools.partial(_register, client, subject, schema))
             except SchemaRegistryError as exc:
@@ -372,7 +390,7 @@ class KafkaSink:
                 ) from None
             except RegistryUnreachable as exc:
                 raise SinkError(str(exc)) from None
-            framing[topic.name] = b"\x00" + schema_id.to_bytes(4, "big")
+            framing[topic.name] = b"\x00" + schema_id.to_bytes(4, "big") + fmt.index
             self._log.info("schema_registered", subject=subject, schema_id=schema_id)
         return framing
 
@@ -413,12 +431,16 @@ class KafkaSink:
         # arguments in the C signature's order, at the price of depending on that order).
         # test_kafka checks the timestamps, headers and key partitioning a consumer sees,
         # so a client that changed this order would fail it.
-        produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
-        produced, phase_headers = self._ctx.ledger.produced, self._phase_headers
-        labelled = self._labelled
         if batch:
             self._latest_ms = max(self._latest_ms, batch[-1][1])
-        for topic, ts_ms, entity in batch:
+        if self._format is not AVRO:
+            self._write_encoded(batch)
+            return
+        produce, plans, encode = self._producer.produce, self._plans, serde.encode_payment_event
+        produced, phase_headers, encoders = self._ctx.ledger.produced, self._phase_headers, self._encoders
+        labelled = self._labelled
+        for event in batch:
+            topic, ts_ms, entity = event
             name = topic.name
             head, status, headers = plans[name]
             key = entity.kafka_key
@@ -434,27 +456,55 @@ class KafkaSink:
                 else:
                     value = encode(head, key, entity.avro_tail, status, ts_ms)
             else:
-                value = head + entity.avro(topic, ts_ms)
+                value = head + encoders[name](event)
             while True:
                 try:
                     produce(name, value, key, _ANY_PARTITION, None, None, ts_ms, headers)
                     break
                 except BufferError:
-                    # The local queue is full: serve delivery reports and retry the same
-                    # message. Waiting here is the backpressure that reaches the engine,
-                    # unless a stopping run's time is up: then the rest stays unproduced
-                    # (and is reported as undelivered).
-                    self._producer.poll(_BUFFER_FULL_WAIT_S)
-                    self._raise_if_fatal()
-                    self._ctx.heartbeat()
-                    if self._ctx.stop.passed():
-                        self._log.error(
-                            "produce_abandoned",
-                            detail="the stop deadline passed with the producer queue full",
-                            reason=self._errors.last,
-                        )
+                    if not self._room_made():
                         return
             produced[name] += 1
+
+    def _write_encoded(self, batch: Sequence[Event]) -> None:
+        """The loop of every other value format: the value is the framing and the topic encoder's body."""
+        produce, plans, encoders = self._producer.produce, self._plans, self._encoders
+        produced, phase_headers, labelled = self._ctx.ledger.produced, self._phase_headers, self._labelled
+        for event in batch:
+            topic, ts_ms, entity = event
+            name = topic.name
+            head, _, headers = plans[name]
+            if phase_headers and isinstance(entity, Payment):
+                headers = phase_headers[name][topic.phase]
+            if labelled and entity.anomaly:
+                headers = [*headers, (ANOMALY, entity.anomaly.encode())]
+            value = head + encoders[name](event)
+            while True:
+                try:
+                    produce(name, value, entity.kafka_key, _ANY_PARTITION, None, None, ts_ms, headers)
+                    break
+                except BufferError:
+                    if not self._room_made():
+                        return
+            produced[name] += 1
+
+    def _room_made(self) -> bool:
+        """The local queue is full: serve delivery reports until the same message may be retried.
+
+        Waiting here is the backpressure that reaches the engine, unless a stopping run's time
+        is up: then False, and the rest stays unproduced (and is reported as undelivered).
+        """
+        self._producer.poll(_BUFFER_FULL_WAIT_S)
+        self._raise_if_fatal()
+        self._ctx.heartbeat()
+        if self._ctx.stop.passed():
+            self._log.error(
+                "produce_abandoned",
+                detail="the stop deadline passed with the producer queue full",
+                reason=self._errors.last,
+            )
+            return False
+        return True
 
     def poll(self) -> None:
         self._producer.poll(0)
