@@ -190,3 +190,16 @@ def collected() -> Iterator[Collected]:
     plugins_for_tests.reset()
     yield plugins_for_tests
     plugins_for_tests.reset()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (scripts/test runs two workers).
+
+    Every test of the real broker runs on one worker, in order: the fault tests kill and
+    freeze the broker, which would break another worker's Kafka run. Every other module's
+    tests stay together, so a module's fixtures are made once.
+    """
+    for item in items:
+        broker = item.get_closest_marker("kafka") or item.get_closest_marker("faults")
+        group = "broker" if broker else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
