@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from synthpay.cli.exitcodes import ExitCode
@@ -16,8 +17,6 @@ def command(format_name: str, record: str | None) -> ExitCode:
         if record is not None
         else "\n".join(f"==> {name} <==\n{fmt.schema(name)}" for name in RECORD_TYPES)
     )
-    try:
+    with contextlib.suppress(BrokenPipeError):  # the reader (`| head`) took what it wanted
         sys.stdout.write(shown)
-    except BrokenPipeError:  # the reader (`| head`) took what it wanted
-        pass
     return ExitCode.OK

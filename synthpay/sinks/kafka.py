@@ -150,13 +150,13 @@ def _incompatible(client: SchemaRegistryClient, registry: RegistrySettings, subj
     """Refusing a schema the subject's compatibility rules turn down: what it holds, what was asked, the way out."""
     try:
         latest = call_registry(registry, functools.partial(client.get_latest_version, subject))
-        held = f"a {latest.schema.schema_type or 'AVRO'} schema (version {latest.version})"
+        held = f"{latest.schema.schema_type or 'AVRO'} schema version {latest.version}"
     except (SchemaRegistryError, RegistryUnreachable, ConfigError):  # the refusal is the news, not this
         held = "a schema"
     return (
-        f"schema registry at {registry.url}: subject {subject!r} holds {held} the {fmt.registry_type} schema of "
-        f"kafka.value_format = {fmt.name!r} is incompatible with; write to other topics (another "
-        "kafka.topic_prefix) or change the registry's compatibility setting for the subject"
+        f"schema registry at {registry.url}: subject {subject!r} holds {held}, and its compatibility rules "
+        f"refuse the {fmt.registry_type} schema of kafka.value_format = {fmt.name!r}; write to other topics "
+        "(another kafka.topic_prefix) or change the registry's compatibility setting for the subject"
     )
 
 
