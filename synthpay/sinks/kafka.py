@@ -146,16 +146,26 @@ def _topic_setting(topic: Topic, code: int, replication: int) -> str:
     return f"{prefix}partitions = {topic.partitions}"
 
 
-def _incompatible(client: SchemaRegistryClient, registry: RegistrySettings, subject: str, fmt: ValueFormat) -> str:
-    """Refusing a schema the subject's compatibility rules turn down: what it holds, what was asked, the way out."""
+def _refusal(
+    client: SchemaRegistryClient, registry: RegistrySettings, subject: str, fmt: ValueFormat, exc: SchemaRegistryError
+) -> str | None:
+    """The line for a schema ``subject`` will not take beside what it holds; None for any other refusal.
+
+    A registry answers 409 for a schema the subject's compatibility rules refuse; asked for a
+    schema of another type than the subject holds, Apicurio fails comparing the two (HTTP 500)
+    instead. Either way, what the subject holds tells the user what to change.
+    """
     try:
         latest = call_registry(registry, functools.partial(client.get_latest_version, subject))
-        held = f"{latest.schema.schema_type or 'AVRO'} schema version {latest.version}"
-    except (SchemaRegistryError, RegistryUnreachable, ConfigError):  # the refusal is the news, not this
-        held = "a schema"
+    except (SchemaRegistryError, RegistryUnreachable, ConfigError):  # the registry's first answer is the news
+        latest = None
+    held_type = (latest.schema.schema_type or "AVRO") if latest is not None else None
+    if exc.http_status_code != _INCOMPATIBLE and (held_type is None or held_type == fmt.registry_type):
+        return None
+    held = f"{held_type} schema version {latest.version}" if latest is not None else "a schema"
     return (
-        f"schema registry at {registry.url}: subject {subject!r} holds {held}, and its compatibility rules "
-        f"refuse the {fmt.registry_type} schema of kafka.value_format = {fmt.name!r}; write to other topics "
+        f"schema registry at {registry.url}: subject {subject!r} holds {held}, and the registry will not add "
+        f"the {fmt.registry_type} schema of kafka.value_format = {fmt.name!r} to it: write to other topics "
         "(another kafka.topic_prefix) or change the registry's compatibility setting for the subject"
     )
 
@@ -401,8 +411,9 @@ class KafkaSink:
             try:
                 schema_id = call_registry(registry, functools.partial(_register, client, subject, schema))
             except SchemaRegistryError as exc:
-                if exc.http_status_code == _INCOMPATIBLE:
-                    raise SinkRefused(_incompatible(client, registry, subject, fmt)) from None
+                refused = _refusal(client, registry, subject, fmt, exc)
+                if refused is not None:
+                    raise SinkRefused(refused) from None
                 raise SinkError(
                     f"schema registry at {registry.url} rejected {subject!r}: {describe_registry_error(exc)}"
                 ) from None

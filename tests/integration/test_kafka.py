@@ -330,7 +330,7 @@ def test_registry_refusing_an_incompatible_schema_is_exit_2_before_producing(tmp
     assert len(errors) == 1 and f"'{topics['banks']}-value' holds AVRO schema version 1" in errors[0], run.stderr[
         -2000:
     ]
-    assert "refuse the AVRO schema of kafka.value_format = 'avro'" in errors[0]
+    assert "will not add the AVRO schema of kafka.value_format = 'avro' to it" in errors[0]
     assert end_offsets(svc, list(topics.values())) == 0
 
 

@@ -19,6 +19,7 @@ from kafka_support import (
     Record,
     Run,
     Services,
+    closed_port,
     consume,
     end_offsets,
     group_by_payment,
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.kafka
 DELAYS = {name: delay for name, delay, _ in DEFAULT_STATUSES}
 START = "2020-01-01T00:00:00Z"
 #: Duplicates and missing events (so the ground-truth topic has records), and a phase: every header.
-CONFIG = '[anomalies]\nduplicate = 0.05\nmissing = 0.05\n\n[[phases]]\nname = "all"\nat_s = 0\nduration_s = 3600\n'
+CONFIG = '[run]\nrate = 100\n\n[anomalies]\nduplicate = 0.05\nmissing = 0.05\n\n[[phases]]\nname = "all"\nat_s = 0\nduration_s = 3600\n'
 
 
 def plain_json(raw: bytes, ctx: SerializationContext) -> Any:
@@ -54,8 +55,8 @@ def deserializer(svc: Services, value_format: str) -> Deserializer:
     return deserialize
 
 
-# The services, the topic prefix, the finished run and every record it produced.
-Written = tuple[Services, str, Run, list[Record]]
+# The services, the topic prefix, the finished run, every record it produced and the run's environment.
+Written = tuple[Services, str, Run, list[Record], dict[str, str]]
 
 
 @pytest.fixture(scope="module", params=["json_schema", "json"])
@@ -66,16 +67,17 @@ def written(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     (tmp / "config.toml").write_text(CONFIG)
     prefix = f"kj{uuid.uuid4().hex[:8]}."
     args = ["--payments", "300", "--clock", "virtual", "--seed", "9", "--start", START, "--topic-prefix", prefix]
-    run = run_synthpay(
-        tmp, [*args, "--value-format", value_format, "--summary-json", str(tmp / "s.json")], kafka_env(svc)
-    )
+    env = kafka_env(svc)
+    if value_format == "json":  # nothing to register: a registry nobody answers at must not matter
+        env["SCHEMA_REGISTRY_ENDPOINT"] = f"http://127.0.0.1:{closed_port()}"
+    run = run_synthpay(tmp, [*args, "--value-format", value_format], env)
     assert run.returncode == 0, run.stderr[-3000:]
     records = consume(svc, list(run.summary["topics"]), run.summary["delivered"], 60, deserializer(svc, value_format))
-    return svc, prefix, run, records
+    return svc, prefix, run, records, env
 
 
 def test_counts_per_topic_equal_the_summary(written: Written) -> None:
-    _, prefix, run, records = written
+    _, prefix, run, records, _ = written
     seen = Counter(r.topic for r in records)
     topics = run.summary["topics"]
     assert len(records) == run.summary["delivered"] == run.summary["events_total"]
@@ -84,7 +86,7 @@ def test_counts_per_topic_equal_the_summary(written: Written) -> None:
 
 
 def test_fields_are_the_avro_schemas_in_order(written: Written) -> None:
-    _, prefix, run, records = written
+    _, prefix, run, records, _ = written
     types = {"string": str, "long": int, "int": int, "double": float, "boolean": bool}
     banks = run.summary["plan"]["banks_topic"]
     assert {r.topic for r in records} >= {banks, prefix + GROUND_TRUTH}
@@ -97,7 +99,7 @@ def test_fields_are_the_avro_schemas_in_order(written: Written) -> None:
 
 
 def test_headers_travel_as_with_avro(written: Written) -> None:
-    _, _, run, records = written
+    _, _, run, records, _ = written
     run_id = run.summary["run_id"].encode()
     status_topics = {spec["topic"] for spec in run.summary["plan"]["statuses"].values()}
     payments = [r for r in records if r.topic in status_topics]
@@ -110,7 +112,7 @@ def test_headers_travel_as_with_avro(written: Written) -> None:
 
 
 def test_every_payment_is_one_workflow_in_order_with_exact_delays(written: Written) -> None:
-    _, prefix, run, records = written
+    _, prefix, run, records, _ = written
     banks = run.summary["plan"]["banks_topic"]
     clean = [r for r in records if "anomaly" not in r.headers or r.topic == prefix + GROUND_TRUTH]
     by_id = group_by_payment(clean, banks)
@@ -125,13 +127,13 @@ def test_every_payment_is_one_workflow_in_order_with_exact_delays(written: Writt
 
 
 def test_verify_passes(written: Written, tmp_path: Path) -> None:
-    svc, _, run, _ = written
-    proc = verify_run(tmp_path, run, kafka_env(svc))
+    _, _, run, _, env = written
+    proc = verify_run(tmp_path, run, env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_a_json_schema_run_registers_json_schemas_and_a_json_run_nothing(written: Written) -> None:
-    svc, prefix, run, records = written
+    svc, prefix, run, records, _ = written
     client = registry(svc)
     subjects = sorted(s for s in client.get_subjects() if s.startswith(prefix))
     registered = {s: client.get_latest_version(s).schema.schema_type for s in subjects}
@@ -152,6 +154,9 @@ def test_a_subject_holding_avro_refuses_json_schema_in_one_line_exit_2(tmp_path:
     assert run.returncode == 2, run.stderr[-3000:]
     errors = [line for line in run.stderr.splitlines() if line.startswith("synthpay: error:")]
     assert len(errors) == 1 and "Traceback" not in run.stderr, run.stderr[-3000:]
-    assert f"'{banks}-value' holds AVRO schema version 1" in errors[0] and "'json_schema'" in errors[0]
+    assert (
+        f"'{banks}-value' holds AVRO schema version 1" in errors[0]
+        and "will not add the JSON schema of kafka.value_format = 'json_schema'" in errors[0]
+    )
     assert "kafka.topic_prefix" in errors[0] and "compatibility" in errors[0]
     assert end_offsets(svc, [banks]) == 0
