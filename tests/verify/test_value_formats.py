@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+from conftest import settings_for
+from engine_runs import _run
 
 from synthpay.formats import json_schema
-from synthpay.formats.values import JSON, JSON_SCHEMA, ValueFormat
-from synthpay.verify.manifest import Manifest
+from synthpay.formats.values import AVRO, JSON, JSON_SCHEMA, ValueFormat
+from synthpay.summary.document import Summary, SummaryError
+from synthpay.verify.manifest import Manifest, load_manifest
 from synthpay.verify.tally import Reader
 
 TOPIC = "p-initiated"
@@ -74,3 +79,32 @@ def test_a_plain_json_value_is_its_record() -> None:
 def test_a_plain_json_value_that_is_no_object_is_a_bad_record() -> None:
     tally = read(JSON, b"[1, 2]").tally
     assert tally.bad_records.shown == [f"{TOPIC}: undecodable as json: ValueError"]
+
+
+def kafka_summary(value_format: str) -> Summary:
+    overrides = {"run.payments": 5, "run.sink": "kafka", "kafka.value_format": value_format}
+    summary, _ = _run(settings_for(None, {**overrides, "kafka.bootstrap_servers": "localhost:9092"}))
+    return summary
+
+
+def test_a_json_run_s_summary_names_its_value_format_and_verify_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    path.write_text(kafka_summary("json").to_json())
+    assert json.loads(path.read_text())["value_format"] == "json"
+    assert load_manifest(str(path)).value_format is JSON
+
+
+def test_an_avro_run_s_summary_is_as_before_and_means_avro(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    path.write_text(kafka_summary("avro").to_json())
+    assert "value_format" not in json.loads(path.read_text())
+    assert load_manifest(str(path)).value_format is AVRO
+
+
+def test_a_value_format_verify_does_not_know_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({**json.loads(kafka_summary("json").to_json()), "value_format": "xml"}))
+    with pytest.raises(
+        SummaryError, match=r"value_format 'xml' is no value format this synthpay reads \(it reads avro, "
+    ):
+        load_manifest(str(path))
