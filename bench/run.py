@@ -276,6 +276,32 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
     return delivered[0] / elapsed, cpu / events
 
 
+#: The Kafka value formats measured beside Avro's backfill (kafka.value_format names).
+VALUE_FORMATS = ("json", "json_schema")
+
+
+def value_formats(tmp: Path, run: str, backfill: list[str], avro: Outcome) -> list[dict[str, Any]]:
+    """Backfill into Kafka in each other value format, as a ratio of the Avro run's events/s.
+
+    Beside it, the Avro run's CPU per event over the format's: on a machine shared with
+    other work, wall-clock rates swing between runs, CPU seconds much less.
+    """
+    rows = []
+    avro_rate, avro_cpu = generation_rate(avro), avro.cpu_s / avro.summary["delivered"]
+    for fmt in VALUE_FORMATS:
+        outcome = synthpay(
+            tmp, [*backfill, "--sink", "kafka", "--value-format", fmt], kafka_env(config_file(tmp, f"{run}-v{fmt}"))
+        )
+        rate = generation_rate(outcome)
+        ratio = rate / avro_rate
+        rows.append(emit(f"backfill_kafka_{fmt}_vs_avro", ratio, "ratio", ">= 0.8", ratio >= 0.8, eps=round(rate)))
+        cpu = outcome.cpu_s / outcome.summary["delivered"]
+        rows.append(
+            emit(f"backfill_kafka_{fmt}_cpu_vs_avro", avro_cpu / cpu, "ratio", note="Avro's CPU per event / this")
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=200_000, help="payments in the backfill figures")
@@ -369,6 +395,7 @@ def main() -> None:
         rows.append(emit("backfill_vs_client_limit", kafka_rate / limit, "ratio"))
         rows.append(emit("backfill_cpu_s_per_million", kafka.cpu_s / events * 1e6, "CPU s"))
         rows.append(emit("backfill_peak_rss", kafka.summary["peak_rss_mib"], "MiB"))
+        rows.extend(value_formats(tmp, run, backfill, kafka))
         rows.append(emit("client_limit_cpu_s_per_million", client_cpu_per_event * 1e6, "CPU s"))
         rows.append(
             emit(

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,9 +303,26 @@ class Record:
     value: dict[str, Any]
 
 
-def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60) -> list[Record]:
-    """Read every topic from the beginning with the registry's AvroDeserializer until ``expected`` records."""
-    deserializer = AvroDeserializer(registry(svc), conf={"subject.name.strategy": topic_subject_name_strategy})
+#: A value deserializer as confluent-kafka's are called: (value, context) -> the record.
+Deserializer = Callable[[bytes, SerializationContext], Any]
+
+
+def avro_deserializer(svc: Services) -> Deserializer:
+    """The registry's AvroDeserializer, its writer schema looked up by the value's id."""
+    deserialize: Deserializer = AvroDeserializer(
+        registry(svc), conf={"subject.name.strategy": topic_subject_name_strategy}
+    )
+    return deserialize
+
+
+def consume(
+    svc: Services, topics: list[str], expected: int, timeout: float = 60, deserializer: Deserializer | None = None
+) -> list[Record]:
+    """Read every topic from the beginning until ``expected`` records, with ``deserializer`` (default Avro's).
+
+    A value in the Confluent wire format gives its record's schema_id; any other value -1.
+    """
+    deserializer = deserializer or avro_deserializer(svc)
     consumer = Consumer(
         {
             "bootstrap.servers": svc.bootstrap,
@@ -325,7 +342,8 @@ def consume(svc: Services, topics: list[str], expected: int, timeout: float = 60
                 raw, topic = msg.value(), msg.topic()
                 assert raw is not None and topic is not None
                 value = deserializer(raw, SerializationContext(topic, MessageField.VALUE))
-                records.append(_record(msg, int.from_bytes(raw[1:5], "big"), value))
+                framed = len(raw) >= 5 and raw[0] == 0
+                records.append(_record(msg, int.from_bytes(raw[1:5], "big") if framed else -1, value))
         # Anything beyond the expected count would be a duplicate: look a little longer.
         extra = consumer.consume(num_messages=10_000, timeout=1.0)
         records.extend(_record(msg, -1, {}) for msg in extra if not msg.error())

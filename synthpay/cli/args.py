@@ -10,6 +10,7 @@ from typing import NoReturn
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config import parsers
 from synthpay.config.settings import Declaration, declarations
+from synthpay.formats.values import RECORD_TYPES, REGISTERED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,6 +150,21 @@ def _parser() -> argparse.ArgumentParser:
         "with NAME, print its TOML (to copy, edit and run with --config).",
     )
     shown.add_argument("name", nargs="?", metavar="NAME", help="the scenario to print")
+    schema = sub.add_parser(
+        "schema",
+        help="print the schema of each record type, in a value format",
+        description="Print the schema a Kafka run registers for each record type in --format: the Avro "
+        "schema as shipped (avro/*.avsc), or the one derived from it. With RECORD, that record type's alone "
+        "(to save to a file); without, each under a '==> RECORD <==' line.",
+    )
+    schema.add_argument(
+        "--format",
+        choices=tuple(REGISTERED),
+        default="avro",
+        help="the kafka.value_format whose schemas to print (default avro; plain json registers none: its "
+        "values follow json_schema's)",
+    )
+    schema.add_argument("record", nargs="?", choices=RECORD_TYPES, metavar="RECORD", help=", ".join(RECORD_TYPES))
     return parser
 
 

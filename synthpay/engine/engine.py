@@ -423,6 +423,12 @@ class Engine:
             return ""
         return str(Path(placeholders.expand(self.settings.file.dir, self.run_id)).resolve())
 
+    def _value_format(self) -> str:
+        """The Kafka values' format, for verify to read them; "" for Avro (as in a summary from before
+        there were others) and for other sinks."""
+        kafka = self.settings.kafka
+        return kafka.value_format if self.settings.run.sink == "kafka" and kafka.value_format != "avro" else ""
+
     def _summary(self, scheduler: Scheduler) -> Summary:
         stats, ledger = self.stats, self.ledger
         produced, delivered, failed = ledger.totals()
@@ -470,4 +476,5 @@ class Engine:
             anomalies=scheduler.anomaly_report(),
             offsets=ledger.offsets,  # filled by a sink that knows where its records went
             out=self._out_dir(),
+            value_format=self._value_format(),
         )

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING
 
 from synthpay.model import serde
@@ -29,21 +32,54 @@ def dumps(record: dict[str, object]) -> bytes:
 
 
 def _text(value: str) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    """``value`` as a JSON string: what ``json.dumps(value, ensure_ascii=False)`` gives, without its set-up."""
+    return encode_basestring(value).encode()
+
+
+#: What JSON escapes in a string (json's own set); any other UTF-8 text is its own JSON, quoted.
+_ESCAPED = re.compile(rb'[\x00-\x1f"\\]')
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _utf8_text(raw: bytes) -> bytes:
+    """UTF-8 ``raw`` as a JSON string: quoted as it is, unless something in it must be escaped.
+
+    Cached: the strings of a payment's invariants are bank ids and currencies, a few hundred
+    in a run, each the invariants of many payments.
+    """
+    return _text(raw.decode()) if _ESCAPED.search(raw) else b'"%b"' % raw
+
+
+def _utf8_at(buf: bytes, pos: int) -> tuple[bytes, int]:
+    """The UTF-8 bytes of the Avro ``string`` at ``pos``, undecoded; and the position after it."""
+    head = buf[pos]
+    if head < 0x80:  # a length under 64, the usual: one byte, zig-zag encoded
+        end = pos + 1 + (head >> 1)
+        return buf[pos + 1 : end], end
+    size, pos = serde.read_long(buf, pos)
+    return buf[pos : pos + size], pos + size
+
+
+def _number(value: float) -> bytes:
+    """``value`` as ``json.dumps`` writes it: its repr when finite."""
+    return repr(value).encode() if math.isfinite(value) else json.dumps(value).encode()
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _invariants(avro_tail: bytes) -> bytes:
-    """``,"destination":...,"amount":...`` of a payment, from its Avro-encoded invariant fields."""
-    destination, pos = serde.read_string(avro_tail, 0)
-    source, pos = serde.read_string(avro_tail, pos)
-    currency, pos = serde.read_string(avro_tail, pos)
-    amount = json.dumps(serde.read_double(avro_tail, pos)).encode()
+    """``,"destination":...,"amount":...`` of a payment, from its Avro-encoded invariant fields.
+
+    Made once per payment, at its first event: the strings are copied from the Avro bytes,
+    not decoded and encoded again (a bank id or currency has nothing to escape).
+    """
+    destination, pos = _utf8_at(avro_tail, 0)
+    source, pos = _utf8_at(avro_tail, pos)
+    currency, pos = _utf8_at(avro_tail, pos)
     return b',"destination":%b,"source":%b,"currency":%b,"amount":%b' % (
-        _text(destination),
-        _text(source),
-        _text(currency),
-        amount,
+        _utf8_text(destination),
+        _utf8_text(source),
+        _utf8_text(currency),
+        _number(serde.read_double(avro_tail, pos)),
     )
 
 

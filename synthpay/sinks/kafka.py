@@ -24,7 +24,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from synthpay.config.clocks import profile
 from synthpay.config.errors import ConfigError
-from synthpay.config.settings import KafkaSettings, Settings
+from synthpay.config.settings import KafkaSettings, RegistrySettings, Settings
 from synthpay.formats.values import AVRO, VALUE_FORMATS, Encode, ValueFormat
 from synthpay.model import serde
 from synthpay.model.entities import ID_HEAD, Payment
@@ -75,6 +75,8 @@ _REFUSED_TOPIC = {
 #: Delivery errors of records the broker refuses, here for their timestamps: the offending
 #: record, then every other record of its batch.
 _REFUSED_RECORD = {KafkaError.INVALID_TIMESTAMP, KafkaError.INVALID_RECORD, KafkaError._INVALID_DIFFERENT_RECORD}
+#: The registry's answer to a schema its subject's compatibility rules refuse.
+_INCOMPATIBLE = 409
 #: After a refusal, how long the records already sent get to report their fate.
 _REFUSED_FLUSH_S = 5.0
 
@@ -142,6 +144,30 @@ def _topic_setting(topic: Topic, code: int, replication: int) -> str:
     if code == KafkaError.TOPIC_EXCEPTION:
         return f"{prefix}topic = {topic.name!r}"
     return f"{prefix}partitions = {topic.partitions}"
+
+
+def _refusal(
+    client: SchemaRegistryClient, registry: RegistrySettings, subject: str, fmt: ValueFormat, exc: SchemaRegistryError
+) -> str | None:
+    """The line for a schema ``subject`` will not take beside what it holds; None for any other refusal.
+
+    A registry answers 409 for a schema the subject's compatibility rules refuse; asked for a
+    schema of another type than the subject holds, Apicurio fails comparing the two (HTTP 500)
+    instead. Either way, what the subject holds tells the user what to change.
+    """
+    try:
+        latest = call_registry(registry, functools.partial(client.get_latest_version, subject))
+    except (SchemaRegistryError, RegistryUnreachable, ConfigError):  # the registry's first answer is the news
+        latest = None
+    held_type = (latest.schema.schema_type or "AVRO") if latest is not None else None
+    if exc.http_status_code != _INCOMPATIBLE and (held_type is None or held_type == fmt.registry_type):
+        return None
+    held = f"{held_type} schema version {latest.version}" if latest is not None else "a schema"
+    return (
+        f"schema registry at {registry.url}: subject {subject!r} holds {held}, and the registry will not add "
+        f"the {fmt.registry_type} schema of kafka.value_format = {fmt.name!r} to it: write to other topics "
+        "(another kafka.topic_prefix) or change the registry's compatibility setting for the subject"
+    )
 
 
 def _register(client: SchemaRegistryClient, subject: str, schema: Schema) -> int:
@@ -385,6 +411,9 @@ class KafkaSink:
             try:
                 schema_id = call_registry(registry, functools.partial(_register, client, subject, schema))
             except SchemaRegistryError as exc:
+                refused = _refusal(client, registry, subject, fmt, exc)
+                if refused is not None:
+                    raise SinkRefused(refused) from None
                 raise SinkError(
                     f"schema registry at {registry.url} rejected {subject!r}: {describe_registry_error(exc)}"
                 ) from None

@@ -92,8 +92,7 @@ def read(directory: Path, reader: Reader, manifest: Manifest) -> tuple[int, Chec
 
 
 def _schema_of(manifest: Manifest, topic: str) -> str:
-    name = "bank" if topic == manifest.banks_topic else "ground_truth" if topic == manifest.ground_truth else "payment"
-    return _canonical(serde.schema_text(name))
+    return _canonical(serde.schema_text(manifest.record_type(topic)))
 
 
 def _canonical(text: str) -> str:

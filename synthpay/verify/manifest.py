@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from synthpay.formats.values import AVRO, VALUE_FORMATS, ValueFormat
 from synthpay.model.reports import AnomalyReport, HotBanks
 from synthpay.model.timeline import Timeline
-from synthpay.summary.document import PartitionRange
+from synthpay.summary.document import PartitionRange, SummaryError
 from synthpay.summary.load import load_summary
 from synthpay.verify import scenario as scenario_checks
 from synthpay.verify.scenario import ScenarioPlan
@@ -43,6 +44,13 @@ class Manifest:
     ground_truth: str = ""  # the topic of the events the run withheld ("" in a summary from before it)
     sink: str = "kafka"  # where the run wrote: what verify reads
     out: str = ""  # the file sink's directory ("" for other sinks, and in a summary from before it)
+    value_format: ValueFormat = AVRO  # how the Kafka sink wrote the values (Avro in a summary from before others)
+
+    def record_type(self, topic: str) -> str:
+        """The record type of ``topic``'s values: "bank", "ground_truth" or "payment"."""
+        if topic == self.banks_topic:
+            return "bank"
+        return "ground_truth" if topic == self.ground_truth else "payment"
 
     @property
     def labelled(self) -> bool:
@@ -81,4 +89,17 @@ def load_manifest(path: str) -> Manifest:
         ground_truth=plan.ground_truth_topic,
         sink=summary.sink,
         out=summary.out,
+        value_format=_value_format(path, summary.value_format),
     )
+
+
+def _value_format(path: str, name: str) -> ValueFormat:
+    """The value format a summary names ("" for Avro); SummaryError for one this synthpay does not read."""
+    if not name:
+        return AVRO
+    if name not in VALUE_FORMATS:
+        raise SummaryError(
+            f"summary {path!r}: value_format {name!r} is no value format this synthpay reads "
+            f"(it reads {', '.join(VALUE_FORMATS)}); upgrade synthpay to read it"
+        )
+    return VALUE_FORMATS[name]

@@ -10,6 +10,7 @@ from confluent_kafka import KafkaException
 from synthpay.config.settings import Settings
 from synthpay.sinks.kafka_client import RegistryUnreachable, call_registry, describe_error, registry_client
 from synthpay.verify import files
+from synthpay.verify.checks import Check
 from synthpay.verify.consume import Cluster, consume
 from synthpay.verify.errors import VerifyError
 from synthpay.verify.judge import judge
@@ -38,9 +39,12 @@ def verify(settings: Settings, manifest: Manifest, run_id: str, timeout_s: float
         raise VerifyError(f"verify: {exc}") from None
     finally:
         cluster.consumer.close()
+    fmt = manifest.value_format
+    # Values no registry knows have no schema ids to resolve: the records check judges each one.
+    schemas = None if fmt.registry_type else Check("schemas", True, f"{fmt.name} values: no schema registered")
     return Report(
         run_id,
-        tuple(judge(manifest, reader.tally)),
+        tuple(judge(manifest, reader.tally, schemas)),
         read,
         time.monotonic() - began,
         "kafka",

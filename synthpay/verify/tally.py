@@ -140,9 +140,17 @@ class Reader:
             self._payment(topic, rec, where, phase, anomaly, timestamp)
 
     def _decode(self, topic: str, value: bytes | None) -> dict[str, Any] | None:
-        tally = self.tally
-        if value is None or len(value) < 5 or value[0] != 0:
-            tally.bad_records.add(f"{topic}: value not in the Confluent wire format")
+        """The record of a value in the run's value format; None (and why) when it is a bad record."""
+        fmt, tally = self._manifest.value_format, self.tally
+        if value is None:
+            tally.bad_records.add(f"{topic}: a record without a value")
+            return None
+        if fmt.registry_type is None:
+            assert fmt.decode is not None  # a format with no schema to look up decodes its own values
+            return self._decoded_body(topic, fmt.decode, value, "")
+        head = 5 + len(fmt.index)
+        if len(value) < head or value[0] != 0 or value[5:head] != fmt.index:
+            tally.bad_records.add(f"{topic}: value not in the Confluent wire format of {fmt.name}")
             return None
         schema_id = int.from_bytes(value[1:5], "big")
         if schema_id not in tally.schemas:
@@ -151,6 +159,8 @@ class Reader:
         if schema is None:
             tally.bad_records.add(f"{topic}: schema id {schema_id} does not resolve")
             return None
+        if fmt.decode is not None:
+            return self._decoded_body(topic, fmt.decode, value[head:], f" with schema {schema_id}")
         try:
             decoded = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, None)
         except Exception as exc:  # fastavro raises many kinds on a garbled body
@@ -161,11 +171,23 @@ class Reader:
             return None
         return decoded
 
+    def _decoded_body(
+        self, topic: str, decode: Callable[[str, bytes], dict[str, object]], body: bytes, schema: str
+    ) -> dict[str, Any] | None:
+        """The record of a value's body in a format that decodes its own (every one but Avro)."""
+        try:
+            return decode(self._manifest.record_type(topic), body)
+        except Exception as exc:  # each format's decoder raises its own kinds on a garbled body
+            name = self._manifest.value_format.name
+            self.tally.bad_records.add(f"{topic}: undecodable as {name}{schema}: {type(exc).__name__}")
+            return None
+
     def _resolve(self, schema_id: int) -> Any:
-        """The parsed schema, or None (and why) when the registry does not know the id; each id is tried once.
+        """The schema (parsed, for Avro), or None (and why) when the registry does not know the id; tried once.
 
         A registry that does not answer, or refuses the credentials, ends the verification:
-        every record would fail alike, and the report would blame the records.
+        every record would fail alike, and the report would blame the records. A format that
+        decodes its own values needs only to know the id is the registry's.
         """
         if self._fetch_schema is None:  # reading files: a record in the wire format is not the sink's
             self.tally.unresolved[schema_id] = "no schema registry to ask"
@@ -179,6 +201,8 @@ class Reader:
                 ) from None
             self.tally.unresolved[schema_id] = describe_registry_error(exc)
             return None
+        if self._manifest.value_format.decode is not None:
+            return text
         try:
             return fastavro.parse_schema(json.loads(text))
         except Exception as exc:  # json and fastavro raise many kinds on a schema that is not Avro

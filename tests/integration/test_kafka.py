@@ -315,7 +315,7 @@ def test_registry_unreachable_fails_before_producing(tmp_path: Path) -> None:
     assert end_offsets(svc, list(topics.values())) == 0
 
 
-def test_registry_rejecting_the_schema_fails_before_producing(tmp_path: Path) -> None:
+def test_registry_refusing_an_incompatible_schema_is_exit_2_before_producing(tmp_path: Path) -> None:
     svc = services()
     cfg, topics = write_config(tmp_path)
     client = registry(svc)
@@ -325,9 +325,12 @@ def test_registry_rejecting_the_schema_fails_before_producing(tmp_path: Path) ->
     )
     client.register_schema(f"{topics['banks']}-value", Schema(incompatible, "AVRO"))
     run = run_synthpay(tmp_path, ["--config", str(cfg), "--payments", "20", "--clock", "virtual"], kafka_env(svc))
-    assert run.returncode == 1
+    assert run.returncode == 2
     errors = [line for line in run.stderr.splitlines() if line.startswith("synthpay: error:")]
-    assert len(errors) == 1 and "rejected" in errors[0] and topics["banks"] in errors[0], run.stderr[-2000:]
+    assert len(errors) == 1 and f"'{topics['banks']}-value' holds AVRO schema version 1" in errors[0], run.stderr[
+        -2000:
+    ]
+    assert "will not add the AVRO schema of kafka.value_format = 'avro' to it" in errors[0]
     assert end_offsets(svc, list(topics.values())) == 0
 
 
