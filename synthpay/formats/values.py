@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from synthpay.formats import proto, proto_values
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
 
@@ -31,6 +32,9 @@ class ValueFormat:
     encoder: Callable[[Topic], Encode]
     #: What follows the magic byte and schema id, before the body.
     index: bytes = b""
+    #: A value's record from its body (after the framing and index), given the record type;
+    #: None: verify reads it with the Avro schema the registry holds.
+    decode: Callable[[str, bytes], dict[str, object]] | None = None
 
 
 def _avro(topic: Topic) -> Encode:
@@ -38,6 +42,9 @@ def _avro(topic: Topic) -> Encode:
 
 
 AVRO = ValueFormat("avro", "AVRO", serde.schema_text, _avro)
+#: Each record type is a .proto of one message, so every value's message-index list is
+#: [0], which Confluent's wire format writes as the single byte 0.
+PROTOBUF = ValueFormat("protobuf", "PROTOBUF", proto.proto_text, proto_values.encoder, b"\x00", proto.decode)
 
 #: Every value format by its ``kafka.value_format`` name.
-VALUE_FORMATS: Mapping[str, ValueFormat] = {f.name: f for f in (AVRO,)}
+VALUE_FORMATS: Mapping[str, ValueFormat] = {f.name: f for f in (AVRO, PROTOBUF)}
