@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from synthpay.formats.values import VALUE_FORMATS
 from synthpay.model.reports import AnomalyReport, HotBanks
 from synthpay.model.timeline import Timeline
-from synthpay.summary.document import PartitionRange
+from synthpay.summary.document import PartitionRange, SummaryError
 from synthpay.summary.load import load_summary
 from synthpay.verify import scenario as scenario_checks
 from synthpay.verify.scenario import ScenarioPlan
@@ -43,6 +44,7 @@ class Manifest:
     ground_truth: str = ""  # the topic of the events the run withheld ("" in a summary from before it)
     sink: str = "kafka"  # where the run wrote: what verify reads
     out: str = ""  # the file sink's directory ("" for other sinks, and in a summary from before it)
+    value_format: str = "avro"  # the kafka sink's value format (avro in a summary from before it)
 
     @property
     def labelled(self) -> bool:
@@ -53,6 +55,11 @@ class Manifest:
 def load_manifest(path: str) -> Manifest:
     """The manifest of a ``--summary-json`` file; SummaryError names what is wrong with it."""
     summary = load_summary(path)
+    if summary.value_format and summary.value_format not in VALUE_FORMATS:
+        raise SummaryError(
+            f"summary {path!r}: value_format {summary.value_format!r} is not one this synthpay reads "
+            f"({', '.join(VALUE_FORMATS)})"
+        )
     plan = summary.plan
     statuses = tuple(plan.statuses)
     index = {name: i for i, name in enumerate(statuses)}
@@ -81,4 +88,5 @@ def load_manifest(path: str) -> Manifest:
         ground_truth=plan.ground_truth_topic,
         sink=summary.sink,
         out=summary.out,
+        value_format=summary.value_format or "avro",
     )
