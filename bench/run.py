@@ -276,6 +276,18 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
     return delivered[0] / elapsed, cpu / events
 
 
+def value_format_vs_avro(
+    tmp: Path, backfill: list[str], prefix: str, value_format: str, avro_eps: float
+) -> dict[str, Any]:
+    """The Kafka backfill in ``value_format`` (fresh topics), as a ratio of the Avro backfill's events/s."""
+    outcome = synthpay(
+        tmp, [*backfill, "--sink", "kafka", "--value-format", value_format], kafka_env(config_file(tmp, prefix))
+    )
+    eps = generation_rate(outcome)
+    ratio = eps / avro_eps
+    return emit(f"backfill_kafka_{value_format}_vs_avro", ratio, "ratio", ">= 0.8", ratio >= 0.8, eps=round(eps))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=200_000, help="payments in the backfill figures")
@@ -367,6 +379,7 @@ def main() -> None:
         )
         rows.append(emit("backfill_vs_null", kafka_rate / null_rate, "ratio", ">= 0.6", kafka_rate / null_rate >= 0.6))
         rows.append(emit("backfill_vs_client_limit", kafka_rate / limit, "ratio"))
+        rows.append(value_format_vs_avro(tmp, backfill, f"{run}-pb", "protobuf", kafka_rate))
         rows.append(emit("backfill_cpu_s_per_million", kafka.cpu_s / events * 1e6, "CPU s"))
         rows.append(emit("backfill_peak_rss", kafka.summary["peak_rss_mib"], "MiB"))
         rows.append(emit("client_limit_cpu_s_per_million", client_cpu_per_event * 1e6, "CPU s"))
