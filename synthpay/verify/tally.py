@@ -146,8 +146,6 @@ class Reader:
         if value is None or len(value) < 5 or value[0] != 0:
             tally.bad_records.add(f"{topic}: value not in the Confluent wire format")
             return None
-        if self._format.decode is not None:
-            return self._decode_body(topic, value[5:], self._format.decode)
         schema_id = int.from_bytes(value[1:5], "big")
         if schema_id not in tally.schemas:
             tally.schemas[schema_id] = self._resolve(schema_id)
@@ -155,6 +153,8 @@ class Reader:
         if schema is None:
             tally.bad_records.add(f"{topic}: schema id {schema_id} does not resolve")
             return None
+        if self._format.decode is not None:
+            return self._decode_body(topic, value[5:], self._format.decode)
         try:
             decoded = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, None)
         except Exception as exc:  # fastavro raises many kinds on a garbled body
@@ -203,6 +203,8 @@ class Reader:
                 ) from None
             self.tally.unresolved[schema_id] = describe_registry_error(exc)
             return None
+        if self._format.decode is not None:
+            return text  # decoded as the derived schema: the registry need only know the id
         try:
             return fastavro.parse_schema(json.loads(text))
         except Exception as exc:  # json and fastavro raise many kinds on a schema that is not Avro

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synthpay.formats import proto_values
+from synthpay.formats import proto, proto_values
 from synthpay.model import entities, serde
 from synthpay.model.events import Event, Topic
 from synthpay.verify.manifest import Manifest
@@ -28,7 +28,7 @@ FRAMING = b"\x00" + (7).to_bytes(4, "big")
 
 
 def read(value: bytes) -> Reader:
-    reader = Reader(MANIFEST, "r")
+    reader = Reader(MANIFEST, "r", lambda schema_id: proto.proto_text("payment"))  # what the registry holds
     reader.record("payments", PAYMENT.kafka_key, value, b"r")
     return reader
 
