@@ -99,6 +99,8 @@ _ID, _TS, _DATE_TS, _DESTINATION, _SOURCE, _CURRENCY, _AMOUNT, _STATUS = (
 _UUID_HEAD: Final = _tag(_ID, _LENGTH) + varint(36)
 
 
+#: The varint of every number under 128: its one byte.
+_SHORT: Final = tuple(bytes((n,)) for n in range(0x80))
 #: The tags of the invariant fields, in number order: three strings, then the amount.
 _STRING_TAGS: Final = tuple(_tag(n, _LENGTH) for n in (_DESTINATION, _SOURCE, _CURRENCY))
 _AMOUNT_TAG: Final = _tag(_AMOUNT, _FIXED64)
@@ -114,9 +116,13 @@ def _invariants(avro_tail: bytes) -> bytes:
     parts: list[bytes] = []
     pos = 0
     for tag in _STRING_TAGS:
-        size, pos = serde.read_long(avro_tail, pos)
+        byte = avro_tail[pos]
+        if byte < 0x80:  # a length under 64 (every id and currency): one byte, zig-zag, so twice the length
+            size, pos = byte >> 1, pos + 1
+        else:
+            size, pos = serde.read_long(avro_tail, pos)
         if size:
-            parts += (tag, varint(size), avro_tail[pos : pos + size])
+            parts += (tag, _SHORT[size] if size < 0x80 else varint(size), avro_tail[pos : pos + size])
         pos += size
     amount = avro_tail[pos : pos + 8]
     if amount != _ZERO_DOUBLE:
@@ -124,10 +130,18 @@ def _invariants(avro_tail: bytes) -> bytes:
     return b"".join(parts)
 
 
+_TS_TAG: Final = _tag(_TS, _VARINT)
+_DATE_TAG: Final = _tag(_DATE_TS, _LENGTH)
+#: RFC 3339 text is 24 bytes for years 0..9999 (see serde), so its tag and length are constant there.
+_DATE_HEAD: Final = _DATE_TAG + varint(24)
+
+
 @functools.lru_cache(maxsize=4096)
 def _times(ts_ms: int) -> bytes:
     """``ts`` and ``date_ts``; cached as the Avro encoding of the timestamps is."""
-    return int_field(_TS, ts_ms) + length_field(_DATE_TS, serde.rfc3339_ms(ts_ms).encode())
+    date = serde.rfc3339_ms(ts_ms).encode()
+    head = _DATE_HEAD if len(date) == 24 else _DATE_TAG + varint(len(date))
+    return b"".join((_TS_TAG + varint(ts_ms) if ts_ms else b"", head, date))
 
 
 def encoder(topic: Topic) -> Encode:
