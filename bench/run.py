@@ -277,7 +277,7 @@ def client_limit(events: int, prefix: str) -> tuple[float, float]:
 
 
 #: The Kafka value formats measured beside Avro's backfill (kafka.value_format names).
-VALUE_FORMATS = ("json", "json_schema")
+VALUE_FORMATS = ("json", "json_schema", "protobuf")
 
 
 def value_formats(tmp: Path, run: str, backfill: list[str], avro: Outcome) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from synthpay.formats import json_schema, json_values
+from synthpay.formats import json_schema, json_values, proto, proto_values
 from synthpay.model import serde
 from synthpay.model.events import Event, Topic
 
@@ -57,9 +57,12 @@ def _json_record(record_type: str, body: bytes) -> dict[str, object]:
 AVRO = ValueFormat("avro", "AVRO", serde.schema_text, _avro)
 JSON_SCHEMA = ValueFormat("json_schema", "JSON", json_schema.schema_text, json_values.encoder, decode=_json_record)
 JSON = ValueFormat("json", None, json_schema.schema_text, json_values.encoder, decode=_json_record)
+#: Each record type is a .proto of one message, so every value's message-index list is
+#: [0], which Confluent's wire format writes as the single byte 0.
+PROTOBUF = ValueFormat("protobuf", "PROTOBUF", proto.proto_text, proto_values.encoder, b"\x00", proto.decode)
 
 #: Every value format by its ``kafka.value_format`` name.
-VALUE_FORMATS: Mapping[str, ValueFormat] = {f.name: f for f in (AVRO, JSON_SCHEMA, JSON)}
+VALUE_FORMATS: Mapping[str, ValueFormat] = {f.name: f for f in (AVRO, JSON_SCHEMA, PROTOBUF, JSON)}
 
 #: The formats with a schema of their own, registered: what ``synthpay schema`` shows.
 REGISTERED: Mapping[str, ValueFormat] = {name: f for name, f in VALUE_FORMATS.items() if f.registry_type}
