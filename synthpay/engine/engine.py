@@ -470,4 +470,5 @@ class Engine:
             anomalies=scheduler.anomaly_report(),
             offsets=ledger.offsets,  # filled by a sink that knows where its records went
             out=self._out_dir(),
+            file_format=self.settings.file.format if self.settings.run.sink == "file" else "",
         )

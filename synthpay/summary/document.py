@@ -76,6 +76,8 @@ class Summary:
     offsets: Mapping[str, tuple[PartitionRange, ...]] = field(default_factory=dict)
     # With the file sink: the absolute directory its files were written to (verify reads them there).
     out: str = ""
+    # With the file sink: the format of its files ("" in a summary from before it: avro).
+    file_format: str = ""
 
     @property
     def events_cut(self) -> int:

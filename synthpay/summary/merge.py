@@ -93,6 +93,7 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         anomalies=_merge_anomalies(parts),
         offsets=_merge_offsets(parts),
         out=first.out,  # the children share one directory
+        file_format=first.file_format,
     )
 
 

@@ -43,6 +43,7 @@ class Manifest:
     ground_truth: str = ""  # the topic of the events the run withheld ("" in a summary from before it)
     sink: str = "kafka"  # where the run wrote: what verify reads
     out: str = ""  # the file sink's directory ("" for other sinks, and in a summary from before it)
+    file_format: str = "avro"  # the file sink's format (avro in a summary from before it)
 
     @property
     def labelled(self) -> bool:
@@ -81,4 +82,5 @@ def load_manifest(path: str) -> Manifest:
         ground_truth=plan.ground_truth_topic,
         sink=summary.sink,
         out=summary.out,
+        file_format=summary.file_format or "avro",
     )
