@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
 #: Epoch-millisecond ``long`` fields written as timestamps (see the module's doc for why by name).
 TIMESTAMP_FIELDS = frozenset({"ts"})
+_UNIQUE = frozenset({"id", "date_ts", "email", "website", "bankCode", "bic", "created_ts", "updated_ts"})
 _TYPES = {"string": pa.string(), "long": pa.int64(), "int": pa.int32(), "double": pa.float64(), "boolean": pa.bool_()}
 _LABEL_TYPES = {
     label_fields.RUN_ID: pa.field(label_fields.RUN_ID, pa.string(), nullable=False),
@@ -89,6 +90,9 @@ class TopicTables:
         self._status = topic.status
         self._labels = labels
         self._phased = labels.phased and not topic.compacted
+        #: The columns whose values repeat (banks, currencies, labels), worth a dictionary; ids
+        #: and times are unique, and trying one for them only costs time.
+        self.repeated = [f.name for f in self.schema if f.type == pa.string() and f.name not in _UNIQUE]
 
     def table(self, events: Sequence[Event]) -> pa.Table:
         """``events`` as one table, in order."""

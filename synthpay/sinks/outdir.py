@@ -13,8 +13,9 @@ A run that finds the directory free but holding record files (``.avro``, ``.json
 ``.parquet``) of another run id refuses too, unless ``file.overwrite``: then it removes them
 first, so no file of an earlier run (with other statuses, or in another format, say) is left
 beside the new ones. Their ``.labels`` files go with them, and so do labels left without
-one, which would label the new run's records, and Parquet files a killed run left unfinished. Files of its own run id are its
-siblings' (a ``--processes`` child that finished first) and stay.
+one, which would label the new run's records, and Parquet files a killed run left
+unfinished. Files of its own run id are its siblings' (a ``--processes`` child that
+finished first) and stay.
 """
 
 from __future__ import annotations

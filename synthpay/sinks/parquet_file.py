@@ -76,7 +76,9 @@ class ParquetWriter:
         """``events`` as one row group of the file in progress, begun if need be."""
         table = self._tables.table(events)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._temporary, self._tables.schema, compression=COMPRESSION)
+            self._writer = pq.ParquetWriter(
+                self._temporary, self._tables.schema, compression=COMPRESSION, use_dictionary=self._tables.repeated
+            )
         self._writer.write_table(table, row_group_size=len(events))
         self._rows += len(events)
 
