@@ -240,7 +240,8 @@ def test_parquet_rotates_into_complete_files_of_rotate_rows(
 def test_parquet_files_are_readable_while_the_run_goes_on(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {**subprocess_env(), "SYNTHPAY_FILE_ROTATE_ROWS": "40", "SYNTHPAY_FILE_ROTATE_S": "1"}
-    argv = ["run", "--clock", "real", "--payments", "0", "--rate", "200", "--sink", "file", "--out", str(out)]
+    argv = ["run", "--clock", "real", "--payments", "0", "--rate", "200", "--shutdown-grace", "0", "--sink", "file"]
+    argv += ["--out", str(out)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "synthpay", *argv, "--file-format", "parquet", "--log-level", "warning"],
         cwd=tmp_path,
@@ -293,7 +294,7 @@ def payment_event(i: int) -> Event:
 
 
 @settings(max_examples=25, deadline=None)
-@given(rotate=st.integers(1, 9), blocks=st.lists(st.tuples(st.integers(0, 12), st.booleans()), max_size=6))
+@given(rotate=st.integers(1, 9), blocks=st.lists(st.tuples(st.integers(0, 12), st.booleans()), min_size=1, max_size=6))
 def test_rotation_splits_the_rows_in_order_and_never_shows_a_partial_file(
     tmp_path_factory: pytest.TempPathFactory, rotate: int, blocks: list[tuple[int, bool]]
 ) -> None:
@@ -306,7 +307,9 @@ def test_rotation_splits_the_rows_in_order_and_never_shows_a_partial_file(
         shown = sorted(directory.glob("*.parquet"))
         assert writer.readable == sum(pq.read_metadata(f).num_rows for f in shown)
     writer.close()
+    assert sent == len(events)
     files = sorted(directory.glob("t.*.parquet"))
+    assert len(files) >= len(events) / rotate
     assert all(pq.read_metadata(f).num_rows <= rotate for f in files)
     ids = [r["id"] for f in files for r in pq.read_table(f).to_pylist()]
     assert ids == [e.key for e in events] and writer.readable == len(events)
