@@ -67,8 +67,11 @@ class JsonlWriter:
                 )
                 for e in block
             ]
-        else:
+        elif self._labels.phased:
             lines = [encode(e)[:-1] + (heads.get(e.topic.phase) or self._head(e.topic.phase)) + b"}\n" for e in block]
+        else:  # one tail for every record: the bulk of runs
+            tail = (heads.get("") or self._head("")) + b"}\n"
+            lines = [encode(e)[:-1] + tail for e in block]
         self._file.append(b"".join(lines))
         self.readable += len(block)
 
