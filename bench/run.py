@@ -302,6 +302,25 @@ def value_formats(tmp: Path, run: str, backfill: list[str], avro: Outcome) -> li
     return rows
 
 
+def file_formats(tmp: Path, backfill: list[str]) -> list[dict[str, Any]]:
+    """File-sink backfill per file.format as a ratio of the Avro run's events/s, and bytes per event on disk."""
+    rows, rates = [], {}
+    for fmt in ("avro", "jsonl", "parquet"):
+        out = tmp / f"files-{fmt}"
+        outcome = synthpay(tmp, [*backfill, "--sink", "file", "--file-format", fmt, "--out", str(out)], {})
+        rates[fmt] = generation_rate(outcome)
+        size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
+        per_event = size / outcome.summary["delivered"]
+        if fmt == "avro":
+            rows.append(emit("backfill_file_avro_eps", rates[fmt], "events/s"))
+        else:
+            ratio = rates[fmt] / rates["avro"]
+            rows.append(emit(f"backfill_file_{fmt}_vs_avro", ratio, "ratio", ">= 0.8", ratio >= 0.8))
+        note = "Avro deflate, labels none" if fmt == "avro" else "beside Avro deflate's"
+        rows.append(emit(f"file_{fmt}_bytes_per_event", per_event, "bytes", note=note))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=200_000, help="payments in the backfill figures")
@@ -328,6 +347,8 @@ def main() -> None:
             "--seed",
             "7",
         ]
+
+        rows += file_formats(tmp, backfill)
 
         null = synthpay(tmp, [*backfill, "--sink", "null"], {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-n"))})
         null_rate = generation_rate(null)

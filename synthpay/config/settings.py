@@ -322,12 +322,12 @@ class EngineSettings:
 
 @dataclass(frozen=True, slots=True)
 class FileSettings:
-    """The embedded default sink: one Avro object container file per topic."""
+    """The embedded default sink: one file per topic (a series of them for Parquet), in ``format``."""
 
     dir: str = setting(
         "out/{run_id}",
         placeholders.path_template,
-        "directory of the file sink's .avro files (and the run's summary.json); {run_id} stands for the "
+        "directory of the file sink's files (and the run's summary.json); {run_id} stands for the "
         "run id, so each run has its own, and out/latest links to the newest",
         flag="--out",
         metavar="DIR",
@@ -340,10 +340,22 @@ class FileSettings:
         metavar=_metavar(FileFormat),
     )
     codec: Codec = setting("deflate", parsers.choice(Codec), "Avro block codec: deflate or null")
+    rotate_rows: int = setting(
+        1_000_000,
+        parsers.whole(1, 1_000_000_000),
+        "parquet: rows per file; a topic's file is complete (and found under its .parquet name) once it holds "
+        "this many, and the next one begins",
+    )
+    rotate_s: float = setting(
+        60.0,
+        parsers.number(1, 86_400),
+        "parquet, real clock: seconds after which a topic's file in progress is completed however few rows it "
+        "holds, so a long run's rows become readable",
+    )
     overwrite: bool = setting(
         False,
         parsers.boolean,
-        "replace the .avro files an earlier run left in --out (default: refuse to start)",
+        "replace the files an earlier run left in --out (default: refuse to start)",
         flag="--overwrite",
         metavar="{true,false}",
     )

@@ -423,11 +423,10 @@ class Engine:
             return ""
         return str(Path(placeholders.expand(self.settings.file.dir, self.run_id)).resolve())
 
-    def _value_format(self) -> str:
-        """The Kafka values' format, for verify to read them; "" for Avro (as in a summary from before
-        there were others) and for other sinks."""
-        kafka = self.settings.kafka
-        return kafka.value_format if self.settings.run.sink == "kafka" and kafka.value_format != "avro" else ""
+    def _format(self, sink: str, chosen: str) -> str:
+        """The format ``sink`` wrote in, for verify to read it; "" for Avro (as in a summary from
+        before there were others, so a default run's summary is as it was) and for other sinks."""
+        return chosen if self.settings.run.sink == sink and chosen != "avro" else ""
 
     def _summary(self, scheduler: Scheduler) -> Summary:
         stats, ledger = self.stats, self.ledger
@@ -476,5 +475,6 @@ class Engine:
             anomalies=scheduler.anomaly_report(),
             offsets=ledger.offsets,  # filled by a sink that knows where its records went
             out=self._out_dir(),
-            value_format=self._value_format(),
+            value_format=self._format("kafka", self.settings.kafka.value_format),
+            file_format=self._format("file", self.settings.file.format),
         )

@@ -89,14 +89,13 @@ def encode_record(record_type: str, record: dict[str, object]) -> bytes:
     return b"".join(_field(f, record[f.name]) for f in proto.derived(record_type).fields)
 
 
-def _number(record_type: str, name: str) -> int:
-    return next(f.number for f in proto.derived(record_type).fields if f.name == name)
-
-
-_ID, _TS, _DATE_TS, _DESTINATION, _SOURCE, _CURRENCY, _AMOUNT, _STATUS = (
-    _number("payment", name)
-    for name in ("id", "ts", "date_ts", "destination", "source", "currency", "amount", "status")
-)
+#: The payment message's fields in number order, as :func:`proto.derived` numbers them (by
+#: position in avro/payment.avsc; tests/formats/test_proto.py holds the two together). The
+#: pieces of a clean payment event follow this order. Written out rather than looked up when
+#: the module loads: importing synthpay must not read the schemas, so that a broken install
+#: is reported in one line by the sink that needs them.
+PAYMENT_FIELDS: Final = ("id", "ts", "date_ts", "destination", "source", "currency", "amount", "status")
+_ID, _TS, _DATE_TS, _DESTINATION, _SOURCE, _CURRENCY, _AMOUNT, _STATUS = range(1, len(PAYMENT_FIELDS) + 1)
 #: The id field's tag and length for a UUID (36 ASCII bytes), every payment's id.
 _UUID_HEAD: Final = _tag(_ID, _LENGTH) + varint(36)
 

@@ -9,11 +9,13 @@ Two locks, both ``flock``s the kernel drops when the process ends, even on SIGKI
   instances (``--processes`` children share a run id) holds a shared lock on it while
   it runs. Another run finding it held is refused.
 
-A run that finds the directory free but holding ``.avro`` files of another run id refuses
-too, unless ``file.overwrite``: then it removes them first, so no file of an earlier run
-(with other statuses, say) is left beside the new ones. Their ``.labels`` files go with
-them, and so do labels left without one, which would label the new run's records. Files of its own run id are its
-siblings' (a ``--processes`` child that finished first) and stay.
+A run that finds the directory free but holding record files (``.avro``, ``.jsonl``,
+``.parquet``) of another run id refuses too, unless ``file.overwrite``: then it removes them
+first, so no file of an earlier run (with other statuses, or in another format, say) is left
+beside the new ones. Their ``.labels`` files go with them, and so do labels left without
+one, which would label the new run's records, and Parquet files a killed run left
+unfinished. Files of its own run id are its siblings' (a ``--processes`` child that
+finished first) and stay.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from pathlib import Path
 from synthpay.config.errors import quoted
 from synthpay.sinks.base import SinkRefused
 
+#: The files of a run's records, in every file.format.
+_RECORDS = ("*.avro", "*.jsonl", "*.parquet")
+#: What an earlier run may have left beside them: Avro labels, a Parquet file it was killed writing.
+_BESIDE = ("*.labels", ".*.parquet.tmp")
 _SETUP_LOCK = ".synthpay.lock"
 _RUN_LOCK = ".synthpay.run"
 #: What making the directory or a file in it says when the path itself is the problem.
@@ -105,13 +111,14 @@ def _take(directory: Path, held: int, run_id: str, overwrite: bool) -> None:
         # Files of this same run: a --processes sibling that has finished already.
         fcntl.flock(held, fcntl.LOCK_SH)
         return
-    earlier = sorted(directory.glob("*.avro"))
+    earlier = sorted(p for pattern in _RECORDS for p in directory.glob(pattern))
     if earlier and not overwrite:
+        kinds = "/".join(dict.fromkeys(p.suffix for p in earlier))
         raise SinkRefused(
-            f"file sink: {quoted(str(directory))} holds {len(earlier)} .avro file(s) of an earlier run; "
+            f"file sink: {quoted(str(directory))} holds {len(earlier)} {kinds} file(s) of an earlier run; "
             "give another --out, or --overwrite (file.overwrite) to replace them"
         )
-    for path in (*earlier, *directory.glob("*.labels")):
+    for path in (*earlier, *(p for pattern in _BESIDE for p in directory.glob(pattern))):
         path.unlink()
     os.ftruncate(held, 0)
     os.pwrite(held, run_id.encode() + b"\n", 0)

@@ -78,6 +78,8 @@ class Summary:
     out: str = ""
     # With the kafka sink and a kafka.value_format other than avro: that format ("" means avro).
     value_format: str = ""
+    # With the file sink and a file.format other than avro: that format ("" means avro).
+    file_format: str = ""
 
     @property
     def events_cut(self) -> int:

@@ -94,6 +94,7 @@ def merge(parts: Sequence[Summary], elapsed_s: float) -> Summary:
         offsets=_merge_offsets(parts),
         out=first.out,  # the children share one directory
         value_format=first.value_format,
+        file_format=first.file_format,
     )
 
 

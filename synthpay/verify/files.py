@@ -1,4 +1,8 @@
-"""Reading a file-sink run: where its files are, each topic's ``.avro`` files and their labels, fed to the tally.
+"""Reading a file-sink run: where its files are, each topic's files and their labels, fed to the tally.
+
+The summary's ``file_format`` says which files: ``.avro`` (a summary without it), read
+here, or ``.jsonl`` and ``.parquet``, whose records carry their labels as fields
+(:mod:`~synthpay.verify.labelled_files`).
 
 The counterpart of :mod:`~synthpay.verify.consume` for the file sink. A file holds what a
 topic would, less what Kafka keeps beside a record: no key (the record's ``id`` is), no
@@ -21,7 +25,9 @@ from typing import Any
 import fastavro
 
 from synthpay.model import serde
-from synthpay.sinks.file import labels_name
+from synthpay.sinks.avro_file import labels_name
+from synthpay.sinks.file_names import PARQUET_SEQ
+from synthpay.verify import labelled_files
 from synthpay.verify.checks import Check, Offenders
 from synthpay.verify.errors import VerifyError
 from synthpay.verify.manifest import Manifest
@@ -33,12 +39,20 @@ RUN_MARKER = ".synthpay.run"
 _Labels = tuple[str, str, int]  # phase, anomaly, emission delay
 
 
-def topic_files(directory: Path, topic: str) -> list[Path]:
-    """The files of ``topic`` in ``directory``: ``<topic>.avro``, or one ``<topic>.part<i>.avro`` per instance."""
-    whole = directory / f"{topic}.avro"
+def topic_files(directory: Path, topic: str, fmt: str = "avro") -> list[Path]:
+    """The files of ``topic`` in ``directory`` in ``fmt``, in order.
+
+    ``<topic>.avro``, or one ``<topic>.part<i>.avro`` per instance (``.jsonl`` alike); for
+    Parquet, ``<topic>.<seq>.parquet`` or ``<topic>.part<i>.<seq>.parquet``.
+    """
+    base = glob.escape(str(directory / topic))
+    if fmt == "parquet":
+        found = glob.glob(f"{base}.{PARQUET_SEQ}.parquet") or glob.glob(f"{base}.part*.{PARQUET_SEQ}.parquet")
+        return sorted(Path(p) for p in found)
+    whole = directory / f"{topic}.{fmt}"
     if whole.is_file():
         return [whole]
-    return sorted(Path(p) for p in glob.glob(f"{glob.escape(str(directory / topic))}.part*.avro"))
+    return sorted(Path(p) for p in glob.glob(f"{base}.part*.{fmt}"))
 
 
 def locate(manifest: Manifest, summary: Path, run_id: str) -> Path:
@@ -50,7 +64,7 @@ def locate(manifest: Manifest, summary: Path, run_id: str) -> Path:
     candidates.append(summary.resolve().parent)
     others = []
     for directory in dict.fromkeys(candidates):
-        if not any(topic_files(directory, topic) for topic in manifest.delivered):
+        if not any(topic_files(directory, topic, manifest.file_format) for topic in manifest.delivered):
             continue
         holder = _holder(directory)
         if holder in ("", run_id):
@@ -59,7 +73,7 @@ def locate(manifest: Manifest, summary: Path, run_id: str) -> Path:
     if others:
         raise VerifyError(f"verify: no files of run {run_id}: {'; '.join(others)}")
     where = " or ".join(str(c) for c in dict.fromkeys(candidates))
-    raise VerifyError(f"verify: no .avro files of run {run_id} in {where}")
+    raise VerifyError(f"verify: no .{manifest.file_format} files of run {run_id} in {where}")
 
 
 def _holder(directory: Path) -> str:
@@ -69,19 +83,24 @@ def _holder(directory: Path) -> str:
         return ""  # copied without it: the files are taken to be the summary's
 
 
-def read(directory: Path, reader: Reader, manifest: Manifest) -> tuple[int, Check]:
+def read(directory: Path, reader: Reader, manifest: Manifest, run_id: str) -> tuple[int, Check]:
     """Read every topic's files into ``reader``; return the records read and the schemas' line of the report."""
-    tally = reader.tally
+    tally, fmt = reader.tally, manifest.file_format
     wrong = Offenders()
     files = read_count = 0
-    expected = {topic: _schema_of(manifest, topic) for topic in manifest.delivered}
     for topic in manifest.delivered:
-        paths = topic_files(directory, topic)
+        paths = topic_files(directory, topic, fmt)
         if not paths:
             tally.unfinished.append(f"{topic} (missing)")
+        record_type = manifest.record_type(topic)
+        schema = _canonical(serde.schema_text(record_type)) if fmt == "avro" else ""
+        expected = labelled_files.Expected.of(topic, record_type)
         for path in paths:
             files += 1
-            read_count += _read_file(path, topic, expected[topic], reader, manifest, wrong)
+            if fmt == "avro":
+                read_count += _read_file(path, topic, schema, reader, manifest, wrong)
+            else:
+                read_count += labelled_files.read_file(path, fmt, expected, reader, manifest, wrong, run_id)
     check = Check(
         "schemas",
         not wrong.count and files > 0,
@@ -89,10 +108,6 @@ def read(directory: Path, reader: Reader, manifest: Manifest) -> tuple[int, Chec
         tuple(wrong.shown),
     )
     return read_count, check
-
-
-def _schema_of(manifest: Manifest, topic: str) -> str:
-    return _canonical(serde.schema_text(manifest.record_type(topic)))
 
 
 def _canonical(text: str) -> str:

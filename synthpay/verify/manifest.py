@@ -52,6 +52,8 @@ class Manifest:
             return "bank"
         return "ground_truth" if topic == self.ground_truth else "payment"
 
+    file_format: str = "avro"  # the file sink's format (avro in a summary from before it)
+
     @property
     def labelled(self) -> bool:
         """Whether records are checked for anomaly labels and timestamps."""
@@ -90,6 +92,7 @@ def load_manifest(path: str) -> Manifest:
         sink=summary.sink,
         out=summary.out,
         value_format=_value_format(path, summary.value_format),
+        file_format=summary.file_format or "avro",
     )
 
 

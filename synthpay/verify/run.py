@@ -58,6 +58,6 @@ def verify_files(manifest: Manifest, summary: Path, run_id: str) -> Report:
     began = time.monotonic()
     directory = files.locate(manifest, summary, run_id)
     reader = Reader(manifest, run_id)
-    read, schemas = files.read(directory, reader, manifest)
+    read, schemas = files.read(directory, reader, manifest, run_id)
     checks = tuple(judge(manifest, reader.tally, schemas))
     return Report(run_id, checks, read, time.monotonic() - began, "file", str(directory), dict(reader.tally.consumed))

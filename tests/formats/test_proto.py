@@ -48,6 +48,10 @@ def test_field_numbers_are_todays(record_type: str) -> None:
     assert numbers == {name: i for i, name in enumerate(GOLDEN[record_type], start=1)}
 
 
+def test_the_fast_payment_encoder_numbers_the_fields_as_derived() -> None:
+    assert tuple(f.name for f in proto.derived("payment").fields) == proto_values.PAYMENT_FIELDS
+
+
 @pytest.mark.parametrize("record_type", RECORD_TYPES)
 def test_the_message_is_the_avro_record_in_its_namespace(record_type: str) -> None:
     avro = json.loads(serde.schema_text(record_type))

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import fastavro
+import pyarrow.parquet as pq
 import pytest
 from conftest import read_avro, subprocess_env
 
@@ -106,6 +107,35 @@ def test_full_disk_still_writes_the_summary_of_what_reached_the_files(
     # Every file ends on a complete block, and holds exactly what the summary says was delivered.
     written = records_per_file(small_disk / "o")
     assert written == {topic: figures["delivered"] for topic, figures in summary["topics"].items()}
+
+
+def records_per_topic(out: Path, fmt: str) -> dict[str, int]:
+    """Records in each topic's jsonl or parquet files: every line whole JSON, every Parquet file complete."""
+    counts: dict[str, int] = {}
+    for path in sorted(out.glob(f"*.{fmt}")):
+        topic = path.name.split(".")[0]
+        if fmt == "jsonl":
+            rows = len([json.loads(line) for line in path.read_bytes().splitlines()])
+        else:
+            rows = pq.read_table(path).num_rows
+        counts[topic] = counts.get(topic, 0) + rows
+    return counts
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_full_disk_leaves_whole_lines_and_whole_parquet_files(tmp_path: Path, small_disk: Path, fmt: str) -> None:
+    out = small_disk / "o"
+    args = ["--payments", "3000", "--out", str(out), "--file-format", fmt, "--summary-json", "s.json"]
+    done = synthpay(tmp_path, *BACKFILL, *args)
+    assert done.returncode == 1
+    assert len(error_lines(done.stderr)) == 1 and "No space left on device" in done.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["failed"] > 0
+    written = records_per_topic(out, fmt)
+    assert {topic: written.get(topic, 0) for topic in summary["topics"]} == {
+        topic: f["delivered"] for topic, f in summary["topics"].items()
+    }
+    assert not list(out.glob(".*.tmp"))
 
 
 def test_full_disk_at_start_leaves_no_file_without_a_header(tmp_path: Path, small_disk: Path) -> None:
