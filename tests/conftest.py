@@ -192,6 +192,7 @@ def collected() -> Iterator[Collected]:
     plugins_for_tests.reset()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for pytest-xdist's ``--dist loadgroup`` (scripts/test runs two workers).
 
