@@ -23,6 +23,7 @@ from synthpay.engine.engine import Engine
 from synthpay.engine.identity import resolve_identity
 from synthpay.engine.snapshot import Service
 from synthpay.model import entities, serde
+from synthpay.model.events import Topic
 from synthpay.services.logs import make_logger
 from synthpay.sinks.registry import SinkFactory, load_registry
 from synthpay.summary.document import Summary
@@ -80,6 +81,24 @@ def new_payment(
 ) -> entities.Payment:
     """A payment between a random source and destination bank, as the scheduler draws one."""
     return entities.Payment(*entities.new_payment_fields(rng, sources, destinations, tag))
+
+
+def payment_topic(status: str) -> Topic:
+    """A payment topic whose records carry ``status``."""
+    return Topic(f"payment-{status.lower()}", "payment", 1, status, serde.avro_string(status))
+
+
+def payment_of(pid: str, source: str, destination: str, currency: str, amount: float) -> entities.Payment:
+    """A payment with these fields, encoded as the model keeps them."""
+    tail = b"".join(
+        (
+            serde.avro_string(destination),
+            serde.avro_string(source),
+            serde.avro_string(currency),
+            serde.avro_double(amount),
+        )
+    )
+    return entities.Payment(pid.encode(), tail)
 
 
 def defaults_only(overrides: Mapping[str, Any] | None = None) -> Settings:

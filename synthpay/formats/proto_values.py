@@ -32,13 +32,7 @@ _ZERO_DOUBLE: Final = bytes(8)
 
 def varint(n: int) -> bytes:
     """Base-128 varint; a negative number as its 64-bit two's complement (ten bytes), as int32 and int64 are."""
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while n & ~0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+    return serde.varint(n & (1 << 64) - 1)
 
 
 def _tag(number: int, wire_type: int) -> bytes:

@@ -18,15 +18,19 @@ from typing import Final
 _DOUBLE = struct.Struct("<d")
 
 
-def avro_long(n: int) -> bytes:
-    """Avro ``long``/``int``: zig-zag, then base-128 varint."""
-    n = (n << 1) ^ (n >> 63)
+def varint(n: int) -> bytes:
+    """Base-128 varint of ``n`` >= 0, low 7 bits first (Avro's after zig-zag, Protobuf's as is)."""
     out = bytearray()
     while n & ~0x7F:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+def avro_long(n: int) -> bytes:
+    """Avro ``long``/``int``: zig-zag, then base-128 varint."""
+    return varint((n << 1) ^ (n >> 63))
 
 
 def avro_string(s: str) -> bytes:

@@ -5,7 +5,7 @@ import random
 
 import jsonschema
 import pytest
-from conftest import avro_schema, new_payment
+from conftest import avro_schema, new_payment, payment_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,10 +25,6 @@ def validator(record_type: str) -> jsonschema.Draft7Validator:
     schema = json.loads(json_schema.schema_text(record_type))
     jsonschema.Draft7Validator.check_schema(schema)
     return jsonschema.Draft7Validator(schema)
-
-
-def payment_topic(status: str) -> Topic:
-    return Topic(f"payment-{status.lower()}", "payment", 1, status, serde.avro_string(status))
 
 
 def drawn_payment(seed: int) -> entities.Payment:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 
+from conftest import payment_of, payment_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,23 +16,9 @@ TEXT = st.text(max_size=40)  # any Unicode: quotes, backslashes and control char
 TS_MS = st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999)
 
 
-def payment_topic(status: str) -> Topic:
-    return Topic(f"payment-{status.lower()}", "payment", 1, status, serde.avro_string(status))
-
-
-def payment(pid: str, source: str, destination: str, currency: str, amount: float) -> entities.Payment:
-    tail = b"".join(
-        (
-            serde.avro_string(destination),
-            serde.avro_string(source),
-            serde.avro_string(currency),
-            serde.avro_double(amount),
-        )
-    )
-    return entities.Payment(pid.encode(), tail)
-
-
-PAYMENTS = st.builds(payment, st.uuids().map(str), TEXT, TEXT, TEXT, st.floats(allow_nan=False, allow_infinity=False))
+PAYMENTS = st.builds(
+    payment_of, st.uuids().map(str), TEXT, TEXT, TEXT, st.floats(allow_nan=False, allow_infinity=False)
+)
 
 
 @given(PAYMENTS, TS_MS, TEXT)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import payment_of, payment_topic
 from google.protobuf import descriptor_pb2
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,23 +100,7 @@ def runtime_bytes(record_type: str, record: dict[str, object]) -> bytes:
     return serialized
 
 
-def payment_topic(status: str) -> Topic:
-    return Topic(f"payment-{status.lower()}", "payment", 1, status, serde.avro_string(status))
-
-
-def payment(pid: str, source: str, destination: str, currency: str, amount: float) -> entities.Payment:
-    tail = b"".join(
-        (
-            serde.avro_string(destination),
-            serde.avro_string(source),
-            serde.avro_string(currency),
-            serde.avro_double(amount),
-        )
-    )
-    return entities.Payment(pid.encode(), tail)
-
-
-PAYMENTS = st.builds(payment, st.uuids().map(str) | TEXT, TEXT, TEXT, TEXT, AMOUNTS)
+PAYMENTS = st.builds(payment_of, st.uuids().map(str) | TEXT, TEXT, TEXT, TEXT, AMOUNTS)
 
 
 @given(PAYMENTS, TS_MS, TEXT)

@@ -9,7 +9,7 @@ from typing import Any
 
 import fastavro
 import pytest
-from conftest import EPOCH, avro_schema, new_payment, read_avro, rfc3339, run_engine
+from conftest import EPOCH, avro_schema, new_payment, payment_topic, read_avro, rfc3339, run_engine
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -28,10 +28,6 @@ def fastavro_bytes(schema: Any, record: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, schema, record)
     return buf.getvalue()
-
-
-def payment_topic(status: str) -> Topic:
-    return Topic(f"payment-{status.lower()}", "payment", 1, status, serde.avro_string(status))
 
 
 BANKS_TOPIC = Topic("banks", "bank", 1)
