@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import fastavro
 
+from synthpay.calibrate.merge import batched
 from synthpay.calibrate.observations import Observation
 from synthpay.calibrate.payment_blocks import Decoder, is_payment_schema
 from synthpay.calibrate.source_errors import SourceError, at
@@ -45,25 +46,31 @@ def check_avro(path: Path, name: str) -> None:
 
 def read_avro(path: Path, name: str) -> Iterator[Observation]:
     """Every record of ``path`` as an event, in file order."""
+    for batch in avro_batches(path, name):
+        yield from batch
+
+
+def avro_batches(path: Path, name: str) -> Iterator[list[Observation]]:
+    """Every record of ``path`` as an event, in file order, a block at a time."""
     with _opened(path, name) as f:
         blocks = _block_reader(f, name)
         if is_payment_schema(blocks.writer_schema):
             yield from _payments(blocks, name)
             return
     with _opened(path, name) as f:
-        yield from _records(_reader(f, name), name)
+        yield from batched(_records(_reader(f, name), name))
 
 
-def _payments(blocks: Any, name: str) -> Iterator[Observation]:
+def _payments(blocks: Any, name: str) -> Iterator[list[Observation]]:
     decoder = Decoder()
     index = 0
     try:
         for block in blocks:
             decoded = decoder.decode_block(block.bytes_.getvalue(), block.num_records)
             if decoded is None:  # not laid out as the pattern knows: fastavro decodes it
-                decoded = [_observation(r, name, index + i, decoder) for i, r in enumerate(block)]
+                decoded = [_arrived(decoder, r, name, index + i) for i, r in enumerate(block)]
             index += block.num_records
-            yield from decoded
+            yield decoded
     except (ValueError, EOFError, OSError) as exc:
         raise at(name, f"record {index + 1}", f"not readable as Avro: {exc}") from None
 
@@ -72,26 +79,32 @@ def _records(reader: Any, name: str) -> Iterator[Observation]:
     decoder = Decoder()  # only its arrival time
     index = 0
     try:
-        for index, record in enumerate(reader):  # noqa: B007 - the index names the record an error is in
-            yield _observation(record, name, index, decoder)
+        for index, record in enumerate(reader):
+            yield _arrived(decoder, record, name, index)
     except (ValueError, EOFError, OSError) as exc:
         raise at(name, f"record {index + 1}", f"not readable as Avro: {exc}") from None
 
 
-def _observation(record: Mapping[str, Any], name: str, index: int, decoder: Decoder) -> Observation:
-    ts_ms = _ms(record.get("ts"), name, index)
-    if ts_ms > decoder.arrival_ms:
-        decoder.arrival_ms = ts_ms
+def _arrived(decoder: Decoder, record: Mapping[str, Any], name: str, index: int) -> Observation:
+    """The record's event, arriving at the largest ts of the file so far."""
+    observation = record_observation(record, name, f"record {index + 1}")
+    if observation.ts_ms > decoder.arrival_ms:
+        decoder.arrival_ms = observation.ts_ms
+    return observation._replace(arrival_ms=decoder.arrival_ms)
+
+
+def record_observation(record: Mapping[str, Any], name: str, where: str) -> Observation:
+    """A decoded payment record's event, arriving at its own ts; SourceError naming ``where`` when it is none."""
+    ts_ms = _ms(record.get("ts"), name, where)
     payment, status = _text(record.get("id")), _text(record.get("status"))
     if payment is None or status is None:
-        column = "id" if payment is None else "status"
-        raise at(name, f"record {index + 1}", f"{column} is empty")
+        raise at(name, where, f"{'id' if payment is None else 'status'} is empty")
     amount = record.get("amount")
     return Observation(
         payment,
         status,
         ts_ms,
-        decoder.arrival_ms,
+        ts_ms,
         _text(record.get("source")),
         _text(record.get("destination")),
         float(amount) if isinstance(amount, (int, float, Decimal)) and not isinstance(amount, bool) else None,
@@ -99,14 +112,14 @@ def _observation(record: Mapping[str, Any], name: str, index: int, decoder: Deco
     )
 
 
-def _ms(value: object, name: str, index: int) -> int:
+def _ms(value: object, name: str, where: str) -> int:
     """A ts field in epoch ms: a long, or a timestamp logical type fastavro made a datetime."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return (moment - _EPOCH) // _MS
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise at(name, f"record {index + 1}", f"ts {value!r} is not a time (a long of epoch ms, or a timestamp)")
+    raise at(name, where, f"ts {value!r} is not a time (a long of epoch ms, or a timestamp)")
 
 
 def _text(value: object) -> str | None:

@@ -49,10 +49,12 @@ _RECORD = re.compile(
     + _UUID  # source
     + rb"\x06(.{3})"  # currency
     + rb"(.{8})"  # amount, little-endian double
-    + rb"((?:" + _STATUS + rb"))",
+    + rb"((?:"
+    + _STATUS
+    + rb"))",
     re.DOTALL,
 )
-#: The bytes a match holds besides the ts varint and the status: 1+36, 1+24, 2 × (1+36), 1+3, 8.
+#: The bytes a match holds besides the ts varint and the status: 1+36, 1+24, 2 x (1+36), 1+3, 8.
 _FIXED_BYTES = 37 + 25 + 74 + 4 + 8
 _observation = partial(tuple.__new__, Observation)
 

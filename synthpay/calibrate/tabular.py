@@ -60,7 +60,7 @@ def _text(name: str, where: str, row: Mapping[str, object], column: str) -> str:
     value = row.get(column)
     text = _optional_text(value)
     if text is None:
-        raise at(name, where, f'{column} is {"missing" if column not in row else "empty"}')
+        raise at(name, where, f"{column} is {'missing' if column not in row else 'empty'}")
     return text
 
 
@@ -73,7 +73,7 @@ def _optional_text(value: object) -> str | None:
 
 def _time(name: str, where: str, row: Mapping[str, object], column: str, options: SourceOptions) -> int:
     if column not in row:
-        raise at(name, where, f'{column} is missing')
+        raise at(name, where, f"{column} is missing")
     value = row[column]
     try:
         return parse_time(value, options.time_unit)
@@ -98,4 +98,3 @@ def _shown(value: object) -> str:
     """A value as an error quotes it: text in double quotes, shortened; JSON values as JSON."""
     text = f'"{value}"' if isinstance(value, str) else ("null" if value is None else str(value))
     return text if len(text) <= 60 else text[:57] + "..."
-
