@@ -11,14 +11,14 @@ it, and its late comers are left out (its first part is already counted). Closed
 remembered for between one and two horizons, in two generations, for this.
 
 At the end of the input every payment is closed, but one whose path is a strict prefix of
-a longer path closed before and whose last arrival is within the longest payment's span of
-the end is counted as open (``open_at_end``) rather than as a path of its own: the end of
+a longer path closed before and whose last arrival is within the longest step yet seen (in
+event time) of the end is counted as open (``open_at_end``) rather than as a path of its own: the end of
 the input most likely cut it.
 
 Dirty data, per closed payment (see :mod:`synthpay.engine.injector` for what the
 generator does): a repeat of a (status, time) pair is a duplicate and is dropped. An
 event e that arrived after its own time, whose next status f (in event time) is later
-than e, and that arrived within ``lateness_ms`` of f's time on either side, is the
+than e, and that arrived within ``swap_window_ms`` of f's time on either side, is the
 held-back half of a swap if it also arrived after f or, when arrival times are estimates
 (no record timestamps, see ``Observation.arrival_ms``), nearer f's time than its own: a
 file reader's estimate of a held-back event's arrival is the largest time read from its
@@ -77,20 +77,23 @@ class ProfilerOptions:
     horizon_factor: float = 2.0
     #: ... and at most this (ms): memory is the payments started within a horizon.
     horizon_max_ms: int = 7_200_000
-    #: An event that arrived more than this after its time is late (unless swapped), and a
-    #: swapped event arrives within this of the later status's time.
+    #: An event that arrived more than this after its time is late (unless swapped).
     lateness_ms: int = 1000
+    #: A swapped event arrives within this of the later status's time, either side (the
+    #: generator emits it 1 ms after; a file's estimate is at or just before). Narrower
+    #: than the lateness tolerance: a late event landing in the window is taken for a
+    #: swap, and the window's width sets how often.
+    swap_window_ms: int = 250
     seed: int = 0  # of the reservoirs' random draws: the same input gives the same profile
 
     def __post_init__(self) -> None:
         for name in ("reservoir", "bin_ms", "horizon_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ProfilerOptions.{name} must be at least 1, not {getattr(self, name)}")
-        if self.horizon_factor < 1 or self.lateness_ms < 0 or self.horizon_max_ms < self.horizon_ms:
-            raise ValueError(
-                "ProfilerOptions: horizon_factor must be at least 1, lateness_ms at least 0, "
-                "horizon_max_ms at least horizon_ms"
-            )
+        if self.horizon_factor < 1 or min(self.lateness_ms, self.swap_window_ms) < 0:
+            raise ValueError("ProfilerOptions: horizon_factor must be at least 1, lateness_ms and swap_window_ms at least 0")
+        if self.horizon_max_ms < self.horizon_ms:
+            raise ValueError("ProfilerOptions: horizon_max_ms must be at least horizon_ms")
 
 
 class _Aggregates:
@@ -100,6 +103,8 @@ class _Aggregates:
         self.size = options.reservoir
         self.bin_ms = options.bin_ms
         self.tolerance = options.lateness_ms
+        self.window = options.swap_window_ms
+        self.longest_step = 0  # the longest gap between two steps of a closed payment (ms)
         self.estimated = not record_timestamps
         self.rng = random.Random(options.seed)
         self.events = 0  # of the closed payments, duplicates included
@@ -166,6 +171,7 @@ class _Aggregates:
     def _displaced(self, events: list[Observation], start: int) -> None:
         """Count the payment's swap (once) and its late events (events in time order)."""
         tolerance = self.tolerance
+        window = self.window
         swapped = False
         late = []
         last = len(events) - 1
@@ -180,7 +186,7 @@ class _Aggregates:
                 f_ts = f[2]
                 if (
                     f_ts > ts
-                    and -tolerance <= arrival - f_ts <= tolerance
+                    and -window <= arrival - f_ts <= window
                     and (arrival > f[3] or (self.estimated and 2 * d > f_ts - ts))
                 ):
                     swapped = True
@@ -228,7 +234,10 @@ class _Aggregates:
         if self.last_ms is None or end > self.last_ms:
             self.last_ms = end
         self.per_hour.update(map(floordiv, starts, repeat(_HOUR_MS)))
-        logs = [list(map(math.log1p, map(sub, columns[k], columns[k - 1]))) for k in range(1, len(path))]
+        gaps = [list(map(sub, columns[k], columns[k - 1])) for k in range(1, len(path))]
+        if gaps:
+            self.longest_step = max(self.longest_step, max(map(max, gaps)))
+        logs = [list(map(math.log1p, g)) for g in gaps]
         squares = [list(map(mul, lg, lg)) for lg in logs]
         keys = list(map(floordiv, starts, repeat(self.bin_ms)))
         bins = self.bins
@@ -368,7 +377,7 @@ def _profile_pass(
         elif due == _NEVER:
             due = arrival + horizon
     agg.flush()
-    open_at_end = _close_all(agg, open_, longest)
+    open_at_end = _close_all(agg, open_)
     agg.flush()
     arrivals = Arrivals(gaps, mean, m2 / (gaps - 1) if gaps > 1 else 0.0, dict(agg.per_hour))
     return _profile(agg, names, record_timestamps, open_at_end, split, agg.events + left_out, arrivals)
@@ -413,7 +422,7 @@ def _sweep(
     return due, horizon, rotate_at, recent, older, longest
 
 
-def _close_all(agg: _Aggregates, open_: dict[str, list[Observation]], longest: int) -> int:
+def _close_all(agg: _Aggregates, open_: dict[str, list[Observation]]) -> int:
     """Close every payment still open at the end of the input; return how many were left out as cut."""
     if not open_:
         return 0
@@ -423,7 +432,7 @@ def _close_all(agg: _Aggregates, open_: dict[str, list[Observation]], longest: i
     prefixes = {path[:k] for path in agg.paths for k in range(1, len(path))}
     cut = 0
     for payment in open_.values():
-        if watermark - payment[-1][3] <= longest and agg.path_of(payment) in prefixes:
+        if watermark - payment[-1][3] <= agg.longest_step and agg.path_of(payment) in prefixes:
             cut += 1
             agg.events += len(payment)
             continue
