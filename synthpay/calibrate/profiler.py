@@ -427,17 +427,24 @@ def _close_all(agg: _Aggregates, open_: dict[str, list[Observation]]) -> int:
     if not open_:
         return 0
     watermark = max(p[-1][3] for p in open_.values())
-    # Against the paths closed before the end only: a cut payment is a prefix of what
+    ends = [(payment, agg.path_of(payment)) for payment in open_.values()]
+    # Against every path seen, the open payments' too: a cut payment is a prefix of what
     # payments like it became.
-    prefixes = {path[:k] for path in agg.paths for k in range(1, len(path))}
+    prefixes = {path[:k] for path in (*agg.paths, *(path for _, path in ends)) for k in range(1, len(path))}
+    near = max(agg.longest_step, max(_longest_step(payment) for payment, _ in ends))
     cut = 0
-    for payment in open_.values():
-        if watermark - payment[-1][3] <= agg.longest_step and agg.path_of(payment) in prefixes:
+    for payment, path in ends:
+        if watermark - payment[-1][3] <= near and path in prefixes:
             cut += 1
             agg.events += len(payment)
             continue
         agg.close([payment])
     return cut
+
+
+def _longest_step(events: list[Observation]) -> int:
+    times = sorted(map(_ts, events))
+    return max(map(sub, times[1:], times), default=0)
 
 
 def _profile(
