@@ -8,9 +8,13 @@ status names (made valid by the fit) and currency codes only.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from synthpay import config
 from synthpay.calibrate.fit import Fitted, FittedDelay, FittedPhase, FittedWorkflow
+from synthpay.config.settings import Settings
 from synthpay.model import serde
 from synthpay.model.delays import PARAMETERS, Delay
 
@@ -305,3 +309,11 @@ def _phases(phases: Sequence[FittedPhase]) -> str:
 
 def _inline(table: Mapping[str, float]) -> str:
     return "{ " + ", ".join(f"{string(k)} = {number(v)}" for k, v in table.items()) + " }"
+
+
+def load(text: str) -> Settings:
+    """The settings ``text`` gives on its own (no config.toml, .env or environment): ConfigError if it has none."""
+    with tempfile.TemporaryDirectory(prefix="synthpay-fit-") as directory:
+        path = Path(directory) / "fitted.toml"
+        path.write_text(text, encoding="utf-8")
+        return config.load(config_path=str(path), env={}, cwd=Path(directory))
