@@ -61,7 +61,8 @@ _RATE_MIN, _RATE_MAX = 0.001, 1_000_000.0
 _WEIGHT_MAX: Final = 1_000_000
 _SCALE_MAX: Final = 1_000.0
 _STATUS_NAME_MAX: Final = 249 - len("payment-")
-_STATUS_NAME: Final = re.compile(r"^[A-Za-z0-9_]+$")
+#: What the configuration takes as a status name (an ASCII letter or digit at least: topics are named after it).
+_STATUS_NAME: Final = re.compile(r"^[A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*$")
 _CURRENCY: Final = re.compile(r"^[A-Z]{3}$")
 _DEFAULT_STATUS_NAMES: Final = frozenset(name for name, _, _ in DEFAULT_STATUSES)
 
@@ -263,7 +264,7 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     if names.first_elsewhere:
         not_expressed.append(
             "statuses first in some workflows and later in others ("
-            + ", ".join(sorted(names.first_elsewhere))
+            + ", ".join(sorted(names.config[s] for s in names.first_elsewhere))
             + "): their delay also delays the payments they start"
         )
     if len(incidents) > MAX_PHASES:
@@ -311,9 +312,14 @@ class _Names:
 
 def _status_names(paths: Mapping[Path, int]) -> _Names:
     observed = list(dict.fromkeys(status for path in paths for status in path))
-    taken: set[str] = set()
-    config: dict[str, str] = {}
+    # The configuration keeps its default statuses beside the data's: a name that differs
+    # from one only in case would share its topic (payment-<name lowered>).
+    # A default status's own name stays its own.
+    taken = {name.lower() for name in _DEFAULT_STATUS_NAMES}
+    config: dict[str, str] = {status: status for status in observed if status in _DEFAULT_STATUS_NAMES}
     for status in observed:
+        if status in config:
+            continue
         name = status if _STATUS_NAME.match(status) and len(status) <= _STATUS_NAME_MAX else _valid_name(status)
         base, i = name, 2
         while name.lower() in taken:  # topics are payment-<name lowered>: they must differ
@@ -321,6 +327,7 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
             i += 1
         taken.add(name.lower())
         config[status] = name
+    config = {status: config[status] for status in observed}  # in the order first seen
     first = {path[0] for path in paths if path}
     later = {status for path in paths for status in path[1:]}
     return _Names(config, frozenset(first - later), frozenset(first & later))
@@ -328,7 +335,7 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
 
 def _valid_name(status: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_]", "_", status)[:_STATUS_NAME_MAX]
-    return cleaned if cleaned.strip("_") else "Status"
+    return cleaned if _STATUS_NAME.match(cleaned) else "Status"
 
 
 # -- timing and workflows
@@ -889,7 +896,7 @@ def _anomalies(profile: Profile, missing: float, missing_events: float) -> Fitte
         excess = sum(seen.late.values) / len(seen.late.values) - tolerance
         mean = max(1.0, excess)
         late_delay = valid_delay(Delay("exponential", (mean,)))
-        late = min(1.0, seen.late.seen / originals / math.exp(-tolerance / mean))
+        late = min(1.0, seen.late.seen / originals * math.exp(min(tolerance / mean, 50.0)))
     payments = max(1, _multi_step(profile.paths))
     return FittedAnomalies(
         duplicate=_prob(seen.duplicates / originals),
