@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from synthpay.config import parsers, placeholders
+from synthpay.config import amount_parsers, parsers, placeholders
 from synthpay.config.parsers import Parser, literal_values
 from synthpay.config.parsers import Secret as Secret  # re-exported: a setting's type
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
     from typing_extensions import TypeForm
+from synthpay.model.amounts import CurrencyMix
 from synthpay.model.anomalies import GROUND_TRUTH
 from synthpay.model.delays import Delay
 from synthpay.model.timeline import Phase
@@ -286,6 +287,28 @@ class EntitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AmountSettings:
+    """What payments are worth and in which currency; unset, the original's uniform amounts and currencies."""
+
+    # A distribution of amounts is one of the delay families, in currency units.
+    distribution: Delay | None = setting(
+        "",
+        amount_parsers.distribution,
+        "amounts drawn from this distribution (in currency units, whole cents, at least 0.01), e.g. "
+        '{ dist = "lognormal", median = 42.5, p99 = 2400 }; empty = uniform from 0.10 to 99998.99',
+        flag="--amounts",
+        metavar="DISTRIBUTION",
+    )
+    currencies: CurrencyMix = setting(
+        {},
+        amount_parsers.currencies,
+        "currencies by weight, e.g. { EUR = 60, USD = 30, GBP = 10 }; empty = uniform over every ISO 4217 code",
+        flag="--currencies",
+        metavar="CODE=WEIGHT,...",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class AnomalySettings:
     """Dirty data on purpose: payment events late, duplicated, swapped or missing, each labelled."""
 
@@ -481,6 +504,7 @@ class Settings:
 
     run: RunSettings = section(RunSettings)
     entities: EntitySettings = section(EntitySettings)
+    amounts: AmountSettings = section(AmountSettings)
     engine: EngineSettings = section(EngineSettings)
     file: FileSettings = section(FileSettings)
     kafka: KafkaSettings = section(KafkaSettings)

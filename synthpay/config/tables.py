@@ -241,32 +241,38 @@ def _strings(raw: object) -> tuple[str, ...] | None:
     return strings if len(strings) == len(items) else None
 
 
-def delay(key: str, raw: object, table: Given | None) -> delays.Delay:
-    """A ``delay = { dist = ..., ... }`` table."""
+def delay(
+    key: str,
+    raw: object,
+    table: Given | None,
+    names: Mapping[str, tuple[str, ...]] = delays.PARAMETERS,
+    parse: Parser[float] = DELAY_PARAMETER_MS,
+) -> delays.Delay:
+    """A ``delay = { dist = ..., ... }`` table, its parameters spelled ``names`` and each read by ``parse``."""
     origin = table.origin if table else "default"
-    kinds = ", ".join(delays.PARAMETERS)
+    kinds = ", ".join(names)
     spec = as_table(raw)
     if spec is None:
+        example = ", ".join(f"{name} = {value}" for name, value in zip(names["lognormal"], (800, 5000)))
         raise ConfigError(
-            f'{key} = {quoted(raw)} ({origin}): expected a table such as {{ dist = "lognormal", '
-            "median_ms = 800, p99_ms = 5000 }"
+            f'{key} = {quoted(raw)} ({origin}): expected a table such as {{ dist = "lognormal", {example} }}'
         )
     dist = spec.get("dist")
-    if not isinstance(dist, str) or dist not in delays.PARAMETERS:
+    if not isinstance(dist, str) or dist not in names:
         raise ConfigError(f"{key}.dist = {quoted(dist)} ({origin}): expected one of {kinds}")
-    names = delays.PARAMETERS[dist]
-    unknown = set(spec) - {"dist", *names}
+    params = names[dist]
+    unknown = set(spec) - {"dist", *params}
     if unknown:
         raise ConfigError(
             f"{origin}: unknown setting '{key}.{sorted(unknown)[0]}' for dist = {quoted(dist)}; "
-            f"accepted here: dist, {', '.join(names)}"
+            f"accepted here: dist, {', '.join(params)}"
         )
-    values = {name: _field(f"{key}.{name}", spec.get(name), DELAY_PARAMETER_MS, table) for name in names}
-    problem = delays.check(dist, values)
+    values = {name: _field(f"{key}.{name}", spec.get(name), parse, table) for name in params}
+    problem = delays.check(dist, values, names)
     if problem:
         bad = problem.split()[0]
         raise ConfigError(f"{key}.{bad} = {values[bad]:g} ({origin}): expected {problem}")
-    return delays.Delay(dist, tuple(values[name] for name in names))
+    return delays.Delay(dist, tuple(values[name] for name in params))
 
 
 def phases(table: Given | None, workflows: tuple[Workflow, ...], statuses: Mapping[str, Status]) -> tuple[Phase, ...]:

@@ -45,7 +45,7 @@ def _scalar(settings: Settings, declared: Declaration) -> Plain:
     table, _, _ = declared.key.rpartition(".")
     value = getattr(getattr(settings, table) if table else settings, declared.attr)
     written = declared.parse.write(value)
-    if written is None or isinstance(written, (str, int, float, list)):
+    if written is None or isinstance(written, (str, int, float, list, dict)):
         return written
     raise TypeError(f"{declared.key}: no plain form for a {type(written).__name__}")
 

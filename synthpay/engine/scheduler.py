@@ -40,7 +40,7 @@ from synthpay.engine.pacing import Pace
 from synthpay.engine.scenario import Route, Scenario, plan
 from synthpay.engine.span import hands_over
 from synthpay.engine.stats import EngineStats
-from synthpay.model import entities
+from synthpay.model import amounts, entities
 from synthpay.model.events import Event, Topic
 from synthpay.model.reports import AnomalyReport, DelayReport, PhaseReport
 from synthpay.model.timeline import Timeline
@@ -140,6 +140,8 @@ class Scheduler:
             for wf in settings.workflows
         ]
         self._labels = [wf.label for wf in settings.workflows]
+        # Chosen once: with no [amounts], the original's function, and no branch per payment.
+        self._new_fields = amounts.payment_fields(settings.amounts.distribution, settings.amounts.currencies)
         instance = f"{seed}:{run.instance_index}"
         self._rng = random.Random(f"{instance}:payments")
         self._banks = Banks(settings.entities, random.Random(f"{instance}:banks"), outbox, stats, banks_topic)
@@ -506,7 +508,7 @@ class Scheduler:
         stats = self._stats
         rng, scenario, routes, pick, labels = self._rng, self.scenario, self._routes, self._pick, self._labels
         sources, destinations = self._banks.sources, self._banks.destinations
-        tag, workflows = self._tag, stats.workflows
+        tag, workflows, new_fields = self._tag, stats.workflows, self._new_fields
         push, acquire = self._push, self.limiter.acquire_on_behalf_of_nowait
         for _ in range(count):
             if scenario is None:
@@ -514,7 +516,7 @@ class Scheduler:
                 route = routes[index]
             else:
                 index, route = scenario.start(now, rng)
-            key, tail = entities.new_payment_fields(rng, sources, destinations, tag)
+            key, tail = new_fields(rng, sources, destinations, tag)
             flight = _Flight(key, tail, route)
             acquire(flight)
             workflows[labels[index]] += 1

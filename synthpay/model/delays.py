@@ -23,6 +23,14 @@ PARAMETERS: Final[Mapping[str, tuple[str, ...]]] = {
     "lognormal": ("median_ms", "p99_ms"),
     "normal": ("mean_ms", "stddev_ms"),
 }
+#: The same families for a quantity that is not a time (an amount): the parameters without ``_ms``.
+PLAIN_PARAMETERS: Final[Mapping[str, tuple[str, ...]]] = {
+    "fixed": ("value",),
+    "uniform": ("min", "max"),
+    "exponential": ("mean",),
+    "lognormal": ("median", "p99"),
+    "normal": ("mean", "stddev"),
+}
 _LEVEL_BITS: Final = 13
 #: The equally likely quantiles a drawn delay is one of.
 LEVELS: Final = 1 << _LEVEL_BITS
@@ -132,10 +140,10 @@ class Delay:
             return int(a * self.scale + 0.5), int(b * self.scale + 0.5)
         return 0, MAX_MS
 
-    def describe(self) -> dict[str, float | str]:
-        """The distribution as its configuration spells it (scale only when not 1)."""
+    def describe(self, names: Mapping[str, tuple[str, ...]] = PARAMETERS) -> dict[str, float | str]:
+        """The distribution as its configuration spells it, parameters ``names`` (scale only when not 1)."""
         described: dict[str, float | str] = {"dist": self.dist}
-        described.update(zip(PARAMETERS[self.dist], self.params))
+        described.update(zip(names[self.dist], self.params))
         if self.scale != 1.0:
             described["scale"] = self.scale
         return described
@@ -157,17 +165,19 @@ def fixed(ms: int) -> Delay:
     return Delay("fixed", (float(ms),))
 
 
-def check(dist: str, values: Mapping[str, float]) -> str:
-    """What is wrong with these parameters, or "" (the caller has checked each is a number >= 0)."""
-    if dist == "uniform" and values["max_ms"] < values["min_ms"]:
-        return "max_ms >= min_ms"
-    if dist == "exponential" and values["mean_ms"] <= 0:
-        return "mean_ms > 0"
+def check(dist: str, values: Mapping[str, float], names: Mapping[str, tuple[str, ...]] = PARAMETERS) -> str:
+    """What is wrong with these parameters (spelled ``names``), or "" (the caller has checked each is a number >= 0)."""
+    first, last = names[dist][0], names[dist][-1]
+    a, b = values[first], values[last]
+    if dist == "uniform" and b < a:
+        return f"{last} >= {first}"
+    if dist == "exponential" and a <= 0:
+        return f"{first} > 0"
     if dist == "lognormal":
-        if values["median_ms"] < _LOGNORMAL_MEDIAN_MIN:
-            return f"median_ms >= {_LOGNORMAL_MEDIAN_MIN:g}"
-        if values["p99_ms"] <= values["median_ms"]:
-            return "p99_ms > median_ms"
-    if dist == "normal" and values["stddev_ms"] <= 0:
-        return "stddev_ms > 0"
+        if a < _LOGNORMAL_MEDIAN_MIN:
+            return f"{first} >= {_LOGNORMAL_MEDIAN_MIN:g}"
+        if b <= a:
+            return f"{last} > {first}"
+    if dist == "normal" and b <= 0:
+        return f"{last} > 0"
     return ""

@@ -289,7 +289,7 @@ _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
-def _uuid(rng: random.Random, tag: int | None = None) -> str:
+def new_uuid(rng: random.Random, tag: int | None = None) -> str:
     """A version-4 UUID from ``rng`` (what ``uuid.UUID(int=..., version=4)`` gives, without building a UUID object).
 
     With a ``tag`` (an instance index below 65536) the last four hex digits are the tag, so
@@ -441,13 +441,25 @@ def new_payment_fields(
     flight is a Payment subclass that sets them itself.
     """
     rand = rng.random
-    pid = _uuid(rng, tag)
+    pid = new_uuid(rng, tag)
     source_avro = sources[int(rand() * len(sources))][1]
     destination_avro = destinations[int(rand() * len(destinations))][1]
     currency_avro = _CURRENCIES_AVRO[int(rand() * len(_CURRENCIES_AVRO))][1]
     amount = (_MIN_CENTS + int(rand() * _CENT_SPAN)) / 100
     tail = b"".join((destination_avro, source_avro, currency_avro, serde.avro_double(amount)))
     return pid.encode(), tail
+
+
+# The two draws above, one call each: for payments made by synthpay.model.amounts, where one
+# of the two is configured. new_payment_fields keeps them inline (two calls less per payment).
+def uniform_currency(rng: random.Random) -> bytes:
+    """The Avro encoding of a currency drawn uniformly from CURRENCIES, as new_payment_fields draws one."""
+    return _CURRENCIES_AVRO[int(rng.random() * len(_CURRENCIES_AVRO))][1]
+
+
+def uniform_amount(rng: random.Random) -> float:
+    """An amount in whole cents uniform in [0.10, 99998.99], as new_payment_fields draws one."""
+    return (_MIN_CENTS + int(rng.random() * _CENT_SPAN)) / 100
 
 
 #: Entries of a popularity table at most: a bank less likely than one in this many is never picked.
@@ -487,7 +499,7 @@ def new_bank(rng: random.Random, ts_ms: int) -> Bank:
     branch = "".join(rng.choice(_ALNUM) for _ in range(3))
     now = serde.rfc3339_ms(ts_ms)
     return Bank(
-        id=_uuid(rng),
+        id=new_uuid(rng),
         name=name,
         country=country,
         email=f"contact@{name}.example",

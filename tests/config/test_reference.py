@@ -12,12 +12,14 @@ from synthpay import cli, config
 from synthpay.config import reference
 from synthpay.config.settings import Declaration, declarations, structured_keys
 
+_DECLARED_KEYS = {d.key for d in declarations()}  # a declared setting may be a table (amounts.currencies)
+
 
 def _flattened(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in table.items():
         key = prefix + name
-        if isinstance(value, dict) and key not in structured_keys():
+        if isinstance(value, dict) and key not in structured_keys() and key not in _DECLARED_KEYS:
             flat.update(_flattened(value, key + "."))
         else:
             flat[key] = value

@@ -32,7 +32,7 @@ def keys(shown: Mapping[str, object], prefix: str = "") -> set[str]:
     found: set[str] = set()
     for name, value in shown.items():
         key = prefix + name
-        if key in structured_keys():
+        if key in structured_keys() or key in {d.key for d in declarations()}:  # a table may be one setting
             found.add(key)
         elif isinstance(value, dict):
             found |= keys(value, key + ".")
