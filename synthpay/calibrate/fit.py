@@ -62,8 +62,11 @@ _WEIGHT_MAX: Final = 1_000_000
 _SCALE_MAX: Final = 1_000.0
 _STATUS_NAME_MAX: Final = 249 - len("payment-")
 #: What the configuration takes as a status name (an ASCII letter or digit at least: topics are named after it).
-_STATUS_NAME: Final = re.compile(r"^[A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*$")
-_CURRENCY: Final = re.compile(r"^[A-Z]{3}$")
+_STATUS_NAME: Final = re.compile(r"[A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*")
+_CURRENCY: Final = re.compile(r"[A-Z]{3}")
+#: Amounts: drawn in whole cents, parameters up to what [amounts] accepts.
+_CENT: Final = 0.01
+_AMOUNT_MAX: Final = 100_000_000.0
 _DEFAULT_STATUS_NAMES: Final = frozenset(name for name, _, _ in DEFAULT_STATUSES)
 
 
@@ -224,7 +227,7 @@ def capabilities() -> Capabilities:
     keys = {d.key for d in declarations()} | set(structured_keys())
     return Capabilities(
         per_workflow_delays="workflows.delays" in keys,
-        amounts="amounts.amount" in keys and "amounts.currencies" in keys,
+        amounts="amounts.distribution" in keys and "amounts.currencies" in keys,
     )
 
 
@@ -320,7 +323,7 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
     for status in observed:
         if status in config:
             continue
-        name = status if _STATUS_NAME.match(status) and len(status) <= _STATUS_NAME_MAX else _valid_name(status)
+        name = status if _STATUS_NAME.fullmatch(status) and len(status) <= _STATUS_NAME_MAX else _valid_name(status)
         base, i = name, 2
         while name.lower() in taken:  # topics are payment-<name lowered>: they must differ
             name = f"{base[: _STATUS_NAME_MAX - 4]}_{i}"
@@ -335,7 +338,7 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
 
 def _valid_name(status: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_]", "_", status)[:_STATUS_NAME_MAX]
-    return cleaned if _STATUS_NAME.match(cleaned) else "Status"
+    return cleaned if _STATUS_NAME.fullmatch(cleaned) else "Status"
 
 
 # -- timing and workflows
@@ -560,11 +563,12 @@ def fit_delay(values: Sequence[float], seen: int) -> FittedDelay:
     return FittedDelay(scores[0].delay, scores, seen)
 
 
-def valid_delay(delay: Delay) -> Delay:
-    """``delay`` rounded to 6 significant digits within what the configuration accepts."""
+def valid_delay(delay: Delay, high: float = _MAX_MS, digits: int = 6) -> Delay:
+    """``delay`` rounded to ``digits`` significant digits within what the configuration accepts
+    (parameters from 0 to ``high``)."""
 
     def ms(x: float) -> float:
-        return _sig(min(max(x, 0.0), _MAX_MS))
+        return _sig(min(max(x, 0.0), high), digits)
 
     p = [ms(x) for x in delay.params]
     if delay.dist == "uniform":
@@ -573,8 +577,8 @@ def valid_delay(delay: Delay) -> Delay:
         return Delay("exponential", (max(p[0], 0.001),)) if p[0] > 0 else Delay("fixed", (0.0,))
     if delay.dist == "lognormal":
         median = max(p[0], 0.001)
-        p99 = p[1] if p[1] > median else _sig(median * 1.001 + 0.001)
-        if p99 > _MAX_MS:
+        p99 = p[1] if p[1] > median else _sig(median * 1.01 + 0.01, digits)
+        if p99 > high or p99 <= median:
             return Delay("fixed", (ms(median),))
         return Delay("lognormal", (median, p99))
     if delay.dist == "normal":
@@ -582,8 +586,8 @@ def valid_delay(delay: Delay) -> Delay:
     return Delay("fixed", (p[0],))
 
 
-def _sig(x: float) -> float:
-    return float(f"{x:.6g}")
+def _sig(x: float, digits: int = 6) -> float:
+    return float(f"{x:.{digits}g}")
 
 
 def _delays(
@@ -920,8 +924,11 @@ def _prob(x: float) -> float:
 def _amounts(profile: Profile) -> FittedAmounts | None:
     if profile.amounts is None or not profile.amounts.values:
         return None
-    distribution = fit_delay(profile.amounts.values, profile.amounts.seen)
-    codes = {code: n for code, n in profile.currencies.items() if _CURRENCY.match(code)}
-    other = sum(n for code, n in profile.currencies.items() if not _CURRENCY.match(code))
+    # To 3 significant digits: a parameter (a uniform's ends) must not be one payment's amount.
+    fits = families.fit_families(profile.amounts.values, resolution=_CENT)
+    scores = tuple(Score(valid_delay(f.delay, _AMOUNT_MAX, 3), f.ks) for f in fits)
+    distribution = FittedDelay(scores[0].delay, scores, profile.amounts.seen)
+    codes = {code: n for code, n in profile.currencies.items() if _CURRENCY.fullmatch(code)}
+    other = sum(n for code, n in profile.currencies.items() if not _CURRENCY.fullmatch(code))
     return FittedAmounts(distribution, dict(sorted(codes.items())), other)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from synthpay.calibrate.fit import Fitted, FittedDelay, FittedPhase
 from synthpay.model import serde
-from synthpay.model.delays import PARAMETERS, Delay
+from synthpay.model.delays import PARAMETERS, PLAIN_PARAMETERS, Delay
 
 #: JSON-ready data.
 Plain = str | int | float | bool | None | list["Plain"] | dict[str, "Plain"]
@@ -55,20 +55,20 @@ def table(fitted: Fitted) -> str:
     for phase in fitted.phases:
         lines.append(_phase_row(phase))
     if fitted.amounts is not None:
-        lines.append(_delay_row("amounts", fitted.amounts.distribution))
+        lines.append(_delay_row("amounts", fitted.amounts.distribution, PLAIN_PARAMETERS))
     for item in fitted.not_expressed:
         lines.append(f"not expressed: {item}")
     return "\n".join(lines) + "\n"
 
 
-def _delay_row(name: str, fitted: FittedDelay) -> str:
-    chosen = _spelled(fitted.delay)
+def _delay_row(name: str, fitted: FittedDelay, names: Mapping[str, tuple[str, ...]] = PARAMETERS) -> str:
+    chosen = _spelled(fitted.delay, names)
     scores = "  ".join(f"{s.delay.dist} {s.ks:.3g}" for s in fitted.scores) or fitted.note
     return f"{name:<16} {fitted.values:>9,}  {chosen:<40} {scores}"
 
 
-def _spelled(delay: Delay) -> str:
-    params = " ".join(f"{name}={value:g}" for name, value in zip(PARAMETERS[delay.dist], delay.params))
+def _spelled(delay: Delay, names: Mapping[str, tuple[str, ...]]) -> str:
+    params = " ".join(f"{name}={value:g}" for name, value in zip(names[delay.dist], delay.params))
     return f"{delay.dist} {params}"
 
 
@@ -149,7 +149,7 @@ def document(fitted: Fitted) -> dict[str, Plain]:
         "amounts": None
         if fitted.amounts is None
         else {
-            **_delay(fitted.amounts.distribution),
+            **_delay(fitted.amounts.distribution, PLAIN_PARAMETERS),
             "currencies": dict(fitted.amounts.currencies),
             "other_currencies": fitted.amounts.other_currencies,
             "expressed": fitted.amounts_expressed,
@@ -163,16 +163,16 @@ def to_json(fitted: Fitted) -> str:
     return json.dumps(document(fitted), indent=2) + "\n"
 
 
-def _params(delay: Delay) -> dict[str, Plain]:
-    return {"dist": delay.dist, **dict(zip(PARAMETERS[delay.dist], delay.params))}
+def _params(delay: Delay, names: Mapping[str, tuple[str, ...]] = PARAMETERS) -> dict[str, Plain]:
+    return {"dist": delay.dist, **dict(zip(names[delay.dist], delay.params))}
 
 
-def _delay(fitted: FittedDelay) -> dict[str, Plain]:
+def _delay(fitted: FittedDelay, names: Mapping[str, tuple[str, ...]] = PARAMETERS) -> dict[str, Plain]:
     return {
         "values": fitted.values,
-        "chosen": _params(fitted.delay),
+        "chosen": _params(fitted.delay, names),
         "note": fitted.note,
-        "families": [{**_params(s.delay), "ks": s.ks} for s in fitted.scores],
+        "families": [{**_params(s.delay, names), "ks": s.ks} for s in fitted.scores],
     }
 
 

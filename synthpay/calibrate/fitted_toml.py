@@ -16,7 +16,7 @@ from synthpay import config
 from synthpay.calibrate.fit import Fitted, FittedDelay, FittedPhase, FittedWorkflow
 from synthpay.config.settings import Settings
 from synthpay.model import serde
-from synthpay.model.delays import PARAMETERS, Delay
+from synthpay.model.delays import PARAMETERS, PLAIN_PARAMETERS, Delay
 
 #: The [amounts] keys of the model's opt-in amount distribution and currency mix.
 AMOUNT_KEY = "distribution"
@@ -204,23 +204,17 @@ def _anomalies(fitted: Fitted) -> str:
 
 def _amounts(fitted: Fitted) -> str:
     amounts = fitted.amounts
-    if amounts is None:
+    if amounts is None or not fitted.amounts_expressed:
         return ""
-    lines = _delay_comment(amounts.distribution, "amounts")
-    mix = ", ".join(f"{code} = {n}" for code, n in amounts.currencies.items())
-    if not fitted.amounts_expressed:
-        return ""
-    text = "[amounts]\n" + _comment(lines)
-    from synthpay.model.delays import PLAIN_PARAMETERS  # type: ignore[attr-defined]
-
     d = amounts.distribution.delay
-    pairs = [f"dist = {string(d.dist)}"] + [
-        f"{name} = {number(value)}" for name, value in zip(PLAIN_PARAMETERS[d.dist], d.params)
-    ]
+    pairs = [f"dist = {string(d.dist)}"]
+    pairs += [f"{name} = {number(value)}" for name, value in zip(PLAIN_PARAMETERS[d.dist], d.params)]
+    text = "[amounts]\n" + _comment(_delay_comment(amounts.distribution, "amounts") + ["(parameters to 3 significant digits)"])
     text += f"{AMOUNT_KEY} = {{ {', '.join(pairs)} }}\n"
-    if mix:
-        text += f"# payments per currency{' (other codes left out: ' + str(amounts.other_currencies) + ')' if amounts.other_currencies else ''}\n"
-        text += f"{CURRENCIES_KEY} = {{ {mix} }}\n"
+    if amounts.currencies:
+        left_out = f"; {amounts.other_currencies:,} with no ISO code left out" if amounts.other_currencies else ""
+        mix = ", ".join(f"{code} = {n}" for code, n in amounts.currencies.items())
+        text += f"{CURRENCIES_KEY} = {{ {mix} }}  # payments per currency{left_out}\n"
     return text
 
 

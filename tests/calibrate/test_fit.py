@@ -258,3 +258,34 @@ def test_a_single_payment_fits_a_config_that_loads() -> None:
     fitted = fit(profile_of([Paid(START_MS, ("Initiated", "Completed"), (START_MS, START_MS + 1500))]))
     settings = fitted_toml.load(fitted_toml.render(fitted))
     assert math.isclose(settings.run.rate, fitted.arrivals.rate)
+
+
+def test_amounts_and_the_currency_mix_are_fitted_when_the_input_has_them() -> None:
+    rng = random.Random(5)
+    base = generate(ORIGINAL, REALISTIC, n=5_000)
+    currencies = ["EUR"] * 6 + ["USD"] * 3 + ["GBP"]
+    payments = [
+        Paid(p.start_ms, p.path, p.times_ms, "", "", round(40 * math.exp(rng.gauss(0, 1)), 2), rng.choice(currencies))
+        for p in base
+    ]
+    fitted = fit(profile_of(payments))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    distribution = settings.amounts.distribution
+    assert distribution is not None
+    assert distribution.dist == "lognormal"
+    assert distribution.params[0] == pytest.approx(40, rel=0.05)
+    weights = dict(settings.amounts.currencies.weights)
+    assert set(weights) == {"EUR", "USD", "GBP"}
+    assert weights["EUR"] / sum(weights.values()) == pytest.approx(0.6, abs=0.03)
+
+
+def test_currency_codes_that_are_no_iso_code_stay_out_of_the_mix() -> None:
+    base = generate(ORIGINAL, REALISTIC, n=500)
+    payments = [
+        Paid(p.start_ms, p.path, p.times_ms, "", "", 10.0 + i % 7, "EUR" if i % 2 else "customer-42")
+        for i, p in enumerate(base)
+    ]
+    fitted = fit(profile_of(payments))
+    assert fitted.amounts is not None
+    assert set(fitted.amounts.currencies) == {"EUR"}
+    assert "customer-42" not in fitted_toml.render(fitted)
