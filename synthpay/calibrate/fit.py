@@ -14,12 +14,12 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from synthpay.calibrate import changepoints, families, zipf
 from synthpay.calibrate.profile import Bin, Path, Profile, Sample
-from synthpay.config.settings import MAX_PHASES, DEFAULT_STATUSES
+from synthpay.config.settings import DEFAULT_STATUSES, MAX_PHASES
 from synthpay.model import goodness
 from synthpay.model.delays import Delay
 from synthpay.model.workflow import Timing
@@ -36,7 +36,7 @@ _VARIANT_RATIO: Final = 0.1
 _Z: Final = 4.0
 #: Significance for the two-sample and homogeneity tests that split a fit (per-workflow delays, a phase's mix).
 _ALPHA: Final = 0.001
-#: A per-workflow delay needs this two-sample KS statistic at least as well (a large difference, not only a significant one).
+#: A per-workflow delay needs this two-sample KS statistic too: a large difference, not only a significant one.
 _KS_SPLIT: Final = 0.05
 #: Payments of a workflow a per-workflow delay is fitted on, at least.
 _MIN_SPLIT_VALUES: Final = 200
@@ -237,7 +237,6 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     if profile.payments < 1:
         raise ValueError("no payment was seen to its end: nothing to fit")
     names = _status_names(profile.paths)
-    span_ms = max(1, profile.last_ms - profile.first_ms)
     incidents = _incidents(profile)
     windows = tuple((i.start_ms, i.end_ms) for i in incidents)
     out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
@@ -246,14 +245,11 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     kept, variants, missing, missing_events = _workflows(paths)
     outside = _outside_counts(profile, paths, windows)
     workflows = _weighted(kept, outside, missing, names)
-    statuses, per_workflow = _delays(profile, paths, workflows, timing.timing, windows, names)
+    statuses, splits = _delays(profile, paths, workflows, timing.timing, windows, names)
     workflows = tuple(
-        FittedWorkflow(
-            wf.name, wf.steps, wf.weight, wf.payments, per_workflow.get(wf.name, {}).get("delays", {}),
-            per_workflow.get(wf.name, {}).get("evidence", {}),
-        )
+        replace(wf, delays=splits.delays.get(wf.name, {}), split_evidence=splits.evidence.get(wf.name, {}))
         for wf in workflows
-    ) if per_workflow else workflows
+    )
     arrivals = _arrivals(profile, windows, statuses, workflows, timing.timing)
     phases = _phases(profile, incidents, paths, workflows, names, arrivals.rate, missing)
     arrivals = _with_workers(arrivals, phases)
@@ -388,9 +384,7 @@ def _grouped(paths: Mapping[Path, int], timing: Timing) -> tuple[_Group, ...]:
         for path, n in paths.items():
             if path:
                 keyed.setdefault((path[0], frozenset(path[1:])), {})[path] = n
-        groups = [
-            _Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()
-        ]
+        groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
     return tuple(sorted(groups, key=lambda g: (-g.payments, g.steps)))
 
 
@@ -476,7 +470,9 @@ def _missing_events(
         missing += variant.payments * (min(gone) if gone else 1)
     for steps, share in expected_in_kept.items():
         parents = [g for g in kept if _removed(_as_set(g), (steps[0], *sorted(steps[1:]))) > 0]
-        missing += share * (min(_removed(_as_set(g), (steps[0], *sorted(steps[1:]))) for g in parents) if parents else 1)
+        missing += share * (
+            min(_removed(_as_set(g), (steps[0], *sorted(steps[1:]))) for g in parents) if parents else 1
+        )
     return missing
 
 
@@ -597,7 +593,7 @@ def _delays(
     timing: Timing,
     windows: Sequence[tuple[int, int]],
     names: _Names,
-) -> tuple[tuple[FittedStatus, ...], dict[str, dict[str, dict[str, object]]]]:
+) -> tuple[tuple[FittedStatus, ...], _Splits]:
     """Per status, its delay fitted over every workflow; per workflow, the delays that differ."""
     measured = profile.gaps if timing == "sequential" else profile.offsets
     by_steps = {tuple(names.config[s] for s in g.steps): g for g in groups}
@@ -614,7 +610,7 @@ def _delays(
                 if sample is not None:
                     samples.setdefault(status, {}).setdefault(wf.name, []).append(sample)
     statuses: list[FittedStatus] = []
-    per_workflow: dict[str, dict[str, dict[str, object]]] = {}
+    splits = _Splits({}, {})
     for observed, name in names.config.items():
         if observed in names.first_only:
             note = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
@@ -624,19 +620,23 @@ def _delays(
         values, seen = _pooled([s for group in by_workflow.values() for s in group], windows)
         fitted = fit_delay(values, seen)
         statuses.append(FittedStatus(name, observed, fitted, events[name]))
-        for wf_name, delay, evidence in _splits(name, by_workflow, windows, fitted):
-            entry = per_workflow.setdefault(wf_name, {"delays": {}, "evidence": {}})
-            delays_of = entry["delays"]
-            evidence_of = entry["evidence"]
-            assert isinstance(delays_of, dict) and isinstance(evidence_of, dict)
+        for wf_name, delay, evidence in _splits(name, by_workflow, windows):
             if delay is not None:
-                delays_of[name] = delay
-            evidence_of[name] = evidence
-    return tuple(statuses), per_workflow
+                splits.delays.setdefault(wf_name, {})[name] = delay
+            splits.evidence.setdefault(wf_name, {})[name] = evidence
+    return tuple(statuses), splits
+
+
+@dataclass(frozen=True, slots=True)
+class _Splits:
+    """Per workflow name, per status: its own delay where it differs, and the two-sample KS and p of each."""
+
+    delays: dict[str, dict[str, FittedDelay]]
+    evidence: dict[str, dict[str, tuple[float, float]]]
 
 
 def _splits(
-    status: str, by_workflow: Mapping[str, list[Sample]], windows: Sequence[tuple[int, int]], pooled: FittedDelay
+    status: str, by_workflow: Mapping[str, list[Sample]], windows: Sequence[tuple[int, int]]
 ) -> list[tuple[str, FittedDelay | None, tuple[float, float]]]:
     """The workflows whose delays of ``status`` differ from the others' (two-sample KS, large and significant)."""
     if len(by_workflow) < 2:
@@ -783,9 +783,9 @@ def _phases(
         duration_s = (end - start) / 1000
         inside_rate = payments / duration_s if duration_s > 0 else 0.0
         expected = rate * duration_s
-        departs = abs(payments - expected) > _Z * math.sqrt(max(expected, 1.0)) and abs(
-            inside_rate / rate - 1
-        ) > _DEPARTS
+        departs = (
+            abs(payments - expected) > _Z * math.sqrt(max(expected, 1.0)) and abs(inside_rate / rate - 1) > _DEPARTS
+        )
         phases.append(
             FittedPhase(
                 name=f"incident {number}",
@@ -931,4 +931,3 @@ def _amounts(profile: Profile) -> FittedAmounts | None:
     codes = {code: n for code, n in profile.currencies.items() if _CURRENCY.fullmatch(code)}
     other = sum(n for code, n in profile.currencies.items() if not _CURRENCY.fullmatch(code))
     return FittedAmounts(distribution, dict(sorted(codes.items())), other)
-

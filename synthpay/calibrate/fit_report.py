@@ -34,8 +34,7 @@ def table(fitted: Fitted) -> str:
         "",
         f"{'status':<16} {'delays':>9}  {'chosen':<40} KS of each family",
     ]
-    for status in fitted.statuses:
-        lines.append(_delay_row(status.name, status.delay))
+    lines += [_delay_row(status.name, status.delay) for status in fitted.statuses]
     lines += ["", f"{'workflow':<48} {'weight':>9} {'payments':>10}"]
     for wf in fitted.workflows:
         lines.append(f"{wf.name:<48} {wf.weight:>9,} {wf.payments:>10,}")

@@ -72,7 +72,7 @@ def _hours(seconds: float) -> str:
 
 def _duration(seconds: float) -> str:
     """A duration as run.backfill writes one: ``1d2h3m4s``."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     out = ""
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
         count, whole = divmod(whole, size)
@@ -123,7 +123,10 @@ def _run(fitted: Fitted) -> str:
             "uncomment to replay the data's exact window (from its first event)",
         ),
         ("payments = 0", "no count: the span and the rate decide"),
-        (f"duration_s = {number(a.span_s)}", f"the data's span, {_hours(a.span_s)} (backfill = \"{_duration(a.span_s)}\")"),
+        (
+            f"duration_s = {number(a.span_s)}",
+            f'the data\'s span, {_hours(a.span_s)} (backfill = "{_duration(a.span_s)}")',
+        ),
         (f"rate = {number(a.rate)}", f"payments/s outside incidents, from {a.gaps + 1:,} starts"),
         (
             f"arrivals = {string(a.arrivals)}",
@@ -181,7 +184,8 @@ def _anomalies(fitted: Fitted) -> str:
         (f"duplicate = {number(a.duplicate)}", f"per event: {a.duplicates:,} repeated events"),
         (
             f"late = {number(a.late)}",
-            f"per event: {a.late_seen:,} events later than {a.late_tolerance_ms:,.0f} ms, corrected for lateness below it"
+            f"per event: {a.late_seen:,} events later than {a.late_tolerance_ms:,.0f} ms, "
+            "corrected for lateness below it"
             if a.late_seen
             else "per event: none seen",
         ),
@@ -209,7 +213,9 @@ def _amounts(fitted: Fitted) -> str:
     d = amounts.distribution.delay
     pairs = [f"dist = {string(d.dist)}"]
     pairs += [f"{name} = {number(value)}" for name, value in zip(PLAIN_PARAMETERS[d.dist], d.params)]
-    text = "[amounts]\n" + _comment(_delay_comment(amounts.distribution, "amounts") + ["(parameters to 3 significant digits)"])
+    text = "[amounts]\n" + _comment(
+        [*_delay_comment(amounts.distribution, "amounts"), "(parameters to 3 significant digits)"]
+    )
     text += f"{AMOUNT_KEY} = {{ {', '.join(pairs)} }}\n"
     if amounts.currencies:
         left_out = f"; {amounts.other_currencies:,} with no ISO code left out" if amounts.other_currencies else ""
@@ -223,18 +229,21 @@ def _delay_comment(fitted: FittedDelay, what: str) -> list[str]:
         return [fitted.note]
     best, *others = fitted.scores
     rest = ", ".join(f"{s.delay.dist} {s.ks:.3g}" for s in others)
-    return [f"{best.delay.dist} chosen, KS {best.ks:.3g}" + (f" ({rest})" if rest else "") + f"; {fitted.values:,} {what}"]
+    return [
+        f"{best.delay.dist} chosen, KS {best.ks:.3g}" + (f" ({rest})" if rest else "") + f"; {fitted.values:,} {what}"
+    ]
 
 
 def _statuses(fitted: Fitted) -> str:
-    text = (
-        "[statuses]\n"
-        + _comment(
-            [
-                "Each status's delay, the family with the least Kolmogorov-Smirnov statistic against "
-                + ("the gaps since the status before." if fitted.timing.timing == "sequential" else "the times since the payment's first event."),
-            ]
-        )
+    text = "[statuses]\n" + _comment(
+        [
+            "Each status's delay, the family with the least Kolmogorov-Smirnov statistic against "
+            + (
+                "the gaps since the status before."
+                if fitted.timing.timing == "sequential"
+                else "the times since the payment's first event."
+            ),
+        ]
     )
     for status in fitted.statuses:
         note = _delay_comment(status.delay, "delays")

@@ -6,6 +6,8 @@ puts in is what the fit sees.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from collections import Counter
@@ -64,7 +66,7 @@ def profile_of(payments: Sequence[Paid], extra: Extra | None = None) -> Profile:
             _add(offsets, (p.path, k), p.times_ms[k] - p.times_ms[0], p.start_ms)
             bins_delays.setdefault(index, {}).setdefault(p.path[k], []).append(gap)
     starts = [p.start_ms for p in paid]
-    spaces = [b - a for a, b in zip(starts, starts[1:])]
+    spaces = [b - a for a, b in itertools.pairwise(starts)]
     mean = sum(spaces) / len(spaces) if spaces else 0.0
     variance = sum((s - mean) ** 2 for s in spaces) / len(spaces) if spaces else 0.0
     per_hour = Counter(s // 3_600_000 for s in starts)
@@ -100,13 +102,17 @@ def profile_of(payments: Sequence[Paid], extra: Extra | None = None) -> Profile:
         anomalies=Anomalies(
             events=events,
             duplicates=extra.duplicates,
-            late=Sample(extra.late_seen if extra.late_seen is not None else len(late), tuple(late), (START_MS,) * len(late)),
+            late=Sample(
+                extra.late_seen if extra.late_seen is not None else len(late), tuple(late), (START_MS,) * len(late)
+            ),
             out_of_order=extra.out_of_order,
         ),
     )
 
 
-def _add(into: dict[tuple[Path, int], tuple[list[float], list[int]]], key: tuple[Path, int], value: float, start: int) -> None:
+def _add(
+    into: dict[tuple[Path, int], tuple[list[float], list[int]]], key: tuple[Path, int], value: float, start: int
+) -> None:
     values, starts = into.setdefault(key, ([], []))
     values.append(float(value))
     starts.append(start)
@@ -159,15 +165,11 @@ def generate(
 ) -> list[Paid]:
     """``n`` payments drawn as the engine would draw them (first step at the start)."""
     rng = random.Random(seed)
-    total = sum(w for _, w in workflows)
+    cumulative = list(itertools.accumulate(w for _, w in workflows))
     t = float(start_ms)
     out: list[Paid] = []
     for _ in range(n):
-        pick = rng.random() * total
-        for steps, weight in workflows:
-            pick -= weight
-            if pick < 0:
-                break
+        steps = workflows[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])][0]
         times = [0.0]
         for status in steps[1:]:
             draw = (per_workflow or {}).get((steps, status), delays[status])

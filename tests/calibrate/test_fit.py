@@ -6,10 +6,11 @@ import math
 import random
 
 import pytest
-from hand_profiles import (
+from calibrate.hand_profiles import (
     ORIGINAL,
     REALISTIC,
     START_MS,
+    Draw,
     Extra,
     Paid,
     exponential,
@@ -22,6 +23,7 @@ from hand_profiles import (
 
 from synthpay.calibrate import fitted_toml
 from synthpay.calibrate.fit import Capabilities, Fitted, fit
+from synthpay.calibrate.profile import Path
 from synthpay.model.delays import Delay
 
 
@@ -80,9 +82,9 @@ def test_the_first_steps_delay_is_fixed_0_and_said_to_be_unobservable() -> None:
         (uniform(200, 1200), "uniform"),
     ],
 )
-def test_each_status_gets_the_family_with_the_least_ks(draw: object, family: str) -> None:
+def test_each_status_gets_the_family_with_the_least_ks(draw: Draw, family: str) -> None:
     flows = ((("Initiated", "Completed"), 1),)
-    fitted = fit(profile_of(generate(flows, {"Completed": draw}, n=5_000)))  # type: ignore[dict-item]
+    fitted = fit(profile_of(generate(flows, {"Completed": draw}, n=5_000)))
     chosen = next(s for s in fitted.statuses if s.name == "Completed").delay
     assert chosen.delay.dist == family
     assert [s.ks for s in chosen.scores] == sorted(s.ks for s in chosen.scores)
@@ -111,7 +113,7 @@ def test_statuses_whose_order_varies_are_parallel_and_fitted_on_the_offsets() ->
 
 def test_a_status_whose_delay_depends_on_the_workflow_gets_per_workflow_delays() -> None:
     flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
-    per_workflow = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
+    per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
     delays = {"Validated": lognormal(400, 0.5), "Failed": exponential(3000)}
     profile = profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow))
     fitted = fit(profile, Capabilities(per_workflow_delays=False))
@@ -124,7 +126,7 @@ def test_a_status_whose_delay_depends_on_the_workflow_gets_per_workflow_delays()
 
 def test_per_workflow_delays_are_written_when_the_model_has_them() -> None:
     flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
-    per_workflow = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
+    per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
     delays = {"Validated": lognormal(400, 0.5), "Failed": exponential(3000)}
     fitted = fit(profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow)), Capabilities(True))
     assert 'delays = { Failed = { dist = "exponential"' in fitted_toml.render(fitted)
