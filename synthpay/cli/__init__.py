@@ -1,6 +1,6 @@
-"""Command line: ``synthpay run``, ``validate``, ``preview``, ``verify``, ``scenarios`` and ``schema``.
+"""Command line: ``synthpay run``, ``validate``, ``preview``, ``verify``, ``fit``, ``scenarios`` and ``schema``.
 
-The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``, ``scenarios``,
+The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``, ``fit``, ``scenarios``,
 ``schema``), the exit
 codes and what they mean in ``exitcodes``. ``main`` runs one command and returns its code,
 touching nothing process-wide; ``entry``, the console script (and ``python -m synthpay``,
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, preview, run, scenarios, schema, summary_file, verify
+from synthpay.cli import args, fit, preview, run, scenarios, schema, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
             config_path=parsed.config, scenario=parsed.scenario, env_file=parsed.env_file, flags=flags
         )
         settings = loaded.settings
+        if parsed.command == "fit":
+            return fit.command(settings, parsed)
         if parsed.command == "verify":
             return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout, parsed.json)
         # Plugins are code: they are imported here, never while loading the configuration.

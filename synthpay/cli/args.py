@@ -8,6 +8,7 @@ from importlib.metadata import version
 from typing import NoReturn
 
 from synthpay.cli.exitcodes import ExitCode
+from synthpay.cli.source_args import add_source_arguments
 from synthpay.config import parsers
 from synthpay.config.settings import Declaration, declarations
 from synthpay.formats.values import RECORD_TYPES, REGISTERED
@@ -143,6 +144,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up after this long without a record (default 30)",
     )
+    fitting = sub.add_parser(
+        "fit",
+        parents=[files],
+        help="fit a configuration to payment status events: workflows, delays, arrivals, banks, dirty data, incidents",
+        description="Read payment status events (a file sink directory, .avro, .csv, .jsonl or .parquet files, or "
+        "kafka: the topics of the --config given) and write a complete, commented configuration that "
+        "`synthpay run --config` runs as is (stdout, or --out FILE), with a fit report on stderr (--json FILE "
+        "for machines). Nothing identifying is copied: no ids, amounts or bank names. Exit 0 when fitted, "
+        "2 on an input that cannot be read (one line naming the file, the row and the problem).",
+    )
+    fitting.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a file sink directory, a .avro/.csv/.jsonl/.parquet file, or kafka; several are read as one",
+    )
+    fitting.add_argument("--out", metavar="FILE", help="write the configuration to FILE (default: stdout)")
+    fitting.add_argument("--json", metavar="FILE", help="also write the fit report as one JSON document to FILE")
+    add_source_arguments(fitting)
     shown = sub.add_parser(
         "scenarios",
         help="list the named scenarios, or print one",

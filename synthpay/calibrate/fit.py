@@ -1,0 +1,933 @@
+"""From a :class:`Profile` to what a fitted configuration says: the decisions of ``synthpay fit``.
+
+:func:`fit` turns what one pass over the data knows into frozen :class:`Fitted` parts, each
+with the evidence it was chosen on (the report prints it, the TOML writer comments with it)
+and, in :attr:`Fitted.not_expressed`, what the data shows that the configuration cannot say.
+Nothing identifying is carried over: status names and currency codes (as keys of a mix) are
+the only strings taken from the data; everything else is counts and parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Final, Literal
+
+from synthpay.calibrate import changepoints, families, zipf
+from synthpay.calibrate.profile import Bin, Path, Profile, Sample
+from synthpay.config.settings import DEFAULT_STATUSES, MAX_PHASES
+from synthpay.model import goodness
+from synthpay.model.delays import Delay
+from synthpay.model.workflow import Timing
+
+Arrivals = Literal["poisson", "constant"]
+Popularity = Literal["uniform", "zipf"]
+
+#: The delay families, in the order the configuration lists them.
+FAMILIES: Final = ("fixed", "uniform", "exponential", "lognormal", "normal")
+#: A one-missing-step variant is at most this frequent, relative to the path it comes from,
+#: before the missing rate is known (a missing rate of 1 in 11).
+_VARIANT_RATIO: Final = 0.1
+#: Standard deviations beyond the expected count before a variant's count is its own workflow.
+_Z: Final = 4.0
+#: Significance for the two-sample and homogeneity tests that split a fit (per-workflow delays, a phase's mix).
+_ALPHA: Final = 0.001
+#: A per-workflow delay needs this two-sample KS statistic too: a large difference, not only a significant one.
+_KS_SPLIT: Final = 0.05
+#: Payments of a workflow a per-workflow delay is fitted on, at least.
+_MIN_SPLIT_VALUES: Final = 200
+#: Payments in orders other than each workflow's usual one: above this share (and above what
+#: out-of-order events explain) the statuses run in parallel.
+_REORDERED: Final = 0.01
+#: Coefficient of variation of the gaps between starts below which the arrivals are constant.
+_CV_CONSTANT: Final = 0.5
+#: Hours of data from which the hour-of-day arrival curve is fitted.
+_CURVE_HOURS: Final = 20.0
+#: Incidents shorter than this are not phases.
+_MIN_INCIDENT_MS: Final = 60_000
+#: A delay scale or rate inside an incident is kept when it departs by this ratio at least (and significantly).
+_DEPARTS: Final = 0.1
+#: Workers: payments in flight at the peak rate over a long-tail lifetime, times this.
+_WORKER_MARGIN: Final = 2.0
+_WORKERS_MIN, _WORKERS_MAX = 100, 1_000_000
+#: The configuration's ranges (synthpay.config.settings and parsers).
+_MAX_MS: Final = 86_400_000.0
+_MAX_DURATION_S: Final = 31_536_000.0
+_RATE_MIN, _RATE_MAX = 0.001, 1_000_000.0
+_WEIGHT_MAX: Final = 1_000_000
+_SCALE_MAX: Final = 1_000.0
+_STATUS_NAME_MAX: Final = 249 - len("payment-")
+#: What the configuration takes as a status name (an ASCII letter or digit at least: topics are named after it).
+_STATUS_NAME: Final = re.compile(r"[A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*")
+_CURRENCY: Final = re.compile(r"[A-Z]{3}")
+#: Amounts: drawn in whole cents, parameters up to what [amounts] accepts.
+_CENT: Final = 0.01
+_AMOUNT_MAX: Final = 100_000_000.0
+_DEFAULT_STATUS_NAMES: Final = frozenset(name for name, _, _ in DEFAULT_STATUSES)
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One family fitted to a status's delays, and how far it is from them (KS statistic)."""
+
+    delay: Delay
+    ks: float
+
+
+@dataclass(frozen=True, slots=True)
+class FittedDelay:
+    """A delay as the configuration will say it, with every family's score (best first) and why."""
+
+    delay: Delay
+    scores: tuple[Score, ...]  # empty when nothing was fitted (see ``note``)
+    values: int  # how many delays were measured (the sample's ``seen``)
+    note: str = ""  # why it is not a fit, when it is not one
+
+
+@dataclass(frozen=True, slots=True)
+class FittedStatus:
+    """A status: its configured name (the data's, or made valid), and its delay."""
+
+    name: str
+    observed_as: str  # the data's name (the same unless it had to be made valid)
+    delay: FittedDelay
+    events: int  # events of this status in the workflows' paths
+
+
+@dataclass(frozen=True, slots=True)
+class FittedWorkflow:
+    """An observed path kept as a workflow, with its weight (payments, corrected for missing events)."""
+
+    name: str
+    steps: tuple[str, ...]
+    weight: int
+    payments: int  # payments seen on exactly this path (or its orders, in parallel timing)
+    #: Per status, this workflow's own delay, when it differs from the status's elsewhere.
+    delays: Mapping[str, FittedDelay] = field(default_factory=dict)
+    #: Per status, the two-sample KS statistic and p-value of this workflow's delays against the other workflows'.
+    split_evidence: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FittedTiming:
+    """Sequential or parallel, on the share of payments whose statuses came in another order than usual."""
+
+    timing: Timing
+    reordered: float  # share of payments (of workflows with >= 3 steps) in a minority order
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class FittedArrivals:
+    """When payments start."""
+
+    rate: float  # payments/s outside incidents
+    arrivals: Arrivals
+    cv: float  # coefficient of variation of the gaps between starts
+    gaps: int
+    curve: tuple[float, ...]  # 24 hour-of-day multipliers, or () for a flat rate
+    span_s: float  # from the first start to the last event
+    workers: int
+    lifetime_s: float  # a long-tail payment lifetime the workers are sized on
+
+
+@dataclass(frozen=True, slots=True)
+class FittedBanks:
+    """Bank counts and popularity; ``seen`` False when the input has no banks (the defaults stay)."""
+
+    seen: bool
+    sources: int
+    destinations: int
+    popularity: Popularity
+    zipf_s: float
+    #: The fits of each side: (kind, s, p-value of uniform).
+    source_fit: tuple[str, float, float] | None
+    destination_fit: tuple[str, float, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class FittedAnomalies:
+    """Dirty data rates as the configuration spells them, with the counts they come from."""
+
+    duplicate: float  # per event
+    late: float  # per event, corrected for lateness within the tolerance
+    late_delay: Delay | None
+    late_seen: int
+    late_tolerance_ms: float  # the least lateness the profiler counted (its tolerance, at most)
+    out_of_order: float  # per payment
+    missing: float  # per event after the first
+    missing_events: float  # estimated events never seen
+    duplicates: int
+    out_of_order_payments: int
+
+
+@dataclass(frozen=True, slots=True)
+class FittedPhase:
+    """An incident as a ``[[phases]]`` table."""
+
+    name: str
+    at_s: float
+    duration_s: float
+    what: str  # what departed (from the change-point test)
+    weights: Mapping[str, int] | None
+    mix_p: float | None  # chi-squared p of the mix inside against outside
+    delay_scale: Mapping[str, float] | None
+    rate: float | None
+    payments: int
+
+
+@dataclass(frozen=True, slots=True)
+class FittedAmounts:
+    """Amounts as a distribution, and the currency mix; ``expressed`` when the model can say them."""
+
+    distribution: FittedDelay
+    currencies: Mapping[str, int]
+    other_currencies: int  # payments whose currency is no three-letter code (left out of the mix)
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """Everything a fitted configuration says, with the evidence, and what it cannot say."""
+
+    events: int
+    payments: int
+    first_ms: int
+    last_ms: int
+    sources: int  # how many sources were read
+    timing: FittedTiming
+    statuses: tuple[FittedStatus, ...]
+    workflows: tuple[FittedWorkflow, ...]
+    variants: Mapping[Path, int]  # paths explained as missing-step variants of a workflow
+    arrivals: FittedArrivals
+    banks: FittedBanks
+    anomalies: FittedAnomalies
+    phases: tuple[FittedPhase, ...]
+    amounts: FittedAmounts | None
+    per_workflow_delays: bool  # whether the model can express them (written into [[workflows]])
+    amounts_expressed: bool
+    not_expressed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the model can express beyond the original settings (opt-in extensions)."""
+
+    per_workflow_delays: bool = False
+    amounts: bool = False
+
+
+def capabilities() -> Capabilities:
+    """What the installed model can express: read from the settings' declarations."""
+    from synthpay.config.settings import declarations, structured_keys
+
+    keys = {d.key for d in declarations()} | set(structured_keys())
+    return Capabilities(
+        per_workflow_delays="workflows.delays" in keys,
+        amounts="amounts.distribution" in keys and "amounts.currencies" in keys,
+    )
+
+
+def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
+    """The configuration ``profile`` calls for, with the evidence of each decision."""
+    able = capabilities() if able is None else able
+    if profile.payments < 1:
+        raise ValueError("no payment was seen to its end: nothing to fit")
+    names = _status_names(profile.paths)
+    incidents = _incidents(profile)
+    windows = tuple((i.start_ms, i.end_ms) for i in incidents)
+    out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
+    timing = _timing(profile.paths, out_of_order_rate)
+    paths = _grouped(profile.paths, timing.timing)
+    kept, variants, missing, missing_events = _workflows(paths)
+    outside = _outside_counts(profile, paths, windows)
+    workflows = _weighted(kept, outside, missing, names)
+    statuses, splits = _delays(profile, paths, workflows, timing.timing, windows, names)
+    workflows = tuple(
+        replace(wf, delays=splits.delays.get(wf.name, {}), split_evidence=splits.evidence.get(wf.name, {}))
+        for wf in workflows
+    )
+    arrivals = _arrivals(profile, windows, statuses, workflows, timing.timing)
+    phases = _phases(profile, incidents, paths, workflows, names, arrivals.rate, missing)
+    arrivals = _with_workers(arrivals, phases)
+    not_expressed: list[str] = []
+    if any(wf.delays for wf in workflows) and not able.per_workflow_delays:
+        not_expressed.append(
+            "per-workflow delays: "
+            + "; ".join(f"{wf.name}: {', '.join(wf.delays)}" for wf in workflows if wf.delays)
+            + " (each status keeps one delay for every workflow)"
+        )
+    if names.first_elsewhere:
+        not_expressed.append(
+            "statuses first in some workflows and later in others ("
+            + ", ".join(sorted(names.config[s] for s in names.first_elsewhere))
+            + "): their delay also delays the payments they start"
+        )
+    if len(incidents) > MAX_PHASES:
+        not_expressed.append(f"{len(incidents) - MAX_PHASES} incidents beyond the {MAX_PHASES} phases a run takes")
+    amounts = _amounts(profile)
+    if amounts is not None and not able.amounts:
+        not_expressed.append("amounts and the currency mix (the model draws the original's uniform range)")
+    anomalies = _anomalies(profile, missing, missing_events)
+    if not profile.record_timestamps and anomalies.late_seen:
+        not_expressed.append(
+            "late events measured against the input's order, not record timestamps: the late rate is an estimate"
+        )
+    return Fitted(
+        events=profile.events,
+        payments=profile.payments,
+        first_ms=profile.first_ms,
+        last_ms=profile.last_ms,
+        sources=len(profile.sources),
+        timing=timing,
+        statuses=statuses,
+        workflows=workflows,
+        variants=variants,
+        arrivals=arrivals,
+        banks=_banks(profile),
+        anomalies=anomalies,
+        phases=phases,
+        amounts=amounts,
+        per_workflow_delays=able.per_workflow_delays,
+        amounts_expressed=able.amounts and amounts is not None,
+        not_expressed=tuple(not_expressed),
+    )
+
+
+# -- status names
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The configured name of each status of the data, and the statuses that are sometimes first."""
+
+    config: Mapping[str, str]
+    first_only: frozenset[str]  # statuses never seen after the first step
+    first_elsewhere: frozenset[str]  # first in some paths, later in others
+
+
+def _status_names(paths: Mapping[Path, int]) -> _Names:
+    observed = list(dict.fromkeys(status for path in paths for status in path))
+    # The configuration keeps its default statuses beside the data's: a name that differs
+    # from one only in case would share its topic (payment-<name lowered>).
+    # A default status's own name stays its own.
+    taken = {name.lower() for name in _DEFAULT_STATUS_NAMES}
+    config: dict[str, str] = {status: status for status in observed if status in _DEFAULT_STATUS_NAMES}
+    for status in observed:
+        if status in config:
+            continue
+        name = status if _STATUS_NAME.fullmatch(status) and len(status) <= _STATUS_NAME_MAX else _valid_name(status)
+        base, i = name, 2
+        while name.lower() in taken:  # topics are payment-<name lowered>: they must differ
+            name = f"{base[: _STATUS_NAME_MAX - 4]}_{i}"
+            i += 1
+        taken.add(name.lower())
+        config[status] = name
+    config = {status: config[status] for status in observed}  # in the order first seen
+    first = {path[0] for path in paths if path}
+    later = {status for path in paths for status in path[1:]}
+    return _Names(config, frozenset(first - later), frozenset(first & later))
+
+
+def _valid_name(status: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", status)[:_STATUS_NAME_MAX]
+    return cleaned if _STATUS_NAME.fullmatch(cleaned) else "Status"
+
+
+# -- timing and workflows
+
+
+def _multi_step(paths: Mapping[Path, int]) -> int:
+    return sum(n for path, n in paths.items() if len(path) >= 2)
+
+
+def _timing(paths: Mapping[Path, int], out_of_order_rate: float) -> FittedTiming:
+    """Parallel when a workflow's statuses come in varying orders beyond what anomalies explain.
+
+    Paths with the same first step and the same set of later statuses are one workflow in
+    varying orders; in sequential timing each has one order (event times are the statuses'
+    own: an out-of-order event is late on the wire, not in its ``ts``).
+    """
+    groups: dict[tuple[str, frozenset[str]], Counter[Path]] = {}
+    for path, n in paths.items():
+        if len(path) >= 3:
+            groups.setdefault((path[0], frozenset(path[1:])), Counter())[path] += n
+    total = sum(sum(g.values()) for g in groups.values())
+    minority = sum(sum(g.values()) - max(g.values()) for g in groups.values())
+    reordered = minority / total if total else 0.0
+    threshold = max(_REORDERED, 3 * out_of_order_rate)
+    significant = minority > _Z * math.sqrt(max(1.0, threshold * total)) + threshold * total
+    return FittedTiming("parallel" if reordered > threshold and significant else "sequential", reordered, threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The paths one workflow was seen as: one in sequential timing, its orders in parallel."""
+
+    steps: Path  # the most frequent order
+    orders: Mapping[Path, int]
+
+    @property
+    def payments(self) -> int:
+        return sum(self.orders.values())
+
+
+def _grouped(paths: Mapping[Path, int], timing: Timing) -> tuple[_Group, ...]:
+    """The observed paths as workflows' groups, most payments first (ties by path, for determinism)."""
+    if timing == "sequential":
+        groups = [_Group(path, {path: n}) for path, n in paths.items() if path]
+    else:
+        keyed: dict[tuple[str, frozenset[str]], dict[Path, int]] = {}
+        for path, n in paths.items():
+            if path:
+                keyed.setdefault((path[0], frozenset(path[1:])), {})[path] = n
+        groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
+    return tuple(sorted(groups, key=lambda g: (-g.payments, g.steps)))
+
+
+def _removed(longer: Path, shorter: Path) -> int:
+    """How many steps after the first ``longer`` must lose to become ``shorter`` (-1: it cannot)."""
+    if not shorter or longer[0] != shorter[0] or len(shorter) >= len(longer):
+        return -1
+    it = iter(longer[1:])
+    if all(step in it for step in shorter[1:]):  # a subsequence, in order
+        return len(longer) - len(shorter)
+    return -1
+
+
+def _as_set(group: _Group) -> Path:
+    """In parallel timing a variant drops a status whatever the order: compare sorted steps."""
+    return (group.steps[0], *sorted(group.steps[1:]))
+
+
+def _workflows(groups: Sequence[_Group]) -> tuple[list[tuple[_Group, float]], dict[Path, int], float, float]:
+    """The groups kept as workflows (with the payments their counts hold of variants of others),
+    the paths explained as missing-step variants, the missing rate per event after the first,
+    and the events estimated missing.
+
+    A missing event turns a payment of workflow Q into a path with a step of Q gone; at rate
+    m, each one-step variant of Q is seen about ``count(Q) m / (1 - m)`` times (two steps:
+    the square), so a path no more frequent than that (plus ``_Z`` standard deviations) is a
+    variant, and a more frequent one a workflow whose count holds the variants' share too.
+    The rate is found by iterating from variants at most ``_VARIANT_RATIO`` as frequent as
+    their source.
+    """
+    ratio = _VARIANT_RATIO
+    for _ in range(30):
+        kept, variants, expected_in_kept = _classify(groups, ratio)
+        m = _missing_rate(groups, kept, variants, expected_in_kept)
+        new_ratio = m / (1 - m) if m < 1 else 1.0
+        settled = abs(new_ratio - ratio) < 1e-9
+        ratio = new_ratio
+        if settled:
+            break
+    kept, variants, expected_in_kept = _classify(groups, ratio)
+    if not variants:  # no path is explained by a missing event: none is missing
+        kept, expected_in_kept = list(groups), {}
+    m = _missing_rate(groups, kept, variants, expected_in_kept)
+    missing_events = _missing_events(groups, kept, variants, expected_in_kept)
+    return (
+        [(g, expected_in_kept.get(g.steps, 0.0)) for g in kept],
+        {g.steps: g.payments for g in variants},
+        m,
+        missing_events,
+    )
+
+
+def _classify(groups: Sequence[_Group], ratio: float) -> tuple[list[_Group], list[_Group], dict[Path, float]]:
+    kept: list[_Group] = []
+    variants: list[_Group] = []
+    expected_in_kept: dict[Path, float] = {}
+    for group in groups:
+        shape = _as_set(group)
+        expected = 0.0
+        for parent in kept:
+            removed = _removed(_as_set(parent), shape)
+            if removed > 0:
+                expected += parent.payments * ratio**removed
+        if not kept:
+            kept.append(group)
+            continue
+        if expected > 0 and group.payments <= expected + _Z * math.sqrt(expected) + 1:
+            variants.append(group)
+        else:
+            kept.append(group)
+            if expected > 0:
+                expected_in_kept[group.steps] = min(expected, float(group.payments))
+    return kept, variants, expected_in_kept
+
+
+def _missing_events(
+    groups: Sequence[_Group], kept: Sequence[_Group], variants: Sequence[_Group], expected_in_kept: Mapping[Path, float]
+) -> float:
+    missing = 0.0
+    for variant in variants:
+        shape = _as_set(variant)
+        gone = [r for r in (_removed(_as_set(parent), shape) for parent in kept) if r > 0]
+        missing += variant.payments * (min(gone) if gone else 1)
+    for steps, share in expected_in_kept.items():
+        parents = [g for g in kept if _removed(_as_set(g), (steps[0], *sorted(steps[1:]))) > 0]
+        missing += share * (
+            min(_removed(_as_set(g), (steps[0], *sorted(steps[1:]))) for g in parents) if parents else 1
+        )
+    return missing
+
+
+def _missing_rate(
+    groups: Sequence[_Group], kept: Sequence[_Group], variants: Sequence[_Group], expected_in_kept: Mapping[Path, float]
+) -> float:
+    missing = _missing_events(groups, kept, variants, expected_in_kept)
+    present = sum(g.payments * (len(g.steps) - 1) for g in groups)
+    return missing / (missing + present) if missing + present > 0 else 0.0
+
+
+def _outside_counts(profile: Profile, groups: Sequence[_Group], windows: Sequence[tuple[int, int]]) -> dict[Path, int]:
+    """Payments per group's steps that started outside every incident."""
+    inside: Counter[Path] = Counter()
+    for index, bin_ in profile.bins.items():
+        if _in_windows(index * profile.bin_ms, profile.bin_ms, windows):
+            for path, n in bin_.paths.items():
+                inside[path] += n
+    counts: dict[Path, int] = {}
+    for group in groups:
+        counts[group.steps] = sum(max(0, n - inside[path]) for path, n in group.orders.items())
+    return counts
+
+
+def _in_windows(start_ms: int, width_ms: int, windows: Sequence[tuple[int, int]]) -> bool:
+    """Whether the bin [start, start + width) lies mostly inside one of ``windows``."""
+    middle = start_ms + width_ms / 2
+    return any(a <= middle < b for a, b in windows)
+
+
+def _weighted(
+    kept: Sequence[tuple[_Group, float]], outside: Mapping[Path, int], missing: float, names: _Names
+) -> tuple[FittedWorkflow, ...]:
+    """Each workflow's weight: its payments outside incidents, less the variants of other
+    workflows its path holds, divided by the share of its payments that lost no event."""
+    raw: list[float] = []
+    for group, share in kept:
+        n = outside.get(group.steps, group.payments)
+        held = share * (n / group.payments) if group.payments else 0.0
+        survived = (1 - missing) ** (len(group.steps) - 1)
+        raw.append(max(0.0, n - held) / survived if survived > 0 else float(n))
+    scale = min(1.0, _WEIGHT_MAX / max(raw)) if raw and max(raw) > 0 else 1.0
+    workflows: list[FittedWorkflow] = []
+    for (group, _), weight in zip(kept, raw):
+        steps = tuple(names.config[s] for s in group.steps)
+        workflows.append(FittedWorkflow(">".join(steps), steps, max(1, round(weight * scale)), group.payments))
+    return tuple(workflows)
+
+
+# -- delays
+
+
+def _pooled(samples: Iterable[Sample], windows: Sequence[tuple[int, int]]) -> tuple[list[float], int]:
+    """The values of several reservoirs as one sample of their union, and how many were seen.
+
+    Each reservoir holds ``len(values)`` of its ``seen`` values; the union takes from each
+    the same share of what it saw (the smallest share any of them holds), so a reservoir of a
+    rare path does not weigh as much as one of a frequent path. Values of payments that
+    started in an incident's window are left out.
+    """
+    kept = [s for s in samples if s.values]
+    if not kept:
+        return [], sum(s.seen for s in samples)
+    share = min(len(s.values) / s.seen for s in kept if s.seen) if any(s.seen for s in kept) else 1.0
+    rng = random.Random(0)
+    pooled: list[float] = []
+    for sample in kept:
+        take = max(1, round(sample.seen * share)) if sample.seen else len(sample.values)
+        indexes = list(range(len(sample.values)))
+        if take < len(indexes):
+            indexes = sorted(rng.sample(indexes, take))
+        pooled.extend(
+            sample.values[i] for i in indexes if not windows or not _in_windows(sample.starts_ms[i], 0, windows)
+        )
+    return pooled, sum(s.seen for s in samples)
+
+
+def fit_delay(values: Sequence[float], seen: int) -> FittedDelay:
+    """The family with the least KS statistic, with every family's score, as the configuration takes it."""
+    if not values:
+        return FittedDelay(Delay("fixed", (0.0,)), (), seen, "no delay measured: fixed 0")
+    fits = families.fit_families(values, resolution=1.0)
+    scores = tuple(Score(valid_delay(f.delay), f.ks) for f in fits)
+    return FittedDelay(scores[0].delay, scores, seen)
+
+
+def valid_delay(delay: Delay, high: float = _MAX_MS, digits: int = 6) -> Delay:
+    """``delay`` rounded to ``digits`` significant digits within what the configuration accepts
+    (parameters from 0 to ``high``)."""
+
+    def ms(x: float) -> float:
+        return _sig(min(max(x, 0.0), high), digits)
+
+    p = [ms(x) for x in delay.params]
+    if delay.dist == "uniform":
+        return Delay("uniform", (min(p), max(p)))
+    if delay.dist == "exponential":
+        return Delay("exponential", (max(p[0], 0.001),)) if p[0] > 0 else Delay("fixed", (0.0,))
+    if delay.dist == "lognormal":
+        median = max(p[0], 0.001)
+        p99 = p[1] if p[1] > median else _sig(median * 1.01 + 0.01, digits)
+        if p99 > high or p99 <= median:
+            return Delay("fixed", (ms(median),))
+        return Delay("lognormal", (median, p99))
+    if delay.dist == "normal":
+        return Delay("normal", (p[0], p[1])) if p[1] > 0 else Delay("fixed", (p[0],))
+    return Delay("fixed", (p[0],))
+
+
+def _sig(x: float, digits: int = 6) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def _delays(
+    profile: Profile,
+    groups: Sequence[_Group],
+    workflows: Sequence[FittedWorkflow],
+    timing: Timing,
+    windows: Sequence[tuple[int, int]],
+    names: _Names,
+) -> tuple[tuple[FittedStatus, ...], _Splits]:
+    """Per status, its delay fitted over every workflow; per workflow, the delays that differ."""
+    measured = profile.gaps if timing == "sequential" else profile.offsets
+    by_steps = {tuple(names.config[s] for s in g.steps): g for g in groups}
+    # Per status: per workflow name, the samples of that status's delays.
+    samples: dict[str, dict[str, list[Sample]]] = {}
+    events: Counter[str] = Counter()
+    for wf in workflows:
+        group = by_steps[wf.steps]
+        for path in group.orders:
+            for k in range(1, len(path)):
+                status = names.config[path[k]]
+                sample = measured.get((path, k))
+                events[status] += group.orders[path]
+                if sample is not None:
+                    samples.setdefault(status, {}).setdefault(wf.name, []).append(sample)
+    statuses: list[FittedStatus] = []
+    splits = _Splits({}, {})
+    for observed, name in names.config.items():
+        if observed in names.first_only:
+            note = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
+            statuses.append(FittedStatus(name, observed, FittedDelay(Delay("fixed", (0.0,)), (), 0, note), 0))
+            continue
+        by_workflow = samples.get(name, {})
+        values, seen = _pooled([s for group in by_workflow.values() for s in group], windows)
+        fitted = fit_delay(values, seen)
+        statuses.append(FittedStatus(name, observed, fitted, events[name]))
+        for wf_name, delay, evidence in _splits(name, by_workflow, windows):
+            if delay is not None:
+                splits.delays.setdefault(wf_name, {})[name] = delay
+            splits.evidence.setdefault(wf_name, {})[name] = evidence
+    return tuple(statuses), splits
+
+
+@dataclass(frozen=True, slots=True)
+class _Splits:
+    """Per workflow name, per status: its own delay where it differs, and the two-sample KS and p of each."""
+
+    delays: dict[str, dict[str, FittedDelay]]
+    evidence: dict[str, dict[str, tuple[float, float]]]
+
+
+def _splits(
+    status: str, by_workflow: Mapping[str, list[Sample]], windows: Sequence[tuple[int, int]]
+) -> list[tuple[str, FittedDelay | None, tuple[float, float]]]:
+    """The workflows whose delays of ``status`` differ from the others' (two-sample KS, large and significant)."""
+    if len(by_workflow) < 2:
+        return []
+    values = {name: _pooled(samples, windows) for name, samples in by_workflow.items()}
+    found: list[tuple[str, FittedDelay | None, tuple[float, float]]] = []
+    for name, (mine, seen) in sorted(values.items()):
+        if len(mine) < _MIN_SPLIT_VALUES:
+            continue
+        rest = [v for other, (vals, _) in sorted(values.items()) if other != name for v in vals]
+        if len(rest) < _MIN_SPLIT_VALUES:
+            continue
+        d = goodness.ks_two_sample(mine, rest)
+        p = goodness.ks_p_value(d, len(mine), len(rest))
+        if d >= _KS_SPLIT and p < _ALPHA:
+            found.append((name, fit_delay(mine, seen), (d, p)))
+        else:
+            found.append((name, None, (d, p)))
+    if not any(delay for _, delay, _ in found):
+        return []
+    return found
+
+
+# -- arrivals
+
+
+def _incidents(profile: Profile) -> tuple[changepoints.Incident, ...]:
+    if not profile.bins:
+        return ()
+    found = changepoints.find_incidents(profile.bins, profile.bin_ms, _MIN_INCIDENT_MS)
+    return tuple(sorted(found, key=lambda i: i.start_ms))[:MAX_PHASES]
+
+
+def _arrivals(
+    profile: Profile,
+    windows: Sequence[tuple[int, int]],
+    statuses: Sequence[FittedStatus],
+    workflows: Sequence[FittedWorkflow],
+    timing: Timing,
+) -> FittedArrivals:
+    arrivals = profile.arrivals
+    start_span_ms = arrivals.gaps * arrivals.gap_mean_ms
+    inside_ms = sum(max(0, min(b, profile.last_ms) - max(a, profile.first_ms)) for a, b in windows)
+    inside_payments = sum(
+        sum(bin_.paths.values())
+        for index, bin_ in profile.bins.items()
+        if _in_windows(index * profile.bin_ms, profile.bin_ms, windows)
+    )
+    outside_ms = start_span_ms - max(0, inside_ms)
+    started = arrivals.gaps + 1 - inside_payments
+    if windows and outside_ms > 0 and started > 0:
+        rate = started * 1000 / outside_ms
+    elif arrivals.gap_mean_ms > 0:
+        rate = 1000 / arrivals.gap_mean_ms
+    else:
+        rate = profile.payments * 1000 / max(1, profile.last_ms - profile.first_ms)
+    cv = math.sqrt(arrivals.gap_variance_ms2) / arrivals.gap_mean_ms if arrivals.gap_mean_ms > 0 else 1.0
+    curve = _curve(arrivals.per_hour, profile.last_ms - profile.first_ms)
+    lifetime_s = _lifetime_s(statuses, workflows, timing)
+    span_s = min(_MAX_DURATION_S, max(1.0, math.ceil((profile.last_ms - profile.first_ms) / 1000)))
+    return FittedArrivals(
+        rate=_clamp(_sig(rate), _RATE_MIN, _RATE_MAX),
+        arrivals="constant" if cv < _CV_CONSTANT else "poisson",
+        cv=cv,
+        gaps=arrivals.gaps,
+        curve=curve,
+        span_s=span_s,
+        workers=_WORKERS_MIN,
+        lifetime_s=lifetime_s,
+    )
+
+
+def _clamp(x: float, low: float, high: float) -> float:
+    return min(max(x, low), high)
+
+
+def _curve(per_hour: Mapping[int, int], span_ms: int) -> tuple[float, ...]:
+    """24 hour-of-day multipliers (mean 1) when the data spans about a day, else ()."""
+    if span_ms < _CURVE_HOURS * 3_600_000 or not per_hour:
+        return ()
+    hours = sorted(per_hour)
+    # The first and last hours are partly covered: left out when the others cover all 24.
+    whole = hours[1:-1] if len({h % 24 for h in hours[1:-1]}) == 24 else hours
+    by_hour: dict[int, list[int]] = {}
+    for hour in whole:
+        by_hour.setdefault(hour % 24, []).append(per_hour[hour])
+    means = [sum(by_hour[h]) / len(by_hour[h]) if h in by_hour else None for h in range(24)]
+    known = [m for m in means if m is not None]
+    overall = sum(known) / len(known)
+    if overall <= 0:
+        return ()
+    return tuple(_sig(round((m if m is not None else overall) / overall, 4)) for m in means)
+
+
+def _lifetime_s(statuses: Sequence[FittedStatus], workflows: Sequence[FittedWorkflow], timing: Timing) -> float:
+    """A long-tail payment lifetime: the 99.9th percentiles of the longest workflow's delays."""
+    tail = {s.name: s.delay.delay.quantile(0.999) for s in statuses}
+    longest = 0.0
+    for wf in workflows:
+        steps = [wf.delays[s].delay.quantile(0.999) if s in wf.delays else tail.get(s, 0.0) for s in wf.steps]
+        longest = max(longest, sum(steps) if timing == "sequential" else max(steps, default=0.0))
+    return longest / 1000
+
+
+def _with_workers(arrivals: FittedArrivals, phases: Sequence[FittedPhase]) -> FittedArrivals:
+    peak = arrivals.rate * max(arrivals.curve, default=1.0)
+    peak = max([peak, *(p.rate for p in phases if p.rate is not None)])
+    scale = max([1.0, *(max(p.delay_scale.values(), default=1.0) for p in phases if p.delay_scale)])
+    workers = math.ceil(peak * max(arrivals.lifetime_s * scale, 1.0) * _WORKER_MARGIN)
+    return FittedArrivals(
+        arrivals.rate,
+        arrivals.arrivals,
+        arrivals.cv,
+        arrivals.gaps,
+        arrivals.curve,
+        arrivals.span_s,
+        int(_clamp(workers, _WORKERS_MIN, _WORKERS_MAX)),
+        arrivals.lifetime_s,
+    )
+
+
+# -- phases
+
+
+def _phases(
+    profile: Profile,
+    incidents: Sequence[changepoints.Incident],
+    groups: Sequence[_Group],
+    workflows: Sequence[FittedWorkflow],
+    names: _Names,
+    rate: float,
+    missing: float,
+) -> tuple[FittedPhase, ...]:
+    phases: list[FittedPhase] = []
+    for number, incident in enumerate(incidents, 1):
+        start = max(incident.start_ms, profile.first_ms)
+        end = min(incident.end_ms, profile.last_ms)
+        if end <= start:
+            continue
+        inside = [b for i, b in profile.bins.items() if start <= i * profile.bin_ms + profile.bin_ms / 2 < end]
+        outside = [b for i, b in profile.bins.items() if not start <= i * profile.bin_ms + profile.bin_ms / 2 < end]
+        weights, mix_p = _phase_weights(inside, outside, groups, workflows, names, missing)
+        payments = sum(sum(b.paths.values()) for b in inside)
+        duration_s = (end - start) / 1000
+        inside_rate = payments / duration_s if duration_s > 0 else 0.0
+        expected = rate * duration_s
+        departs = (
+            abs(payments - expected) > _Z * math.sqrt(max(expected, 1.0)) and abs(inside_rate / rate - 1) > _DEPARTS
+        )
+        phases.append(
+            FittedPhase(
+                name=f"incident {number}",
+                at_s=_sig((start - profile.first_ms) / 1000),
+                duration_s=max(0.001, _sig(duration_s)),
+                what=_what(incident),
+                weights=weights,
+                mix_p=mix_p,
+                delay_scale=_delay_scales(inside, outside, names),
+                rate=_clamp(_sig(inside_rate), 0.0, _RATE_MAX) if departs else None,
+                payments=payments,
+            )
+        )
+    return tuple(phases)
+
+
+def _what(incident: changepoints.Incident) -> str:
+    """The incident's kind, kept only when it is a plain word (it must not carry data)."""
+    what = str(getattr(incident, "what", ""))
+    return what if re.fullmatch(r"[a-z_ ,+]{1,40}", what) else ""
+
+
+def _phase_weights(
+    inside: Sequence[Bin],
+    outside: Sequence[Bin],
+    groups: Sequence[_Group],
+    workflows: Sequence[FittedWorkflow],
+    names: _Names,
+    missing: float,
+) -> tuple[Mapping[str, int] | None, float | None]:
+    by_steps = {tuple(names.config[s] for s in g.steps): g for g in groups}
+    counts_in: list[int] = []
+    counts_out: list[int] = []
+    for wf in workflows:
+        orders = by_steps[wf.steps].orders
+        counts_in.append(sum(b.paths.get(p, 0) for b in inside for p in orders))
+        counts_out.append(sum(b.paths.get(p, 0) for b in outside for p in orders))
+    if sum(counts_in) == 0 or sum(counts_out) == 0 or len(workflows) < 2:
+        return None, None
+    _, _, p = goodness.chi_squared_homogeneity(dict(enumerate(counts_in)), dict(enumerate(counts_out)))
+    if p >= _ALPHA:
+        return None, p
+    raw = [n / (1 - missing) ** (len(wf.steps) - 1) if missing < 1 else float(n) for n, wf in zip(counts_in, workflows)]
+    total_weight = sum(wf.weight for wf in workflows)
+    total = sum(raw)
+    weights = {wf.name: min(_WEIGHT_MAX, round(r / total * total_weight)) for wf, r in zip(workflows, raw)}
+    if not any(weights.values()):
+        best = max(range(len(raw)), key=raw.__getitem__)
+        weights[workflows[best].name] = 1
+    return weights, p
+
+
+def _delay_scales(inside: Sequence[Bin], outside: Sequence[Bin], names: _Names) -> Mapping[str, float] | None:
+    """Per status, the ratio of the delays' geometric means inside and outside (the ratio of
+    medians for a stretched distribution), where it departs by ``_DEPARTS`` and significantly."""
+    scales: dict[str, float] = {}
+    for observed, name in names.config.items():
+        a = _log_moments(b.delays.get(observed) for b in inside)
+        b = _log_moments(b.delays.get(observed) for b in outside)
+        if a is None or b is None:
+            continue
+        (n1, m1, v1), (n2, m2, v2) = a, b
+        se = math.sqrt(v1 / n1 + v2 / n2)
+        ratio = math.exp(m1 - m2)
+        if se > 0 and abs(m1 - m2) / se > _Z and abs(ratio - 1) > _DEPARTS:
+            scales[name] = _clamp(_sig(round(ratio, 3)), 0.001, _SCALE_MAX)
+    return scales or None
+
+
+def _log_moments(parts: Iterable[tuple[int, float, float] | None]) -> tuple[int, float, float] | None:
+    n, s, sq = 0, 0.0, 0.0
+    for part in parts:
+        if part is not None:
+            n, s, sq = n + part[0], s + part[1], sq + part[2]
+    if n < 2:
+        return None
+    mean = s / n
+    return n, mean, max(0.0, (sq - n * mean * mean) / (n - 1))
+
+
+# -- banks, anomalies, amounts
+
+
+def _banks(profile: Profile) -> FittedBanks:
+    if not profile.sources_seen or not profile.destinations_seen:
+        return FittedBanks(False, 10, 10, "uniform", 1.1, None, None)
+    source = zipf.fit_popularity(sorted(profile.sources_seen.values(), reverse=True))
+    destination = zipf.fit_popularity(sorted(profile.destinations_seen.values(), reverse=True))
+    zipfs = [fit.s for fit in (source, destination) if fit.kind == "zipf"]
+    s = _clamp(_sig(round(sum(zipfs) / len(zipfs), 3)), 0.01, 9.99) if zipfs else 1.1
+    return FittedBanks(
+        True,
+        min(100_000, len(profile.sources_seen)),
+        min(100_000, len(profile.destinations_seen)),
+        "zipf" if zipfs else "uniform",
+        s,
+        (source.kind, source.s, source.p_uniform),
+        (destination.kind, destination.s, destination.p_uniform),
+    )
+
+
+def _anomalies(profile: Profile, missing: float, missing_events: float) -> FittedAnomalies:
+    seen = profile.anomalies
+    originals = max(1, seen.events - seen.duplicates)
+    late_delay: Delay | None = None
+    late = 0.0
+    tolerance = 0.0
+    if seen.late.seen and seen.late.values:
+        # Lateness below the tolerance is not counted: exponential lateness is memoryless, so
+        # its excess over the tolerance has the same mean, and a share exp(-t/mean) exceeds it.
+        tolerance = min(seen.late.values)
+        excess = sum(seen.late.values) / len(seen.late.values) - tolerance
+        mean = max(1.0, excess)
+        late_delay = valid_delay(Delay("exponential", (mean,)))
+        late = min(1.0, seen.late.seen / originals * math.exp(min(tolerance / mean, 50.0)))
+    payments = max(1, _multi_step(profile.paths))
+    return FittedAnomalies(
+        duplicate=_prob(seen.duplicates / originals),
+        late=_prob(late),
+        late_delay=late_delay,
+        late_seen=seen.late.seen,
+        late_tolerance_ms=tolerance,
+        out_of_order=_prob(seen.out_of_order / payments),
+        missing=_prob(missing),
+        missing_events=missing_events,
+        duplicates=seen.duplicates,
+        out_of_order_payments=seen.out_of_order,
+    )
+
+
+def _prob(x: float) -> float:
+    """A probability as the configuration takes it, to 4 significant digits; 0 stays 0."""
+    return _clamp(float(f"{x:.4g}"), 0.0, 1.0)
+
+
+def _amounts(profile: Profile) -> FittedAmounts | None:
+    if profile.amounts is None or not profile.amounts.values:
+        return None
+    # To 3 significant digits: a parameter (a uniform's ends) must not be one payment's amount.
+    fits = families.fit_families(profile.amounts.values, resolution=_CENT)
+    scores = tuple(Score(valid_delay(f.delay, _AMOUNT_MAX, 3), f.ks) for f in fits)
+    distribution = FittedDelay(scores[0].delay, scores, profile.amounts.seen)
+    codes = {code: n for code, n in profile.currencies.items() if _CURRENCY.fullmatch(code)}
+    other = sum(n for code, n in profile.currencies.items() if not _CURRENCY.fullmatch(code))
+    return FittedAmounts(distribution, dict(sorted(codes.items())), other)

@@ -1,0 +1,293 @@
+"""What ``fit`` decides, one decision per test, on profiles made by hand."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from calibrate.hand_profiles import (
+    ORIGINAL,
+    REALISTIC,
+    START_MS,
+    Draw,
+    Extra,
+    Paid,
+    exponential,
+    generate,
+    lognormal,
+    normal,
+    profile_of,
+    uniform,
+)
+
+from synthpay.calibrate import fitted_toml
+from synthpay.calibrate.fit import Capabilities, Fitted, fit
+from synthpay.calibrate.profile import Path
+from synthpay.model.delays import Delay
+
+
+def _weights(fitted: Fitted) -> dict[tuple[str, ...], float]:
+    total = sum(wf.weight for wf in fitted.workflows)
+    return {wf.steps: wf.weight / total for wf in fitted.workflows}
+
+
+def _status(fitted: Fitted, name: str) -> Delay:
+    return next(s.delay.delay for s in fitted.statuses if s.name == name)
+
+
+def test_every_observed_path_is_a_workflow_weighted_by_its_payments() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=20_000)))
+    weights = _weights(fitted)
+    assert set(weights) == {steps for steps, _ in ORIGINAL}
+    for steps, weight in ORIGINAL:
+        assert weights[steps] == pytest.approx(weight / 18, abs=0.01)
+
+
+def test_paths_with_a_step_missing_are_the_missing_anomaly_not_workflows() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=40_000, missing=0.03)))
+    assert {wf.steps for wf in fitted.workflows} == {steps for steps, _ in ORIGINAL}
+    assert fitted.variants
+    assert fitted.anomalies.missing == pytest.approx(0.03, rel=0.15)
+
+
+def test_the_weights_are_corrected_for_missing_steps_and_for_variants_that_look_like_workflows() -> None:
+    # Initiated>Failed is also Initiated>Validated>Failed with Validated missing.
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=40_000, missing=0.05)))
+    weights = _weights(fitted)
+    for steps, weight in ORIGINAL:
+        assert weights[steps] == pytest.approx(weight / 18, abs=0.01)
+
+
+def test_without_variants_nothing_is_missing_and_a_rare_subpath_is_a_workflow() -> None:
+    flows = ((("Initiated", "Validated", "Completed"), 50), (("Initiated", "Completed"), 1))
+    fitted = fit(profile_of(generate(flows, REALISTIC, n=30_000)))
+    assert fitted.anomalies.missing == 0.0
+    assert {wf.steps for wf in fitted.workflows} == {steps for steps, _ in flows}
+
+
+def test_the_first_steps_delay_is_fixed_0_and_said_to_be_unobservable() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=2_000)))
+    first = next(s for s in fitted.statuses if s.name == "Initiated")
+    assert first.delay.delay == Delay("fixed", (0.0,))
+    assert "unobservable" in first.delay.note
+
+
+@pytest.mark.parametrize(
+    ("draw", "family"),
+    [
+        (lognormal(400, 0.8), "lognormal"),
+        (exponential(800), "exponential"),
+        (normal(3000, 300), "normal"),
+        (uniform(200, 1200), "uniform"),
+    ],
+)
+def test_each_status_gets_the_family_with_the_least_ks(draw: Draw, family: str) -> None:
+    flows = ((("Initiated", "Completed"), 1),)
+    fitted = fit(profile_of(generate(flows, {"Completed": draw}, n=5_000)))
+    chosen = next(s for s in fitted.statuses if s.name == "Completed").delay
+    assert chosen.delay.dist == family
+    assert [s.ks for s in chosen.scores] == sorted(s.ks for s in chosen.scores)
+    assert {s.delay.dist for s in chosen.scores} == {"fixed", "uniform", "exponential", "lognormal", "normal"}
+
+
+def test_statuses_in_order_are_sequential_and_fitted_on_the_gaps() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=10_000)))
+    assert fitted.timing.timing == "sequential"
+    validated = _status(fitted, "Validated")
+    assert validated.dist == "lognormal"
+    assert validated.params[0] == pytest.approx(400, rel=0.05)
+
+
+def test_statuses_whose_order_varies_are_parallel_and_fitted_on_the_offsets() -> None:
+    delays = {"Validated": normal(1000, 300), "Accounted": normal(1200, 300), "Completed": normal(3000, 200)}
+    flows = ((("Initiated", "Validated", "Accounted", "Completed"), 1),)
+    fitted = fit(profile_of(generate(flows, delays, n=10_000, timing="parallel")))
+    assert fitted.timing.timing == "parallel"
+    assert len(fitted.workflows) == 1
+    assert fitted.workflows[0].steps == ("Initiated", "Validated", "Accounted", "Completed")
+    accounted = _status(fitted, "Accounted")
+    assert accounted.dist == "normal"
+    assert accounted.params[0] == pytest.approx(1200, rel=0.03)
+
+
+def test_a_status_whose_delay_depends_on_the_workflow_gets_per_workflow_delays() -> None:
+    flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
+    per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
+    delays = {"Validated": lognormal(400, 0.5), "Failed": exponential(3000)}
+    profile = profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow))
+    fitted = fit(profile, Capabilities(per_workflow_delays=False))
+    split = {wf.name: wf.delays for wf in fitted.workflows}
+    assert split["Initiated>Failed"]["Failed"].delay.params[0] == pytest.approx(100, rel=0.1)
+    assert split["Initiated>Validated>Failed"]["Failed"].delay.params[0] == pytest.approx(3000, rel=0.1)
+    assert any("per-workflow delays" in item for item in fitted.not_expressed)
+    assert "delays = {" not in fitted_toml.render(fitted)
+
+
+def test_per_workflow_delays_are_written_when_the_model_has_them() -> None:
+    flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
+    per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
+    delays = {"Validated": lognormal(400, 0.5), "Failed": exponential(3000)}
+    fitted = fit(profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow)), Capabilities(True))
+    assert 'delays = { Failed = { dist = "exponential"' in fitted_toml.render(fitted)
+    assert not any("per-workflow" in item for item in fitted.not_expressed)
+
+
+def test_a_status_with_one_delay_everywhere_keeps_one() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=20_000)))
+    assert not any(wf.delays for wf in fitted.workflows)
+
+
+def test_the_rate_is_payments_per_second_and_poisson_gaps_are_poisson() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=10_000, rate=25.0)))
+    assert fitted.arrivals.rate == pytest.approx(25.0, rel=0.05)
+    assert fitted.arrivals.arrivals == "poisson"
+    assert fitted.arrivals.curve == ()
+
+
+def test_evenly_spaced_starts_are_constant_arrivals() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=5_000, rate=8.0, constant=True)))
+    assert fitted.arrivals.arrivals == "constant"
+    assert fitted.arrivals.rate == pytest.approx(8.0, rel=0.01)
+
+
+def test_a_day_of_data_gets_an_hour_of_day_curve() -> None:
+    def rate_at(t_ms: int) -> float:
+        hour = (t_ms // 3_600_000) % 24
+        return 2.0 if 9 <= hour < 17 else 0.5
+
+    payments = generate(ORIGINAL, REALISTIC, n=100_000, rate_at=rate_at, start_ms=START_MS - START_MS % 86_400_000)
+    fitted = fit(profile_of(payments))
+    curve = fitted.arrivals.curve
+    assert len(curve) == 24
+    assert curve[12] / curve[3] == pytest.approx(4.0, rel=0.1)
+    assert sum(curve) / 24 == pytest.approx(1.0, rel=0.01)
+
+
+def test_workers_never_limit_the_rate() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=10_000, rate=200.0)))
+    arrivals = fitted.arrivals
+    assert arrivals.workers >= arrivals.rate * arrivals.lifetime_s
+    assert arrivals.lifetime_s > 5.0  # Completed after Accounted after Validated: seconds at p99.9
+
+
+def test_dirty_data_rates_are_per_event_and_per_payment() -> None:
+    payments = generate(ORIGINAL, REALISTIC, n=10_000)
+    events = sum(len(p.path) for p in payments)
+    profile = profile_of(payments, Extra(duplicates=events // 100, out_of_order=200))
+    fitted = fit(profile)
+    assert fitted.anomalies.duplicate == pytest.approx(0.01, rel=0.01)
+    assert fitted.anomalies.out_of_order == pytest.approx(200 / 10_000, rel=0.01)
+
+
+def test_the_late_rate_counts_the_lateness_below_the_tolerance_too() -> None:
+    rng = random.Random(3)
+    payments = generate(ORIGINAL, REALISTIC, n=10_000)
+    events = sum(len(p.path) for p in payments)
+    lateness = [rng.expovariate(1 / 30_000) for _ in range(events // 20)]  # 5% of events, mean 30 s
+    tolerance = 10_000
+    counted = [x for x in lateness if x > tolerance]
+    fitted = fit(profile_of(payments, Extra(late_ms=counted)))
+    assert fitted.anomalies.late == pytest.approx(0.05, rel=0.1)
+    assert fitted.anomalies.late_delay is not None
+    assert fitted.anomalies.late_delay.params[0] == pytest.approx(30_000, rel=0.1)
+
+
+def test_the_run_covers_the_datas_span_on_the_virtual_clock_and_replays_its_window_one_uncomment_away() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=5_000, rate=10.0)))
+    text = fitted_toml.render(fitted)
+    settings = fitted_toml.load(text)
+    assert settings.run.clock == "virtual"
+    assert settings.run.payments == 0
+    assert settings.run.duration_s == pytest.approx(500, rel=0.05)
+    assert settings.run.start_ms is None
+    replay = fitted_toml.load(text.replace("# start = ", "start = ", 1))
+    assert replay.run.start_ms == fitted.first_ms
+
+
+def test_the_fitted_config_loads_and_says_what_was_fitted() -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=5_000)))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    assert [wf.steps for wf in settings.workflows] == [wf.steps for wf in fitted.workflows]
+    assert settings.statuses["Validated"].delay == _status(fitted, "Validated")
+    assert settings.timing == "sequential"
+    assert settings.run.rate == fitted.arrivals.rate
+
+
+def test_the_toml_is_deterministic() -> None:
+    profile = profile_of(generate(ORIGINAL, REALISTIC, n=3_000))
+    assert fitted_toml.render(fit(profile)) == fitted_toml.render(fit(profile))
+
+
+def test_the_toml_comments_say_which_family_won_and_by_how_much() -> None:
+    text = fitted_toml.render(fit(profile_of(generate(ORIGINAL, REALISTIC, n=5_000))))
+    assert "# lognormal chosen, KS 0.0" in text
+    assert "(exponential 0." in text or ", exponential 0." in text
+
+
+def test_nothing_identifying_leaves_the_input() -> None:
+    secrets = ("ACME-BANK-OF-SECRETS", "bank-of-hidden-name", "4711.13", "payment-id-0001", "secret-topic")
+    rng = random.Random(9)
+    base = generate(ORIGINAL, REALISTIC, n=3_000, banks=lambda r: ("ACME-BANK-OF-SECRETS", "bank-of-hidden-name"))
+    payments = [
+        Paid(p.start_ms, p.path, p.times_ms, p.source, p.destination, 4711.13 + rng.random(), "EUR") for p in base
+    ]
+    fitted = fit(profile_of(payments, Extra(sources=("secret-topic", "payment-id-0001.csv"))))
+    text = fitted_toml.render(fitted)
+    from synthpay.calibrate import fit_report
+
+    for out in (text, fit_report.to_json(fitted), fit_report.table(fitted)):
+        for secret in secrets:
+            assert secret not in out
+
+
+def test_a_status_name_the_configuration_refuses_is_made_valid() -> None:
+    flows = ((("new", "in-review", "done!"), 1),)
+    delays = {"in-review": lognormal(300, 0.5), "done!": lognormal(900, 0.5)}
+    fitted = fit(profile_of(generate(flows, delays, n=1_000)))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    assert settings.workflows[0].steps == ("new", "in_review", "done_")
+
+
+def test_a_profile_without_payments_is_refused() -> None:
+    profile = profile_of([Paid(START_MS, ("Initiated",), (START_MS,))])
+    empty = type(profile)(**{**{f: getattr(profile, f) for f in profile.__dataclass_fields__}, "payments": 0})
+    with pytest.raises(ValueError, match="nothing to fit"):
+        fit(empty)
+
+
+def test_a_single_payment_fits_a_config_that_loads() -> None:
+    fitted = fit(profile_of([Paid(START_MS, ("Initiated", "Completed"), (START_MS, START_MS + 1500))]))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    assert math.isclose(settings.run.rate, fitted.arrivals.rate)
+
+
+def test_amounts_and_the_currency_mix_are_fitted_when_the_input_has_them() -> None:
+    rng = random.Random(5)
+    base = generate(ORIGINAL, REALISTIC, n=5_000)
+    currencies = ["EUR"] * 6 + ["USD"] * 3 + ["GBP"]
+    payments = [
+        Paid(p.start_ms, p.path, p.times_ms, "", "", round(40 * math.exp(rng.gauss(0, 1)), 2), rng.choice(currencies))
+        for p in base
+    ]
+    fitted = fit(profile_of(payments))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    distribution = settings.amounts.distribution
+    assert distribution is not None
+    assert distribution.dist == "lognormal"
+    assert distribution.params[0] == pytest.approx(40, rel=0.05)
+    weights = dict(settings.amounts.currencies.weights)
+    assert set(weights) == {"EUR", "USD", "GBP"}
+    assert weights["EUR"] / sum(weights.values()) == pytest.approx(0.6, abs=0.03)
+
+
+def test_currency_codes_that_are_no_iso_code_stay_out_of_the_mix() -> None:
+    base = generate(ORIGINAL, REALISTIC, n=500)
+    payments = [
+        Paid(p.start_ms, p.path, p.times_ms, "", "", 10.0 + i % 7, "EUR" if i % 2 else "customer-42")
+        for i, p in enumerate(base)
+    ]
+    fitted = fit(profile_of(payments))
+    assert fitted.amounts is not None
+    assert set(fitted.amounts.currencies) == {"EUR"}
+    assert "customer-42" not in fitted_toml.render(fitted)
