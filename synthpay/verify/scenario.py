@@ -17,9 +17,9 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 from synthpay.model.delays import Delay, fixed
+from synthpay.model.goodness import chi_squared_p, ks_statistic
 from synthpay.summary.document import Summary
 from synthpay.verify import workflows
 from synthpay.verify.checks import Check, Offenders
@@ -134,31 +134,6 @@ def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, see
         tally.mix[phase][index] += 1
         return "complete"
     return "cut"
-
-
-def ks_statistic(delay: Delay, histogram: Mapping[int, int]) -> float:
-    """The largest gap between the histogram's CDF and the distribution's, for whole-ms delays."""
-    n, seen, worst = sum(histogram.values()), 0, 0.0
-    for ms in sorted(histogram):
-        below = seen / n
-        seen += histogram[ms]
-        worst = max(worst, abs(seen / n - delay.cdf(ms + 0.5)), abs(below - delay.cdf(ms - 0.5)))
-    return worst
-
-
-def chi_squared_p(observed: Sequence[int], weights: Sequence[int]) -> tuple[float, float]:
-    """(statistic, p-value) of ``observed`` counts against ``weights``' proportions.
-
-    The p-value uses the Wilson-Hilferty approximation of the chi-squared distribution.
-    """
-    total, weight_sum = sum(observed), sum(weights)
-    cells = [(o, total * w / weight_sum) for o, w in zip(observed, weights) if w]
-    statistic = sum((o - e) ** 2 / e for o, e in cells if e)
-    df = len(cells) - 1
-    if df < 1 or not total:
-        return statistic, 1.0
-    z = ((statistic / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
-    return statistic, 1.0 - NormalDist().cdf(z)
 
 
 def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[Check]:
