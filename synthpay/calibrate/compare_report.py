@@ -17,6 +17,8 @@ from synthpay.calibrate.compare import Comparison, Row, Side
 JSON_VERSION = 1
 
 _HEADINGS = ("", "A", "B", "statistic", "threshold", "")
+#: How the table names each statistic.
+_SHOWN = {"ks": "KS", "p": "p", "relative_diff": "rel. diff", "diff": "diff", "share": "share"}
 
 
 def render(comparison: Comparison) -> str:
@@ -59,7 +61,7 @@ def _iso(ms: int) -> str:
 def _cells(row: Row) -> tuple[str, ...]:
     verdict = {None: "", True: "pass", False: "FAIL"}[row.passed]
     threshold = "" if row.threshold is None else f"{'<=' if row.bound == 'max' else '>='} {row.threshold:g}"
-    statistic = "" if row.statistic is None else f"{row.statistic_name} {_number(row.statistic)}"
+    statistic = "" if row.statistic is None else f"{_SHOWN.get(row.statistic_name, row.statistic_name)} {_number(row.statistic)}"
     note = f"  ({row.note})" if row.note else ""
     return (row.name, _value(row.a, row.unit), _value(row.b, row.unit), statistic, threshold, verdict + note)
 
@@ -68,6 +70,8 @@ def _value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "share":
+        if not value:
+            return "0"
         return f"{value:.4%}" if value < 0.01 else f"{value:.2%}"
     if unit == "ms":
         return f"{value:,.0f} ms"
@@ -79,7 +83,9 @@ def _value(value: float | None, unit: str) -> str:
 
 
 def _number(value: float) -> str:
-    return "inf" if math.isinf(value) else f"{value:.3g}" if value < 0.001 else f"{value:.4f}"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.3g}" if 0 < value < 0.001 else f"{value:.4f}"
 
 
 def to_json(comparison: Comparison) -> str:
