@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from synthpay.sinks.kafka_client import CONNECT_TIMEOUT_S, connection_config, describe_error, make_client
+from synthpay.sinks.kafka_client import CONNECT_TIMEOUT_S, ErrorWatch, connection_config, describe_error, make_client
 
 if TYPE_CHECKING:
+    from synthpay.config.settings import KafkaSettings
     from synthpay.model.events import Event
     from synthpay.sinks.base import Sink, SinkContext
     from synthpay.sinks.registry import SinkFactory
@@ -33,6 +34,26 @@ class Unlogged:
 
     def log(self, level: int, fmt: str, *args: object) -> None:
         """Drop one librdkafka log line."""
+
+
+def reading_consumer(kafka: KafkaSettings, group: str, errors: ErrorWatch) -> Consumer:
+    """A consumer that reads partitions it is assigned, in a group of its own (``<group>-<uuid>``),
+    committing nothing: what ``verify`` and ``fit`` read topics with. ``errors`` is its error_cb."""
+    return make_client(
+        Consumer,
+        {
+            **connection_config(kafka),
+            "group.id": f"{group}-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            # librdkafka prefetches up to 100,000 records per partition by default: over the
+            # dozens of partitions of a run that is most of the topics in memory at once.
+            "queued.min.messages": 2000,
+            "queued.max.messages.kbytes": 8192,
+            "error_cb": errors,
+            "logger": Unlogged(),
+        },
+        kafka,
+    )
 
 
 def watermarks(

@@ -8,24 +8,15 @@ duplicate shows up as an extra record; reading gives up when no record has arriv
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import cast
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message, TopicPartition
 
 from synthpay.config.settings import Settings
-from synthpay.sinks.kafka_client import (
-    CONNECT_TIMEOUT_S,
-    ClusterError,
-    ErrorWatch,
-    connection_config,
-    describe_error,
-    make_client,
-    wait_for_cluster,
-)
-from synthpay.sinks.kafka_offsets import Unlogged, watermarks
+from synthpay.sinks.kafka_client import CONNECT_TIMEOUT_S, ClusterError, ErrorWatch, describe_error, wait_for_cluster
+from synthpay.sinks.kafka_offsets import reading_consumer, watermarks
 from synthpay.summary.document import PartitionRange
 from synthpay.verify.errors import VerifyError
 from synthpay.verify.manifest import Manifest
@@ -40,21 +31,7 @@ class Cluster:
     def __init__(self, settings: Settings) -> None:
         self._where = settings.kafka.bootstrap_servers
         self._errors = ErrorWatch()
-        self.consumer = make_client(
-            Consumer,
-            {
-                **connection_config(settings.kafka),
-                "group.id": f"synthpay-verify-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                # librdkafka prefetches up to 100,000 records per partition by default: over the
-                # dozens of partitions of a run that is most of the topics in memory at once.
-                "queued.min.messages": 2000,
-                "queued.max.messages.kbytes": 8192,
-                "error_cb": self._errors,
-                "logger": Unlogged(),
-            },
-            settings.kafka,
-        )
+        self.consumer = reading_consumer(settings.kafka, "synthpay-verify", self._errors)
 
     def partitions(
         self, delivered: Mapping[str, int], ranges: Mapping[str, Sequence[PartitionRange]]
