@@ -22,6 +22,7 @@ from synthpay.calibrate.profile import Profile
 from synthpay.calibrate.source_errors import SourceError
 from synthpay.cli import run
 from synthpay.cli.exitcodes import ExitCode
+from synthpay.config import scenarios
 from synthpay.config.errors import ConfigError, quoted
 from synthpay.config.settings import Settings
 from synthpay.engine.identity import resolve_identity
@@ -125,6 +126,10 @@ def generate(spec: str, generation: Generation, directory: Path) -> int:
     """Run the configuration ``spec`` names into ``directory`` with the file sink, under the virtual clock; its seed."""
     if spec.startswith(SCENARIO_PREFIX):
         path, scenario = None, spec.removeprefix(SCENARIO_PREFIX)
+        known = scenarios.available()
+        if scenario not in known:
+            expected = ", ".join(sorted(known))
+            raise ConfigError(f"compare: {quoted(spec)}: no such scenario; expected one of {expected} (synthpay scenarios)")
     else:
         path, scenario = spec, None
         if not Path(spec).is_file():
