@@ -1,7 +1,8 @@
-"""Command line: ``synthpay run``, ``validate``, ``preview``, ``verify``, ``fit``, ``scenarios`` and ``schema``.
+"""Command line: ``synthpay run``, ``validate``, ``preview``, ``verify``, ``fit``, ``compare``, ``scenarios`` and
+``schema``.
 
-The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``, ``fit``, ``scenarios``,
-``schema``), the exit
+The grammar is in ``args``, each command in its own module (``run``, ``preview``, ``verify``, ``fit``,
+``compare``, ``scenarios``, ``schema``), the exit
 codes and what they mean in ``exitcodes``. ``main`` runs one command and returns its code,
 touching nothing process-wide; ``entry``, the console script (and ``python -m synthpay``,
 which every ``--processes`` child is), also tunes the process for the run's clock.
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from synthpay import config
-from synthpay.cli import args, fit, preview, run, scenarios, schema, summary_file, verify
+from synthpay.cli import args, compare, fit, preview, run, scenarios, schema, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.config.clocks import ClockProfile
 from synthpay.config.errors import ConfigError
@@ -40,6 +41,8 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         return scenarios.command(parsed.name)
     if parsed.command == "schema":  # the schemas are synthpay's, whatever the configuration
         return schema.command(parsed.format, parsed.record)
+    if parsed.command == "compare":  # reads a configuration only for what it generates or reads from Kafka
+        return compare.command(parsed)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
         if parsed.command == "preview":

@@ -185,7 +185,92 @@ def _parser() -> argparse.ArgumentParser:
         "values follow json_schema's)",
     )
     schema.add_argument("record", nargs="?", choices=RECORD_TYPES, metavar="RECORD", help=", ".join(RECORD_TYPES))
+    _compare(sub, files)
     return parser
+
+
+#: What each of ``compare``'s thresholds judges (a flag per field of Thresholds, --max-ks for max_ks).
+THRESHOLD_HELP = {
+    "max_ks": "largest two-sample Kolmogorov-Smirnov statistic between a status's delays in A and B",
+    "min_mix_p": "smallest p-value of the chi-squared test that A and B share one workflow mix",
+    "max_rate_diff": "largest difference in payments per hour (overall, and in each hour since each source's "
+    "first event), relative to A's",
+    "max_banks_diff": "largest difference in the number of banks, relative to A's",
+    "max_top_share_diff": "largest difference in the busiest bank's share of bank references",
+    "max_bank_ks": "largest gap between A's and B's cumulative bank shares, banks ranked busiest first",
+    "max_anomaly_diff": "largest difference in each anomaly rate (duplicates and late per event, out of order "
+    "and missing per payment)",
+    "max_only_share": "largest share of payments on a status or path the other source does not have",
+    "sigmas": "a difference within this many standard errors of sampling noise passes whatever the threshold "
+    "(0: thresholds only)",
+}
+
+
+def _compare(sub: argparse._SubParsersAction[_Parser], files: argparse.ArgumentParser) -> None:
+    from synthpay.calibrate.compare import Thresholds
+    from synthpay.cli.source_args import add_source_arguments
+
+    both = sub.add_parser(
+        "compare",
+        parents=[files],
+        help="set two sources side by side: delays, workflow mix, rates, banks, anomalies",
+        description="Read two sources (or generate from a configuration) and compare them: per status the "
+        "two-sample KS statistic on delays, chi-squared on the workflow mix, payments per hour, bank "
+        "popularity and anomaly rates, each against a threshold. Prints a table (or --json); exit 0 if every "
+        "check passes, 1 if one crosses its threshold, 2 on bad input.",
+    )
+    thing = (
+        "a SOURCE (a file sink directory, a .avro, .csv, .jsonl or .parquet file, or kafka: the topics of "
+        "--config) or a configuration to generate from (PATH.toml, or scenario:NAME)"
+    )
+    both.add_argument("a", metavar="A", help=f"{thing}; the reference, e.g. the real data")
+    both.add_argument("b", metavar="B", help=f"{thing}; compared with A")
+    both.add_argument(
+        "--json", metavar="FILE", help="also write the comparison as one JSON document to FILE; - prints it instead of the table"
+    )
+    add_source_arguments(both)
+    made = both.add_argument_group(
+        "generating from a configuration", "a run with the file sink under the virtual clock, into a temporary directory"
+    )
+    made.add_argument("--seed", dest="generate_seed", type=_seed, metavar="N", help="the runs' seed (default: the configuration's)")
+    made.add_argument("--seed-b", dest="seed_b", type=_seed, metavar="N", help="B's seed, when it is to differ from --seed")
+    made.add_argument(
+        "--payments", dest="generate_payments", type=_count, metavar="N", help="payments per run (default: the configuration's)"
+    )
+    made.add_argument(
+        "--start", dest="generate_start", metavar="TIME", help="the runs' start, ISO 8601 (default: the configuration's)"
+    )
+    limits = both.add_argument_group("thresholds")
+    for name, default in Thresholds().__dataclass_fields__.items():
+        value = default.default
+        limits.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=_threshold,
+            default=value,
+            metavar="X",
+            help=f"{THRESHOLD_HELP[name]} (default {value})",
+        )
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
 
 
 def _flag_help(declared: Declaration) -> str:
