@@ -1,0 +1,57 @@
+"""Round trip on every shipped scenario: generate (>= 100,000 payments) -> fit -> generate -> compare passes.
+
+The two scenarios of a day's or a sale's traffic run at an eighth of it (``--instance-count
+8``, one instance's share), which still makes over 100,000 payments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from calibrate.round_trips import RoundTrip, round_trip
+
+from synthpay.config.scenarios import available
+
+#: Each scenario's share of its traffic that makes at least 100,000 payments.
+SHARE = {"business-day": ["--instance-count", "8"], "flash-sale": ["--instance-count", "8"]}
+
+
+@pytest.fixture(scope="module")
+def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], RoundTrip]]:
+    """Each scenario's round trip, made once for the module's tests (they take seconds each)."""
+    made: dict[str, RoundTrip] = {}
+
+    def trip(name: str) -> RoundTrip:
+        if name not in made:
+            workdir = tmp_path_factory.mktemp(name)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.chdir(workdir)  # the CLI reads ./config.toml and ./.env
+                made[name] = round_trip(workdir, ["--scenario", name, *SHARE.get(name, [])])
+        return made[name]
+
+    yield trip
+
+
+@pytest.mark.parametrize("name", sorted(available()))
+def test_a_scenario_fitted_generates_traffic_compare_cannot_tell_apart(
+    trips: Callable[[str], RoundTrip], name: str
+) -> None:
+    trip = trips(name)
+    assert trip.fit["input"]["payments"] >= 100_000
+    assert trip.failures() == []
+    assert trip.code == 0
+
+
+def test_the_acquirer_outage_is_found_where_it_was(trips: Callable[[str], RoundTrip]) -> None:
+    (outage,) = trips("acquirer-outage").fit["phases"]
+    assert abs(outage["at_s"] - 900) <= 60
+    assert abs(outage["at_s"] + outage["duration_s"] - 1800) <= 60
+
+
+def test_the_acquirer_outage_fails_as_many_payments_as_the_scenario(trips: Callable[[str], RoundTrip]) -> None:
+    (outage,) = trips("acquirer-outage").fit["phases"]
+    weights = outage["weights"]
+    failing = sum(w for name, w in weights.items() if not name.endswith("Completed"))
+    # The scenario's outage weights: declined 8, validation failed 12, accounting failed 4, completed 16.
+    assert failing / sum(weights.values()) == pytest.approx(24 / 40, rel=0.10)
