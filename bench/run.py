@@ -3,6 +3,7 @@
 Usage (services up, as for the tests):
     scripts/services up && eval "$(scripts/services env)"
     .venv/bin/python bench/run.py [--payments 200000] [--realtime-payments 100000]
+    .venv/bin/python bench/run.py --only-fit [--fit-events 10000000]   # no services needed
 
 Prints one JSON line per figure, then a table with each figure beside its target. Runs
 against the broker and registry in SYNTHPAY_IT_BOOTSTRAP / SYNTHPAY_IT_REGISTRY, into
@@ -321,6 +322,51 @@ def file_formats(tmp: Path, backfill: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+#: Payment events per payment under the default workflows (their weighted mean length).
+EVENTS_PER_PAYMENT = sum(len(steps) * weight for steps, weight in DEFAULT_WORKFLOWS) / sum(
+    weight for _, weight in DEFAULT_WORKFLOWS
+)
+
+
+def fit_figures(tmp: Path, events: int) -> list[dict[str, Any]]:
+    """``synthpay fit`` reading the file sink's Avro files: events/s and peak memory.
+
+    The peak is wait4's ru_maxrss, which counts this benchmark's own resident size at the
+    fork too: an upper bound on the fit's.
+    """
+    source = tmp / "fit-source"
+    payments = str(round(events / EVENTS_PER_PAYMENT))
+    synthpay(
+        tmp,
+        ["--clock", "virtual", "--payments", payments, "--workers", "10000", "--seed", "7", "--out", str(source)],
+        {},
+    )
+    report = tmp / "fit.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "synthpay",
+        "fit",
+        str(source),
+        "--out",
+        str(tmp / "fitted.toml"),
+        "--json",
+        str(report),
+    ]
+    began = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=tmp, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("bench: synthpay fit failed")
+    read = json.loads(report.read_text())["input"]["events"]
+    rate, peak_mib = read / wall, usage.ru_maxrss / 1024
+    return [
+        emit("fit_file_avro_eps", rate, "events/s", ">= 200000", rate >= 200_000, events=read, wall_s=round(wall, 1)),
+        emit("fit_peak_rss", peak_mib, "MiB", "<= 1024", peak_mib <= 1024, events=read),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=200_000, help="payments in the backfill figures")
@@ -330,7 +376,13 @@ def main() -> None:
     parser.add_argument(
         "--handover-rate", type=float, default=200.0, help="payments/s of the backfill-then-live figure"
     )
+    parser.add_argument("--fit-events", type=int, default=10_000_000, help="events the fit figures read")
+    parser.add_argument("--only-fit", action="store_true", help="only the fit figures (no services needed)")
     args = parser.parse_args()
+    if args.only_fit:
+        with tempfile.TemporaryDirectory(prefix="synthpay-bench-") as tmpdir:
+            table(fit_figures(Path(tmpdir), args.fit_events))
+        return
     if "SYNTHPAY_IT_BOOTSTRAP" not in os.environ:
         raise SystemExit('bench: run `scripts/services up && eval "$(scripts/services env)"` first')
     rows: list[dict[str, Any]] = []
@@ -349,6 +401,7 @@ def main() -> None:
         ]
 
         rows += file_formats(tmp, backfill)
+        rows += fit_figures(tmp, args.fit_events)
 
         null = synthpay(tmp, [*backfill, "--sink", "null"], {"SYNTHPAY_CONFIG": str(config_file(tmp, f"{run}-n"))})
         null_rate = generation_rate(null)
@@ -569,6 +622,11 @@ def main() -> None:
             )
         )
 
+    table(rows)
+
+
+def table(rows: list[dict[str, Any]]) -> None:
+    """Each figure beside its target."""
     print()
     print(f"{'figure':<36} {'value':>14} {'unit':<9} {'target':<10} ok")
     for row in rows:
