@@ -101,6 +101,13 @@ def test_without_a_summary_the_payment_files_are_found_by_their_fields(tmp_path:
     assert sorted(_read([str(tmp_path)])) == sorted(_read([str(avro_run)]))
 
 
+def test_the_parts_of_a_run_of_several_processes_are_its_streams(tmp_path: Path, avro_run: Path) -> None:
+    for path in avro_run.iterdir():
+        if path.suffix == ".avro" or path.name == "summary.json":
+            (tmp_path / path.name.replace(".avro", ".part0.avro")).write_bytes(path.read_bytes())
+    assert sorted(_read([str(tmp_path)])) == sorted(_read([str(avro_run)]))
+
+
 def test_two_sources_merge_by_arrival(tmp_path: Path, avro_run: Path) -> None:
     events = _read([str(avro_run / "payment-initiated.avro"), str(avro_run / "payment-completed.avro")])
     assert {o.status for o in events} == {"Initiated", "Completed"}
