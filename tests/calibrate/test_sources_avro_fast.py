@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synthpay.calibrate.avro_source import read_avro
-from synthpay.calibrate.payment_blocks import Decoder, strided, is_payment_schema
+from synthpay.calibrate.payment_blocks import Decoder, is_payment_schema, strided
 
 SCHEMA = fastavro.parse_schema(avro_schema("payment"))
 LONG = st.integers(-(2**63), 2**63 - 1)
