@@ -2,18 +2,22 @@
 
 fastavro's reader makes a dict a record, about 300,000 a second: more than a fit's whole
 budget. The file sink's blocks are decoded here instead, a block at a time, in C as far as
-possible: one compiled pattern over the decompressed block finds every record's fields
-(``avro/payment.avsc``: id, ts, date_ts, destination, source, currency, amount, status),
-and columns are converted whole (``struct`` for the amounts, a per-block table for the
-times and the repeated strings).
+possible, then converted column by column (``struct`` for the amounts, 64-bit lanes of one
+big int for the times, a table for the repeated strings). Two ways find the fields
+(``avro/payment.avsc``: id, ts, date_ts, destination, source, currency, amount, status):
 
-The pattern knows the layout of synthpay's records: 36-character ids, a 24-character
-date_ts, a 3-letter currency, a status of at most 63 bytes. A block it does not decode
-exactly is decoded by fastavro instead: :func:`decode_block` returns None. Exactly means
-the matches tile the block: as many as the block holds records and their lengths adding
-up to the block's. Matches never overlap, so tiling means they start at byte 0 and each
-begins where the one before ended; each match is a valid encoding of one record, so the
-tiling is the block's decoding (Avro's is unique), whatever bytes the ids hold.
+- a block whose records are all of one length (a topic's file: one status, times of one
+  varint length) is an array of them: one ``struct`` call reads it, once slices a record
+  apart have checked every record's length bytes and varint bytes (:func:`strided`);
+- else one compiled pattern over the block finds every record. It knows the layout of
+  synthpay's records: 36-character ids, a 24-character date_ts, a 3-letter currency, a
+  status of at most 63 bytes. It decodes a block only when its matches tile the block: as
+  many as the block holds records, their lengths adding up to the block's. Matches never
+  overlap, so tiling means they start at byte 0 and each begins where the one before
+  ended; each is a valid encoding of one record, so the tiling is the block's decoding
+  (Avro's is unique), whatever bytes the ids hold.
+
+A block neither way decodes is decoded by fastavro: :meth:`Decoder.decode_block` returns None.
 """
 
 from __future__ import annotations
