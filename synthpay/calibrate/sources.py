@@ -84,7 +84,7 @@ def open_sources(specs: Sequence[str], options: SourceOptions, settings: Setting
     given) names the cluster, the topics and the value format of ``kafka``.
     """
     if not specs:
-        raise at("fit", None, f"no SOURCE given: expected {KINDS}")
+        raise at("SOURCE", None, f"none given: expected {KINDS}")
     inputs = tuple(_open(spec, options, settings) for spec in specs)
     return Source(
         names=tuple(one.name for one in inputs),
