@@ -82,7 +82,7 @@ def main() -> None:
         stream = synthetic(args.events)
         record_timestamps = True
     else:
-        from calibrate.sink_runs import observations
+        from labelled_runs import observations
 
         stream = list(observations(Path(args.dir)))
         record_timestamps = False
