@@ -72,7 +72,7 @@ class ProfilerOptions:
     bin_ms: int = 10_000  # width of the time bins payments are counted in, by start
     #: The least idle time after which a payment is closed (ms): longer than the slowest
     #: step of a real workflow (minutes), short enough to bound the payments kept open.
-    horizon_ms: int = 600_000
+    horizon_ms: int = 900_000
     #: The horizon is at least this many times the longest payment yet closed.
     horizon_factor: float = 2.0
     #: ... and at most this (ms): memory is the payments started within a horizon.
