@@ -72,7 +72,7 @@ class ProfilerOptions:
     bin_ms: int = 10_000  # width of the time bins payments are counted in, by start
     #: The least idle time after which a payment is closed (ms): longer than the slowest
     #: step of a real workflow (minutes), short enough to bound the payments kept open.
-    horizon_ms: int = 600_000
+    horizon_ms: int = 900_000
     #: The horizon is at least this many times the longest payment yet closed.
     horizon_factor: float = 2.0
     #: ... and at most this (ms): memory is the payments started within a horizon.
@@ -91,7 +91,9 @@ class ProfilerOptions:
             if getattr(self, name) < 1:
                 raise ValueError(f"ProfilerOptions.{name} must be at least 1, not {getattr(self, name)}")
         if self.horizon_factor < 1 or min(self.lateness_ms, self.swap_window_ms) < 0:
-            raise ValueError("ProfilerOptions: horizon_factor must be at least 1, lateness_ms and swap_window_ms at least 0")
+            raise ValueError(
+                "ProfilerOptions: horizon_factor must be at least 1, lateness_ms and swap_window_ms at least 0"
+            )
         if self.horizon_max_ms < self.horizon_ms:
             raise ValueError("ProfilerOptions: horizon_max_ms must be at least horizon_ms")
 
@@ -155,14 +157,14 @@ class _Aggregates:
 
     def path_of(self, events: list[Observation]) -> Path:
         """The path ``events`` would close with (without counting anything)."""
-        kept = {}
+        kept: dict[tuple[str, int], str] = {}
         for e in sorted(events, key=_ts):
             kept.setdefault((e[1], e[2]), e[1])
         return tuple(kept.values())
 
     def _dedupe(self, events: list[Observation]) -> list[Observation]:
         """``events`` (in time order) without repeats of a (status, time) pair; counts the repeats."""
-        kept = {}
+        kept: dict[tuple[str, int], Observation] = {}
         for e in events:
             kept.setdefault((e[1], e[2]), e)
         self.duplicates += len(events) - len(kept)
@@ -216,7 +218,7 @@ class _Aggregates:
             if None in amounts:
                 starts = [s for a, s in zip(amounts, starts) if a is not None]
                 amounts = [a for a in amounts if a is not None]
-            self.amounts.offer(amounts, starts)  # type: ignore[arg-type]  # Nones dropped above
+            self.amounts.offer(amounts, starts)
             entities.clear()
 
     def _fold(self, path: Path, rows: list[list[int]]) -> None:
@@ -236,7 +238,7 @@ class _Aggregates:
         self.per_hour.update(map(floordiv, starts, repeat(_HOUR_MS)))
         gaps = [list(map(sub, columns[k], columns[k - 1])) for k in range(1, len(path))]
         if gaps:
-            self.longest_step = max(self.longest_step, max(map(max, gaps)))
+            self.longest_step = max(self.longest_step, *map(max, gaps))
         logs = [list(map(math.log1p, g)) for g in gaps]
         squares = [list(map(mul, lg, lg)) for lg in logs]
         keys = list(map(floordiv, starts, repeat(self.bin_ms)))
@@ -431,7 +433,7 @@ def _close_all(agg: _Aggregates, open_: dict[str, list[Observation]]) -> int:
     # Against every path seen, the open payments' too: a cut payment is a prefix of what
     # payments like it became.
     prefixes = {path[:k] for path in (*agg.paths, *(path for _, path in ends)) for k in range(1, len(path))}
-    near = max(agg.longest_step, max(_longest_step(payment) for payment, _ in ends))
+    near = max(agg.longest_step, *(_longest_step(payment) for payment, _ in ends))
     cut = 0
     for payment, path in ends:
         if watermark - payment[-1][3] <= near and path in prefixes:

@@ -32,7 +32,10 @@ class Picker:
         self._next = size - 1  # the index of the next offer kept once full (after _advance)
 
     def kept(self, offers: int) -> tuple[int, list[tuple[int, int]]]:
-        """Count ``offers`` more: how many of the first are appended, then which (index in the batch) replace which slot."""
+        """Count ``offers`` more: how many of the first are appended, then which replace which slot.
+
+        A replacement is (index in the batch, slot), in the order drawn.
+        """
         lo = self.seen
         hi = self.seen = lo + offers
         size = self.size
