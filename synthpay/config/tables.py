@@ -213,7 +213,8 @@ def _workflow(where: str, raw: object, table: Given, known: Mapping[str, Status]
     unknown = set(spec) - {"steps", "weight", "name", "delays"}
     if unknown:
         raise ConfigError(
-            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: delays, name, steps, weight"
+            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; "
+            "accepted here: delays, name, steps, weight"
         )
     steps = _strings(spec.get("steps"))
     if not steps:

@@ -181,7 +181,9 @@ def _taking(plan: ScenarioPlan, status: int, owner: int) -> int:
     """A workflow whose delay of ``status`` is the one tallied: ``owner``, or any that takes the status's own."""
     if owner >= 0:
         return owner
-    return next(i for i, steps in enumerate(plan.workflows) if status in steps and not (plan.own and status in plan.own[i]))
+    return next(
+        i for i, steps in enumerate(plan.workflows) if status in steps and not (plan.own and status in plan.own[i])
+    )
 
 
 def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[Check]:
