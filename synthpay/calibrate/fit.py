@@ -241,7 +241,8 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     windows = tuple((i.start_ms, i.end_ms) for i in incidents)
     out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
     timing = _timing(profile.paths, out_of_order_rate)
-    paths = _grouped(profile.paths, timing.timing)
+    paths = _grouped(profile.paths)
+    names = _with_firsts(names, paths)
     kept, variants, missing, missing_events = _workflows(paths)
     outside = _outside_counts(profile, paths, windows)
     workflows = _weighted(kept, outside, missing, names)
@@ -327,9 +328,15 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
         taken.add(name.lower())
         config[status] = name
     config = {status: config[status] for status in observed}  # in the order first seen
-    first = {path[0] for path in paths if path}
-    later = {status for path in paths for status in path[1:]}
-    return _Names(config, frozenset(first - later), frozenset(first & later))
+    return _Names(config, frozenset(), frozenset())
+
+
+def _with_firsts(names: _Names, groups: Sequence[_Group]) -> _Names:
+    """``names`` with the statuses only ever first, and those first somewhere and later elsewhere,
+    in the workflows' own orders."""
+    first = {g.steps[0] for g in groups}
+    later = {status for g in groups for status in g.steps[1:]}
+    return _Names(names.config, frozenset(first - later), frozenset(first & later))
 
 
 def _valid_name(status: str) -> str:
@@ -347,14 +354,13 @@ def _multi_step(paths: Mapping[Path, int]) -> int:
 def _timing(paths: Mapping[Path, int], out_of_order_rate: float) -> FittedTiming:
     """Parallel when a workflow's statuses come in varying orders beyond what anomalies explain.
 
-    Paths with the same first step and the same set of later statuses are one workflow in
-    varying orders; in sequential timing each has one order (event times are the statuses'
-    own: an out-of-order event is late on the wire, not in its ``ts``).
+    Paths with the same statuses are one workflow in varying orders; in sequential timing
+    each has one order, but for the few an anomaly reorders.
     """
-    groups: dict[tuple[str, frozenset[str]], Counter[Path]] = {}
+    groups: dict[frozenset[str], Counter[Path]] = {}
     for path, n in paths.items():
-        if len(path) >= 3:
-            groups.setdefault((path[0], frozenset(path[1:])), Counter())[path] += n
+        if len(path) >= 2:
+            groups.setdefault(frozenset(path), Counter())[path] += n
     total = sum(sum(g.values()) for g in groups.values())
     minority = sum(sum(g.values()) - max(g.values()) for g in groups.values())
     reordered = minority / total if total else 0.0
@@ -365,7 +371,11 @@ def _timing(paths: Mapping[Path, int], out_of_order_rate: float) -> FittedTiming
 
 @dataclass(frozen=True, slots=True)
 class _Group:
-    """The paths one workflow was seen as: one in sequential timing, its orders in parallel."""
+    """The paths one workflow was seen as: the same statuses in varying orders.
+
+    In parallel timing the orders are the workflow's; in sequential timing the others than
+    the most frequent are the few an anomaly reordered, counted with it but not measured.
+    """
 
     steps: Path  # the most frequent order
     orders: Mapping[Path, int]
@@ -375,16 +385,13 @@ class _Group:
         return sum(self.orders.values())
 
 
-def _grouped(paths: Mapping[Path, int], timing: Timing) -> tuple[_Group, ...]:
+def _grouped(paths: Mapping[Path, int]) -> tuple[_Group, ...]:
     """The observed paths as workflows' groups, most payments first (ties by path, for determinism)."""
-    if timing == "sequential":
-        groups = [_Group(path, {path: n}) for path, n in paths.items() if path]
-    else:
-        keyed: dict[tuple[str, frozenset[str]], dict[Path, int]] = {}
-        for path, n in paths.items():
-            if path:
-                keyed.setdefault((path[0], frozenset(path[1:])), {})[path] = n
-        groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
+    keyed: dict[frozenset[str], dict[Path, int]] = {}
+    for path, n in paths.items():
+        if path:
+            keyed.setdefault(frozenset(path), {})[path] = n
+    groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
     return tuple(sorted(groups, key=lambda g: (-g.payments, g.steps)))
 
 
@@ -602,7 +609,8 @@ def _delays(
     events: Counter[str] = Counter()
     for wf in workflows:
         group = by_steps[wf.steps]
-        for path in group.orders:
+        # Sequential: a gap is measured from the status before, in the workflow's own order only.
+        for path in group.orders if timing == "parallel" else (group.steps,):
             for k in range(1, len(path)):
                 status = names.config[path[k]]
                 sample = measured.get((path, k))
