@@ -92,3 +92,6 @@ class Profile:
     amounts: Sample | None  # one per payment; None when the input has no amounts
     currencies: Mapping[str, int]  # payments per currency code
     anomalies: Anomalies
+    #: Payments an idle gap longer than the profiler's horizon split: counted in ``paths``
+    #: by their first part, their later events left out (the profiler's limit, not the data's).
+    split: int = 0
