@@ -416,35 +416,54 @@ def _workflows(groups: Sequence[_Group]) -> tuple[list[tuple[_Group, float]], di
     and the events estimated missing.
 
     A missing event turns a payment of workflow Q into a path with a step of Q gone; at rate
-    m, each one-step variant of Q is seen about ``count(Q) m / (1 - m)`` times (two steps:
-    the square), so a path no more frequent than that (plus ``_Z`` standard deviations) is a
-    variant, and a more frequent one a workflow whose count holds the variants' share too.
-    The rate is found by iterating from variants at most ``_VARIANT_RATIO`` as frequent as
-    their source.
+    m, each one-step variant of Q is seen about ``r = m / (1 - m)`` times as often as Q
+    itself (two steps gone: ``r`` squared). ``r`` is measured on the one-step variants that
+    are no workflow of their own (one that is, Initiated>Failed as Initiated>Validated>Failed
+    without Validated, cannot tell its payments apart): their payments over their sources'.
+    A path no more frequent than its expected variants (plus ``_Z`` standard deviations) is
+    a variant; a more frequent one is a workflow whose count holds the variants' share too.
+    Kept workflows and ``r`` are found together, starting from ``_VARIANT_RATIO``.
     """
     ratio = _VARIANT_RATIO
     for _ in range(30):
         kept, variants, expected_in_kept = _classify(groups, ratio)
-        m = _missing_rate(groups, kept, variants, expected_in_kept)
-        new_ratio = m / (1 - m) if m < 1 else 1.0
-        settled = abs(new_ratio - ratio) < 1e-9
-        ratio = new_ratio
+        measured = _variant_ratio(groups, kept)
+        settled = abs(measured - ratio) < 1e-9
+        ratio = measured
         if settled:
             break
     kept, variants, expected_in_kept = _classify(groups, ratio)
     if not variants:  # no path is explained by a missing event: none is missing
-        kept, expected_in_kept = list(groups), {}
-    m = _missing_rate(groups, kept, variants, expected_in_kept)
-    missing_events = _missing_events(groups, kept, variants, expected_in_kept)
+        kept, expected_in_kept, ratio = list(groups), {}, 0.0
+    present = sum(g.payments * (len(g.steps) - 1) for g in groups)
     return (
         [(g, expected_in_kept.get(g.steps, 0.0)) for g in kept],
         {g.steps: g.payments for g in variants},
-        m,
-        missing_events,
+        ratio / (1 + ratio),
+        present * ratio,
     )
 
 
+def _one_step_variants(group: _Group) -> list[Path]:
+    shape = _as_set(group)
+    return [shape[:i] + shape[i + 1 :] for i in range(1, len(shape))]
+
+
+def _variant_ratio(groups: Sequence[_Group], kept: Sequence[_Group]) -> float:
+    """Payments of one-step variants of ``kept`` that are no workflow, over those of the workflows they come from."""
+    seen = {_as_set(g): g.payments for g in groups}
+    workflows = {_as_set(g) for g in kept}
+    sources: Counter[Path] = Counter()
+    for parent in kept:
+        for shape in _one_step_variants(parent):
+            sources[shape] += parent.payments
+    variants = sum(seen.get(shape, 0) for shape in sources if shape not in workflows)
+    parents = sum(n for shape, n in sources.items() if shape not in workflows)
+    return variants / parents if parents else 0.0
+
+
 def _classify(groups: Sequence[_Group], ratio: float) -> tuple[list[_Group], list[_Group], dict[Path, float]]:
+    """Most frequent first: each group a variant of the workflows kept before it, or a workflow."""
     kept: list[_Group] = []
     variants: list[_Group] = []
     expected_in_kept: dict[Path, float] = {}
@@ -455,40 +474,13 @@ def _classify(groups: Sequence[_Group], ratio: float) -> tuple[list[_Group], lis
             removed = _removed(_as_set(parent), shape)
             if removed > 0:
                 expected += parent.payments * ratio**removed
-        if not kept:
-            kept.append(group)
-            continue
-        if expected > 0 and group.payments <= expected + _Z * math.sqrt(expected) + 1:
+        if kept and expected > 0 and group.payments <= expected + _Z * math.sqrt(expected) + 1:
             variants.append(group)
-        else:
-            kept.append(group)
-            if expected > 0:
-                expected_in_kept[group.steps] = min(expected, float(group.payments))
+            continue
+        kept.append(group)
+        if expected > 0:
+            expected_in_kept[group.steps] = min(expected, float(group.payments))
     return kept, variants, expected_in_kept
-
-
-def _missing_events(
-    groups: Sequence[_Group], kept: Sequence[_Group], variants: Sequence[_Group], expected_in_kept: Mapping[Path, float]
-) -> float:
-    missing = 0.0
-    for variant in variants:
-        shape = _as_set(variant)
-        gone = [r for r in (_removed(_as_set(parent), shape) for parent in kept) if r > 0]
-        missing += variant.payments * (min(gone) if gone else 1)
-    for steps, share in expected_in_kept.items():
-        parents = [g for g in kept if _removed(_as_set(g), (steps[0], *sorted(steps[1:]))) > 0]
-        missing += share * (
-            min(_removed(_as_set(g), (steps[0], *sorted(steps[1:]))) for g in parents) if parents else 1
-        )
-    return missing
-
-
-def _missing_rate(
-    groups: Sequence[_Group], kept: Sequence[_Group], variants: Sequence[_Group], expected_in_kept: Mapping[Path, float]
-) -> float:
-    missing = _missing_events(groups, kept, variants, expected_in_kept)
-    present = sum(g.payments * (len(g.steps) - 1) for g in groups)
-    return missing / (missing + present) if missing + present > 0 else 0.0
 
 
 def _outside_counts(profile: Profile, groups: Sequence[_Group], windows: Sequence[tuple[int, int]]) -> dict[Path, int]:
