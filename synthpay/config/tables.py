@@ -210,10 +210,11 @@ def _workflow(where: str, raw: object, table: Given, known: Mapping[str, Status]
     spec = as_table(raw)
     if spec is None:
         raise ConfigError(f"{where} ({table.origin}): expected a table with steps and weight")
-    unknown = set(spec) - {"steps", "weight", "name"}
+    unknown = set(spec) - {"steps", "weight", "name", "delays"}
     if unknown:
         raise ConfigError(
-            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; accepted here: name, steps, weight"
+            f"{table.origin}: unknown setting '{where}.{sorted(unknown)[0]}'; "
+            "accepted here: delays, name, steps, weight"
         )
     steps = _strings(spec.get("steps"))
     if not steps:
@@ -229,7 +230,33 @@ def _workflow(where: str, raw: object, table: Given, known: Mapping[str, Status]
         raise ConfigError(f"{where}.steps = {quoted(list(steps))} ({table.origin}): expected each status at most once")
     weight = _field(f"{where}.weight", spec.get("weight", 1), WEIGHT, table)
     name = _field(f"{where}.name", spec.get("name", ""), parsers.text, table)
-    return Workflow(steps, weight, name)
+    if "delays" not in spec:
+        return Workflow(steps, weight, name)
+    return Workflow(steps, weight, name, _workflow_delays(f"{where}.delays", spec["delays"], steps, table))
+
+
+def _workflow_delays(key: str, raw: object, steps: tuple[str, ...], table: Given) -> Mapping[str, delays.Delay]:
+    """A workflow's own delays: ``{ <status> = <ms> or { dist = ..., ... } }``, each status one of its steps."""
+    given = as_table(raw)
+    if given is None:
+        raise ConfigError(
+            f"{key} = {quoted(raw)} ({table.origin}): expected a table such as "
+            f'{{ {steps[-1]} = {{ dist = "lognormal", median_ms = 800, p99_ms = 5000 }} }}'
+        )
+    own: dict[str, delays.Delay] = {}
+    for status, spec in given.items():
+        if status not in steps:
+            raise ConfigError(
+                f"{key}.{quoted(status)} ({table.origin}): the workflow has no status {quoted(status)}; "
+                f"expected one of its steps: {', '.join(steps)}"
+            )
+        if isinstance(spec, dict):
+            drawn = delay(f"{key}.{status}", spec, table)
+            # A fixed delay is a delay in ms by another name, as in [statuses].
+            own[status] = delays.fixed(int(drawn.params[0])) if drawn.fixed else drawn
+        else:
+            own[status] = delays.fixed(_field(f"{key}.{status}", spec, DELAY_MS, table))
+    return MappingProxyType(own)
 
 
 def _strings(raw: object) -> tuple[str, ...] | None:

@@ -16,7 +16,7 @@ from dataclasses import fields
 from synthpay.config.settings import Declaration, Settings, declarations
 from synthpay.model.delays import Delay
 from synthpay.model.timeline import Phase
-from synthpay.model.workflow import Status
+from synthpay.model.workflow import Status, Workflow
 
 #: JSON-ready data.
 Plain = str | int | float | bool | None | list["Plain"] | dict[str, "Plain"]
@@ -33,7 +33,7 @@ def describe(settings: Settings) -> dict[str, Plain]:
     _put(shown, "anomalies.late_delay", _delay(anomalies.late_delay))
     _put(shown, "anomalies.duplicate_delay", _delay(anomalies.duplicate_delay))
     shown["statuses"] = {name: _status(status) for name, status in settings.statuses.items()}
-    shown["workflows"] = [{"name": wf.name, "steps": list(wf.steps), "weight": wf.weight} for wf in settings.workflows]
+    shown["workflows"] = [_workflow(wf) for wf in settings.workflows]
     shown["plugins"] = list(settings.plugins)
     shown["phases"] = [_phase(phase) for phase in settings.phases]
     return shown
@@ -73,6 +73,13 @@ def _delay(delay: Delay) -> dict[str, Plain]:
 def _status(status: Status) -> dict[str, Plain]:
     timing: dict[str, Plain] = {"delay": _delay(status.delay)} if status.delay else {"delay_ms": status.delay_ms}
     return {**timing, "topic": status.topic, "partitions": status.partitions}
+
+
+def _workflow(workflow: Workflow) -> dict[str, Plain]:
+    shown: dict[str, Plain] = {"name": workflow.name, "steps": list(workflow.steps), "weight": workflow.weight}
+    if workflow.delays:  # only where it has delays of its own, as a file would say it
+        shown["delays"] = {status: _delay(delay) for status, delay in workflow.delays.items()}
+    return shown
 
 
 def _phase(phase: Phase) -> dict[str, Plain]:

@@ -27,9 +27,9 @@ from synthpay.model.workflow import Mix, Status, Timing, Workflow, emission
 Route = tuple[tuple[int, ...], tuple[Topic, ...]]
 
 
-def needed(statuses: Mapping[str, Status], phases: Sequence[Phase]) -> bool:
-    """True when payments need per-phase workflows or drawn delays."""
-    return bool(phases) or any(s.delay is not None for s in statuses.values())
+def needed(statuses: Mapping[str, Status], phases: Sequence[Phase], workflows: Sequence[Workflow] = ()) -> bool:
+    """True when payments need per-phase workflows, drawn delays or a workflow's own delays."""
+    return bool(phases) or any(s.delay is not None for s in statuses.values()) or any(wf.delays for wf in workflows)
 
 
 def plan(
@@ -44,7 +44,7 @@ def plan(
     timeline = None
     if settings.phases or run.arrival_curve:
         timeline = Timeline(settings.phases, run.arrival_curve, run.rate, run.instance_count, start_ms)
-    if not needed(settings.statuses, settings.phases):
+    if not needed(settings.statuses, settings.phases, settings.workflows):
         return timeline, None
     scenario = Scenario(
         settings.workflows,
@@ -60,6 +60,29 @@ def plan(
 def delay_of(status: Status) -> Delay:
     """The status's delay as a distribution (a fixed one for ``delay_ms``)."""
     return status.delay if status.delay is not None else fixed(status.delay_ms)
+
+
+#: Whose delay a step takes: (status, "") for the status's own, (status, workflow name) for a
+#: workflow's own delay of that status.
+DelayKey = tuple[str, str]
+
+
+def delay_key(workflow: Workflow, status: str) -> DelayKey:
+    """The delay ``status`` takes in ``workflow``."""
+    return (status, workflow.name if status in workflow.delays else "")
+
+
+def delay_label(key: DelayKey) -> str:
+    """How the summary names a delay: the status, or ``Failed in Initiated>Failed`` for a workflow's own."""
+    status, workflow = key
+    return f"{status} in {workflow}" if workflow else status
+
+
+def delays_of(workflows: Sequence[Workflow], statuses: Mapping[str, Status]) -> dict[DelayKey, Delay]:
+    """Every delay a step can take: each status's, then each workflow's own."""
+    found = {(name, ""): delay_of(status) for name, status in statuses.items()}
+    found.update({(name, wf.name): delay for wf in workflows for name, delay in wf.delays.items()})
+    return found
 
 
 #: One drawn step: the delay's table of quantiles, the bits that pick one, and the count of
@@ -103,26 +126,26 @@ class Regime:
         self.name = name
         self.mix = Mix(workflows, statuses, timing)
         self.scale = dict(scale)
-        self._scaled = {s: delay_of(statuses[s]).scaled(factor) for s, factor in scale.items()}
-        self._delays = {s: delay_of(statuses[s]).scaled(scale.get(s, 1.0)) for s in statuses}
+        self._delays = {key: d.scaled(scale.get(key[0], 1.0)) for key, d in delays_of(workflows, statuses).items()}
+        self._scaled = {key: self._delays[key] for s in scale for key in self._delays if key[0] == s}
         # Shared by every regime; a regime builds its drawn steps on its first drawn payment,
         # so a phase no payment started in costs no table and no counters.
         self._tables = tables
-        # Realized delays per status: draws per level of the status's table, only the levels drawn.
-        self.delays: dict[str, defaultdict[int, int]] = {s: defaultdict(int) for s in statuses}
+        # Realized delays per status (and workflow's own): draws per level of its table, only the levels drawn.
+        self.delays: dict[DelayKey, defaultdict[int, int]] = {key: defaultdict(int) for key in self._delays}
         # A workflow whose delays are all fixed shares one route (its delays are counted from
         # the workflow's count at the end); the others draw one per payment.
         self.routes: list[Route | None] = []
         self.drawn: list[tuple[_Drawn, ...]] | None = None
         self.topics: list[tuple[Topic, ...]] = []
-        self._fixed: list[tuple[tuple[str, int], ...]] = []
-        self._steps = [wf.steps for wf in workflows]
-        for wf in workflows:
-            steps = [self._delays[s] for s in wf.steps]
+        self._fixed: list[tuple[tuple[DelayKey, int], ...]] = []
+        self._steps = [tuple(delay_key(wf, s) for s in wf.steps) for wf in workflows]
+        for wf, keys in zip(workflows, self._steps):
+            steps = [self._delays[key] for key in keys]
             if all(d.fixed for d in steps):
                 ms = [d.support()[0] for d in steps]
                 self.routes.append(emission(ms, [topics[s] for s in wf.steps], timing))
-                self._fixed.append(tuple(zip(wf.steps, ms)))
+                self._fixed.append(tuple(zip(keys, ms)))
             else:
                 self.routes.append(None)
                 self._fixed.append(())
@@ -138,12 +161,12 @@ class Regime:
         self.drawn = [tuple(self._drawn(s) for s in steps) for steps in self._steps]
         return self.drawn
 
-    def _drawn(self, status: str) -> _Drawn:
-        table = self._table(status)
-        return table.ms, table.bits, self.delays[status]
+    def _drawn(self, key: DelayKey) -> _Drawn:
+        table = self._table(key)
+        return table.ms, table.bits, self.delays[key]
 
-    def _table(self, status: str) -> Quantiles:
-        delay = self._delays[status]
+    def _table(self, key: DelayKey) -> Quantiles:
+        delay = self._delays[key]
         table = self._tables.get(delay)
         if table is None:
             table = self._tables[delay] = delay.table()
@@ -164,21 +187,21 @@ class Regime:
         """Payments started per workflow name."""
         return dict(zip(self._names, self.counts))
 
-    def scaled_delays(self) -> Mapping[str, Delay]:
+    def scaled_delays(self) -> Mapping[DelayKey, Delay]:
         """The delays this regime scales, as scaled."""
         return self._scaled
 
-    def realized(self, status: str) -> Mapping[int, int]:
-        """The delays of ``status`` so far: whole ms -> payments."""
+    def realized(self, key: DelayKey) -> Mapping[int, int]:
+        """The delays of a status (``key``: see :data:`DelayKey`) so far: whole ms -> payments."""
         histogram: Counter[int] = Counter()
-        drawn = self.delays[status]
+        drawn = self.delays[key]
         if drawn:
-            table = self._table(status).ms
+            table = self._table(key).ms
             for level, count in drawn.items():
                 histogram[table[level]] += count
         for count, fixed_steps in zip(self.counts, self._fixed):
             for step, ms in fixed_steps:
-                if step == status and count:
+                if step == key and count:
                     histogram[ms] += count
         return histogram
 
@@ -186,7 +209,7 @@ class Regime:
 class Scenario:
     """Picks each new payment's workflow and draws its route, by the phase it starts in."""
 
-    __slots__ = ("_rng", "_statuses", "_timing", "regimes", "timeline")
+    __slots__ = ("_delays", "_rng", "_timing", "regimes", "timeline")
 
     def __init__(
         self,
@@ -210,7 +233,7 @@ class Scenario:
             self.regimes.append(
                 Regime(phase.name, phased, statuses, timing, phase_topics, phase.delay_scale or {}, tables)
             )
-        self._statuses = statuses
+        self._delays = delays_of(workflows, statuses)
 
     def start(self, now: int, rng: random.Random) -> tuple[int, Route]:
         """A new payment's workflow index (picked with ``rng``) and route, for one starting at ``now``."""
@@ -260,19 +283,20 @@ class Scenario:
         return rows
 
     def delay_report(self) -> dict[str, DelayReport]:
-        """Per status: the configured distribution's p50/p99 next to the realized ones.
+        """Per status, then per workflow's own delay: the configured distribution's p50/p99 next to the realized ones.
 
         Only payments that started outside every phase, or in a phase that does not scale
-        the status, count here; a phase's scaled delays are reported with the phase.
+        the status, count here; a phase's scaled delays are reported with the phase. A
+        status's row counts the workflows that take its delay, not those with their own.
         """
         report = {}
-        for name, status in self._statuses.items():
+        for key, delay in self._delays.items():
             merged: defaultdict[int, int] = defaultdict(int)
             for regime in self.regimes:
-                if name not in regime.scale:
-                    for ms, count in regime.realized(name).items():
+                if key[0] not in regime.scale:
+                    for ms, count in regime.realized(key).items():
                         merged[ms] += count
-            report[name] = _delay_row(delay_of(status), merged)
+            report[delay_label(key)] = _delay_row(delay, merged)
         return report
 
 
@@ -290,8 +314,8 @@ def _phase_row(regime: Regime, target_rate: float, ran_s: float) -> PhaseReport:
         delay_scale=dict(regime.scale),
         backlogged=regime.backlogged,
         delays={
-            name: _delay_row(delay_of_scaled, regime.realized(name))
-            for name, delay_of_scaled in regime.scaled_delays().items()
+            delay_label(key): _delay_row(delay_of_scaled, regime.realized(key))
+            for key, delay_of_scaled in regime.scaled_delays().items()
         },
     )
 

@@ -12,7 +12,6 @@ explicit ``--start`` keeps the old contract: exact, reproducible times, wherever
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Final
 
 from synthpay.config.settings import Settings
@@ -25,11 +24,8 @@ _LONG: Final = 0.99
 
 def longest_route_ms(settings: Settings) -> int:
     """About the longest a payment takes from its start to its last event: each drawn delay at its p99."""
-    statuses = {
-        name: replace(status, delay_ms=round(status.delay.quantile(_LONG))) if status.delay else status
-        for name, status in settings.statuses.items()
-    }
-    lengths = [steps[-1].offset_ms for wf in settings.workflows if (steps := schedule(wf, statuses, settings.timing))]
+    statuses, timing = settings.statuses, settings.timing
+    lengths = [steps[-1].offset_ms for wf in settings.workflows if (steps := schedule(wf, statuses, timing, _LONG))]
     return max(lengths, default=0)
 
 

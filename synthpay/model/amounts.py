@@ -21,8 +21,8 @@ from synthpay.model.delays import Delay
 from synthpay.model.entities import (
     CURRENCIES,
     Encoded,
-    new_uuid,
     new_payment_fields,
+    new_uuid,
     uniform_amount,
     uniform_currency,
 )

@@ -54,6 +54,8 @@ class RunPlan:
     delays: Mapping[str, Delay] = field(default_factory=dict)  # the statuses whose delays are drawn
     workflow_names: tuple[str, ...] = ()
     workflow_weights: tuple[int, ...] = ()
+    # Per workflow, its own delays (status -> delay); empty unless a workflow has any.
+    workflow_delays: tuple[Mapping[str, Delay], ...] = ()
     phases: tuple[Phase, ...] = ()
     arrival_curve: tuple[float, ...] = ()
     hot_banks: HotBanks | None = None  # with popularity = "zipf"

@@ -6,7 +6,8 @@ import bisect
 import itertools
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal, TypeVar
 
 from synthpay.model.delays import Delay
@@ -34,12 +35,15 @@ class Status:
 class Workflow:
     """A sequence of statuses one payment goes through, picked with probability weight/total.
 
-    ``name`` defaults to the steps joined by ``>`` (``Initiated>Failed``).
+    ``name`` defaults to the steps joined by ``>`` (``Initiated>Failed``). ``delays``: the
+    statuses whose delay differs in this workflow (a Failed after Initiated is not a Failed
+    after Accounted), each with its own; the others take their status's.
     """
 
     steps: tuple[str, ...]
     weight: int
     name: str = ""
+    delays: Mapping[str, Delay] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -78,12 +82,32 @@ def emission(delays: Sequence[int], steps: Sequence[_S], timing: Timing) -> tupl
     return tuple(gaps), tuple(steps[i] for i in order)
 
 
-def schedule(workflow: Workflow, statuses: Mapping[str, Status], timing: Timing) -> tuple[Step, ...]:
-    """Offsets from the payment's start at which each status is emitted, in emission order (see :func:`emission`)."""
+def schedule(
+    workflow: Workflow, statuses: Mapping[str, Status], timing: Timing, quantile: float | None = None
+) -> tuple[Step, ...]:
+    """Offsets from the payment's start at which each status is emitted, in emission order (see :func:`emission`).
+
+    Each step takes its typical delay (``delay_ms``, a drawn one's median), or with
+    ``quantile`` a drawn delay at that quantile; the workflow's own delays where it has them.
+    """
     gaps, ordered = emission(
-        [statuses[name].delay_ms for name in workflow.steps], [statuses[name] for name in workflow.steps], timing
+        [step_ms(workflow, statuses[name], quantile) for name in workflow.steps],
+        [statuses[name] for name in workflow.steps],
+        timing,
     )
     return tuple(Step(offset, status) for offset, status in zip(itertools.accumulate(gaps), ordered))
+
+
+def step_ms(workflow: Workflow, status: Status, quantile: float | None = None) -> int:
+    """The whole-ms delay of ``status`` in ``workflow``: typical (the median), or at ``quantile`` when drawn."""
+    own = workflow.delays.get(status.name)
+    if own is None:
+        if status.delay is None or quantile is None:
+            return status.delay_ms
+        return round(status.delay.quantile(quantile))
+    if own.fixed:
+        return own.support()[0]
+    return int(own.quantile(0.5) + 0.5) if quantile is None else round(own.quantile(quantile))
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,14 +43,17 @@ def run_plan(settings: Settings) -> RunPlan:
 
 
 def _scenario_plan(settings: Settings) -> dict[str, Any]:
-    """What verify needs of phases and drawn delays; nothing for a run without them."""
+    """What verify needs of phases, drawn delays and workflows' own delays; nothing for a run without them."""
     drawn = {s.name: s.delay for s in settings.statuses.values() if s.delay is not None}
-    if not drawn and not settings.phases and not settings.run.arrival_curve:
+    own = any(wf.delays for wf in settings.workflows)
+    if not drawn and not settings.phases and not settings.run.arrival_curve and not own:
         return {}
     return {
         "delays": drawn,
         "workflow_names": tuple(wf.name for wf in settings.workflows),
         "workflow_weights": tuple(wf.weight for wf in settings.workflows),
+        # Only with a workflow's own delays: the summary of any other run stays as it was.
+        **({"workflow_delays": tuple(dict(wf.delays) for wf in settings.workflows)} if own else {}),
         # Plain dicts: the summary is written with asdict, which cannot copy a mapping proxy.
         "phases": tuple(
             replace(

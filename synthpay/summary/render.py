@@ -74,13 +74,18 @@ def render_scenario(summary: Summary) -> list[str]:
             )
         tables.append("\n".join(lines))
     if summary.delays:
-        lines = [f"{'STATUS DELAY':<14} {_DELAY_HEAD}"]
-        lines += [f"{name:<14} {_delay_cells(report)}" for name, report in summary.delays.items()]
+        # A workflow's own delay is named "Failed in Initiated>Failed": the column fits the longest.
+        width = max(14, *map(len, summary.delays))
+        lines = [f"{'STATUS DELAY':<{width}} {_DELAY_HEAD}"]
+        lines += [f"{name:<{width}} {_delay_cells(report)}" for name, report in summary.delays.items()]
         tables.append("\n".join(lines) + _DELAY_NOTE)
     scaled = [(row.name, name, report) for row in summary.phases for name, report in row.delays.items()]
     if scaled:
-        lines = [f"{'PHASE':<20} {'STATUS DELAY':<14} {_DELAY_HEAD}"]
-        lines += [f"{phase or '(outside)':<20} {name:<14} {_delay_cells(report)}" for phase, name, report in scaled]
+        width = max(14, *(len(name) for _, name, _ in scaled))
+        lines = [f"{'PHASE':<20} {'STATUS DELAY':<{width}} {_DELAY_HEAD}"]
+        lines += [
+            f"{phase or '(outside)':<20} {name:<{width}} {_delay_cells(report)}" for phase, name, report in scaled
+        ]
         tables.append("\n".join(lines) + _DELAY_NOTE.replace("distribution's", "distribution's, scaled,"))
     return tables
 

@@ -1,8 +1,9 @@
 """verify's checks for a run with phases or drawn delays: exact offsets no longer apply.
 
 Per payment: a configured workflow in order, each observable delay inside its
-distribution's support (scaled by the payment's phase), the workflow allowed in that phase.
-Over the run: each status's delays against its distribution (Kolmogorov-Smirnov), each
+distribution's support (scaled by the payment's phase; the workflow's own where it has one),
+the workflow allowed in that phase. Over the run: each status's delays against its
+distribution (Kolmogorov-Smirnov; a workflow's own delays apart, against theirs), each
 phase's workflow mix (chi-squared) and count of starts (Poisson).
 
 Under sequential timing a status's delay is the gap since the status before it; the first
@@ -36,7 +37,7 @@ class PhasePlan:
 
     name: str
     weights: tuple[int, ...]  # per workflow, in plan order
-    delays: tuple[Delay, ...]  # per status, scaled, in plan order
+    delays: tuple[tuple[Delay, ...], ...]  # per workflow, per status, scaled, in plan order
     expected_starts: float | None  # from the summary's target rate; None when not known
 
 
@@ -48,6 +49,8 @@ class ScenarioPlan:
     workflows: tuple[tuple[int, ...], ...]  # status indices, in workflow order
     names: tuple[str, ...]
     phases: tuple[PhasePlan, ...]  # index 0 is outside every phase
+    # Per workflow, the status indices whose delay is the workflow's own.
+    own: tuple[frozenset[int], ...] = ()
 
     def phase_index(self, header: bytes | str | None) -> int | None:
         """The phase a record's ``phase`` header names (None when it names none)."""
@@ -58,10 +61,12 @@ class ScenarioPlan:
 def scenario_plan(summary: Summary, statuses: Sequence[str]) -> ScenarioPlan | None:
     """The scenario part of a summary, or None for a run without phases or drawn delays."""
     plan = summary.plan
-    if not plan.delays and not plan.phases:
+    if not plan.delays and not plan.phases and not plan.workflow_delays:
         return None
     index = {name: i for i, name in enumerate(statuses)}
-    base = [plan.delays.get(s) or fixed(plan.statuses[s].delay_ms) for s in statuses]
+    status_delays = [plan.delays.get(s) or fixed(plan.statuses[s].delay_ms) for s in statuses]
+    own_delays = plan.workflow_delays or tuple({} for _ in plan.workflows)
+    base = [tuple(own.get(s) or d for s, d in zip(statuses, status_delays)) for own in own_delays]
     workflows = tuple(tuple(index[s] for s in wf.steps) for wf in plan.workflows)
     names = plan.workflow_names
     weights = plan.workflow_weights
@@ -81,11 +86,12 @@ def scenario_plan(summary: Summary, statuses: Sequence[str]) -> ScenarioPlan | N
             PhasePlan(
                 phase.name,
                 tuple(overrides.get(name, w) for name, w in zip(names, weights)),
-                tuple(d.scaled(scale.get(s, 1.0)) for s, d in zip(statuses, base)),
+                tuple(tuple(d.scaled(scale.get(s, 1.0)) for s, d in zip(statuses, own)) for own in base),
                 expected(phase.name),
             )
         )
-    return ScenarioPlan(plan.timing == "sequential", workflows, names, tuple(phases))
+    own = tuple(frozenset(index[s] for s in delays) for delays in own_delays)
+    return ScenarioPlan(plan.timing == "sequential", workflows, names, tuple(phases), own)
 
 
 @dataclass(slots=True)
@@ -94,7 +100,8 @@ class ScenarioTally:
 
     mix: defaultdict[int, Counter[int]]
     starts: Counter[int]
-    delays: defaultdict[tuple[int, int], Counter[int]]
+    # Per (phase, status, workflow whose own delay it is, else -1): delays.
+    delays: defaultdict[tuple[int, int, int], Counter[int]]
     outside: Offenders  # delays outside their distribution's support
     forbidden: Offenders  # workflows with weight 0 in their phase
     disorder: Offenders  # payments that are no configured workflow in order
@@ -124,16 +131,34 @@ def classify(plan: ScenarioPlan, tally: ScenarioTally, pid: str, phase: int, see
         tally.forbidden.add(f"{pid} {plan.names[index]} in phase {plan.phases[phase].name!r}")
     if plan.sequential:
         delays = plan.phases[phase].delays
+        candidates = [index] if match.complete else _candidates(plan, len(seen), set(seen))
         for before, after in itertools.pairwise(prefix):
+            if len({delays[i][after] for i in candidates}) > 1:
+                continue  # a payment cut short of workflows that differ here: whose delay is unknown
             gap = seen[after] - seen[before]
-            low, high = delays[after].support()
+            low, high = delays[index][after].support()
             if not low <= gap <= high:
                 tally.outside.add(f"{pid} {gap} ms before status #{after}")
-            tally.delays[phase, after][gap] += 1
+            owner = index if plan.own and after in plan.own[index] else -1
+            tally.delays[phase, after, owner][gap] += 1
     if match.complete:
         tally.mix[phase][index] += 1
         return "complete"
     return "cut"
+
+
+def _candidates(plan: ScenarioPlan, length: int, seen: set[int]) -> list[int]:
+    """The workflows a payment cut short after ``length`` statuses (``seen``) may be."""
+    return [i for i, statuses in enumerate(plan.workflows) if set(statuses[:length]) == seen]
+
+
+def _taking(plan: ScenarioPlan, status: int, owner: int) -> int:
+    """A workflow whose delay of ``status`` is the one tallied: ``owner``, or any that takes the status's own."""
+    if owner >= 0:
+        return owner
+    return next(
+        i for i, steps in enumerate(plan.workflows) if status in steps and not (plan.own and status in plan.own[i])
+    )
 
 
 def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]) -> list[Check]:
@@ -154,13 +179,14 @@ def run_checks(plan: ScenarioPlan, tally: ScenarioTally, statuses: Sequence[str]
     ]
     worst: list[str] = []
     failed = []
-    for (phase, status), histogram in sorted(tally.delays.items()):
-        delay = plan.phases[phase].delays[status]
+    for (phase, status, owner), histogram in sorted(tally.delays.items()):
+        delay = plan.phases[phase].delays[_taking(plan, status, owner)][status]
         n = sum(histogram.values())
         if delay.fixed or n < 20:
             continue
         statistic = ks_statistic(delay, histogram)
-        where = f"{statuses[status]}{'@' + plan.phases[phase].name if phase else ''}"
+        own = f" in {plan.names[owner]}" if owner >= 0 else ""
+        where = f"{statuses[status]}{own}{'@' + plan.phases[phase].name if phase else ''}"
         worst.append(f"{where} D={statistic:.4f} (n={n})")
         if statistic > _KS_CRITICAL / math.sqrt(n):
             failed.append(f"{where} D={statistic:.4f} > {_KS_CRITICAL / math.sqrt(n):.4f}")

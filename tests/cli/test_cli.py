@@ -254,7 +254,7 @@ BAD = [
         '[[workflows]]\nsteps = ["Initiated"]\nweigth = 1\n',
         {},
         [],
-        "config.toml: unknown setting 'workflows[0].weigth'; accepted here: name, steps, weight",
+        "config.toml: unknown setting 'workflows[0].weigth'; accepted here: delays, name, steps, weight",
     ),
     (
         "invalid-toml",

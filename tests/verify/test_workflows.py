@@ -40,7 +40,7 @@ def test_the_scenario_checks_count_a_whole_short_workflow_as_complete() -> None:
         sequential=True,
         workflows=(LONG, SHORT),
         names=("long", "short"),
-        phases=(PhasePlan("", (1, 1), tuple(fixed(100) for _ in range(4)), None),),
+        phases=(PhasePlan("", (1, 1), tuple(tuple(fixed(100) for _ in range(4)) for _ in range(2)), None),),
     )
     tally = ScenarioTally.empty()
     assert scenario_checks.classify(plan, tally, "p1", 0, {0: 100, 1: 200}) == "complete"
