@@ -241,7 +241,8 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     windows = tuple((i.start_ms, i.end_ms) for i in incidents)
     out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
     timing = _timing(profile.paths, out_of_order_rate)
-    paths = _grouped(profile.paths, timing.timing)
+    paths = _grouped(profile.paths)
+    names = _with_firsts(names, paths)
     kept, variants, missing, missing_events = _workflows(paths)
     outside = _outside_counts(profile, paths, windows)
     workflows = _weighted(kept, outside, missing, names)
@@ -327,9 +328,15 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
         taken.add(name.lower())
         config[status] = name
     config = {status: config[status] for status in observed}  # in the order first seen
-    first = {path[0] for path in paths if path}
-    later = {status for path in paths for status in path[1:]}
-    return _Names(config, frozenset(first - later), frozenset(first & later))
+    return _Names(config, frozenset(), frozenset())
+
+
+def _with_firsts(names: _Names, groups: Sequence[_Group]) -> _Names:
+    """``names`` with the statuses only ever first, and those first somewhere and later elsewhere,
+    in the workflows' own orders."""
+    first = {g.steps[0] for g in groups}
+    later = {status for g in groups for status in g.steps[1:]}
+    return _Names(names.config, frozenset(first - later), frozenset(first & later))
 
 
 def _valid_name(status: str) -> str:
@@ -347,14 +354,13 @@ def _multi_step(paths: Mapping[Path, int]) -> int:
 def _timing(paths: Mapping[Path, int], out_of_order_rate: float) -> FittedTiming:
     """Parallel when a workflow's statuses come in varying orders beyond what anomalies explain.
 
-    Paths with the same first step and the same set of later statuses are one workflow in
-    varying orders; in sequential timing each has one order (event times are the statuses'
-    own: an out-of-order event is late on the wire, not in its ``ts``).
+    Paths with the same statuses are one workflow in varying orders; in sequential timing
+    each has one order, but for the few an anomaly reorders.
     """
-    groups: dict[tuple[str, frozenset[str]], Counter[Path]] = {}
+    groups: dict[frozenset[str], Counter[Path]] = {}
     for path, n in paths.items():
-        if len(path) >= 3:
-            groups.setdefault((path[0], frozenset(path[1:])), Counter())[path] += n
+        if len(path) >= 2:
+            groups.setdefault(frozenset(path), Counter())[path] += n
     total = sum(sum(g.values()) for g in groups.values())
     minority = sum(sum(g.values()) - max(g.values()) for g in groups.values())
     reordered = minority / total if total else 0.0
@@ -365,7 +371,11 @@ def _timing(paths: Mapping[Path, int], out_of_order_rate: float) -> FittedTiming
 
 @dataclass(frozen=True, slots=True)
 class _Group:
-    """The paths one workflow was seen as: one in sequential timing, its orders in parallel."""
+    """The paths one workflow was seen as: the same statuses in varying orders.
+
+    In parallel timing the orders are the workflow's; in sequential timing the others than
+    the most frequent are the few an anomaly reordered, counted with it but not measured.
+    """
 
     steps: Path  # the most frequent order
     orders: Mapping[Path, int]
@@ -375,16 +385,13 @@ class _Group:
         return sum(self.orders.values())
 
 
-def _grouped(paths: Mapping[Path, int], timing: Timing) -> tuple[_Group, ...]:
+def _grouped(paths: Mapping[Path, int]) -> tuple[_Group, ...]:
     """The observed paths as workflows' groups, most payments first (ties by path, for determinism)."""
-    if timing == "sequential":
-        groups = [_Group(path, {path: n}) for path, n in paths.items() if path]
-    else:
-        keyed: dict[tuple[str, frozenset[str]], dict[Path, int]] = {}
-        for path, n in paths.items():
-            if path:
-                keyed.setdefault((path[0], frozenset(path[1:])), {})[path] = n
-        groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
+    keyed: dict[frozenset[str], dict[Path, int]] = {}
+    for path, n in paths.items():
+        if path:
+            keyed.setdefault(frozenset(path), {})[path] = n
+    groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
     return tuple(sorted(groups, key=lambda g: (-g.payments, g.steps)))
 
 
@@ -409,35 +416,54 @@ def _workflows(groups: Sequence[_Group]) -> tuple[list[tuple[_Group, float]], di
     and the events estimated missing.
 
     A missing event turns a payment of workflow Q into a path with a step of Q gone; at rate
-    m, each one-step variant of Q is seen about ``count(Q) m / (1 - m)`` times (two steps:
-    the square), so a path no more frequent than that (plus ``_Z`` standard deviations) is a
-    variant, and a more frequent one a workflow whose count holds the variants' share too.
-    The rate is found by iterating from variants at most ``_VARIANT_RATIO`` as frequent as
-    their source.
+    m, each one-step variant of Q is seen about ``r = m / (1 - m)`` times as often as Q
+    itself (two steps gone: ``r`` squared). ``r`` is measured on the one-step variants that
+    are no workflow of their own (one that is, Initiated>Failed as Initiated>Validated>Failed
+    without Validated, cannot tell its payments apart): their payments over their sources'.
+    A path no more frequent than its expected variants (plus ``_Z`` standard deviations) is
+    a variant; a more frequent one is a workflow whose count holds the variants' share too.
+    Kept workflows and ``r`` are found together, starting from ``_VARIANT_RATIO``.
     """
     ratio = _VARIANT_RATIO
     for _ in range(30):
         kept, variants, expected_in_kept = _classify(groups, ratio)
-        m = _missing_rate(groups, kept, variants, expected_in_kept)
-        new_ratio = m / (1 - m) if m < 1 else 1.0
-        settled = abs(new_ratio - ratio) < 1e-9
-        ratio = new_ratio
+        measured = _variant_ratio(groups, kept)
+        settled = abs(measured - ratio) < 1e-9
+        ratio = measured
         if settled:
             break
     kept, variants, expected_in_kept = _classify(groups, ratio)
     if not variants:  # no path is explained by a missing event: none is missing
-        kept, expected_in_kept = list(groups), {}
-    m = _missing_rate(groups, kept, variants, expected_in_kept)
-    missing_events = _missing_events(groups, kept, variants, expected_in_kept)
+        kept, expected_in_kept, ratio = list(groups), {}, 0.0
+    present = sum(g.payments * (len(g.steps) - 1) for g in groups)
     return (
         [(g, expected_in_kept.get(g.steps, 0.0)) for g in kept],
         {g.steps: g.payments for g in variants},
-        m,
-        missing_events,
+        ratio / (1 + ratio),
+        present * ratio,
     )
 
 
+def _one_step_variants(group: _Group) -> list[Path]:
+    shape = _as_set(group)
+    return [shape[:i] + shape[i + 1 :] for i in range(1, len(shape))]
+
+
+def _variant_ratio(groups: Sequence[_Group], kept: Sequence[_Group]) -> float:
+    """Payments of one-step variants of ``kept`` that are no workflow, over those of the workflows they come from."""
+    seen = {_as_set(g): g.payments for g in groups}
+    workflows = {_as_set(g) for g in kept}
+    sources: Counter[Path] = Counter()
+    for parent in kept:
+        for shape in _one_step_variants(parent):
+            sources[shape] += parent.payments
+    variants = sum(seen.get(shape, 0) for shape in sources if shape not in workflows)
+    parents = sum(n for shape, n in sources.items() if shape not in workflows)
+    return variants / parents if parents else 0.0
+
+
 def _classify(groups: Sequence[_Group], ratio: float) -> tuple[list[_Group], list[_Group], dict[Path, float]]:
+    """Most frequent first: each group a variant of the workflows kept before it, or a workflow."""
     kept: list[_Group] = []
     variants: list[_Group] = []
     expected_in_kept: dict[Path, float] = {}
@@ -448,40 +474,13 @@ def _classify(groups: Sequence[_Group], ratio: float) -> tuple[list[_Group], lis
             removed = _removed(_as_set(parent), shape)
             if removed > 0:
                 expected += parent.payments * ratio**removed
-        if not kept:
-            kept.append(group)
-            continue
-        if expected > 0 and group.payments <= expected + _Z * math.sqrt(expected) + 1:
+        if kept and expected > 0 and group.payments <= expected + _Z * math.sqrt(expected) + 1:
             variants.append(group)
-        else:
-            kept.append(group)
-            if expected > 0:
-                expected_in_kept[group.steps] = min(expected, float(group.payments))
+            continue
+        kept.append(group)
+        if expected > 0:
+            expected_in_kept[group.steps] = min(expected, float(group.payments))
     return kept, variants, expected_in_kept
-
-
-def _missing_events(
-    groups: Sequence[_Group], kept: Sequence[_Group], variants: Sequence[_Group], expected_in_kept: Mapping[Path, float]
-) -> float:
-    missing = 0.0
-    for variant in variants:
-        shape = _as_set(variant)
-        gone = [r for r in (_removed(_as_set(parent), shape) for parent in kept) if r > 0]
-        missing += variant.payments * (min(gone) if gone else 1)
-    for steps, share in expected_in_kept.items():
-        parents = [g for g in kept if _removed(_as_set(g), (steps[0], *sorted(steps[1:]))) > 0]
-        missing += share * (
-            min(_removed(_as_set(g), (steps[0], *sorted(steps[1:]))) for g in parents) if parents else 1
-        )
-    return missing
-
-
-def _missing_rate(
-    groups: Sequence[_Group], kept: Sequence[_Group], variants: Sequence[_Group], expected_in_kept: Mapping[Path, float]
-) -> float:
-    missing = _missing_events(groups, kept, variants, expected_in_kept)
-    present = sum(g.payments * (len(g.steps) - 1) for g in groups)
-    return missing / (missing + present) if missing + present > 0 else 0.0
 
 
 def _outside_counts(profile: Profile, groups: Sequence[_Group], windows: Sequence[tuple[int, int]]) -> dict[Path, int]:
@@ -602,7 +601,8 @@ def _delays(
     events: Counter[str] = Counter()
     for wf in workflows:
         group = by_steps[wf.steps]
-        for path in group.orders:
+        # Sequential: a gap is measured from the status before, in the workflow's own order only.
+        for path in group.orders if timing == "parallel" else (group.steps,):
             for k in range(1, len(path)):
                 status = names.config[path[k]]
                 sample = measured.get((path, k))

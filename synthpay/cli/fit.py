@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from synthpay.cli.exitcodes import ExitCode
+from synthpay.config.errors import ConfigError
 from synthpay.config.settings import Settings
 
 
@@ -34,6 +35,11 @@ def command(settings: Settings, parsed: argparse.Namespace) -> ExitCode:
             raise FitError(f"{', '.join(parsed.sources)}: no payment with its events was read; nothing to fit")
         fitted = fit.fit(profile)
         text = fitted_toml.render(fitted)
+        try:
+            fitted_toml.load(text)
+        except ConfigError as exc:  # a fit the configuration refuses is fit's bug, never the input's
+            print(f"synthpay: error: the fitted configuration does not load (a bug): {exc}", file=sys.stderr)
+            return ExitCode.FAILED
         if parsed.out:
             _write(parsed.out, text, "--out")
         else:

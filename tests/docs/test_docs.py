@@ -357,7 +357,10 @@ def _help(command: list[str]) -> str:
 @pytest.fixture(scope="module")
 def help_text() -> str:
     """``synthpay --help`` and each command's."""
-    return "\n".join(_help(command) for command in ([], ["run"], ["validate"], ["preview"], ["verify"], ["compare"]))
+    return "
+".join(
+        _help(command) for command in ([], ["run"], ["validate"], ["preview"], ["verify"], ["fit"], ["compare"])
+    )
 
 
 def unknown_keys(page: Path) -> set[str]:
