@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from calibrate.made_profiles import COMPLETED, DELAYS, FAILED, MIX, made
 from hypothesis import given
 from hypothesis import strategies as st
-from made_profiles import COMPLETED, DELAYS, FAILED, MIX, made
 
 from synthpay.calibrate.compare import Thresholds, compare, pool, weighted_ks
 from synthpay.calibrate.profile import Sample
@@ -97,9 +97,7 @@ def test_a_path_sample_stands_for_every_delay_it_was_drawn_from() -> None:
     assert pooled == ((1.0, 500.0), (2.0, 500.0), (3.0, 1.0), (4.0, 1.0))
 
 
-@given(
-    st.lists(st.integers(0, 50), min_size=1, max_size=40), st.lists(st.integers(0, 50), min_size=1, max_size=40)
-)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=40), st.lists(st.integers(0, 50), min_size=1, max_size=40))
 def test_equally_weighted_ks_is_the_plain_two_sample_ks(a: list[int], b: list[int]) -> None:
     weighted = weighted_ks(sorted((float(x), 1.0) for x in a), sorted((float(x), 1.0) for x in b))
     assert weighted == ks_two_sample([float(x) for x in a], [float(x) for x in b])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from made_profiles import DELAYS, made
+from calibrate.made_profiles import DELAYS, made
 
 from synthpay.calibrate.compare import Comparison, Row, Side, Thresholds, compare
 from synthpay.calibrate.compare_report import JSON_VERSION, render, to_json
