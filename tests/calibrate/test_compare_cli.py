@@ -73,6 +73,7 @@ def test_json_file_is_written_beside_the_table(
         ("no-such.toml", "no-such.toml"),
         ("scenario:no-such", "scenario:no-such"),
         ("events.txt", "events.txt"),
+        ("kafka", "kafka"),  # no cluster configured
     ],
 )
 def test_a_bad_b_is_one_line_naming_it_exit_2(
