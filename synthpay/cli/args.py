@@ -143,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up after this long without a record (default 30)",
     )
+    _compare(sub, files)
     shown = sub.add_parser(
         "scenarios",
         help="list the named scenarios, or print one",
@@ -165,7 +166,6 @@ def _parser() -> argparse.ArgumentParser:
         "values follow json_schema's)",
     )
     schema.add_argument("record", nargs="?", choices=RECORD_TYPES, metavar="RECORD", help=", ".join(RECORD_TYPES))
-    _compare(sub, files)
     return parser
 
 
