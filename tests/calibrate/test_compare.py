@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from calibrate.made_profiles import COMPLETED, DELAYS, FAILED, MIX, made
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,6 +57,13 @@ def test_a_tenth_more_payments_in_the_same_time_fails_the_rate() -> None:
 def test_a_busier_second_hour_fails_that_hour_alone() -> None:
     a = made({COMPLETED: 24_000, FAILED: 6_000}, seed=1, hours=(1.0, 1.0, 1.0))
     b = made({COMPLETED: 24_960, FAILED: 6_240}, seed=2, hours=(1.0, 1.12, 1.0))
+    assert _failed(a, b) == ["rate hour 1"]
+
+
+def test_without_time_bins_the_clock_hours_are_compared() -> None:
+    a = replace(made({COMPLETED: 24_000, FAILED: 6_000}, seed=1, hours=(1.0, 1.0, 1.0)), bins={})
+    b = replace(made({COMPLETED: 24_960, FAILED: 6_240}, seed=2, hours=(1.0, 1.12, 1.0)), bins={})
+    # The first event is at 09:06:40: clock hour 1 (10:00 to 11:00) is mostly the busier one.
     assert _failed(a, b) == ["rate hour 1"]
 
 
