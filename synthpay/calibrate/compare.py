@@ -108,7 +108,9 @@ class Comparison:
         return not self.failed
 
 
-def compare(a: Profile, b: Profile, thresholds: Thresholds | None = None, labels: tuple[str, str] = ("", "")) -> Comparison:
+def compare(
+    a: Profile, b: Profile, thresholds: Thresholds | None = None, labels: tuple[str, str] = ("", "")
+) -> Comparison:
     """Set ``b`` beside ``a``, row by row; ``labels`` name them (default: the sources read)."""
     t = thresholds or Thresholds()
     rows = [
@@ -216,7 +218,19 @@ def delay_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
             judged = _judge(d, t.max_ks, "max", noise=p >= t.alpha)
             note = f"n {n:,} and {m:,}, p {p:.3g}" + judged[1]
             rows.append(
-                Row("delays", status, weighted_median(da), weighted_median(db), "ms", "ks", d, "max", t.max_ks, judged[0], note)
+                Row(
+                    "delays",
+                    status,
+                    weighted_median(da),
+                    weighted_median(db),
+                    "ms",
+                    "ks",
+                    d,
+                    "max",
+                    t.max_ks,
+                    judged[0],
+                    note,
+                )
             )
     return rows
 
@@ -241,11 +255,13 @@ def mix_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
     """Chi-squared homogeneity of the paths' counts, then each common enough path's shares."""
     statistic, df, p = chi_squared_homogeneity(a.paths, b.paths)
     passed, note = (p >= t.min_mix_p, f"chi-squared {statistic:.1f}, df {df}")
-    rows = [
-        Row("mix", "workflow mix", len(a.paths), len(b.paths), "paths", "p", p, "min", t.min_mix_p, passed, note)
-    ]
+    rows = [Row("mix", "workflow mix", len(a.paths), len(b.paths), "paths", "p", p, "min", t.min_mix_p, passed, note)]
     shares_a, shares_b = _shares(a.paths), _shares(b.paths)
-    shown = [path for path in _by_count(a.paths, b.paths) if max(shares_a.get(path, 0.0), shares_b.get(path, 0.0)) >= SHOWN_PATH_SHARE]
+    shown = [
+        path
+        for path in _by_count(a.paths, b.paths)
+        if max(shares_a.get(path, 0.0), shares_b.get(path, 0.0)) >= SHOWN_PATH_SHARE
+    ]
     rows += [Row("mix", ">".join(path), shares_a.get(path, 0.0), shares_b.get(path, 0.0), "share") for path in shown]
     return rows
 
@@ -269,11 +285,11 @@ def only_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
     for status in statuses(a, b):
         for mine, theirs, side in ((a, b, "A"), (b, a, "B")):
             if _has_status(mine, status) and not _has_status(theirs, status):
-                share = _share_with(mine, lambda path: status in path)
+                share = _share_of(mine, [path for path in mine.paths if status in path])
                 rows.append(_only_row(f"status {status}", side, share, t, ""))
     for mine, theirs, side in ((a, b, "A"), (b, a, "B")):
         own = [path for path in mine.paths if path not in theirs.paths]
-        share = _share_with(mine, lambda path: path not in theirs.paths)
+        share = _share_of(mine, own)
         biggest = max(own, key=lambda path: mine.paths[path], default=None)
         note = f"{len(own)} paths, the largest {'>'.join(biggest)}" if biggest else "none"
         rows.append(_only_row("paths", side, share, t, note))
@@ -284,9 +300,10 @@ def _has_status(profile: Profile, status: str) -> bool:
     return any(status in path for path in profile.paths)
 
 
-def _share_with(profile: Profile, keep: Callable[[Path], bool]) -> float:
+def _share_of(profile: Profile, paths: Iterable[Path]) -> float:
+    """The share of the profile's payments on ``paths``."""
     total = sum(profile.paths.values())
-    return sum(n for path, n in profile.paths.items() if keep(path)) / total if total else 0.0
+    return sum(profile.paths[path] for path in paths) / total if total else 0.0
 
 
 def _only_row(name: str, side: str, share: float, t: Thresholds, note: str) -> Row:
@@ -403,8 +420,21 @@ def bank_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
     shares_a, shares_b = rank_shares(counts_a), rank_shares(counts_b)
     banks_diff = abs(nb - na) / na
     rows = [
-        Row("banks", "banks", na, nb, "count", "relative_diff", banks_diff, "max", t.max_banks_diff, banks_diff <= t.max_banks_diff),
-        _proportion_row("banks", "top-bank share", (shares_a[0], refs_a), (shares_b[0], refs_b), t.max_top_share_diff, t),
+        Row(
+            "banks",
+            "banks",
+            na,
+            nb,
+            "count",
+            "relative_diff",
+            banks_diff,
+            "max",
+            t.max_banks_diff,
+            banks_diff <= t.max_banks_diff,
+        ),
+        _proportion_row(
+            "banks", "top-bank share", (shares_a[0], refs_a), (shares_b[0], refs_b), t.max_top_share_diff, t
+        ),
         _popularity_row(counts_a, counts_b),
     ]
     d = rank_ks(shares_a, shares_b)
@@ -415,14 +445,15 @@ def bank_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
 
 
 def _popularity_row(counts_a: Mapping[str, int], counts_b: Mapping[str, int]) -> Row:
+    """The popularity ``zipf`` fits to each side's counts: its ``s``, 0 for uniform (shown, not judged)."""
     try:  # TEMPORARY until the stats branch's zipf lands
-        from synthpay.calibrate.zipf import fit_popularity  # type: ignore[import-not-found]
+        from synthpay.calibrate.zipf import fit_popularity  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return Row("banks", "popularity", None, None, "s", note="zipf fit not available")
 
-    fitted = fit_popularity(counts_a), fit_popularity(counts_b)
-    s = [0.0 if f is None else f.s for f in fitted]
-    words = ["uniform" if f is None else f"zipf s {f.s:.2f}" for f in fitted]
+    fitted = [fit_popularity(sorted(counts.values(), reverse=True)) for counts in (counts_a, counts_b)]
+    s = [fit.s if fit.kind == "zipf" else 0.0 for fit in fitted]
+    words = [f"zipf s {fit.s:.2f}" if fit.kind == "zipf" else "uniform" for fit in fitted]
     return Row("banks", "popularity", s[0], s[1], "s", note=f"{words[0]} vs {words[1]}")
 
 
@@ -432,16 +463,34 @@ def _popularity_row(counts_a: Mapping[str, int], counts_b: Mapping[str, int]) ->
 def anomaly_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
     """Duplicates and late events per event, out-of-order and missing per payment."""
     rows = [
-        _proportion_row("anomalies", "duplicates / events", *_counted(a, b, lambda p: (p.anomalies.duplicates, p.events)), t.max_anomaly_diff, t),
-        _proportion_row("anomalies", "late / events", *_counted(a, b, lambda p: (p.anomalies.late.seen, p.events)), t.max_anomaly_diff, t),
         _proportion_row(
-            "anomalies", "out_of_order / payments", *_counted(a, b, lambda p: (p.anomalies.out_of_order, p.payments)), t.max_anomaly_diff, t
+            "anomalies",
+            "duplicates / events",
+            *_counted(a, b, lambda p: (p.anomalies.duplicates, p.events)),
+            t.max_anomaly_diff,
+            t,
+        ),
+        _proportion_row(
+            "anomalies",
+            "late / events",
+            *_counted(a, b, lambda p: (p.anomalies.late.seen, p.events)),
+            t.max_anomaly_diff,
+            t,
+        ),
+        _proportion_row(
+            "anomalies",
+            "out_of_order / payments",
+            *_counted(a, b, lambda p: (p.anomalies.out_of_order, p.payments)),
+            t.max_anomaly_diff,
+            t,
         ),
         _proportion_row("anomalies", "missing / payments", *_counted(a, b, _missing), t.max_anomaly_diff, t),
     ]
     if a.record_timestamps != b.record_timestamps:
         which = "A" if a.record_timestamps else "B"
-        rows[1] = _noted(rows[1], f"only {which} has record timestamps: the other's lateness is measured against file order")
+        rows[1] = _noted(
+            rows[1], f"only {which} has record timestamps: the other's lateness is measured against file order"
+        )
     return rows
 
 
@@ -450,7 +499,9 @@ def _missing(profile: Profile) -> tuple[int, int]:
     return sum(profile.paths[path] for path in missing_variants(profile.paths)), profile.payments
 
 
-def _counted(a: Profile, b: Profile, count: Callable[[Profile], tuple[int, int]]) -> tuple[tuple[float, int], tuple[float, int]]:
+def _counted(
+    a: Profile, b: Profile, count: Callable[[Profile], tuple[int, int]]
+) -> tuple[tuple[float, int], tuple[float, int]]:
     (ka, na), (kb, nb) = count(a), count(b)
     return (ka / na if na else 0.0, na), (kb / nb if nb else 0.0, nb)
 

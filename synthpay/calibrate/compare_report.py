@@ -61,7 +61,11 @@ def _iso(ms: int) -> str:
 def _cells(row: Row) -> tuple[str, ...]:
     verdict = {None: "", True: "pass", False: "FAIL"}[row.passed]
     threshold = "" if row.threshold is None else f"{'<=' if row.bound == 'max' else '>='} {row.threshold:g}"
-    statistic = "" if row.statistic is None else f"{_SHOWN.get(row.statistic_name, row.statistic_name)} {_number(row.statistic)}"
+    statistic = (
+        ""
+        if row.statistic is None
+        else f"{_SHOWN.get(row.statistic_name, row.statistic_name)} {_number(row.statistic)}"
+    )
     note = f"  ({row.note})" if row.note else ""
     return (row.name, _value(row.a, row.unit), _value(row.b, row.unit), statistic, threshold, verdict + note)
 

@@ -163,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     fitting.add_argument("--out", metavar="FILE", help="write the configuration to FILE (default: stdout)")
     fitting.add_argument("--json", metavar="FILE", help="also write the fit report as one JSON document to FILE")
     add_source_arguments(fitting)
+    _compare(sub, files)
     shown = sub.add_parser(
         "scenarios",
         help="list the named scenarios, or print one",
@@ -185,7 +186,6 @@ def _parser() -> argparse.ArgumentParser:
         "values follow json_schema's)",
     )
     schema.add_argument("record", nargs="?", choices=RECORD_TYPES, metavar="RECORD", help=", ".join(RECORD_TYPES))
-    _compare(sub, files)
     return parser
 
 
@@ -206,7 +206,7 @@ THRESHOLD_HELP = {
 }
 
 
-def _compare(sub: argparse._SubParsersAction[_Parser], files: argparse.ArgumentParser) -> None:
+def _compare(sub: argparse._SubParsersAction[_Parser], files: _Parser) -> None:
     from synthpay.calibrate.compare import Thresholds
     from synthpay.cli.source_args import add_source_arguments
 
@@ -226,19 +226,33 @@ def _compare(sub: argparse._SubParsersAction[_Parser], files: argparse.ArgumentP
     both.add_argument("a", metavar="A", help=f"{thing}; the reference, e.g. the real data")
     both.add_argument("b", metavar="B", help=f"{thing}; compared with A")
     both.add_argument(
-        "--json", metavar="FILE", help="also write the comparison as one JSON document to FILE; - prints it instead of the table"
+        "--json",
+        metavar="FILE",
+        help="also write the comparison as one JSON document to FILE; - prints it instead of the table",
     )
     add_source_arguments(both)
     made = both.add_argument_group(
-        "generating from a configuration", "a run with the file sink under the virtual clock, into a temporary directory"
-    )
-    made.add_argument("--seed", dest="generate_seed", type=_seed, metavar="N", help="the runs' seed (default: the configuration's)")
-    made.add_argument("--seed-b", dest="seed_b", type=_seed, metavar="N", help="B's seed, when it is to differ from --seed")
-    made.add_argument(
-        "--payments", dest="generate_payments", type=_count, metavar="N", help="payments per run (default: the configuration's)"
+        "generating from a configuration",
+        "a run with the file sink under the virtual clock, into a temporary directory",
     )
     made.add_argument(
-        "--start", dest="generate_start", metavar="TIME", help="the runs' start, ISO 8601 (default: the configuration's)"
+        "--seed", dest="generate_seed", type=_seed, metavar="N", help="the runs' seed (default: the configuration's)"
+    )
+    made.add_argument(
+        "--seed-b", dest="seed_b", type=_seed, metavar="N", help="B's seed, when it is to differ from --seed"
+    )
+    made.add_argument(
+        "--payments",
+        dest="generate_payments",
+        type=_count,
+        metavar="N",
+        help="payments per run (default: the configuration's)",
+    )
+    made.add_argument(
+        "--start",
+        dest="generate_start",
+        metavar="TIME",
+        help="the runs' start, ISO 8601 (default: the configuration's)",
     )
     limits = both.add_argument_group("thresholds")
     for name, default in Thresholds().__dataclass_fields__.items():

@@ -38,7 +38,10 @@ STDOUT = "-"
 
 
 class GenerationError(Exception):
-    """A configuration that could not be generated from; ``usage`` when running it again unchanged fails the same way."""
+    """A configuration that could not be generated from.
+
+    ``usage``: running it again unchanged would fail the same way (exit 2, not 1).
+    """
 
     def __init__(self, message: str, *, usage: bool) -> None:
         super().__init__(message)
@@ -93,7 +96,9 @@ def command(parsed: argparse.Namespace) -> ExitCode:
 def thresholds_of(parsed: argparse.Namespace) -> Thresholds:
     """The thresholds the flags give (each flag's dest is the field's name)."""
     defaults = Thresholds()
-    return Thresholds(**{name: getattr(parsed, name, getattr(defaults, name)) for name in Thresholds.__dataclass_fields__})
+    return Thresholds(
+        **{name: getattr(parsed, name, getattr(defaults, name)) for name in Thresholds.__dataclass_fields__}
+    )
 
 
 def _side(spec: str, generation: Generation, parsed: argparse.Namespace) -> tuple[str, Profile]:
@@ -129,7 +134,9 @@ def generate(spec: str, generation: Generation, directory: Path) -> int:
         known = scenarios.available()
         if scenario not in known:
             expected = ", ".join(sorted(known))
-            raise ConfigError(f"compare: {quoted(spec)}: no such scenario; expected one of {expected} (synthpay scenarios)")
+            raise ConfigError(
+                f"compare: {quoted(spec)}: no such scenario; expected one of {expected} (synthpay scenarios)"
+            )
     else:
         path, scenario = spec, None
         if not Path(spec).is_file():

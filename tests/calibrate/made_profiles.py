@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from synthpay.calibrate.profile import Anomalies, Arrivals, Bin, Path, Profile, Sample
 
-START_MS = 1_769_850_000_000  # 2026-01-31T09:06:40Z: not on an hour, as a real first event is not
+START_MS = 1_769_850_400_000  # 2026-01-31T09:06:40Z: not on an hour, as a real first event is not
 HOUR_MS = 3_600_000
 BIN_MS = 60_000
 COMPLETED: Path = ("Initiated", "Validated", "Accounted", "Completed")

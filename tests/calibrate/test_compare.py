@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from calibrate.made_profiles import COMPLETED, DELAYS, FAILED, MIX, made
 from hypothesis import given
 from hypothesis import strategies as st
-from made_profiles import COMPLETED, DELAYS, FAILED, MIX, made
 
 from synthpay.calibrate.compare import Thresholds, compare, pool, weighted_ks
 from synthpay.calibrate.profile import Sample
@@ -58,6 +60,13 @@ def test_a_busier_second_hour_fails_that_hour_alone() -> None:
     assert _failed(a, b) == ["rate hour 1"]
 
 
+def test_without_time_bins_the_clock_hours_are_compared() -> None:
+    a = replace(made({COMPLETED: 24_000, FAILED: 6_000}, seed=1, hours=(1.0, 1.0, 1.0)), bins={})
+    b = replace(made({COMPLETED: 24_960, FAILED: 6_240}, seed=2, hours=(1.0, 1.12, 1.0)), bins={})
+    # The first event is at 09:06:40: clock hour 1 (10:00 to 11:00) is mostly the busier one.
+    assert _failed(a, b) == ["rate hour 1"]
+
+
 def test_a_rate_difference_within_noise_passes_unless_sigmas_is_zero() -> None:
     a, b = made({COMPLETED: 100}, seed=1), made({COMPLETED: 108}, seed=2)
     assert _failed(a, b) == []
@@ -97,9 +106,7 @@ def test_a_path_sample_stands_for_every_delay_it_was_drawn_from() -> None:
     assert pooled == ((1.0, 500.0), (2.0, 500.0), (3.0, 1.0), (4.0, 1.0))
 
 
-@given(
-    st.lists(st.integers(0, 50), min_size=1, max_size=40), st.lists(st.integers(0, 50), min_size=1, max_size=40)
-)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=40), st.lists(st.integers(0, 50), min_size=1, max_size=40))
 def test_equally_weighted_ks_is_the_plain_two_sample_ks(a: list[int], b: list[int]) -> None:
     weighted = weighted_ks(sorted((float(x), 1.0) for x in a), sorted((float(x), 1.0) for x in b))
     assert weighted == ks_two_sample([float(x) for x in a], [float(x) for x in b])

@@ -18,8 +18,10 @@ SMALL = ["--payments", "3000"]
 
 def _run(into: Path, seed: int) -> Path:
     code = cli.main(
-        ["run", "--scenario", SCENARIO.removeprefix("scenario:"), "--clock", "virtual", "--sink", "file"]
-        + ["--out", str(into), "--seed", str(seed), "--log-level", "warning", *SMALL]
+        [
+            *("run", "--scenario", SCENARIO.removeprefix("scenario:"), "--clock", "virtual", "--sink", "file"),
+            *("--out", str(into), "--seed", str(seed), "--log-level", "warning", *SMALL),
+        ]
     )
     assert code == ExitCode.OK
     return into
@@ -71,6 +73,7 @@ def test_json_file_is_written_beside_the_table(
         ("no-such.toml", "no-such.toml"),
         ("scenario:no-such", "scenario:no-such"),
         ("events.txt", "events.txt"),
+        ("kafka", "kafka"),  # no cluster configured
     ],
 )
 def test_a_bad_b_is_one_line_naming_it_exit_2(
@@ -84,7 +87,9 @@ def test_a_bad_b_is_one_line_naming_it_exit_2(
     assert err.count("\n") == 1 and named in err and "Traceback" not in err
 
 
-def test_an_empty_csv_is_one_line_exit_2(runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_csv_is_one_line_exit_2(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text("id,status,ts\n")
     assert cli.main(["compare", str(empty), str(runs[0])]) == ExitCode.USAGE
@@ -128,7 +133,12 @@ def test_a_generated_config_file_is_read_as_run_would(
 
 @pytest.mark.slow
 def test_one_scenario_under_two_seeds_passes_at_100k_payments(capsys: pytest.CaptureFixture[str]) -> None:
-    """The noise floor of the round trip: what compare sees between two samples of one model."""
-    code = cli.main(["compare", SCENARIO, SCENARIO, "--seed", "1", "--seed-b", "2", "--payments", "100000", "--json", "-"])
+    """The noise floor of the round trip: what compare sees between two samples of one model.
+
+    A fixed start: a backfill is not capped at the default payment count.
+    """
+    fixed = ["--start", "2026-01-31T09:00:00Z", "--payments", "100000"]
+    code = cli.main(["compare", SCENARIO, SCENARIO, "--seed", "1", "--seed-b", "2", *fixed, "--json", "-"])
     document = json.loads(capsys.readouterr().out)
     assert code == ExitCode.OK, [row for row in document["rows"] if row["passed"] is False]
+    assert document["a"]["payments"] >= 99_000 and document["b"]["payments"] >= 99_000

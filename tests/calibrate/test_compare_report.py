@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from made_profiles import DELAYS, made
+from calibrate.made_profiles import DELAYS, made
 
 from synthpay.calibrate.compare import Comparison, Row, Side, Thresholds, compare
 from synthpay.calibrate.compare_report import JSON_VERSION, render, to_json
@@ -35,7 +35,7 @@ def test_the_json_document_has_the_documented_shape() -> None:
     assert (document["version"], document["passed"], document["failed"]) == (JSON_VERSION, False, 1)
     assert set(document["a"]) == {"label", "payments", "events", "first", "last"}
     assert document["thresholds"]["max_ks"] == Thresholds().max_ks
-    assert all(set(row) == ROW_KEYS for row in document["rows"])
+    assert document["rows"] and all(set(row) == ROW_KEYS for row in document["rows"])
 
 
 def test_the_json_rows_name_the_failing_check() -> None:
