@@ -11,9 +11,9 @@ it, and its late comers are left out (its first part is already counted). Closed
 remembered for between one and two horizons, in two generations, for this.
 
 At the end of the input every payment is closed, but one whose path is a strict prefix of
-a longer path closed before and whose last arrival is within the longest step yet seen (in
-event time) of the end is counted as open (``open_at_end``) rather than as a path of its own: the end of
-the input most likely cut it.
+a longer path seen (closed before, or open at the end) and whose last arrival is within
+the longest step yet seen (in event time) of the end is counted as open (``open_at_end``)
+rather than as a path of its own: the end of the input most likely cut it.
 
 Dirty data, per closed payment (see :mod:`synthpay.engine.injector` for what the
 generator does): a repeat of a (status, time) pair is a duplicate and is dropped. An
