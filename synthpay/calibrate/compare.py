@@ -18,6 +18,7 @@ from typing import Literal
 
 from synthpay.calibrate.paths import missing_variants
 from synthpay.calibrate.profile import Path, Profile, Sample
+from synthpay.calibrate.zipf import fit_popularity
 from synthpay.model.goodness import chi_squared_homogeneity, ks_p_value
 
 HOUR_MS = 3_600_000
@@ -446,11 +447,6 @@ def bank_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
 
 def _popularity_row(counts_a: Mapping[str, int], counts_b: Mapping[str, int]) -> Row:
     """The popularity ``zipf`` fits to each side's counts: its ``s``, 0 for uniform (shown, not judged)."""
-    try:  # TEMPORARY until the stats branch's zipf lands
-        from synthpay.calibrate.zipf import fit_popularity  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    except ImportError:
-        return Row("banks", "popularity", None, None, "s", note="zipf fit not available")
-
     fitted = [fit_popularity(sorted(counts.values(), reverse=True)) for counts in (counts_a, counts_b)]
     s = [fit.s if fit.kind == "zipf" else 0.0 for fit in fitted]
     words = [f"zipf s {fit.s:.2f}" if fit.kind == "zipf" else "uniform" for fit in fitted]

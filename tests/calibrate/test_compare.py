@@ -101,6 +101,13 @@ def test_a_flatter_bank_popularity_fails_the_rank_shares() -> None:
     assert "banks rank shares" in _failed(made(seed=1), made(seed=2, banks=flat))
 
 
+def test_the_popularity_row_names_each_sides_fit_without_judging_it() -> None:
+    flat = {f"bank-{i}": 400 for i in range(20)}
+    (row,) = [row for row in compare(made(seed=1), made(seed=2, banks=flat)).rows if row.name == "popularity"]
+    assert row.passed is None and row.b == 0.0 and row.a is not None and row.a > 0.5
+    assert row.note.startswith("zipf s ") and row.note.endswith(" vs uniform")
+
+
 def test_a_path_sample_stands_for_every_delay_it_was_drawn_from() -> None:
     pooled = pool([Sample(1_000, (1.0, 2.0), (0, 0)), Sample(2, (3.0, 4.0), (0, 0))])
     assert pooled == ((1.0, 500.0), (2.0, 500.0), (3.0, 1.0), (4.0, 1.0))

@@ -131,6 +131,28 @@ def test_a_generated_config_file_is_read_as_run_would(
     assert cli.main(["compare", str(config), SCENARIO, "--seed", "3", *SMALL]) == ExitCode.OK
 
 
+@pytest.mark.parametrize(
+    ("kind", "row"),
+    [
+        ("duplicate", "duplicates / events"),
+        ("late", "late / events"),
+        ("out_of_order", "out_of_order / payments"),
+        ("missing", "missing / payments"),
+    ],
+)
+def test_each_anomaly_kind_generated_in_b_alone_fails_its_rate(
+    kind: str, row: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["scenarios", SCENARIO.removeprefix("scenario:")]) == ExitCode.OK
+    clean, dirty = tmp_path / "clean.toml", tmp_path / "dirty.toml"
+    clean.write_text(capsys.readouterr().out)
+    dirty.write_text(clean.read_text() + f"\n[anomalies]\n{kind} = 0.01\n")
+    fixed = ["--start", "2026-01-31T09:00:00Z", "--seed", "1", *SMALL, "--json", "-"]
+    assert cli.main(["compare", str(clean), str(dirty), *fixed]) == ExitCode.FAILED
+    failed = {r["name"] for r in json.loads(capsys.readouterr().out)["rows"] if r["passed"] is False}
+    assert row in failed
+
+
 @pytest.mark.slow
 def test_one_scenario_under_two_seeds_passes_at_100k_payments(capsys: pytest.CaptureFixture[str]) -> None:
     """The noise floor of the round trip: what compare sees between two samples of one model.
