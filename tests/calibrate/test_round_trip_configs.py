@@ -5,7 +5,7 @@ and the fit finds what the configuration said.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from calibrate.round_trips import RoundTrip, round_trip
@@ -43,7 +43,7 @@ Failed = { delay = { dist = "exponential", mean_ms = 3000 }, partitions = 4 }
 Rejected = { delay_ms = 3500, partitions = 4 }
 Canceled = { delay = { dist = "lognormal", median_ms = 3000, p99_ms = 6000 }, partitions = 4 }
 """
-ZIPF = RUN + "[entities]\nsources = 40\ndestinations = 40\npopularity = \"zipf\"\nzipf_s = 1.2\n"
+ZIPF = RUN + '[entities]\nsources = 40\ndestinations = 40\npopularity = "zipf"\nzipf_s = 1.2\n'
 #: Each kind of dirty data at its own rate, all in one run: the fit must tell them apart.
 ANOMALIES = RUN + "[anomalies]\nlate = 0.01\nduplicate = 0.02\nout_of_order = 0.015\nmissing = 0.01\n"
 #: Failed after Initiated is quick; Failed after Accounted takes its time.
@@ -82,7 +82,7 @@ CONFIGS = {
 
 
 @pytest.fixture(scope="module")
-def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], RoundTrip]]:
+def trips(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RoundTrip]:
     """Each configuration's round trip, made once for the module's tests (they take seconds each)."""
     made: dict[str, RoundTrip] = {}
 
@@ -94,7 +94,7 @@ def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], 
                 made[name] = round_trip(workdir, [], CONFIGS[name])
         return made[name]
 
-    yield trip
+    return trip
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -145,9 +145,7 @@ def test_each_anomaly_rate_is_found(trips: Callable[[str], RoundTrip], kind: str
 
 def test_a_workflow_s_own_delay_is_found(trips: Callable[[str], RoundTrip]) -> None:
     trip = trips("per-workflow")
-    overrides = {
-        tuple(wf["steps"]): wf.get("delays", {}) for wf in trip.fit["workflows"] if wf.get("delays")
-    }
+    overrides = {tuple(wf["steps"]): wf.get("delays", {}) for wf in trip.fit["workflows"] if wf.get("delays")}
     assert list(overrides) != []
     assert all("Failed" in delays for delays in overrides.values())
 

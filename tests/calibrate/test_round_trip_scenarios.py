@@ -6,7 +6,7 @@ The two scenarios of a day's or a sale's traffic run at an eighth of it (``--ins
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from calibrate.round_trips import RoundTrip, round_trip
@@ -18,7 +18,7 @@ SHARE = {"business-day": ["--instance-count", "8"], "flash-sale": ["--instance-c
 
 
 @pytest.fixture(scope="module")
-def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], RoundTrip]]:
+def trips(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RoundTrip]:
     """Each scenario's round trip, made once for the module's tests (they take seconds each)."""
     made: dict[str, RoundTrip] = {}
 
@@ -30,7 +30,7 @@ def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], 
                 made[name] = round_trip(workdir, ["--scenario", name, *SHARE.get(name, [])])
         return made[name]
 
-    yield trip
+    return trip
 
 
 @pytest.mark.parametrize("name", sorted(available()))

@@ -357,8 +357,7 @@ def _help(command: list[str]) -> str:
 @pytest.fixture(scope="module")
 def help_text() -> str:
     """``synthpay --help`` and each command's."""
-    return "
-".join(
+    return "\n".join(
         _help(command) for command in ([], ["run"], ["validate"], ["preview"], ["verify"], ["fit"], ["compare"])
     )
 
