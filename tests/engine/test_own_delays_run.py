@@ -11,8 +11,8 @@ from conftest import START, payment_events, read_avro, run_engine
 from engine_runs import load_toml
 
 from synthpay.model.delays import Delay
-from synthpay.summary.document import Summary
 from synthpay.model.goodness import ks_statistic
+from synthpay.summary.document import Summary
 
 CONFIG = f"""
 [run]
