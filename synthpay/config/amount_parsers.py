@@ -32,10 +32,11 @@ def _table(raw: object, is_text: bool, bare: str | None = None) -> dict[str, obj
     text = raw.strip()
     if text.startswith("{"):
         try:
-            parsed = tomllib.loads(f"value = {text}")["value"]
-        except tomllib.TOMLDecodeError:
+            document = tomllib.loads(f"value = {text}")
+        except (tomllib.TOMLDecodeError, RecursionError):  # a value nested thousands deep too
             raise ValueError from None
-        if not isinstance(parsed, dict):
+        parsed = document.pop("value")
+        if document or not isinstance(parsed, dict):  # one inline table, nothing after it
             raise ValueError
         table: dict[str, object] = parsed
         return table

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 from conftest import subprocess_env
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from synthpay import config
+from synthpay.config import amount_parsers
 from synthpay.config.errors import ConfigError
 from synthpay.config.settings import Settings
+from synthpay.model import delays
 from synthpay.model.amounts import CurrencyMix
 from synthpay.model.delays import Delay
 
@@ -117,3 +121,23 @@ def test_run_refuses_an_unknown_currency_code_with_one_line_and_exit_2(tmp_path:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "--currencies = 'EUR=1,usd=2' (command line)" in done.stderr and "3 capital letters" in done.stderr
+
+
+@given(
+    dist=st.sampled_from(sorted(delays.PLAIN_PARAMETERS)),
+    a=st.floats(0.001, 1e8),
+    b=st.floats(0.001, 1e8),
+    weights=st.dictionaries(st.from_regex(r"[A-Z]{3}", fullmatch=True), st.floats(0, 1e9), min_size=1, max_size=5),
+)
+def test_what_validate_writes_reads_back_to_the_same_settings(
+    dist: str, a: float, b: float, weights: dict[str, float]
+) -> None:
+    low, high = sorted((a, b))
+    params = {"fixed": (a,), "uniform": (low, high), "exponential": (a,), "lognormal": (low, high), "normal": (a, b)}
+    names = delays.PLAIN_PARAMETERS[dist]
+    assume(not delays.check(dist, dict(zip(names, params[dist], strict=True)), delays.PLAIN_PARAMETERS))
+    assume(sum(weights.values()) > 0)
+    distribution = Delay(dist, params[dist])
+    mix = CurrencyMix(tuple(weights.items()))
+    assert amount_parsers.distribution(amount_parsers.distribution.write(distribution), False) == distribution
+    assert amount_parsers.currencies(amount_parsers.currencies.write(mix), False) == mix
