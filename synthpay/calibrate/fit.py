@@ -67,6 +67,7 @@ _CURRENCY: Final = re.compile(r"[A-Z]{3}")
 #: Amounts: drawn in whole cents, parameters up to what [amounts] accepts.
 _CENT: Final = 0.01
 _AMOUNT_MAX: Final = 100_000_000.0
+_FIRST_NOTE: Final = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
 _DEFAULT_STATUS_NAMES: Final = frozenset(name for name, _, _ in DEFAULT_STATUSES)
 
 
@@ -214,26 +215,16 @@ class Fitted:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What the model can express beyond the original settings (opt-in extensions)."""
+    """What the configuration may say beyond the original's settings (the model's opt-in
+    extensions); a fit without one lists what it would have said as not expressed."""
 
-    per_workflow_delays: bool = False
-    amounts: bool = False
-
-
-def capabilities() -> Capabilities:
-    """What the installed model can express: read from the settings' declarations."""
-    from synthpay.config.settings import declarations, structured_keys
-
-    keys = {d.key for d in declarations()} | set(structured_keys())
-    return Capabilities(
-        per_workflow_delays="workflows.delays" in keys,
-        amounts="amounts.distribution" in keys and "amounts.currencies" in keys,
-    )
+    per_workflow_delays: bool = True  # [[workflows]] delays = { <Status> = { dist = ... } }
+    amounts: bool = True  # [amounts] distribution and currencies
 
 
 def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     """The configuration ``profile`` calls for, with the evidence of each decision."""
-    able = capabilities() if able is None else able
+    able = Capabilities() if able is None else able
     if profile.payments < 1:
         raise ValueError("no payment was seen to its end: nothing to fit")
     names = _status_names(profile.paths)
@@ -248,7 +239,11 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     workflows = _weighted(kept, outside, missing, names)
     statuses, splits = _delays(profile, paths, workflows, timing.timing, windows, names)
     workflows = tuple(
-        replace(wf, delays=splits.delays.get(wf.name, {}), split_evidence=splits.evidence.get(wf.name, {}))
+        replace(
+            wf,
+            delays={**_first_step(wf, names), **splits.delays.get(wf.name, {})},
+            split_evidence=splits.evidence.get(wf.name, {}),
+        )
         for wf in workflows
     )
     arrivals = _arrivals(profile, windows, statuses, workflows, timing.timing)
@@ -261,7 +256,7 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
             + "; ".join(f"{wf.name}: {', '.join(wf.delays)}" for wf in workflows if wf.delays)
             + " (each status keeps one delay for every workflow)"
         )
-    if names.first_elsewhere:
+    if names.first_elsewhere and not able.per_workflow_delays:
         not_expressed.append(
             "statuses first in some workflows and later in others ("
             + ", ".join(sorted(names.config[s] for s in names.first_elsewhere))
@@ -329,6 +324,14 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
         config[status] = name
     config = {status: config[status] for status in observed}  # in the order first seen
     return _Names(config, frozenset(), frozenset())
+
+
+def _first_step(workflow: FittedWorkflow, names: _Names) -> dict[str, FittedDelay]:
+    """A status that is first here and later elsewhere: 0 here (its own delay in this workflow)."""
+    first = workflow.steps[0]
+    if first not in {names.config[s] for s in names.first_elsewhere}:
+        return {}
+    return {first: FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE)}
 
 
 def _with_firsts(names: _Names, groups: Sequence[_Group]) -> _Names:
@@ -613,8 +616,7 @@ def _delays(
     splits = _Splits({}, {})
     for observed, name in names.config.items():
         if observed in names.first_only:
-            note = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
-            statuses.append(FittedStatus(name, observed, FittedDelay(Delay("fixed", (0.0,)), (), 0, note), 0))
+            statuses.append(FittedStatus(name, observed, FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE), 0))
             continue
         by_workflow = samples.get(name, {})
         values, seen = _pooled([s for group in by_workflow.values() for s in group], windows)

@@ -276,14 +276,15 @@ def _workflow(wf: FittedWorkflow, per_workflow: bool) -> str:
     if wf.delays:
         lines = []
         for status, delay in wf.delays.items():
-            d, p = wf.split_evidence[status]
-            lines += [f"{status} differs here from its other workflows: two-sample KS {d:.3g}, p {p:.2g}"]
+            if status in wf.split_evidence:
+                d, p = wf.split_evidence[status]
+                lines += [f"{status} differs here from its other workflows: two-sample KS {d:.3g}, p {p:.2g}"]
             lines += _delay_comment(delay, "delays")
         if per_workflow:
             pairs = ", ".join(f"{status} = {delay_table(d.delay)}" for status, d in wf.delays.items())
             text += _comment(lines) + f"delays = {{ {pairs} }}\n"
         else:
-            text += _comment([*lines, "(not expressed: the model has no per-workflow delays)"])
+            text += _comment([*lines, "(not expressed: per-workflow delays are off)"])
     return text
 
 

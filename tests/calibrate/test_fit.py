@@ -128,9 +128,24 @@ def test_per_workflow_delays_are_written_when_the_model_has_them() -> None:
     flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
     per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
     delays = {"Validated": lognormal(400, 0.5), "Failed": exponential(3000)}
-    fitted = fit(profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow)), Capabilities(True))
-    assert 'delays = { Failed = { dist = "exponential"' in fitted_toml.render(fitted)
+    fitted = fit(profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow)))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    own = {wf.name: wf.delays for wf in settings.workflows}
+    assert own["Initiated>Failed"]["Failed"].dist == "exponential"
+    assert own["Initiated>Failed"]["Failed"].params[0] == pytest.approx(100, rel=0.1)
+    assert own["Initiated>Validated>Failed"]["Failed"].params[0] == pytest.approx(3000, rel=0.1)
     assert not any("per-workflow" in item for item in fitted.not_expressed)
+
+
+def test_a_status_first_in_one_workflow_and_later_in_another_is_0_where_it_is_first() -> None:
+    flows = ((("Initiated", "Completed"), 1), (("Completed", "Refunded"), 1))
+    delays = {"Completed": lognormal(2000, 0.4), "Refunded": lognormal(500, 0.4)}
+    fitted = fit(profile_of(generate(flows, delays, n=2_000)))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    own = {wf.name: wf.delays for wf in settings.workflows}
+    assert own["Completed>Refunded"]["Completed"].params == (0.0,)
+    completed = settings.statuses["Completed"].delay
+    assert completed is not None and completed.params[0] == pytest.approx(2000, rel=0.1)
 
 
 def test_a_status_with_one_delay_everywhere_keeps_one() -> None:

@@ -12,7 +12,7 @@ from engine_runs import load_toml
 
 from synthpay.model.delays import Delay
 from synthpay.summary.document import Summary
-from synthpay.verify.scenario import ks_statistic
+from synthpay.model.goodness import ks_statistic
 
 CONFIG = f"""
 [run]

@@ -12,7 +12,7 @@ from conftest import read_avro, run_engine
 
 from synthpay.model.amounts import amount_cdf
 from synthpay.model.delays import Delay
-from synthpay.verify.scenario import chi_squared_p
+from synthpay.model.goodness import chi_squared_p
 
 _PAYMENTS = 20_000
 _KS_CRITICAL = 1.95  # times 1/sqrt(n): the 0.1% point
