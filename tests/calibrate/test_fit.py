@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import pytest
 from calibrate.hand_profiles import (
@@ -362,3 +363,21 @@ def test_delays_of_an_incident_are_left_out_of_the_status_fit() -> None:
     fitted = _outage(scale={"Validated": 5.0})
     validated = _status(fitted, "Validated")
     assert validated.params[0] == pytest.approx(400, rel=0.05)
+
+
+def _banks(kind: str) -> Callable[[random.Random], tuple[str, str]]:
+    names = [f"bank-{i}" for i in range(20)]
+    weights = [1 / (k + 1) ** 1.1 for k in range(20)] if kind == "zipf" else [1.0] * 20
+    return lambda rng: (rng.choices(names, weights)[0], rng.choices(names, weights)[0])
+
+
+@pytest.mark.parametrize("kind", ["uniform", "zipf"])
+def test_banks_are_counted_and_their_popularity_fitted(kind: str) -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=20_000, banks=_banks(kind))))
+    banks = fitted.banks
+    assert (banks.sources, banks.destinations) == (20, 20)
+    assert banks.popularity == kind
+    if kind == "zipf":
+        assert banks.zipf_s == pytest.approx(1.1, abs=0.1)
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    assert settings.entities.popularity == kind
