@@ -115,7 +115,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["frobnicate"],
             "synthpay: error: argument command: invalid choice: 'frobnicate' (choose from 'run', "
-            "'validate', 'preview', 'verify', 'scenarios', 'schema') (see synthpay --help)",
+            "'validate', 'preview', 'verify', 'fit', 'scenarios', 'schema') (see synthpay --help)",
         ),
         (["run", "--bogus"], "synthpay: error: unrecognized arguments: --bogus (see synthpay --help)"),
         (
