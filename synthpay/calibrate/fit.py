@@ -49,8 +49,6 @@ _CV_CONSTANT: Final = 0.5
 _CURVE_HOURS: Final = 20.0
 #: Incidents shorter than this are not phases.
 _MIN_INCIDENT_MS: Final = 60_000
-#: A delay scale or rate inside an incident is kept when it departs by this ratio at least (and significantly).
-_DEPARTS: Final = 0.1
 #: Workers: payments in flight at the peak rate over a long-tail lifetime, times this.
 _WORKER_MARGIN: Final = 2.0
 _WORKERS_MIN, _WORKERS_MAX = 100, 1_000_000
@@ -67,6 +65,7 @@ _CURRENCY: Final = re.compile(r"[A-Z]{3}")
 #: Amounts: drawn in whole cents, parameters up to what [amounts] accepts.
 _CENT: Final = 0.01
 _AMOUNT_MAX: Final = 100_000_000.0
+_FIRST_NOTE: Final = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
 _DEFAULT_STATUS_NAMES: Final = frozenset(name for name, _, _ in DEFAULT_STATUSES)
 
 
@@ -214,30 +213,20 @@ class Fitted:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What the model can express beyond the original settings (opt-in extensions)."""
+    """What the configuration may say beyond the original's settings (the model's opt-in
+    extensions); a fit without one lists what it would have said as not expressed."""
 
-    per_workflow_delays: bool = False
-    amounts: bool = False
-
-
-def capabilities() -> Capabilities:
-    """What the installed model can express: read from the settings' declarations."""
-    from synthpay.config.settings import declarations, structured_keys
-
-    keys = {d.key for d in declarations()} | set(structured_keys())
-    return Capabilities(
-        per_workflow_delays="workflows.delays" in keys,
-        amounts="amounts.distribution" in keys and "amounts.currencies" in keys,
-    )
+    per_workflow_delays: bool = True  # [[workflows]] delays = { <Status> = { dist = ... } }
+    amounts: bool = True  # [amounts] distribution and currencies
 
 
 def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     """The configuration ``profile`` calls for, with the evidence of each decision."""
-    able = capabilities() if able is None else able
+    able = Capabilities() if able is None else able
     if profile.payments < 1:
         raise ValueError("no payment was seen to its end: nothing to fit")
     names = _status_names(profile.paths)
-    incidents = _incidents(profile)
+    incidents = _incidents(profile, _curve(profile.arrivals.per_hour, profile.last_ms - profile.first_ms))
     windows = tuple((i.start_ms, i.end_ms) for i in incidents)
     out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
     timing = _timing(profile.paths, out_of_order_rate)
@@ -248,11 +237,15 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     workflows = _weighted(kept, outside, missing, names)
     statuses, splits = _delays(profile, paths, workflows, timing.timing, windows, names)
     workflows = tuple(
-        replace(wf, delays=splits.delays.get(wf.name, {}), split_evidence=splits.evidence.get(wf.name, {}))
+        replace(
+            wf,
+            delays={**_first_step(wf, names), **splits.delays.get(wf.name, {})},
+            split_evidence=splits.evidence.get(wf.name, {}),
+        )
         for wf in workflows
     )
     arrivals = _arrivals(profile, windows, statuses, workflows, timing.timing)
-    phases = _phases(profile, incidents, paths, workflows, names, arrivals.rate, missing)
+    phases = _phases(profile, incidents, paths, workflows, names, arrivals, missing)
     arrivals = _with_workers(arrivals, phases)
     not_expressed: list[str] = []
     if any(wf.delays for wf in workflows) and not able.per_workflow_delays:
@@ -261,7 +254,7 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
             + "; ".join(f"{wf.name}: {', '.join(wf.delays)}" for wf in workflows if wf.delays)
             + " (each status keeps one delay for every workflow)"
         )
-    if names.first_elsewhere:
+    if names.first_elsewhere and not able.per_workflow_delays:
         not_expressed.append(
             "statuses first in some workflows and later in others ("
             + ", ".join(sorted(names.config[s] for s in names.first_elsewhere))
@@ -329,6 +322,14 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
         config[status] = name
     config = {status: config[status] for status in observed}  # in the order first seen
     return _Names(config, frozenset(), frozenset())
+
+
+def _first_step(workflow: FittedWorkflow, names: _Names) -> dict[str, FittedDelay]:
+    """A status that is first here and later elsewhere: 0 here (its own delay in this workflow)."""
+    first = workflow.steps[0]
+    if first not in {names.config[s] for s in names.first_elsewhere}:
+        return {}
+    return {first: FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE)}
 
 
 def _with_firsts(names: _Names, groups: Sequence[_Group]) -> _Names:
@@ -613,8 +614,7 @@ def _delays(
     splits = _Splits({}, {})
     for observed, name in names.config.items():
         if observed in names.first_only:
-            note = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
-            statuses.append(FittedStatus(name, observed, FittedDelay(Delay("fixed", (0.0,)), (), 0, note), 0))
+            statuses.append(FittedStatus(name, observed, FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE), 0))
             continue
         by_workflow = samples.get(name, {})
         values, seen = _pooled([s for group in by_workflow.values() for s in group], windows)
@@ -663,10 +663,12 @@ def _splits(
 # -- arrivals
 
 
-def _incidents(profile: Profile) -> tuple[changepoints.Incident, ...]:
+def _incidents(profile: Profile, curve: Sequence[float]) -> tuple[changepoints.Incident, ...]:
+    """The change points' incidents, in time order; a fitted arrival curve is the rate expected, not an incident."""
     if not profile.bins:
         return ()
-    found = changepoints.find_incidents(profile.bins, profile.bin_ms, _MIN_INCIDENT_MS)
+    weights = {i: curve[(i * profile.bin_ms // 3_600_000) % 24] for i in profile.bins} if curve else None
+    found = changepoints.find_incidents(profile.bins, profile.bin_ms, _MIN_INCIDENT_MS, weights)
     return tuple(sorted(found, key=lambda i: i.start_ms))[:MAX_PHASES]
 
 
@@ -767,45 +769,53 @@ def _phases(
     groups: Sequence[_Group],
     workflows: Sequence[FittedWorkflow],
     names: _Names,
-    rate: float,
+    arrivals: FittedArrivals,
     missing: float,
 ) -> tuple[FittedPhase, ...]:
+    """Each incident as a phase: what the change-point test found departing, measured inside
+    against the bins outside every incident."""
+    windows = [(i.start_ms, i.end_ms) for i in incidents]
+    outside = [b for i, b in profile.bins.items() if not _in_windows(i * profile.bin_ms, profile.bin_ms, windows)]
+    by_config = {f"delay:{observed}": name for observed, name in names.config.items()}
     phases: list[FittedPhase] = []
     for number, incident in enumerate(incidents, 1):
         start = max(incident.start_ms, profile.first_ms)
         end = min(incident.end_ms, profile.last_ms)
         if end <= start:
             continue
-        inside = [b for i, b in profile.bins.items() if start <= i * profile.bin_ms + profile.bin_ms / 2 < end]
-        outside = [b for i, b in profile.bins.items() if not start <= i * profile.bin_ms + profile.bin_ms / 2 < end]
+        inside = [b for i, b in profile.bins.items() if _in_windows(i * profile.bin_ms, profile.bin_ms, [(start, end)])]
+        what = set(incident.what)
         weights, mix_p = _phase_weights(inside, outside, groups, workflows, names, missing)
+        scales = _delay_scales(inside, outside, names)
+        delayed = {by_config[w] for w in what if w in by_config}
         payments = sum(sum(b.paths.values()) for b in inside)
         duration_s = (end - start) / 1000
-        inside_rate = payments / duration_s if duration_s > 0 else 0.0
-        expected = rate * duration_s
-        departs = (
-            abs(payments - expected) > _Z * math.sqrt(max(expected, 1.0)) and abs(inside_rate / rate - 1) > _DEPARTS
-        )
+        # The arrival curve goes on multiplying a phase's rate: the rate is the one it multiplies.
+        curve = _curve_mean(arrivals.curve, start, end)
         phases.append(
             FittedPhase(
                 name=f"incident {number}",
                 at_s=_sig((start - profile.first_ms) / 1000),
                 duration_s=max(0.001, _sig(duration_s)),
-                what=_what(incident),
-                weights=weights,
+                what=", ".join(sorted(f"delay of {by_config[w]}" if w in by_config else w for w in what)),
+                weights=weights if "mix" in what else None,
                 mix_p=mix_p,
-                delay_scale=_delay_scales(inside, outside, names),
-                rate=_clamp(_sig(inside_rate), 0.0, _RATE_MAX) if departs else None,
+                delay_scale={k: v for k, v in (scales or {}).items() if k in delayed} or None,
+                rate=_clamp(_sig(payments / duration_s / curve), 0.0, _RATE_MAX) if "rate" in what else None,
                 payments=payments,
             )
         )
     return tuple(phases)
 
 
-def _what(incident: changepoints.Incident) -> str:
-    """The incident's kind, kept only when it is a plain word (it must not carry data)."""
-    what = str(getattr(incident, "what", ""))
-    return what if re.fullmatch(r"[a-z_ ,+]{1,40}", what) else ""
+def _curve_mean(curve: Sequence[float], start_ms: int, end_ms: int) -> float:
+    """The arrival curve's mean multiplier over [start, end) (1 without a curve)."""
+    if not curve:
+        return 1.0
+    hours = range(start_ms // 3_600_000, (end_ms - 1) // 3_600_000 + 1)
+    weights = [min(end_ms, (h + 1) * 3_600_000) - max(start_ms, h * 3_600_000) for h in hours]
+    mean = sum(curve[h % 24] * w for h, w in zip(hours, weights)) / sum(weights)
+    return mean if mean > 0 else 1.0
 
 
 def _phase_weights(
@@ -826,8 +836,6 @@ def _phase_weights(
     if sum(counts_in) == 0 or sum(counts_out) == 0 or len(workflows) < 2:
         return None, None
     _, _, p = goodness.chi_squared_homogeneity(dict(enumerate(counts_in)), dict(enumerate(counts_out)))
-    if p >= _ALPHA:
-        return None, p
     raw = [n / (1 - missing) ** (len(wf.steps) - 1) if missing < 1 else float(n) for n, wf in zip(counts_in, workflows)]
     total_weight = sum(wf.weight for wf in workflows)
     total = sum(raw)
@@ -839,19 +847,14 @@ def _phase_weights(
 
 
 def _delay_scales(inside: Sequence[Bin], outside: Sequence[Bin], names: _Names) -> Mapping[str, float] | None:
-    """Per status, the ratio of the delays' geometric means inside and outside (the ratio of
-    medians for a stretched distribution), where it departs by ``_DEPARTS`` and significantly."""
+    """Per status, the ratio of the delays' geometric means inside and outside: the ratio of
+    medians for a stretched distribution (a phase's delay_scale stretches)."""
     scales: dict[str, float] = {}
     for observed, name in names.config.items():
         a = _log_moments(b.delays.get(observed) for b in inside)
         b = _log_moments(b.delays.get(observed) for b in outside)
-        if a is None or b is None:
-            continue
-        (n1, m1, v1), (n2, m2, v2) = a, b
-        se = math.sqrt(v1 / n1 + v2 / n2)
-        ratio = math.exp(m1 - m2)
-        if se > 0 and abs(m1 - m2) / se > _Z and abs(ratio - 1) > _DEPARTS:
-            scales[name] = _clamp(_sig(round(ratio, 3)), 0.001, _SCALE_MAX)
+        if a is not None and b is not None:
+            scales[name] = _clamp(_sig(round(math.exp(a[1] - b[1]), 3)), 0.001, _SCALE_MAX)
     return scales or None
 
 

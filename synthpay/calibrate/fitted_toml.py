@@ -147,8 +147,12 @@ def _run(fitted: Fitted) -> str:
     return text
 
 
+#: Comments line up after settings at most this long; a longer one has its comment just after it.
+_ALIGN_MAX = 60
+
+
 def _aligned(rows: Sequence[tuple[str, str]]) -> str:
-    width = max(len(code) for code, comment in rows if comment) + 1
+    width = max([len(code) for code, comment in rows if comment and len(code) <= _ALIGN_MAX], default=0) + 1
     return "".join(f"{code:<{width}} # {comment}\n" if comment else f"{code}\n" for code, comment in rows)
 
 
@@ -276,14 +280,15 @@ def _workflow(wf: FittedWorkflow, per_workflow: bool) -> str:
     if wf.delays:
         lines = []
         for status, delay in wf.delays.items():
-            d, p = wf.split_evidence[status]
-            lines += [f"{status} differs here from its other workflows: two-sample KS {d:.3g}, p {p:.2g}"]
+            if status in wf.split_evidence:
+                d, p = wf.split_evidence[status]
+                lines += [f"{status} differs here from its other workflows: two-sample KS {d:.3g}, p {p:.2g}"]
             lines += _delay_comment(delay, "delays")
         if per_workflow:
             pairs = ", ".join(f"{status} = {delay_table(d.delay)}" for status, d in wf.delays.items())
             text += _comment(lines) + f"delays = {{ {pairs} }}\n"
         else:
-            text += _comment([*lines, "(not expressed: the model has no per-workflow delays)"])
+            text += _comment([*lines, "(not expressed: per-workflow delays are off)"])
     return text
 
 
@@ -294,7 +299,7 @@ def _phases(phases: Sequence[FittedPhase]) -> str:
     for phase in phases:
         rows: list[tuple[str, str]] = [
             ("[[phases]]", ""),
-            (f"name = {string(phase.name)}", phase.what or "a change-point"),
+            (f"name = {string(phase.name)}", f"departed: {phase.what}" if phase.what else "a change point"),
             (f"at_s = {number(phase.at_s)}", "seconds after the run's start"),
             (f"duration_s = {number(phase.duration_s)}", f"{phase.payments:,} payments started in it"),
         ]

@@ -33,6 +33,17 @@ class Paid:
     currency: str = ""
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A stretch with its own workflow mix, delay factors and rate factor."""
+
+    start_ms: int
+    end_ms: int
+    workflows: Sequence[tuple[Path, int]]
+    scale: Mapping[str, float] = field(default_factory=dict)
+    rate_factor: float = 1.0
+
+
 @dataclass
 class Extra:
     """Dirty data counted besides the payments."""
@@ -162,18 +173,22 @@ def generate(
     rate_at: Callable[[int], float] | None = None,
     per_workflow: Mapping[tuple[Path, str], Draw] | None = None,
     banks: Callable[[random.Random], tuple[str, str]] | None = None,
+    phase: Phase | None = None,
 ) -> list[Paid]:
     """``n`` payments drawn as the engine would draw them (first step at the start)."""
     rng = random.Random(seed)
     cumulative = list(itertools.accumulate(w for _, w in workflows))
+    inside = list(itertools.accumulate(w for _, w in phase.workflows)) if phase else cumulative
     t = float(start_ms)
     out: list[Paid] = []
     for _ in range(n):
-        steps = workflows[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])][0]
+        during = phase is not None and phase.start_ms <= t < phase.end_ms
+        flows, weights = (phase.workflows, inside) if phase is not None and during else (workflows, cumulative)
+        steps = flows[bisect.bisect_right(weights, rng.random() * weights[-1])][0]
         times = [0.0]
         for status in steps[1:]:
             draw = (per_workflow or {}).get((steps, status), delays[status])
-            d = draw(rng)
+            d = draw(rng) * (phase.scale.get(status, 1.0) if phase is not None and during else 1.0)
             times.append(times[-1] + d if timing == "sequential" else d)
         order = sorted(range(len(steps)), key=lambda i: (times[i], i))
         kept = [i for i in order if i == 0 or rng.random() >= missing]
@@ -183,6 +198,8 @@ def generate(
         source, destination = banks(rng) if banks else ("", "")
         out.append(Paid(start, path, stamps, source, destination))
         current = rate_at(start) if rate_at else rate
+        if phase is not None and during:
+            current *= phase.rate_factor
         t += 1000 / current if constant else rng.expovariate(current / 1000)
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import pytest
 from calibrate.hand_profiles import (
@@ -13,6 +14,7 @@ from calibrate.hand_profiles import (
     Draw,
     Extra,
     Paid,
+    Phase,
     exponential,
     generate,
     lognormal,
@@ -128,9 +130,24 @@ def test_per_workflow_delays_are_written_when_the_model_has_them() -> None:
     flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
     per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
     delays = {"Validated": lognormal(400, 0.5), "Failed": exponential(3000)}
-    fitted = fit(profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow)), Capabilities(True))
-    assert 'delays = { Failed = { dist = "exponential"' in fitted_toml.render(fitted)
+    fitted = fit(profile_of(generate(flows, delays, n=10_000, per_workflow=per_workflow)))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    own = {wf.name: wf.delays for wf in settings.workflows}
+    assert own["Initiated>Failed"]["Failed"].dist == "exponential"
+    assert own["Initiated>Failed"]["Failed"].params[0] == pytest.approx(100, rel=0.1)
+    assert own["Initiated>Validated>Failed"]["Failed"].params[0] == pytest.approx(3000, rel=0.1)
     assert not any("per-workflow" in item for item in fitted.not_expressed)
+
+
+def test_a_status_first_in_one_workflow_and_later_in_another_is_0_where_it_is_first() -> None:
+    flows = ((("Initiated", "Completed"), 1), (("Completed", "Refunded"), 1))
+    delays = {"Completed": lognormal(2000, 0.4), "Refunded": lognormal(500, 0.4)}
+    fitted = fit(profile_of(generate(flows, delays, n=2_000)))
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    own = {wf.name: wf.delays for wf in settings.workflows}
+    assert own["Completed>Refunded"]["Completed"].params == (0.0,)
+    completed = settings.statuses["Completed"].delay
+    assert completed is not None and completed.params[0] == pytest.approx(2000, rel=0.1)
 
 
 def test_a_status_with_one_delay_everywhere_keeps_one() -> None:
@@ -291,3 +308,76 @@ def test_currency_codes_that_are_no_iso_code_stay_out_of_the_mix() -> None:
     assert fitted.amounts is not None
     assert set(fitted.amounts.currencies) == {"EUR"}
     assert "customer-42" not in fitted_toml.render(fitted)
+
+
+OUTAGE_FLOWS: tuple[tuple[Path, int], ...] = (
+    (("Initiated", "Failed"), 1),
+    (("Initiated", "Validated", "Failed"), 1),
+    (("Initiated", "Validated", "Accounted", "Failed"), 1),
+    (("Initiated", "Validated", "Accounted", "Completed"), 17),
+)
+OUTAGE_MIX = (8, 12, 4, 16)
+
+
+def _outage(scale: dict[str, float] | None = None, rate_factor: float = 1.0) -> Fitted:
+    """45 minutes at 20 payments/s, minutes 15 to 30 with the acquirer-outage scenario's mix."""
+    start, end = START_MS + 900_000, START_MS + 1_800_000
+    inside = tuple((steps, weight) for (steps, _), weight in zip(OUTAGE_FLOWS, OUTAGE_MIX))
+    outage = Phase(start, end, inside, scale or {}, rate_factor)
+    n = round(900 * 20 * (2 + rate_factor))
+    payments = generate(OUTAGE_FLOWS, REALISTIC, n=n, rate=20.0, phase=outage)
+    return fit(profile_of(payments, Extra(bin_ms=10_000)))
+
+
+def test_an_outage_is_a_phase_with_its_edges_its_mix_and_its_delay_scale() -> None:
+    fitted = _outage(scale={"Validated": 5.0})
+    assert len(fitted.phases) == 1
+    phase = fitted.phases[0]
+    assert phase.at_s == pytest.approx(900, abs=60)
+    assert phase.at_s + phase.duration_s == pytest.approx(1800, abs=60)
+    assert phase.weights is not None
+    total = sum(phase.weights.values())
+    for (steps, _), weight in zip(OUTAGE_FLOWS, OUTAGE_MIX):
+        assert phase.weights[">".join(steps)] / total == pytest.approx(weight / 40, abs=0.1 * weight / 40 + 0.01)
+    assert phase.delay_scale is not None
+    assert set(phase.delay_scale) == {"Validated"}
+    assert phase.delay_scale["Validated"] == pytest.approx(5.0, rel=0.1)
+    assert phase.rate is None
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    assert settings.phases[0].delay_scale == {"Validated": phase.delay_scale["Validated"]}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="changepoints takes the segment with the most payments as the baseline: a surge that holds "
+    "more payments than the quiet stretches is the baseline, and they the incidents",
+)
+def test_a_surge_is_a_phase_with_its_rate_and_the_rate_outside_stays_the_baseline() -> None:
+    fitted = _outage(rate_factor=3.0)
+    phase = fitted.phases[0]
+    assert phase.rate == pytest.approx(60.0, rel=0.05)
+    assert fitted.arrivals.rate == pytest.approx(20.0, rel=0.05)
+
+
+def test_delays_of_an_incident_are_left_out_of_the_status_fit() -> None:
+    fitted = _outage(scale={"Validated": 5.0})
+    validated = _status(fitted, "Validated")
+    assert validated.params[0] == pytest.approx(400, rel=0.05)
+
+
+def _banks(kind: str) -> Callable[[random.Random], tuple[str, str]]:
+    names = [f"bank-{i}" for i in range(20)]
+    weights = [1 / (k + 1) ** 1.1 for k in range(20)] if kind == "zipf" else [1.0] * 20
+    return lambda rng: (rng.choices(names, weights)[0], rng.choices(names, weights)[0])
+
+
+@pytest.mark.parametrize("kind", ["uniform", "zipf"])
+def test_banks_are_counted_and_their_popularity_fitted(kind: str) -> None:
+    fitted = fit(profile_of(generate(ORIGINAL, REALISTIC, n=20_000, banks=_banks(kind))))
+    banks = fitted.banks
+    assert (banks.sources, banks.destinations) == (20, 20)
+    assert banks.popularity == kind
+    if kind == "zipf":
+        assert banks.zipf_s == pytest.approx(1.1, abs=0.1)
+    settings = fitted_toml.load(fitted_toml.render(fitted))
+    assert settings.entities.popularity == kind

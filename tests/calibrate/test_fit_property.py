@@ -86,7 +86,7 @@ def profiles(draw: st.DrawFn) -> Profile:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(profiles())
 def test_fit_never_writes_a_config_validate_refuses(profile: Profile) -> None:
-    fitted = fit(profile)  # with what the installed model can express
+    fitted = fit(profile)
     text = fitted_toml.render(fitted)
     settings = fitted_toml.load(text)  # ConfigError fails the test
     assert len(settings.workflows) == len(fitted.workflows)

@@ -115,7 +115,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["frobnicate"],
             "synthpay: error: argument command: invalid choice: 'frobnicate' (choose from 'run', "
-            "'validate', 'preview', 'verify', 'compare', 'scenarios', 'schema') (see synthpay --help)",
+            "'validate', 'preview', 'verify', 'fit', 'compare', 'scenarios', 'schema') (see synthpay --help)",
         ),
         (["run", "--bogus"], "synthpay: error: unrecognized arguments: --bogus (see synthpay --help)"),
         (
