@@ -107,7 +107,7 @@ def test_a_configuration_fitted_generates_traffic_compare_cannot_tell_apart(
 
 
 def _chosen(trip: RoundTrip) -> dict[str, str]:
-    return {s["name"]: s["delay"]["dist"] for s in trip.fit["statuses"] if s.get("delay")}
+    return {status["name"]: status["chosen"]["dist"] for status in trip.fit["statuses"]}
 
 
 def test_each_family_is_the_one_chosen(trips: Callable[[str], RoundTrip]) -> None:
@@ -132,8 +132,8 @@ def test_constant_arrivals_are_found(trips: Callable[[str], RoundTrip]) -> None:
 
 def test_zipf_popularity_and_its_exponent_are_found(trips: Callable[[str], RoundTrip]) -> None:
     banks = trips("zipf").fit["banks"]
-    assert banks["sources"]["kind"] == "zipf"
-    assert banks["sources"]["s"] == pytest.approx(1.2, rel=0.05)
+    assert banks["popularity"] == "zipf"
+    assert banks["zipf_s"] == pytest.approx(1.2, rel=0.05)
 
 
 @pytest.mark.parametrize(
@@ -152,6 +152,7 @@ def test_a_workflow_s_own_delay_is_found(trips: Callable[[str], RoundTrip]) -> N
 
 def test_the_amount_distribution_and_currency_mix_are_found(trips: Callable[[str], RoundTrip]) -> None:
     amounts = trips("amounts").fit["amounts"]
-    assert amounts["distribution"]["dist"] == "lognormal"
-    shares = amounts["currencies"]
+    assert amounts["chosen"]["dist"] == "lognormal"
+    counts = amounts["currencies"]
+    shares = {code: n / sum(counts.values()) for code, n in counts.items()}
     assert shares == pytest.approx({"EUR": 0.6, "USD": 0.3, "GBP": 0.1}, abs=0.01)

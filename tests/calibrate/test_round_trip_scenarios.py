@@ -44,13 +44,13 @@ def test_a_scenario_fitted_generates_traffic_compare_cannot_tell_apart(
 
 
 def test_the_acquirer_outage_is_found_where_it_was(trips: Callable[[str], RoundTrip]) -> None:
-    (outage,) = trips("acquirer-outage").fit["phases"]
+    (outage,) = trips("acquirer-outage").fit["incidents"]
     assert abs(outage["at_s"] - 900) <= 60
     assert abs(outage["at_s"] + outage["duration_s"] - 1800) <= 60
 
 
 def test_the_acquirer_outage_fails_as_many_payments_as_the_scenario(trips: Callable[[str], RoundTrip]) -> None:
-    (outage,) = trips("acquirer-outage").fit["phases"]
+    (outage,) = trips("acquirer-outage").fit["incidents"]
     weights = outage["weights"]
     failing = sum(w for name, w in weights.items() if not name.endswith("Completed"))
     # The scenario's outage weights: declined 8, validation failed 12, accounting failed 4, completed 16.
