@@ -129,7 +129,7 @@ class FittedArrivals:
     cv: float  # coefficient of variation of the gaps between starts
     gaps: int
     curve: tuple[float, ...]  # 24 hour-of-day multipliers, or () for a flat rate
-    span_s: float  # from the first start to the last event
+    span_s: float  # the span of the starts: the run's duration
     workers: int
     lifetime_s: float  # a long-tail payment lifetime the workers are sized on
 
@@ -226,7 +226,8 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     if profile.payments < 1:
         raise ValueError("no payment was seen to its end: nothing to fit")
     names = _status_names(profile.paths)
-    incidents = _incidents(profile, _curve(profile.arrivals.per_hour, profile.last_ms - profile.first_ms))
+    found = _incidents(profile, _curve(profile.arrivals.per_hour, profile.last_ms - profile.first_ms))
+    incidents = found[:MAX_PHASES]
     windows = tuple((i.start_ms, i.end_ms) for i in incidents)
     out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
     timing = _timing(profile.paths, out_of_order_rate)
@@ -260,8 +261,8 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
             + ", ".join(sorted(names.config[s] for s in names.first_elsewhere))
             + "): their delay also delays the payments they start"
         )
-    if len(incidents) > MAX_PHASES:
-        not_expressed.append(f"{len(incidents) - MAX_PHASES} incidents beyond the {MAX_PHASES} phases a run takes")
+    if len(found) > MAX_PHASES:
+        not_expressed.append(f"{len(found) - MAX_PHASES} incidents beyond the {MAX_PHASES} phases a run takes")
     amounts = _amounts(profile)
     if amounts is not None and not able.amounts:
         not_expressed.append("amounts and the currency mix (the model draws the original's uniform range)")
@@ -667,9 +668,10 @@ def _incidents(profile: Profile, curve: Sequence[float]) -> tuple[changepoints.I
     """The change points' incidents, in time order; a fitted arrival curve is the rate expected, not an incident."""
     if not profile.bins:
         return ()
-    weights = {i: curve[(i * profile.bin_ms // 3_600_000) % 24] for i in profile.bins} if curve else None
+    # An hour the curve gives (about) nothing may still hold a payment: no weight is 0.
+    weights = {i: max(curve[(i * profile.bin_ms // 3_600_000) % 24], 1e-4) for i in profile.bins} if curve else None
     found = changepoints.find_incidents(profile.bins, profile.bin_ms, _MIN_INCIDENT_MS, weights)
-    return tuple(sorted(found, key=lambda i: i.start_ms))[:MAX_PHASES]
+    return tuple(sorted(found, key=lambda i: i.start_ms))
 
 
 def _arrivals(
@@ -698,7 +700,10 @@ def _arrivals(
     cv = math.sqrt(arrivals.gap_variance_ms2) / arrivals.gap_mean_ms if arrivals.gap_mean_ms > 0 else 1.0
     curve = _curve(arrivals.per_hour, profile.last_ms - profile.first_ms)
     lifetime_s = _lifetime_s(statuses, workflows, timing)
-    span_s = min(_MAX_DURATION_S, max(1.0, math.ceil((profile.last_ms - profile.first_ms) / 1000)))
+    # Payments start over the span of the starts (one gap more: the last start's own); the
+    # last events come a lifetime later, as they did in the data.
+    starts_ms = start_span_ms + arrivals.gap_mean_ms if arrivals.gaps else profile.last_ms - profile.first_ms
+    span_s = min(_MAX_DURATION_S, max(1.0, math.ceil(starts_ms / 1000)))
     return FittedArrivals(
         rate=_clamp(_sig(rate), _RATE_MIN, _RATE_MAX),
         arrivals="constant" if cv < _CV_CONSTANT else "poisson",
@@ -797,7 +802,7 @@ def _phases(
                 name=f"incident {number}",
                 at_s=_sig((start - profile.first_ms) / 1000),
                 duration_s=max(0.001, _sig(duration_s)),
-                what=", ".join(sorted(f"delay of {by_config[w]}" if w in by_config else w for w in what)),
+                what=_departed(what, by_config),
                 weights=weights if "mix" in what else None,
                 mix_p=mix_p,
                 delay_scale={k: v for k, v in (scales or {}).items() if k in delayed} or None,
@@ -806,6 +811,12 @@ def _phases(
             )
         )
     return tuple(phases)
+
+
+def _departed(what: set[str], by_config: Mapping[str, str]) -> str:
+    """What departed, in words that name only configured statuses (nothing else of the data)."""
+    words = [w for w in ("mix", "rate") if w in what]
+    return ", ".join(words + sorted(f"delay of {by_config[w]}" for w in what if w in by_config))
 
 
 def _curve_mean(curve: Sequence[float], start_ms: int, end_ms: int) -> float:

@@ -125,7 +125,7 @@ def _run(fitted: Fitted) -> str:
         ("payments = 0", "no count: the span and the rate decide"),
         (
             f"duration_s = {number(a.span_s)}",
-            f'the data\'s span, {_hours(a.span_s)} (backfill = "{_duration(a.span_s)}")',
+            f'payments started over {_hours(a.span_s)} in the data (backfill = "{_duration(a.span_s)}")',
         ),
         (f"rate = {number(a.rate)}", f"payments/s outside incidents, from {a.gaps + 1:,} starts"),
         (
