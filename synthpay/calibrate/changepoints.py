@@ -45,6 +45,9 @@ class Incident:
     what: tuple[str, ...]
     statistic: float  # twice the log-likelihood ratio, this stretch against the baseline
     penalty: float  # what the statistic had to exceed: parameters x ln(payments)
+    #: The statistic per part ("mix", "delay:<status>", "rate"); a part is in ``what`` when its
+    #: share passes its own parameters x ln(payments).
+    parts: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,4 +302,4 @@ def _against(series: _Series, segment: tuple[int, int], baseline: _Totals, bin_m
     if not what:  # together, not one by one: name the strongest
         what = (max(ratios, key=lambda k: ratios[k] / series.part_parameters(k)),)
     start, end = (series.first + t for t in segment)
-    return Incident(start * bin_ms, end * bin_ms, what, statistic, series.penalty)
+    return Incident(start * bin_ms, end * bin_ms, what, statistic, series.penalty, tuple(ratios.items()))

@@ -95,6 +95,7 @@ def test_a_synthetic_outage_is_found_with_its_edges_and_what_changed() -> None:
     assert edges_within(incident, 900_000, 1_800_000, BIN_MS)
     assert set(incident.what) == {"mix", "delay:Validated"}
     assert incident.statistic > incident.penalty
+    assert sum(dict(incident.parts).values()) == pytest.approx(incident.statistic)
 
 
 def test_a_rate_surge_alone_is_a_rate_incident() -> None:
