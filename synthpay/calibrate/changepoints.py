@@ -16,9 +16,13 @@ log-likelihood by more than a BIC penalty ((parameters + 1) ln(payments): the pa
 change frees, plus its location); each change point is then re-fitted between its
 neighbours and dropped when it no longer pays its penalty. The baseline is the usual state:
 the segments alike (the same likelihood ratio, one against the other, within the
-parameters' penalty) to the segment most payments' segments are alike to, pooled. An
-incident is a stretch of segments that differ from the baseline for at least
-``min_duration_ms``; its edges are bin edges.
+parameters' penalty) to the segment the most time is alike to, pooled. Segments that
+differ from it are incidents, a short one (an edge bin holding both states, a ramp's
+step) joined to the touching one most alike to it; an incident lasts at least
+``min_duration_ms``, and its edges are bin edges.
+
+A stationary series stays far below the penalty: with 135,000 payments in 270 bins the
+best single split's statistic is 13 to 30 against a penalty of 106 (five seeds).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class Incident:
     what: tuple[str, ...]
     statistic: float  # twice the log-likelihood ratio, this stretch against the baseline
     penalty: float  # what the statistic had to exceed: parameters x ln(payments)
+    #: The statistic per part ("mix", "delay:<status>", "rate"); a part is in ``what`` when its
+    #: share passes its own parameters x ln(payments).
+    parts: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,18 +171,21 @@ def find_incidents(
     baseline = _baseline(series, segments)
     departing = [seg for seg in segments if _ratios(series, series.totals(*seg), baseline)[0] > series.penalty]
     found = (
-        _against(series, stretch, baseline, bin_ms) for stretch in _stretches(departing, min_duration_ms // bin_ms)
+        _against(series, stretch, baseline, bin_ms)
+        for stretch in _stretches(series, departing, min_duration_ms // bin_ms)
     )
     return tuple(incident for incident in found if incident is not None)
 
 
-def _stretches(departing: Sequence[tuple[int, int]], min_bins: int) -> list[tuple[int, int]]:
-    """Departing segments as incidents: slivers joined to their neighbours, the short left out.
+def _stretches(series: _Series, departing: Sequence[tuple[int, int]], min_bins: int) -> list[tuple[int, int]]:
+    """Departing segments as incidents: each short one joined to the touching one most alike to it.
 
     A bin across an incident's edge holds both states, so the segmentation may make it a
-    segment of its own: a departing segment shorter than ``min_bins`` (or of one bin) joins the long departing
-    segment it touches (the earlier one first), and a run of touching slivers with no long
-    segment stands together, if together it lasts long enough.
+    segment of its own; a gradual change (a ramp) is segmented as steps. A segment shorter
+    than ``min_bins`` (or of one bin: with bins as wide as the shortest incident, an edge bin
+    would otherwise stand alone) joins the touching departing segment whose likelihood ratio
+    against it is the smallest, shortest first. A run of touching short segments can so
+    become long enough; what is still too short is left out.
     """
     runs: list[list[tuple[int, int]]] = []
     for seg in departing:
@@ -183,34 +193,34 @@ def _stretches(departing: Sequence[tuple[int, int]], min_bins: int) -> list[tupl
             runs[-1].append(seg)
         else:
             runs.append([seg])
-    stretches = []
+    shortest = max(min_bins, 2)
+    stretches: list[tuple[int, int]] = []
     for run in runs:
-        # One bin is a sliver even when it lasts long enough: with bins as wide as the
-        # shortest incident, an edge bin would otherwise be an incident of its own.
-        long = [i for i, (a, b) in enumerate(run) if b - a >= max(min_bins, 2)]
-        if not long:
-            if run[-1][1] - run[0][0] >= min_bins:
-                stretches.append((run[0][0], run[-1][1]))
-            continue
-        # Each long segment takes the slivers after it up to the next long one; the first also those before it.
-        for k, i in enumerate(long):
-            first = 0 if k == 0 else i
-            last = long[k + 1] - 1 if k + 1 < len(long) else len(run) - 1
-            stretches.append((run[first][0], run[last][1]))
+        while len(run) > 1:
+            k = min(range(len(run)), key=lambda i: run[i][1] - run[i][0])
+            if run[k][1] - run[k][0] >= shortest:
+                break
+            own = series.totals(*run[k])
+            neighbours = [i for i in (k - 1, k + 1) if 0 <= i < len(run)]
+            other = min(neighbours, key=lambda i: _ratios(series, own, series.totals(*run[i]))[0])
+            low, high = min(k, other), max(k, other)
+            run[low : high + 1] = [(run[low][0], run[high][1])]
+        stretches.extend(seg for seg in run if seg[1] - seg[0] >= min_bins)
     return stretches
 
 
 def _baseline(series: _Series, segments: Sequence[tuple[int, int]]) -> _Totals:
-    """The usual state: the segments alike to the one most payments' segments are alike to, pooled.
+    """The usual state: the segments alike to the one the most time is alike to, pooled.
 
-    Not simply the segment with the most payments: an outage in the middle of a run is as
-    long as the stretches either side of it, which are two segments but one state.
+    Not simply the longest segment: an outage in the middle of a run is as long as the
+    stretches either side of it, which are two segments but one state. Time, not payments:
+    a surge holds many payments in little time, and is what is unusual.
     """
     totals = [series.totals(*seg) for seg in segments]
     alike = [
         [j for j, other in enumerate(totals) if _ratios(series, own, other)[0] <= series.penalty] for own in totals
     ]
-    support = [sum(sum(totals[j].paths) for j in group) for group in alike]
+    support = [sum(segments[j][1] - segments[j][0] for j in group) for group in alike]
     chosen = alike[max(range(len(segments)), key=support.__getitem__)]
     pooled = totals[chosen[0]]
     for j in chosen[1:]:
@@ -299,4 +309,4 @@ def _against(series: _Series, segment: tuple[int, int], baseline: _Totals, bin_m
     if not what:  # together, not one by one: name the strongest
         what = (max(ratios, key=lambda k: ratios[k] / series.part_parameters(k)),)
     start, end = (series.first + t for t in segment)
-    return Incident(start * bin_ms, end * bin_ms, what, statistic, series.penalty)
+    return Incident(start * bin_ms, end * bin_ms, what, statistic, series.penalty, tuple(ratios.items()))

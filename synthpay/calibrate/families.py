@@ -63,6 +63,9 @@ class _Grid:
     edges: tuple[float, ...]
     lower: tuple[int, ...]
     upper: tuple[int, ...]
+    #: The sample's CDF at each point and just below it.
+    at: tuple[float, ...]
+    below: tuple[float, ...]
     mean: float
     variance: float
     square: float
@@ -127,8 +130,20 @@ def _grid(values: Sequence[float], resolution: float) -> _Grid:
         edges.append(k * resolution + half)
         upper.append(len(edges) - 1)
         previous = k
+    at = tuple(c / n for c in cumulative)
     return _Grid(
-        points, cumulative, counts, resolution, tuple(edges), tuple(lower), tuple(upper), mean, variance, square
+        points,
+        cumulative,
+        counts,
+        resolution,
+        tuple(edges),
+        tuple(lower),
+        tuple(upper),
+        at,
+        (0.0, *at[:-1]),
+        mean,
+        variance,
+        square,
     )
 
 
@@ -147,11 +162,9 @@ def _ks(grid: _Grid, delay: Delay) -> float:
     just below it: P(obs <= k) = cdf(k + 1/2), P(obs < k) = cdf(k - 1/2). Mapped C calls
     over whole lists: 10^5 points take milliseconds.
     """
-    cdf, n = delay.cdfs(grid.edges), grid.n
-    at = [c / n for c in grid.cumulative]
-    below = [0.0, *at[:-1]]
-    gaps_at: Iterator[float] = map(abs, map(operator.sub, at, map(cdf.__getitem__, grid.upper)))
-    gaps_below: Iterator[float] = map(abs, map(operator.sub, below, map(cdf.__getitem__, grid.lower)))
+    cdf = delay.cdfs(grid.edges)
+    gaps_at: Iterator[float] = map(abs, map(operator.sub, grid.at, map(cdf.__getitem__, grid.upper)))
+    gaps_below: Iterator[float] = map(abs, map(operator.sub, grid.below, map(cdf.__getitem__, grid.lower)))
     return max(itertools.chain(gaps_at, gaps_below))
 
 

@@ -79,6 +79,23 @@ def synthetic(
     return binner.bins()
 
 
+def surge(seed: int) -> dict[int, Bin]:
+    """20 payments/s, ramping up to 60/s from 600 s to 900 s, 60/s to 1500 s, then 20/s to 2400 s."""
+
+    def rate(t: float) -> float:
+        return 20.0 + 40.0 * min(max((t - 600) / 300, 0.0), 1.0) if t < 1500 else 20.0
+
+    rng, binner = random.Random(seed), Binner(BIN_MS)
+    tables = {s: d.table() for s, d in DELAYS.items()}
+    t = rng.expovariate(60.0)
+    while t < 2400:
+        if rng.random() * 60.0 < rate(t):  # thinning: a Poisson process of rate(t)
+            path = rng.choices(list(PATHS), list(PATHS.values()))[0]
+            binner.add(int(t * 1000), path, [tables[s].draw(rng) for s in path[1:]])
+        t += rng.expovariate(60.0)
+    return binner.bins()
+
+
 def edges_within(incident: Incident, start_ms: int, end_ms: int, tolerance_ms: int) -> bool:
     return abs(incident.start_ms - start_ms) <= tolerance_ms and abs(incident.end_ms - end_ms) <= tolerance_ms
 
@@ -95,6 +112,7 @@ def test_a_synthetic_outage_is_found_with_its_edges_and_what_changed() -> None:
     assert edges_within(incident, 900_000, 1_800_000, BIN_MS)
     assert set(incident.what) == {"mix", "delay:Validated"}
     assert incident.statistic > incident.penalty
+    assert sum(dict(incident.parts).values()) == pytest.approx(incident.statistic)
 
 
 def test_a_rate_surge_alone_is_a_rate_incident() -> None:
@@ -103,6 +121,15 @@ def test_a_rate_surge_alone_is_a_rate_incident() -> None:
     # The synthetic outage also changes the mix and Validated: the rate is among what is named.
     assert "rate" in incidents[0].what
     assert edges_within(incidents[0], 600_000, 900_000, BIN_MS)
+
+
+def test_a_ramp_is_covered_by_touching_incidents() -> None:
+    incidents = find_incidents(surge(6), BIN_MS)
+    assert len(incidents) >= 2  # the ramp in steps, then the plateau
+    # Nothing left out between them: each starts where the one before ends.
+    assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(incidents))
+    assert abs(incidents[0].start_ms - 600_000) <= 60_000 and abs(incidents[-1].end_ms - 1_500_000) <= BIN_MS
+    assert {"rate"} == {w for incident in incidents for w in incident.what}
 
 
 def test_a_short_departure_is_not_an_incident() -> None:
