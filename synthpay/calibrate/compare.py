@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from synthpay.calibrate.paths import missing_variants
+from synthpay.calibrate.paths import missing_payments
 from synthpay.calibrate.profile import Path, Profile, Sample
 from synthpay.calibrate.zipf import fit_popularity
 from synthpay.model.goodness import chi_squared_homogeneity, ks_p_value
@@ -491,8 +491,8 @@ def anomaly_rows(a: Profile, b: Profile, t: Thresholds) -> list[Row]:
 
 
 def _missing(profile: Profile) -> tuple[int, int]:
-    """Payments on a path that is a more frequent one with a step missing, of all payments."""
-    return sum(profile.paths[path] for path in missing_variants(profile.paths)), profile.payments
+    """Payments on a path that is a workflow with events missing (the fit's classifier), of all payments."""
+    return missing_payments(profile.paths), profile.payments
 
 
 def _counted(

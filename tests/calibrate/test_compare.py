@@ -77,9 +77,10 @@ def test_duplicates_in_one_source_only_fail_their_rate() -> None:
     assert _failed(made(seed=1), made(seed=2, duplicates=300)) == ["anomalies duplicates / events"]
 
 
-def test_missing_events_are_counted_from_rare_one_step_shorter_paths() -> None:
-    dropped = ("Initiated", "Validated", "Completed")
-    b = made({COMPLETED: 7_800, FAILED: 2_000, dropped: 200}, seed=2)
+def test_missing_events_are_counted_from_rare_paths_with_a_step_of_a_workflow_missing() -> None:
+    # Each step after the first missing at one rate: 60 of each of COMPLETED's, 20 of FAILED's.
+    dropped = {COMPLETED[:i] + COMPLETED[i + 1 :]: 60 for i in range(1, 4)}
+    b = made({COMPLETED: 7_800, FAILED: 2_000, **dropped, FAILED[:1]: 20}, seed=2)
     (missing,) = [row for row in compare(made(seed=1), b).rows if row.name == "missing / payments"]
     assert (missing.a, missing.b, missing.passed) == (0.0, 0.02, False)
 
