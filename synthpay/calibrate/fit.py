@@ -15,13 +15,16 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import sub
 from typing import Final, Literal
 
 from synthpay.calibrate import changepoints, families, zipf
+from synthpay.calibrate.paths import SIGMAS, Group, classify, grouped
 from synthpay.calibrate.profile import Bin, Path, Profile, Sample
 from synthpay.config.settings import DEFAULT_STATUSES, MAX_PHASES
 from synthpay.model import goodness
 from synthpay.model.delays import Delay
+from synthpay.model.entities import CURRENCIES, UNIFORM_AMOUNTS
 from synthpay.model.workflow import Timing
 
 Arrivals = Literal["poisson", "constant"]
@@ -29,11 +32,6 @@ Popularity = Literal["uniform", "zipf"]
 
 #: The delay families, in the order the configuration lists them.
 FAMILIES: Final = ("fixed", "uniform", "exponential", "lognormal", "normal")
-#: A one-missing-step variant is at most this frequent, relative to the path it comes from,
-#: before the missing rate is known (a missing rate of 1 in 11).
-_VARIANT_RATIO: Final = 0.1
-#: Standard deviations beyond the expected count before a variant's count is its own workflow.
-_Z: Final = 4.0
 #: Significance for the two-sample and homogeneity tests that split a fit (per-workflow delays, a phase's mix).
 _ALPHA: Final = 0.001
 #: A per-workflow delay needs this two-sample KS statistic too: a large difference, not only a significant one.
@@ -66,7 +64,19 @@ _CURRENCY: Final = re.compile(r"[A-Z]{3}")
 _CENT: Final = 0.01
 _AMOUNT_MAX: Final = 100_000_000.0
 _FIRST_NOTE: Final = "the first step: no event marks a payment's start, so its own delay is unobservable; fixed 0"
+_FIRST_NOTE_PARALLEL: Final = (
+    "the first step: no event marks a payment's start, so its own delay is unobservable; fixed {lead:g} ms, "
+    "the time the earliest status can come before it (its 0.1% and 0.2% quantiles extrapolated), "
+    "which every other delay adds to its time since it"
+)
+#: The low quantile of the times since the first step the least of them is estimated from (parallel timing).
+_LEAD_QUANTILE: Final = 0.001
 _DEFAULT_STATUS_NAMES: Final = frozenset(name for name, _, _ in DEFAULT_STATUSES)
+_ORIGINAL_CODES: Final = frozenset(CURRENCIES)
+#: A currency under this share of payments is left out of the mix ...
+RARE_CURRENCY: Final = 0.001
+#: ... unless the rare ones together hold more than this share (a long tail the mix must carry).
+RARE_TOTAL: Final = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +193,27 @@ class FittedPhase:
 class FittedAmounts:
     """Amounts as a distribution, and the currency mix; ``expressed`` when the model can say them."""
 
-    distribution: FittedDelay
+    distribution: FittedDelay  # the best family (written unless ``original_amounts``)
+    #: The mix written, payments per code; empty: the original's (uniform over every code), or no currencies seen.
     currencies: Mapping[str, int]
     other_currencies: int  # payments whose currency is no three-letter code (left out of the mix)
+    #: KS statistic and p-value of the amounts against the original's uniform range.
+    uniform_ks: float
+    uniform_p: float
+    #: Consistent with the original's uniform amounts: no distribution is written (the original's).
+    original_amounts: bool
+    #: Chi-squared p of equal shares over every code the original draws (None: a code it never draws was seen).
+    equal_shares_p: float | None
+    #: Consistent with the original's currencies: ``currencies`` is empty (uniform over every code).
+    original_currencies: bool
+    #: Codes left out of the mix as rare (each under ``RARE_CURRENCY`` of payments), and their payments.
+    rare_codes: int = 0
+    rare_payments: int = 0
+
+    @property
+    def original(self) -> bool:
+        """Whether the original's amounts and currencies say it all (nothing to write)."""
+        return self.original_amounts and self.original_currencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,16 +259,17 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     windows = tuple((i.start_ms, i.end_ms) for i in incidents)
     out_of_order_rate = profile.anomalies.out_of_order / max(1, _multi_step(profile.paths))
     timing = _timing(profile.paths, out_of_order_rate)
-    paths = _grouped(profile.paths)
+    paths = grouped(profile.paths)
     names = _with_firsts(names, paths)
-    kept, variants, missing, missing_events = _workflows(paths)
+    classified = classify(paths)
+    missing = classified.missing
     outside = _outside_counts(profile, paths, windows)
-    workflows = _weighted(kept, outside, missing, names)
+    workflows = _weighted(classified.kept, outside, missing, names)
     statuses, splits = _delays(profile, paths, workflows, timing.timing, windows, names)
     workflows = tuple(
         replace(
             wf,
-            delays={**_first_step(wf, names), **splits.delays.get(wf.name, {})},
+            delays={**_first_step(wf, names, splits.first), **splits.delays.get(wf.name, {})},
             split_evidence=splits.evidence.get(wf.name, {}),
         )
         for wf in workflows
@@ -264,9 +293,9 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
     if len(found) > MAX_PHASES:
         not_expressed.append(f"{len(found) - MAX_PHASES} incidents beyond the {MAX_PHASES} phases a run takes")
     amounts = _amounts(profile)
-    if amounts is not None and not able.amounts:
+    if amounts is not None and not amounts.original and not able.amounts:
         not_expressed.append("amounts and the currency mix (the model draws the original's uniform range)")
-    anomalies = _anomalies(profile, missing, missing_events)
+    anomalies = _anomalies(profile, missing, classified.missing_events)
     if not profile.record_timestamps and anomalies.late_seen:
         not_expressed.append(
             "late events measured against the input's order, not record timestamps: the late rate is an estimate"
@@ -280,7 +309,7 @@ def fit(profile: Profile, able: Capabilities | None = None) -> Fitted:
         timing=timing,
         statuses=statuses,
         workflows=workflows,
-        variants=variants,
+        variants=classified.variants,
         arrivals=arrivals,
         banks=_banks(profile),
         anomalies=anomalies,
@@ -325,15 +354,15 @@ def _status_names(paths: Mapping[Path, int]) -> _Names:
     return _Names(config, frozenset(), frozenset())
 
 
-def _first_step(workflow: FittedWorkflow, names: _Names) -> dict[str, FittedDelay]:
-    """A status that is first here and later elsewhere: 0 here (its own delay in this workflow)."""
+def _first_step(workflow: FittedWorkflow, names: _Names, first_delay: FittedDelay) -> dict[str, FittedDelay]:
+    """A status that is first here and later elsewhere: the first step's delay here (its own in this workflow)."""
     first = workflow.steps[0]
     if first not in {names.config[s] for s in names.first_elsewhere}:
         return {}
-    return {first: FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE)}
+    return {first: first_delay}
 
 
-def _with_firsts(names: _Names, groups: Sequence[_Group]) -> _Names:
+def _with_firsts(names: _Names, groups: Sequence[Group]) -> _Names:
     """``names`` with the statuses only ever first, and those first somewhere and later elsewhere,
     in the workflows' own orders."""
     first = {g.steps[0] for g in groups}
@@ -367,125 +396,11 @@ def _timing(paths: Mapping[Path, int], out_of_order_rate: float) -> FittedTiming
     minority = sum(sum(g.values()) - max(g.values()) for g in groups.values())
     reordered = minority / total if total else 0.0
     threshold = max(_REORDERED, 3 * out_of_order_rate)
-    significant = minority > _Z * math.sqrt(max(1.0, threshold * total)) + threshold * total
+    significant = minority > SIGMAS * math.sqrt(max(1.0, threshold * total)) + threshold * total
     return FittedTiming("parallel" if reordered > threshold and significant else "sequential", reordered, threshold)
 
 
-@dataclass(frozen=True, slots=True)
-class _Group:
-    """The paths one workflow was seen as: the same statuses in varying orders.
-
-    In parallel timing the orders are the workflow's; in sequential timing the others than
-    the most frequent are the few an anomaly reordered, counted with it but not measured.
-    """
-
-    steps: Path  # the most frequent order
-    orders: Mapping[Path, int]
-
-    @property
-    def payments(self) -> int:
-        return sum(self.orders.values())
-
-
-def _grouped(paths: Mapping[Path, int]) -> tuple[_Group, ...]:
-    """The observed paths as workflows' groups, most payments first (ties by path, for determinism)."""
-    keyed: dict[frozenset[str], dict[Path, int]] = {}
-    for path, n in paths.items():
-        if path:
-            keyed.setdefault(frozenset(path), {})[path] = n
-    groups = [_Group(min(orders, key=lambda p: (-orders[p], p)), orders) for orders in keyed.values()]
-    return tuple(sorted(groups, key=lambda g: (-g.payments, g.steps)))
-
-
-def _removed(longer: Path, shorter: Path) -> int:
-    """How many steps after the first ``longer`` must lose to become ``shorter`` (-1: it cannot)."""
-    if not shorter or longer[0] != shorter[0] or len(shorter) >= len(longer):
-        return -1
-    it = iter(longer[1:])
-    if all(step in it for step in shorter[1:]):  # a subsequence, in order
-        return len(longer) - len(shorter)
-    return -1
-
-
-def _as_set(group: _Group) -> Path:
-    """In parallel timing a variant drops a status whatever the order: compare sorted steps."""
-    return (group.steps[0], *sorted(group.steps[1:]))
-
-
-def _workflows(groups: Sequence[_Group]) -> tuple[list[tuple[_Group, float]], dict[Path, int], float, float]:
-    """The groups kept as workflows (with the payments their counts hold of variants of others),
-    the paths explained as missing-step variants, the missing rate per event after the first,
-    and the events estimated missing.
-
-    A missing event turns a payment of workflow Q into a path with a step of Q gone; at rate
-    m, each one-step variant of Q is seen about ``r = m / (1 - m)`` times as often as Q
-    itself (two steps gone: ``r`` squared). ``r`` is measured on the one-step variants that
-    are no workflow of their own (one that is, Initiated>Failed as Initiated>Validated>Failed
-    without Validated, cannot tell its payments apart): their payments over their sources'.
-    A path no more frequent than its expected variants (plus ``_Z`` standard deviations) is
-    a variant; a more frequent one is a workflow whose count holds the variants' share too.
-    Kept workflows and ``r`` are found together, starting from ``_VARIANT_RATIO``.
-    """
-    ratio = _VARIANT_RATIO
-    for _ in range(30):
-        kept, variants, expected_in_kept = _classify(groups, ratio)
-        measured = _variant_ratio(groups, kept)
-        settled = abs(measured - ratio) < 1e-9
-        ratio = measured
-        if settled:
-            break
-    kept, variants, expected_in_kept = _classify(groups, ratio)
-    if not variants:  # no path is explained by a missing event: none is missing
-        kept, expected_in_kept, ratio = list(groups), {}, 0.0
-    present = sum(g.payments * (len(g.steps) - 1) for g in groups)
-    return (
-        [(g, expected_in_kept.get(g.steps, 0.0)) for g in kept],
-        {g.steps: g.payments for g in variants},
-        ratio / (1 + ratio),
-        present * ratio,
-    )
-
-
-def _one_step_variants(group: _Group) -> list[Path]:
-    shape = _as_set(group)
-    return [shape[:i] + shape[i + 1 :] for i in range(1, len(shape))]
-
-
-def _variant_ratio(groups: Sequence[_Group], kept: Sequence[_Group]) -> float:
-    """Payments of one-step variants of ``kept`` that are no workflow, over those of the workflows they come from."""
-    seen = {_as_set(g): g.payments for g in groups}
-    workflows = {_as_set(g) for g in kept}
-    sources: Counter[Path] = Counter()
-    for parent in kept:
-        for shape in _one_step_variants(parent):
-            sources[shape] += parent.payments
-    variants = sum(seen.get(shape, 0) for shape in sources if shape not in workflows)
-    parents = sum(n for shape, n in sources.items() if shape not in workflows)
-    return variants / parents if parents else 0.0
-
-
-def _classify(groups: Sequence[_Group], ratio: float) -> tuple[list[_Group], list[_Group], dict[Path, float]]:
-    """Most frequent first: each group a variant of the workflows kept before it, or a workflow."""
-    kept: list[_Group] = []
-    variants: list[_Group] = []
-    expected_in_kept: dict[Path, float] = {}
-    for group in groups:
-        shape = _as_set(group)
-        expected = 0.0
-        for parent in kept:
-            removed = _removed(_as_set(parent), shape)
-            if removed > 0:
-                expected += parent.payments * ratio**removed
-        if kept and expected > 0 and group.payments <= expected + _Z * math.sqrt(expected) + 1:
-            variants.append(group)
-            continue
-        kept.append(group)
-        if expected > 0:
-            expected_in_kept[group.steps] = min(expected, float(group.payments))
-    return kept, variants, expected_in_kept
-
-
-def _outside_counts(profile: Profile, groups: Sequence[_Group], windows: Sequence[tuple[int, int]]) -> dict[Path, int]:
+def _outside_counts(profile: Profile, groups: Sequence[Group], windows: Sequence[tuple[int, int]]) -> dict[Path, int]:
     """Payments per group's steps that started outside every incident."""
     inside: Counter[Path] = Counter()
     for index, bin_ in profile.bins.items():
@@ -505,7 +420,7 @@ def _in_windows(start_ms: int, width_ms: int, windows: Sequence[tuple[int, int]]
 
 
 def _weighted(
-    kept: Sequence[tuple[_Group, float]], outside: Mapping[Path, int], missing: float, names: _Names
+    kept: Sequence[tuple[Group, float]], outside: Mapping[Path, int], missing: float, names: _Names
 ) -> tuple[FittedWorkflow, ...]:
     """Each workflow's weight: its payments outside incidents, less the variants of other
     workflows its path holds, divided by the share of its payments that lost no event."""
@@ -589,14 +504,14 @@ def _sig(x: float, digits: int = 6) -> float:
 
 def _delays(
     profile: Profile,
-    groups: Sequence[_Group],
+    groups: Sequence[Group],
     workflows: Sequence[FittedWorkflow],
     timing: Timing,
     windows: Sequence[tuple[int, int]],
     names: _Names,
 ) -> tuple[tuple[FittedStatus, ...], _Splits]:
-    """Per status, its delay fitted over every workflow; per workflow, the delays that differ."""
-    measured = profile.gaps if timing == "sequential" else profile.offsets
+    """Per status, its delay fitted over every workflow; per workflow, the delays that differ;
+    and the first step's delay."""
     by_steps = {tuple(names.config[s] for s in g.steps): g for g in groups}
     # Per status: per workflow name, the samples of that status's delays.
     samples: dict[str, dict[str, list[Sample]]] = {}
@@ -605,17 +520,29 @@ def _delays(
         group = by_steps[wf.steps]
         # Sequential: a gap is measured from the status before, in the workflow's own order only.
         for path in group.orders if timing == "parallel" else (group.steps,):
-            for k in range(1, len(path)):
+            measured = (
+                _since_first(profile.offsets, path, group.steps[0])
+                if timing == "parallel"
+                else {k: profile.gaps.get((path, k)) for k in range(1, len(path))}
+            )
+            for k, sample in measured.items():
                 status = names.config[path[k]]
-                sample = measured.get((path, k))
                 events[status] += group.orders[path]
                 if sample is not None:
                     samples.setdefault(status, {}).setdefault(wf.name, []).append(sample)
+    first = FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE)
+    if timing == "parallel":
+        lead = _lead(samples, windows)
+        samples = {
+            status: {wf: [_shifted(s, lead) for s in group] for wf, group in by_workflow.items()}
+            for status, by_workflow in samples.items()
+        }
+        first = FittedDelay(Delay("fixed", (lead,)), (), 0, _FIRST_NOTE_PARALLEL.format(lead=lead))
     statuses: list[FittedStatus] = []
-    splits = _Splits({}, {})
+    splits = _Splits({}, {}, first)
     for observed, name in names.config.items():
         if observed in names.first_only:
-            statuses.append(FittedStatus(name, observed, FittedDelay(Delay("fixed", (0.0,)), (), 0, _FIRST_NOTE), 0))
+            statuses.append(FittedStatus(name, observed, first, 0))
             continue
         by_workflow = samples.get(name, {})
         values, seen = _pooled([s for group in by_workflow.values() for s in group], windows)
@@ -628,12 +555,75 @@ def _delays(
     return tuple(statuses), splits
 
 
+def _since_first(offsets: Mapping[tuple[Path, int], Sample], path: Path, first: str) -> dict[int, Sample | None]:
+    """Per step of ``path`` but ``first``'s, its times since ``first``'s event, payment by payment.
+
+    The profiler's offsets count from a payment's first event *emitted*, which in parallel
+    timing is not always the workflow's first step (a quick Failed may come before a fixed
+    Initiated): measured from it, a delay would take another status's for its origin. The
+    profiler keeps whole payments per path (one reservoir of rows, ``Rows``), so for one path
+    ``offsets[(path, k)].values[i]`` of every ``k`` come from the same payment ``i``: their
+    difference is that payment's time between the two steps, negative when step ``k`` came
+    first. Samples that are not aligned (not the profiler's) are left out.
+    """
+    j = path.index(first)
+    base = offsets.get((path, j)) if j else None
+    since: dict[int, Sample | None] = {}
+    for k in range(len(path)):
+        if k == j:
+            continue
+        if j == 0:
+            since[k] = offsets.get((path, k))
+        elif base is None:
+            since[k] = None
+        elif k == 0:  # the first emitted: offset 0
+            since[k] = Sample(base.seen, tuple(-v for v in base.values), base.starts_ms)
+        else:
+            own = offsets.get((path, k))
+            aligned = own is not None and len(own.values) == len(base.values)
+            since[k] = (
+                Sample(own.seen, tuple(map(sub, own.values, base.values)), own.starts_ms)
+                if own is not None and aligned
+                else None
+            )
+    return since
+
+
+def _lead(samples: Mapping[str, Mapping[str, Sequence[Sample]]], windows: Sequence[tuple[int, int]]) -> float:
+    """The first step's delay in parallel timing: how long before it the earliest status can come (ms, >= 0).
+
+    Every delay counts from the payment's start, which no event marks; measured from the
+    workflow's first step, a status that can come before it has negative times. The first
+    step takes a fixed delay that lifts the lowest status's least time to 0, and every other
+    status's delay is its time since the first step plus that. The least time is estimated
+    from the low quantiles, not the minimum (one mistimed payment must not shift every
+    delay): the quantile function extrapolated from ``q`` and ``2q`` to 0, ``2 x(q) - x(2q)``,
+    which is the end of the support when the density is about flat there (a quick
+    exponential Failed before a fixed Initiated: the 0.1% quantile alone falls 3 ms short).
+    """
+    lows = [0.0]
+    for by_workflow in samples.values():
+        values, _ = _pooled([s for group in by_workflow.values() for s in group], windows)
+        if values:
+            values.sort()
+            last = len(values) - 1
+            low, twice = values[int(_LEAD_QUANTILE * last)], values[int(2 * _LEAD_QUANTILE * last)]
+            lows.append(2 * low - twice)
+    return min(_MAX_MS, float(math.ceil(max(0.0, -min(lows)))))
+
+
+def _shifted(sample: Sample, by: float) -> Sample:
+    """``sample`` moved by ``by`` ms; the few below the lead's quantile at 0 (a delay is never negative)."""
+    return Sample(sample.seen, tuple(max(0.0, v + by) for v in sample.values), sample.starts_ms) if by else sample
+
+
 @dataclass(frozen=True, slots=True)
 class _Splits:
     """Per workflow name, per status: its own delay where it differs, and the two-sample KS and p of each."""
 
     delays: dict[str, dict[str, FittedDelay]]
     evidence: dict[str, dict[str, tuple[float, float]]]
+    first: FittedDelay  # the first step's delay (fixed)
 
 
 def _splits(
@@ -682,23 +672,12 @@ def _arrivals(
     timing: Timing,
 ) -> FittedArrivals:
     arrivals = profile.arrivals
-    start_span_ms = arrivals.gaps * arrivals.gap_mean_ms
-    inside_ms = sum(max(0, min(b, profile.last_ms) - max(a, profile.first_ms)) for a, b in windows)
-    inside_payments = sum(
-        sum(bin_.paths.values())
-        for index, bin_ in profile.bins.items()
-        if _in_windows(index * profile.bin_ms, profile.bin_ms, windows)
-    )
-    outside_ms = start_span_ms - max(0, inside_ms)
-    started = arrivals.gaps + 1 - inside_payments
-    if windows and outside_ms > 0 and started > 0:
-        rate = started * 1000 / outside_ms
-    elif arrivals.gap_mean_ms > 0:
-        rate = 1000 / arrivals.gap_mean_ms
-    else:
-        rate = profile.payments * 1000 / max(1, profile.last_ms - profile.first_ms)
-    cv = math.sqrt(arrivals.gap_variance_ms2) / arrivals.gap_mean_ms if arrivals.gap_mean_ms > 0 else 1.0
     curve = _curve(arrivals.per_hour, profile.last_ms - profile.first_ms)
+    # The gaps between consecutive starts add up to the span of the starts (their mean is
+    # only the poisson/constant decision's: the count over the span is the rate).
+    start_span_ms = arrivals.gaps * arrivals.gap_mean_ms
+    rate = _rate(profile, windows, curve, start_span_ms)
+    cv = math.sqrt(arrivals.gap_variance_ms2) / arrivals.gap_mean_ms if arrivals.gap_mean_ms > 0 else 1.0
     lifetime_s = _lifetime_s(statuses, workflows, timing)
     # Payments start over the span of the starts (one gap more: the last start's own); the
     # last events come a lifetime later, as they did in the data.
@@ -714,6 +693,44 @@ def _arrivals(
         workers=_WORKERS_MIN,
         lifetime_s=lifetime_s,
     )
+
+
+def _rate(profile: Profile, windows: Sequence[tuple[int, int]], curve: Sequence[float], span_ms: float) -> float:
+    """Payments/s outside incidents, as the run's ``rate``: the one the arrival curve multiplies.
+
+    The payments started outside every incident's window, over the time outside them
+    weighted by the curve (hours the curve makes busy count for more): rate x curve then
+    starts as many payments in every hour as the data did. Left out of plain time, windows
+    over quiet hours would leave busy hours' counts over less than their share of the curve.
+    """
+    start = profile.first_ms
+    end = start + span_ms if span_ms > 0 else float(profile.last_ms)
+    # Payments still open at the end (cut by it) started too, in its last moments.
+    started = profile.open_at_end + sum(
+        sum(bin_.paths.values())
+        for index, bin_ in profile.bins.items()
+        if not _in_windows(index * profile.bin_ms, profile.bin_ms, windows)
+    )
+    weighted_ms = sum((b - a) * _curve_mean(curve, round(a), round(b)) for a, b in _outside(start, end, windows))
+    if weighted_ms <= 0 or started <= 0:
+        return profile.payments * 1000 / max(1, profile.last_ms - profile.first_ms)
+    # The starts' span ends at the last start: one mean gap more is the last start's own.
+    return started * 1000 / (weighted_ms * (1 + 1 / started))
+
+
+def _outside(start: float, end: float, windows: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
+    """[start, end) less ``windows``, as the stretches left."""
+    stretches: list[tuple[float, float]] = []
+    at = start
+    for a, b in sorted(windows):
+        if a > at:
+            stretches.append((at, min(a, end)))
+        at = max(at, b)
+        if at >= end:
+            break
+    if at < end:
+        stretches.append((at, end))
+    return [(a, b) for a, b in stretches if b > a]
 
 
 def _clamp(x: float, low: float, high: float) -> float:
@@ -771,7 +788,7 @@ def _with_workers(arrivals: FittedArrivals, phases: Sequence[FittedPhase]) -> Fi
 def _phases(
     profile: Profile,
     incidents: Sequence[changepoints.Incident],
-    groups: Sequence[_Group],
+    groups: Sequence[Group],
     workflows: Sequence[FittedWorkflow],
     names: _Names,
     arrivals: FittedArrivals,
@@ -832,7 +849,7 @@ def _curve_mean(curve: Sequence[float], start_ms: int, end_ms: int) -> float:
 def _phase_weights(
     inside: Sequence[Bin],
     outside: Sequence[Bin],
-    groups: Sequence[_Group],
+    groups: Sequence[Group],
     workflows: Sequence[FittedWorkflow],
     names: _Names,
     missing: float,
@@ -938,10 +955,64 @@ def _prob(x: float) -> float:
 def _amounts(profile: Profile) -> FittedAmounts | None:
     if profile.amounts is None or not profile.amounts.values:
         return None
+    values = profile.amounts.values
     # To 3 significant digits: a parameter (a uniform's ends) must not be one payment's amount.
-    fits = families.fit_families(profile.amounts.values, resolution=_CENT)
+    fits = families.fit_families(values, resolution=_CENT)
     scores = tuple(Score(valid_delay(f.delay, _AMOUNT_MAX, 3), f.ks) for f in fits)
     distribution = FittedDelay(scores[0].delay, scores, profile.amounts.seen)
+    low, high = UNIFORM_AMOUNTS
+    d = _ks_uniform(values, low, high)
+    p = goodness.ks_p_value(d, len(values))
     codes = {code: n for code, n in profile.currencies.items() if _CURRENCY.fullmatch(code)}
     other = sum(n for code, n in profile.currencies.items() if not _CURRENCY.fullmatch(code))
-    return FittedAmounts(distribution, dict(sorted(codes.items())), other)
+    equal_p = _equal_shares_p(codes)
+    original_currencies = equal_p is not None and equal_p >= _ALPHA
+    mix, rare_codes, rare_payments = ({}, 0, 0) if original_currencies else _mix(codes)
+    return FittedAmounts(
+        distribution,
+        mix,
+        other,
+        uniform_ks=d,
+        uniform_p=p,
+        original_amounts=p >= _ALPHA,
+        equal_shares_p=equal_p,
+        original_currencies=original_currencies,
+        rare_codes=rare_codes,
+        rare_payments=rare_payments,
+    )
+
+
+def _ks_uniform(values: Sequence[float], low: float, high: float) -> float:
+    """The one-sample KS statistic of ``values`` against uniform on [low, high]."""
+    ordered = sorted(values)
+    n = len(ordered)
+    worst = 0.0
+    for i, x in enumerate(ordered):
+        cdf = _clamp((x - low) / (high - low), 0.0, 1.0)
+        worst = max(worst, (i + 1) / n - cdf, cdf - i / n)
+    return worst
+
+
+def _equal_shares_p(codes: Mapping[str, int]) -> float | None:
+    """Chi-squared p of ``codes``' payments drawn equally over every code the original draws
+    (those not seen count 0: "equal shares" and "nearly every code seen" in one test); None
+    when a code the original never draws was seen, or none was."""
+    if not codes or not set(codes) <= _ORIGINAL_CODES:
+        return None
+    _, p = goodness.chi_squared_p([codes.get(code, 0) for code in CURRENCIES], [1] * len(CURRENCIES))
+    return p
+
+
+def _mix(codes: Mapping[str, int]) -> tuple[dict[str, int], int, int]:
+    """The mix written (by code), and the codes and payments left out as rare.
+
+    A code under ``RARE_CURRENCY`` of the payments is left out (the mix is of the rest), so
+    a long tail of one-off codes does not make a table of hundreds; unless the rare codes
+    together hold more than ``RARE_TOTAL``: then the tail is part of the mix, and every code
+    stays. Codes and counts are no one's data; leaving them out is for the reader.
+    """
+    total = sum(codes.values())
+    rare = {code: n for code, n in codes.items() if n < RARE_CURRENCY * total}
+    if not rare or sum(rare.values()) > RARE_TOTAL * total:
+        return dict(sorted(codes.items())), 0, 0
+    return {code: n for code, n in sorted(codes.items()) if code not in rare}, len(rare), sum(rare.values())

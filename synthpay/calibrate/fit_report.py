@@ -55,6 +55,12 @@ def table(fitted: Fitted) -> str:
         lines.append(_phase_row(phase))
     if fitted.amounts is not None:
         lines.append(_delay_row("amounts", fitted.amounts.distribution, PLAIN_PARAMETERS))
+        if fitted.amounts.original_amounts:
+            lines.append(
+                f"amounts: the original's uniform 0.10 to 99998.99 (KS {fitted.amounts.uniform_ks:.3g}): not written"
+            )
+        if fitted.amounts.original_currencies:
+            lines.append("currencies: uniform over every ISO code, as the original: currencies = {}")
     for item in fitted.not_expressed:
         lines.append(f"not expressed: {item}")
     return "\n".join(lines) + "\n"
@@ -151,6 +157,13 @@ def document(fitted: Fitted) -> dict[str, Plain]:
             **_delay(fitted.amounts.distribution, PLAIN_PARAMETERS),
             "currencies": dict(fitted.amounts.currencies),
             "other_currencies": fitted.amounts.other_currencies,
+            "uniform_ks": fitted.amounts.uniform_ks,
+            "uniform_p": fitted.amounts.uniform_p,
+            "original_amounts": fitted.amounts.original_amounts,
+            "equal_shares_p": fitted.amounts.equal_shares_p,
+            "original_currencies": fitted.amounts.original_currencies,
+            "rare_codes": fitted.amounts.rare_codes,
+            "rare_payments": fitted.amounts.rare_payments,
             "expressed": fitted.amounts_expressed,
         },
         "not_expressed": list(fitted.not_expressed),

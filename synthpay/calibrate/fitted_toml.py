@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from synthpay import config
-from synthpay.calibrate.fit import Fitted, FittedDelay, FittedPhase, FittedWorkflow
+from synthpay.calibrate.fit import RARE_CURRENCY, Fitted, FittedDelay, FittedPhase, FittedWorkflow
 from synthpay.config.settings import Settings
 from synthpay.model import serde
 from synthpay.model.delays import PARAMETERS, PLAIN_PARAMETERS, Delay
@@ -214,17 +214,37 @@ def _amounts(fitted: Fitted) -> str:
     amounts = fitted.amounts
     if amounts is None or not fitted.amounts_expressed:
         return ""
-    d = amounts.distribution.delay
-    pairs = [f"dist = {string(d.dist)}"]
-    pairs += [f"{name} = {number(value)}" for name, value in zip(PLAIN_PARAMETERS[d.dist], d.params)]
-    text = "[amounts]\n" + _comment(
-        [*_delay_comment(amounts.distribution, "amounts"), "(parameters to 3 significant digits)"]
-    )
-    text += f"{AMOUNT_KEY} = {{ {', '.join(pairs)} }}\n"
-    if amounts.currencies:
-        left_out = f"; {amounts.other_currencies:,} with no ISO code left out" if amounts.other_currencies else ""
+    text = "[amounts]\n"
+    if amounts.original_amounts:
+        text += _comment(
+            [
+                f"No distribution: the original's uniform amounts (KS {amounts.uniform_ks:.3g} against "
+                f"uniform 0.10 to 99998.99, p {amounts.uniform_p:.2g}; {amounts.distribution.values:,} amounts)."
+            ]
+        )
+    else:
+        d = amounts.distribution.delay
+        pairs = [f"dist = {string(d.dist)}"]
+        pairs += [f"{name} = {number(value)}" for name, value in zip(PLAIN_PARAMETERS[d.dist], d.params)]
+        text += _comment([*_delay_comment(amounts.distribution, "amounts"), "(parameters to 3 significant digits)"])
+        text += f"{AMOUNT_KEY} = {{ {', '.join(pairs)} }}\n"
+    if amounts.original_currencies:
+        text += _comment(
+            [
+                "Uniform over every ISO 4217 code, as the original: every code seen is one it draws, and "
+                f"equal shares over them all are not rejected (chi-squared p {amounts.equal_shares_p:.2g})."
+            ]
+        )
+        text += f"{CURRENCIES_KEY} = {{}}\n"
+    elif amounts.currencies:
+        left_out = [f"{amounts.other_currencies:,} with no ISO code"] if amounts.other_currencies else []
+        if amounts.rare_codes:
+            left_out.append(
+                f"{amounts.rare_payments:,} in {amounts.rare_codes} codes each under {RARE_CURRENCY:.1%} of payments"
+            )
+        note = f"; left out: {', '.join(left_out)}" if left_out else ""
         mix = ", ".join(f"{code} = {n}" for code, n in amounts.currencies.items())
-        text += f"{CURRENCIES_KEY} = {{ {mix} }}  # payments per currency{left_out}\n"
+        text += f"{CURRENCIES_KEY} = {{ {mix} }}  # payments per currency{note}\n"
     return text
 
 
@@ -245,7 +265,8 @@ def _statuses(fitted: Fitted) -> str:
             + (
                 "the gaps since the status before."
                 if fitted.timing.timing == "sequential"
-                else "the times since the payment's first event."
+                else "the times since the workflow's first step (payment by payment), plus the first step's own "
+                "fixed delay: a status that can come before the first step keeps a delay >= 0."
             ),
         ]
     )

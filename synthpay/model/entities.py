@@ -282,6 +282,8 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Amounts are whole cents in [0.10, 99998.99]: inside the original's [0.1, 99999).
 _MIN_CENTS, _CENT_SPAN = 10, 9_999_890
+#: The least and the greatest amount the original draws (uniform between them).
+UNIFORM_AMOUNTS: Final = (_MIN_CENTS / 100, (_MIN_CENTS + _CENT_SPAN - 1) / 100)
 
 
 # Clear the version nibble and variant bits, then set version 4 and the RFC 4122 variant.

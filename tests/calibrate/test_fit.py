@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 from calibrate.hand_profiles import (
@@ -27,6 +27,7 @@ from synthpay.calibrate import fitted_toml
 from synthpay.calibrate.fit import Capabilities, Fitted, fit
 from synthpay.calibrate.profile import Path
 from synthpay.model.delays import Delay
+from synthpay.model.entities import CURRENCIES, uniform_amount
 
 
 def _weights(fitted: Fitted) -> dict[tuple[str, ...], float]:
@@ -113,6 +114,32 @@ def test_statuses_whose_order_varies_are_parallel_and_fitted_on_the_offsets() ->
     assert accounted.params[0] == pytest.approx(1200, rel=0.03)
 
 
+def _before_the_first_step(n: int = 20_000) -> Fitted:
+    """Parallel: Initiated at a fixed 100 ms, Failed exponential (a few come before Initiated), Validated uniform."""
+    rng = random.Random(3)
+    payments = []
+    for i in range(n):
+        steps = ("Initiated", "Validated", "Failed")
+        delays = (100.0, rng.uniform(200, 1500), rng.expovariate(1 / 3000))
+        order = sorted(range(3), key=lambda k: delays[k])
+        start = START_MS + 100 * i  # the payment's start: no event marks it
+        times = tuple(start + round(delays[k]) for k in order)
+        payments.append(Paid(times[0], tuple(steps[k] for k in order), times))
+    return fit(profile_of(payments))
+
+
+def test_parallel_delays_count_from_the_workflow_s_first_step_not_the_first_event() -> None:
+    fitted = _before_the_first_step()
+    assert fitted.timing.timing == "parallel"
+    validated = _status(fitted, "Validated")
+    assert validated.dist == "uniform"
+    assert validated.params == pytest.approx((200, 1500), abs=10)
+
+
+def test_in_parallel_timing_the_first_step_waits_as_long_as_a_status_came_before_it() -> None:
+    assert _status(_before_the_first_step(), "Initiated").params[0] == pytest.approx(100, abs=5)
+
+
 def test_a_status_whose_delay_depends_on_the_workflow_gets_per_workflow_delays() -> None:
     flows = ((("Initiated", "Failed"), 1), (("Initiated", "Validated", "Failed"), 1))
     per_workflow: dict[tuple[Path, str], Draw] = {(("Initiated", "Failed"), "Failed"): exponential(100.0)}
@@ -179,6 +206,26 @@ def test_a_day_of_data_gets_an_hour_of_day_curve() -> None:
     assert len(curve) == 24
     assert curve[12] / curve[3] == pytest.approx(4.0, rel=0.1)
     assert sum(curve) / 24 == pytest.approx(1.0, rel=0.01)
+
+
+def test_the_rate_times_the_curve_gives_a_busy_hour_outside_incidents_its_payments() -> None:
+    # A day, busy 9 to 17; an incident (another mix) over six quiet night hours: the rate
+    # the curve multiplies must not be the mean rate of the busy hours left outside it.
+    day = START_MS - START_MS % 86_400_000
+    night = Phase(day + 3_600_000, day + 7 * 3_600_000, tuple((s, w) for (s, _), w in zip(OUTAGE_FLOWS, OUTAGE_MIX)))
+    payments = generate(
+        OUTAGE_FLOWS,
+        REALISTIC,
+        n=round(3600 * (8 * 1.0 + 16 * 0.25)),
+        rate_at=lambda t_ms: 1.0 if 9 <= (t_ms // 3_600_000) % 24 < 17 else 0.25,
+        start_ms=day,
+        phase=night,
+    )
+    profile = profile_of(payments, Extra(bin_ms=10_000))
+    fitted = fit(profile)
+    assert fitted.phases != ()
+    noon = sum(n for hour, n in profile.arrivals.per_hour.items() if hour % 24 == 12) / 3600
+    assert fitted.arrivals.rate * fitted.arrivals.curve[12] == pytest.approx(noon, rel=0.02)
 
 
 def test_workers_never_limit_the_rate() -> None:
@@ -298,6 +345,50 @@ def test_amounts_and_the_currency_mix_are_fitted_when_the_input_has_them() -> No
     assert weights["EUR"] / sum(weights.values()) == pytest.approx(0.6, abs=0.03)
 
 
+def _original_amounts(n: int = 5_000, codes: Sequence[str] = CURRENCIES) -> list[Paid]:
+    """Payments with the original model's amounts and currencies (``codes`` drawn equally)."""
+    rng = random.Random(6)
+    return [
+        Paid(p.start_ms, p.path, p.times_ms, "", "", uniform_amount(rng), rng.choice(codes))
+        for p in generate(ORIGINAL, REALISTIC, n=n)
+    ]
+
+
+def test_amounts_like_the_original_s_are_written_as_no_distribution() -> None:
+    settings = fitted_toml.load(fitted_toml.render(fit(profile_of(_original_amounts()))))
+    assert settings.amounts.distribution is None
+
+
+def test_currencies_drawn_equally_over_every_code_are_written_as_the_original_s_mix() -> None:
+    settings = fitted_toml.load(fitted_toml.render(fit(profile_of(_original_amounts()))))
+    assert settings.amounts.currencies.weights == ()
+
+
+def test_currencies_drawn_equally_over_a_few_codes_are_an_explicit_mix() -> None:
+    fitted = fit(profile_of(_original_amounts(codes=("EUR", "USD", "GBP"))))
+    assert fitted.amounts is not None
+    assert set(fitted.amounts.currencies) == {"EUR", "USD", "GBP"}
+
+
+def _with_currencies(counts: Mapping[str, int]) -> Fitted:
+    codes = [code for code, n in counts.items() for _ in range(n)]
+    base = generate(ORIGINAL, REALISTIC, n=len(codes))
+    return fit(profile_of([Paid(p.start_ms, p.path, p.times_ms, "", "", 10.0, c) for p, c in zip(base, codes)]))
+
+
+def test_currencies_under_a_thousandth_of_payments_are_left_out_of_the_mix() -> None:
+    amounts = _with_currencies({"EUR": 6_000, "USD": 3_995, "JPY": 5})
+    assert amounts.amounts is not None
+    assert (set(amounts.amounts.currencies), amounts.amounts.rare_payments) == ({"EUR", "USD"}, 5)
+
+
+def test_a_long_tail_of_rare_currencies_stays_in_the_mix() -> None:
+    rare = dict.fromkeys(CURRENCIES[:30], 5)  # 150 payments, 1.5%: a tail the mix must carry
+    amounts = _with_currencies({"EUR": 6_000, "USD": 3_850, **rare})
+    assert amounts.amounts is not None
+    assert len(amounts.amounts.currencies) == 32
+
+
 def test_currency_codes_that_are_no_iso_code_stay_out_of_the_mix() -> None:
     base = generate(ORIGINAL, REALISTIC, n=500)
     payments = [
@@ -347,11 +438,6 @@ def test_an_outage_is_a_phase_with_its_edges_its_mix_and_its_delay_scale() -> No
     assert settings.phases[0].delay_scale == {"Validated": phase.delay_scale["Validated"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="changepoints takes the segment with the most payments as the baseline: a surge that holds "
-    "more payments than the quiet stretches is the baseline, and they the incidents",
-)
 def test_a_surge_is_a_phase_with_its_rate_and_the_rate_outside_stays_the_baseline() -> None:
     fitted = _outage(rate_factor=3.0)
     phase = fitted.phases[0]

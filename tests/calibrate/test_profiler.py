@@ -240,3 +240,14 @@ def test_any_arrival_order_gives_the_same_paths_and_steps(streams: tuple[list[Ob
     assert dict(a.paths) == dict(b.paths)
     assert {k: sorted(s.values) for k, s in a.gaps.items()} == {k: sorted(s.values) for k, s in b.gaps.items()}
     assert {k: sorted(s.values) for k, s in a.offsets.items()} == {k: sorted(s.values) for k, s in b.offsets.items()}
+
+
+def test_the_offsets_of_one_path_s_steps_are_of_the_same_payments_index_by_index() -> None:
+    # A reservoir of 3 over 40 payments keeps whole payments: fit pairs the steps of one
+    # payment by index (parallel timing measures every status from the workflow's first step).
+    gaps = {f"p{i}": (100 + i, 1000 + 7 * i) for i in range(40)}
+    events = by_arrival(*(payment(pid, T0 + 10 * i, g) for i, (pid, g) in enumerate(gaps.items())))
+    result = run(events, reservoir=3)
+    pairs = set(zip(result.offsets[(FLOW, 1)].values, result.offsets[(FLOW, 2)].values))
+    assert len(pairs) == 3
+    assert pairs <= {(float(a), float(a + b)) for a, b in gaps.values()}
