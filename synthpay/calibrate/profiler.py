@@ -34,13 +34,11 @@ slices by built-ins rather than step by step.
 
 from __future__ import annotations
 
-import gc
 import math
 import random
 from bisect import bisect_right
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
 from operator import floordiv, itemgetter, mul, sub
@@ -52,9 +50,6 @@ from synthpay.calibrate.reservoir import Reservoir, Rows
 _HOUR_MS = 3_600_000
 _NEVER = 1 << 62  # a due time past any arrival
 _BATCH = 4096  # closed payments folded at a time
-#: Flushes between collections of young objects: rare enough that the open payments'
-#: events have mostly died in between (a collection walks every young survivor).
-_COLLECT_EVERY = 32
 _ts = itemgetter(2)
 _status = itemgetter(1)
 _arrival = itemgetter(3)
@@ -126,7 +121,6 @@ class _Aggregates:
         self.late = Reservoir(self.size, self.rng)
         # Closed, not yet folded: event times per path, and each payment's entities.
         self.pending: dict[Path, list[list[int]]] = {}
-        self.flushes = 0
         self.entities: list[Observation] = []  # each payment's first event, carrying its entities
 
     def close(self, payments: list[list[Observation]]) -> None:
@@ -202,9 +196,6 @@ class _Aggregates:
 
     def flush(self) -> None:
         """Fold the payments closed since the last flush into the aggregates."""
-        self.flushes += 1
-        if self.flushes % _COLLECT_EVERY == 0:
-            gc.collect(1)  # the young generations: what the pass left to the collector
         for path, rows in self.pending.items():
             self._fold(path, rows)
         self.pending.clear()
@@ -294,31 +285,6 @@ def profile(
     options: ProfilerOptions = ProfilerOptions(),
 ) -> Profile:
     """Fold ``observations`` (in non-decreasing arrival order) into a profile of ``names``."""
-    with _collector_paused():
-        return _profile_pass(observations, names, record_timestamps, options)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the pass, as it was after.
-
-    A pass makes millions of short-lived lists and tuples and no cycles; the collector's
-    automatic passes, triggered by them, walk the open payments again and again and cost
-    a third of the time. Young objects (a source's, which might hold cycles) are still
-    collected, every so many folds of closed payments (:meth:`_Aggregates.flush`).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _profile_pass(
-    observations: Iterable[Observation], names: tuple[str, ...], record_timestamps: bool, options: ProfilerOptions
-) -> Profile:
     agg = _Aggregates(options, record_timestamps)
     floor = options.horizon_ms
     ceiling = options.horizon_max_ms
