@@ -35,8 +35,10 @@ _Z99: Final = _STANDARD.inv_cdf(0.99)
 _HALF_NORMAL_RATIO: Final = math.sqrt(2 / math.pi) / math.sqrt(1 - 2 / math.pi)
 #: Beyond this many standard deviations above 0 the truncation moves nothing a double shows.
 _UNTRUNCATED: Final = 12.0
-#: The share of values off the most common one that still allows a fixed delay.
-_FIXED_OTHERS: Final = 0.01
+#: The share of values off the most common one that still allows a fixed delay: a step
+#: that always takes the same time, seen through a few steps missing before it (their
+#: gaps span two delays), is still fixed, and KS says how far off the rest are.
+_FIXED_OTHERS: Final = 0.5
 #: The lognormal's smallest median the configuration accepts (delays.check).
 _LOGNORMAL_MEDIAN_MIN: Final = 0.001
 
@@ -183,7 +185,7 @@ def _fixed(grid: _Grid) -> Delay | None:
 
     A fixed delay is a claim that the step always takes the same time: with more than
     ``_FIXED_OTHERS`` of the values elsewhere it is not a candidate (its KS would be at least
-    half that share anyway, and listing it would only clutter the report).
+    that share, and listing it would only clutter the report).
     """
     most = max(grid.counts)
     if most < (1 - _FIXED_OTHERS) * grid.n:
