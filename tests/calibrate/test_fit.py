@@ -347,11 +347,6 @@ def test_an_outage_is_a_phase_with_its_edges_its_mix_and_its_delay_scale() -> No
     assert settings.phases[0].delay_scale == {"Validated": phase.delay_scale["Validated"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="changepoints takes the segment with the most payments as the baseline: a surge that holds "
-    "more payments than the quiet stretches is the baseline, and they the incidents",
-)
 def test_a_surge_is_a_phase_with_its_rate_and_the_rate_outside_stays_the_baseline() -> None:
     fitted = _outage(rate_factor=3.0)
     phase = fitted.phases[0]
