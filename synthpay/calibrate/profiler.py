@@ -317,27 +317,17 @@ def profile(
     mean = 0.0
     m2 = 0.0
     for obs in observations:
+        arrival = obs[3]
         payment = get(obs[0])
         if payment is not None:
             payment.append(obs)
-            enqueue((obs[3], payment))
-            if obs[3] >= due:
+            enqueue((arrival, payment))
+            if arrival >= due:
                 due, horizon, rotate_at, recent, older, longest = _sweep(
-                    obs[3],
-                    open_,
-                    queue,
-                    agg,
-                    recent,
-                    older,
-                    rotate_at,
-                    longest,
-                    floor,
-                    ceiling,
-                    factor,
+                    arrival, open_, queue, agg, recent, older, rotate_at, longest, (floor, ceiling, factor)
                 )
             continue
         pid = obs[0]
-        arrival = obs[3]
         closed = recent.get(pid)
         if closed is None:
             closed = older.get(pid)
@@ -364,17 +354,7 @@ def profile(
             previous_start = ts
         if arrival >= due:
             due, horizon, rotate_at, recent, older, longest = _sweep(
-                arrival,
-                open_,
-                queue,
-                agg,
-                recent,
-                older,
-                rotate_at,
-                longest,
-                floor,
-                ceiling,
-                factor,
+                arrival, open_, queue, agg, recent, older, rotate_at, longest, (floor, ceiling, factor)
             )
         elif due == _NEVER:
             due = arrival + horizon + 1
@@ -394,11 +374,13 @@ def _sweep(
     older: dict[str, int],
     rotate_at: int,
     longest: int,
-    floor: int,
-    ceiling: int,
-    factor: float,
+    bounds: tuple[int, int, float],
 ) -> tuple[int, int, int, dict[str, int], dict[str, int], int]:
-    """Close what has been idle for the horizon; look again later at what has not."""
+    """Close what has been idle for the horizon; look again later at what has not.
+
+    ``bounds``: the horizon's floor and ceiling (ms) and its factor over ``longest``.
+    """
+    floor, ceiling, factor = bounds
     horizon = min(ceiling, max(floor, int(factor * longest)))
     rotate_at = min(rotate_at, arrival + horizon)  # a horizon grown shorter keeps fewer closed ids too
     if arrival >= rotate_at:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from calibrate.round_trips import RoundTrip, round_trip
+from calibrate.round_trips import RoundTrip, made_once
 
 RUN = "[run]\npayments = 100000\nrate = 100\nworkers = 100000\n"
 
@@ -83,18 +83,8 @@ CONFIGS = {
 
 @pytest.fixture(scope="module")
 def trips(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RoundTrip]:
-    """Each configuration's round trip, made once for the module's tests (they take seconds each)."""
-    made: dict[str, RoundTrip] = {}
-
-    def trip(name: str) -> RoundTrip:
-        if name not in made:
-            workdir = tmp_path_factory.mktemp(name)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.chdir(workdir)  # the CLI reads ./config.toml and ./.env
-                made[name] = round_trip(workdir, [], CONFIGS[name])
-        return made[name]
-
-    return trip
+    """Each configuration's round trip, made once for the module's tests."""
+    return made_once(tmp_path_factory, lambda name: ([], CONFIGS[name]))
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
