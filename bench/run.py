@@ -336,7 +336,7 @@ def fit_figures(tmp: Path, events: int) -> list[dict[str, Any]]:
     """
     source = tmp / "fit-source"
     payments = str(round(events / EVENTS_PER_PAYMENT))
-    synthpay(
+    written = synthpay(
         tmp,
         ["--clock", "virtual", "--payments", payments, "--workers", "10000", "--seed", "7", "--out", str(source)],
         {},
@@ -363,6 +363,9 @@ def fit_figures(tmp: Path, events: int) -> list[dict[str, Any]]:
     rate, peak_mib = read / wall, usage.ru_maxrss / 1024
     return [
         emit("fit_file_avro_eps", rate, "events/s", ">= 200000", rate >= 200_000, events=read, wall_s=round(wall, 1)),
+        emit(
+            "fit_vs_file_backfill", rate / generation_rate(written), "ratio", note="fit reading / synthpay writing them"
+        ),
         emit("fit_peak_rss", peak_mib, "MiB", "<= 1024", peak_mib <= 1024, events=read),
     ]
 

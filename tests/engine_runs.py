@@ -105,3 +105,29 @@ def load_toml(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> S
     path = tmp_path / "c.toml"
     path.write_text(text)
     return config.load(config_path=str(path), env=env or {}, cwd=tmp_path)
+
+
+#: Failed with a delay of its own in two of four workflows, Accounted in one: the
+#: workflows of the runs that test a workflow's own delays (engine and verify alike).
+OWN_DELAYS = """
+[statuses]
+Failed = { delay = { dist = "exponential", mean_ms = 2000 } }
+
+[[workflows]]
+steps = ["Initiated", "Failed"]
+weight = 1
+delays = { Failed = { dist = "lognormal", median_ms = 300, p99_ms = 900 } }
+
+[[workflows]]
+steps = ["Initiated", "Validated", "Failed"]
+weight = 1
+
+[[workflows]]
+steps = ["Initiated", "Validated", "Accounted", "Failed"]
+weight = 1
+delays = { Failed = 5000, Accounted = { dist = "uniform", min_ms = 100, max_ms = 400 } }
+
+[[workflows]]
+steps = ["Initiated", "Validated", "Accounted", "Completed"]
+weight = 2
+"""

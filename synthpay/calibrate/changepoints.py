@@ -159,6 +159,8 @@ def find_incidents(
     """
     if bin_ms <= 0:
         raise ValueError(f"bin_ms must be > 0, not {bin_ms}")
+    if rate_weights and min(rate_weights.values()) <= 0:
+        raise ValueError(f"rate weights must be > 0, not {min(rate_weights.values())}")
     if not bins:
         return ()
     series = _Series(bins, _ends_partial(bins, rate_weights or {}))
@@ -172,7 +174,7 @@ def find_incidents(
     departing = [seg for seg in segments if _ratios(series, series.totals(*seg), baseline)[0] > series.penalty]
     found = (
         _against(series, stretch, baseline, bin_ms)
-        for stretch in _stretches(series, departing, min_duration_ms // bin_ms)
+        for stretch in _stretches(series, departing, -(-min_duration_ms // bin_ms))
     )
     return tuple(incident for incident in found if incident is not None)
 

@@ -35,8 +35,10 @@ _Z99: Final = _STANDARD.inv_cdf(0.99)
 _HALF_NORMAL_RATIO: Final = math.sqrt(2 / math.pi) / math.sqrt(1 - 2 / math.pi)
 #: Beyond this many standard deviations above 0 the truncation moves nothing a double shows.
 _UNTRUNCATED: Final = 12.0
-#: The share of values off the most common one that still allows a fixed delay.
-_FIXED_OTHERS: Final = 0.01
+#: The share of values off the most common one that still allows a fixed delay: a step
+#: that always takes the same time, seen through a few steps missing before it (their
+#: gaps span two delays), is still fixed, and KS says how far off the rest are.
+_FIXED_OTHERS: Final = 0.5
 #: The lognormal's smallest median the configuration accepts (delays.check).
 _LOGNORMAL_MEDIAN_MIN: Final = 0.001
 
@@ -75,9 +77,19 @@ class _Grid:
         return self.cumulative[-1]
 
     def quantile(self, p: float) -> float:
-        """The sample's ``p`` quantile: the value of rank ``p (n - 1)`` (0-based), not interpolated."""
-        rank = int(p * (self.n - 1))
-        return self.points[bisect.bisect_right(self.cumulative, rank)] * self.resolution
+        """The ``p`` quantile of the values before rounding, as grouped data estimate it.
+
+        The values recorded at point k were spread over [k - 1/2, k + 1/2) (over [0, 1/2)
+        at 0: no value is negative): the quantile is interpolated inside its point's
+        interval, so a coarse grid (a median of 3 ms) does not pull it to a whole step.
+        """
+        target = p * self.n
+        i = min(bisect.bisect_left(self.cumulative, target), len(self.points) - 1)
+        before = self.cumulative[i - 1] if i else 0
+        share = min(max((target - before) / self.counts[i], 0.0), 1.0)
+        k = self.points[i]
+        low = k - 0.5 if k else 0.0
+        return (low + share * (k + 0.5 - low)) * self.resolution
 
     def moments(self) -> tuple[float, float, float]:
         """(mean, variance, mean of squares), the variance less the rounding's res^2/12 (Sheppard)."""
@@ -173,7 +185,7 @@ def _fixed(grid: _Grid) -> Delay | None:
 
     A fixed delay is a claim that the step always takes the same time: with more than
     ``_FIXED_OTHERS`` of the values elsewhere it is not a candidate (its KS would be at least
-    half that share anyway, and listing it would only clutter the report).
+    that share, and listing it would only clutter the report).
     """
     most = max(grid.counts)
     if most < (1 - _FIXED_OTHERS) * grid.n:

@@ -5,7 +5,9 @@ until it has been idle for the horizon: the watermark (the largest arrival time 
 less its last arrival exceeds it. Then its events are folded into the aggregates
 (:class:`_Aggregates`) and dropped. The horizon adapts: ``horizon_factor`` times the
 longest payment yet closed (first to last arrival), never less than ``horizon_ms`` nor
-more than ``horizon_max_ms``. A payment with events after it was closed was split by the
+more than ``horizon_max_ms``; while more than ``crowded`` payments are open, the least is
+``crowded_horizon_ms`` instead, so a dense stream keeps a minute of payments, not a
+quarter of an hour of them. A payment with events after it was closed was split by the
 horizon: it is counted (``Profile.split``), the horizon grows to cover the gap that split
 it, and its late comers are left out (its first part is already counted). Closed ids are
 remembered for between one and two horizons, in two generations, for this.
@@ -34,13 +36,11 @@ slices by built-ins rather than step by step.
 
 from __future__ import annotations
 
-import gc
 import math
 import random
 from bisect import bisect_right
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
 from operator import floordiv, itemgetter, mul, sub
@@ -52,9 +52,6 @@ from synthpay.calibrate.reservoir import Reservoir, Rows
 _HOUR_MS = 3_600_000
 _NEVER = 1 << 62  # a due time past any arrival
 _BATCH = 4096  # closed payments folded at a time
-#: Flushes between collections of young objects: rare enough that the open payments'
-#: events have mostly died in between (a collection walks every young survivor).
-_COLLECT_EVERY = 32
 _ts = itemgetter(2)
 _status = itemgetter(1)
 _arrival = itemgetter(3)
@@ -73,6 +70,11 @@ class ProfilerOptions:
     #: The least idle time after which a payment is closed (ms): longer than the slowest
     #: step of a real workflow (minutes), short enough to bound the payments kept open.
     horizon_ms: int = 900_000
+    #: Open payments beyond which the horizon gives way to ``crowded_horizon_ms``: a dense
+    #: stream (thousands of payments a second) would otherwise hold every payment of the
+    #: horizon's span, and its payments are short-lived anyway.
+    crowded: int = 200_000
+    crowded_horizon_ms: int = 60_000
     #: The horizon is at least this many times the longest payment yet closed.
     horizon_factor: float = 2.0
     #: ... and at most this (ms): memory is the payments started within a horizon.
@@ -87,7 +89,7 @@ class ProfilerOptions:
     seed: int = 0  # of the reservoirs' random draws: the same input gives the same profile
 
     def __post_init__(self) -> None:
-        for name in ("reservoir", "bin_ms", "horizon_ms"):
+        for name in ("reservoir", "bin_ms", "horizon_ms", "crowded", "crowded_horizon_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ProfilerOptions.{name} must be at least 1, not {getattr(self, name)}")
         if self.horizon_factor < 1 or min(self.lateness_ms, self.swap_window_ms) < 0:
@@ -126,7 +128,6 @@ class _Aggregates:
         self.late = Reservoir(self.size, self.rng)
         # Closed, not yet folded: event times per path, and each payment's entities.
         self.pending: dict[Path, list[list[int]]] = {}
-        self.flushes = 0
         self.entities: list[Observation] = []  # each payment's first event, carrying its entities
 
     def close(self, payments: list[list[Observation]]) -> None:
@@ -202,9 +203,6 @@ class _Aggregates:
 
     def flush(self) -> None:
         """Fold the payments closed since the last flush into the aggregates."""
-        self.flushes += 1
-        if self.flushes % _COLLECT_EVERY == 0:
-            gc.collect(1)  # the young generations: what the pass left to the collector
         for path, rows in self.pending.items():
             self._fold(path, rows)
         self.pending.clear()
@@ -294,42 +292,20 @@ def profile(
     options: ProfilerOptions = ProfilerOptions(),
 ) -> Profile:
     """Fold ``observations`` (in non-decreasing arrival order) into a profile of ``names``."""
-    with _collector_paused():
-        return _profile_pass(observations, names, record_timestamps, options)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the pass, as it was after.
-
-    A pass makes millions of short-lived lists and tuples and no cycles; the collector's
-    automatic passes, triggered by them, walk the open payments again and again and cost
-    a third of the time. Young objects (a source's, which might hold cycles) are still
-    collected, every so many folds of closed payments (:meth:`_Aggregates.flush`).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _profile_pass(
-    observations: Iterable[Observation], names: tuple[str, ...], record_timestamps: bool, options: ProfilerOptions
-) -> Profile:
     agg = _Aggregates(options, record_timestamps)
-    floor = options.horizon_ms
+    floor, crowded, crowded_floor = options.horizon_ms, options.crowded, options.crowded_horizon_ms
     ceiling = options.horizon_max_ms
     factor = options.horizon_factor
     tolerance = options.lateness_ms
     open_: dict[str, list[Observation]] = {}
-    # (due, payment): when to look at an open payment again; roughly in due order.
-    queue: deque[tuple[int, str]] = deque()
+    # (arrival, payment) per event read, in arrival order: a payment is idle for as long as
+    # its last entry is old; its earlier entries are stale and skipped (cheaper than moving
+    # the payment's one entry on each event).
+    queue: deque[tuple[int, list[Observation]]] = deque()
+    enqueue = queue.append
     recent: dict[str, int] = {}  # closed ids (this generation) -> last arrival; -1 once split
     older: dict[str, int] = {}  # the generation before
-    rotate_at = 0
+    rotate_at = _NEVER  # the first sweep sets it
     longest = 0  # the longest payment closed, first to last arrival (ms)
     horizon = floor
     due = _NEVER  # the first due in the queue
@@ -341,16 +317,17 @@ def _profile_pass(
     mean = 0.0
     m2 = 0.0
     for obs in observations:
+        arrival = obs[3]
         payment = get(obs[0])
         if payment is not None:
             payment.append(obs)
-            if obs[3] >= due:
+            enqueue((arrival, payment))
+            if arrival >= due:
                 due, horizon, rotate_at, recent, older, longest = _sweep(
-                    obs[3], open_, queue, agg, recent, older, rotate_at, longest, floor, ceiling, factor
+                    arrival, open_, queue, agg, recent, older, rotate_at, longest, (floor, ceiling, factor)
                 )
             continue
         pid = obs[0]
-        arrival = obs[3]
         closed = recent.get(pid)
         if closed is None:
             closed = older.get(pid)
@@ -361,8 +338,11 @@ def _profile_pass(
                 longest = max(longest, arrival - closed)
                 recent[pid] = -1
             continue
-        open_[pid] = [obs]
-        queue.append((arrival + horizon, pid))
+        payment = open_[pid] = [obs]
+        enqueue((arrival, payment))
+        if len(open_) > crowded and floor > crowded_floor:
+            floor = crowded_floor  # for the rest of the pass: a dense stream stays dense
+            due = arrival  # sweep now, with the shorter horizon
         ts = obs[2]
         if arrival - ts <= tolerance:
             if previous_start is not None:
@@ -374,10 +354,10 @@ def _profile_pass(
             previous_start = ts
         if arrival >= due:
             due, horizon, rotate_at, recent, older, longest = _sweep(
-                arrival, open_, queue, agg, recent, older, rotate_at, longest, floor, ceiling, factor
+                arrival, open_, queue, agg, recent, older, rotate_at, longest, (floor, ceiling, factor)
             )
         elif due == _NEVER:
-            due = arrival + horizon
+            due = arrival + horizon + 1
     agg.flush()
     open_at_end = _close_all(agg, open_)
     agg.flush()
@@ -388,39 +368,42 @@ def _profile_pass(
 def _sweep(
     arrival: int,
     open_: dict[str, list[Observation]],
-    queue: deque[tuple[int, str]],
+    queue: deque[tuple[int, list[Observation]]],
     agg: _Aggregates,
     recent: dict[str, int],
     older: dict[str, int],
     rotate_at: int,
     longest: int,
-    floor: int,
-    ceiling: int,
-    factor: float,
+    bounds: tuple[int, int, float],
 ) -> tuple[int, int, int, dict[str, int], dict[str, int], int]:
-    """Close what has been idle for the horizon; look again later at what has not."""
+    """Close what has been idle for the horizon; look again later at what has not.
+
+    ``bounds``: the horizon's floor and ceiling (ms) and its factor over ``longest``.
+    """
+    floor, ceiling, factor = bounds
     horizon = min(ceiling, max(floor, int(factor * longest)))
+    rotate_at = min(rotate_at, arrival + horizon)  # a horizon grown shorter keeps fewer closed ids too
     if arrival >= rotate_at:
         older = recent
         recent = {}
         rotate_at = arrival + horizon
     done = []
-    while queue and queue[0][0] <= arrival:
-        _, pid = queue.popleft()
-        payment = open_[pid]
-        last = payment[-1][3]
-        if arrival - last > horizon:
-            del open_[pid]
-            recent[pid] = last
-            span = last - payment[0][3]
-            if span > longest:
-                longest = span
-            done.append(payment)
-        else:
-            queue.append((last + horizon + 1, pid))
+    popleft = queue.popleft
+    while queue and queue[0][0] + horizon < arrival:
+        seen, payment = popleft()
+        if payment[-1][3] > seen:
+            continue  # seen again since: a stale entry
+        pid = payment[0][0]
+        if open_.pop(pid, None) is None:
+            continue  # closed already (two events arrived at once)
+        recent[pid] = seen
+        span = seen - payment[0][3]
+        if span > longest:
+            longest = span
+        done.append(payment)
     agg.close(done)
     # Closing a little later costs little memory and saves sweeps: one per many payments.
-    due = queue[0][0] + horizon // 64 if queue else _NEVER
+    due = queue[0][0] + horizon + 1 + horizon // 64 if queue else _NEVER
     return due, horizon, rotate_at, recent, older, longest
 
 

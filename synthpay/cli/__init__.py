@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from synthpay import config
 from synthpay.cli import args, compare, fit, preview, run, scenarios, schema, summary_file, verify
 from synthpay.cli.exitcodes import ExitCode
-from synthpay.config.clocks import ClockProfile
+from synthpay.config.clocks import ClockProfile, profile
 from synthpay.config.errors import ConfigError
 from synthpay.engine.identity import with_run_id
 from synthpay.sinks.registry import PluginError, load_registry
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
     if parsed.command == "schema":  # the schemas are synthpay's, whatever the configuration
         return schema.command(parsed.format, parsed.record)
     if parsed.command == "compare":  # reads a configuration only for what it generates or reads from Kafka
+        prepare(profile("virtual"))  # it reads (and generates) in bulk, as a backfill does
         return compare.command(parsed)
     try:
         flags = {key: getattr(parsed, key, None) for key in config.FLAGS.values()}
@@ -52,6 +53,7 @@ def main(argv: Sequence[str] | None = None, *, prepare: run.Prepare = _as_is) ->
         )
         settings = loaded.settings
         if parsed.command == "fit":
+            prepare(profile("virtual"))  # a pass over millions of events, in bulk as a backfill
             return fit.command(settings, parsed)
         if parsed.command == "verify":
             return verify.command(settings, parsed.manifest, parsed.run_id, parsed.timeout, parsed.json)

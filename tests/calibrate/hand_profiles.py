@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from synthpay.calibrate.profile import Anomalies, Arrivals, Bin, Path, Profile, Sample
+from synthpay.config.settings import DEFAULT_WORKFLOWS
 
 START_MS = 1_780_000_000_000  # 2026-05-28T20:26:40Z
 BIN_MS = 60_000
@@ -204,16 +205,8 @@ def generate(
     return out
 
 
-ORIGINAL: tuple[tuple[Path, int], ...] = (
-    (("Initiated", "Failed"), 1),
-    (("Initiated", "Rejected"), 2),
-    (("Initiated", "Validated", "Failed"), 1),
-    (("Initiated", "Validated", "Rejected"), 1),
-    (("Initiated", "Validated", "Accounted", "Failed"), 1),
-    (("Initiated", "Validated", "Accounted", "Completed"), 9),
-    (("Initiated", "Validated", "Accounted", "Canceled"), 2),
-    (("Initiated", "Validated", "Accounted", "Rejected"), 1),
-)
+#: The original generator's eight weighted workflows.
+ORIGINAL: tuple[tuple[Path, int], ...] = DEFAULT_WORKFLOWS
 REALISTIC: Mapping[str, Draw] = {
     "Validated": lognormal(400, 0.8),
     "Accounted": lognormal(800, 0.7),

@@ -6,9 +6,12 @@ Every step is the command a user runs, in-process (``cli.main``), in a directory
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from synthpay import cli
 
@@ -90,3 +93,23 @@ def round_trip(workdir: Path, run_args: list[str], config: str = "") -> RoundTri
         code=code,
         fitted=fitted,
     )
+
+
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, args_of: Callable[[str], tuple[list[str], str]]
+) -> Callable[[str], RoundTrip]:
+    """A round trip per name, made on first use (they take seconds each), in a directory of its own.
+
+    ``args_of(name)`` gives the run's arguments and configuration text.
+    """
+    made: dict[str, RoundTrip] = {}
+
+    def trip(name: str) -> RoundTrip:
+        if name not in made:
+            workdir = tmp_path_factory.mktemp(name)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.chdir(workdir)  # the CLI reads ./config.toml and ./.env
+                made[name] = round_trip(workdir, *args_of(name))
+        return made[name]
+
+    return trip

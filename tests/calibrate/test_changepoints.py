@@ -160,6 +160,11 @@ def test_bin_width_must_be_positive() -> None:
         find_incidents({}, 0)
 
 
+def test_rate_weights_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="rate weights must be > 0"):
+        find_incidents(synthetic(0, 60, 5.0), BIN_MS, rate_weights={0: 0.0})
+
+
 # --- the acceptance test: the shipped scenario, generated
 
 

@@ -52,10 +52,20 @@ def test_a_fixed_delay_is_fixed() -> None:
     assert fits[0] == FamilyFit(Delay("fixed", (250.0,)), 0.0)
 
 
-def test_nearly_fixed_is_fixed_and_spread_is_not() -> None:
+def test_nearly_fixed_is_fixed() -> None:
     nearly = [250.0] * 995 + [251.0] * 5
     assert fit_families(nearly)[0].delay == Delay("fixed", (250.0,))
-    spread = [250.0] * 900 + [251.0 + i for i in range(100)]
+
+
+def test_fixed_with_a_tail_is_fixed_its_ks_the_tail_s_share() -> None:
+    # A fixed step seen through a step missing before it: 2% of gaps span two delays.
+    best = fit_families([2000.0] * 980 + [3000.0 + i for i in range(20)])[0]
+    assert best.delay == Delay("fixed", (2000.0,))
+    assert best.ks == pytest.approx(0.02)
+
+
+def test_spread_with_no_value_half_the_time_is_not_fixed() -> None:
+    spread = [250.0] * 400 + [251.0 + i for i in range(600)]
     assert "fixed" not in {f.delay.dist for f in fit_families(spread)}
 
 

@@ -1,5 +1,5 @@
-"""Round trip on hand-made configurations: each delay family, both timings, zipf, each anomaly kind,
-per-workflow delays and amounts: generate 100,000 payments -> fit -> generate -> compare passes,
+"""Round trip on hand-made configurations: each delay family, both timings, zipf and amounts, each
+anomaly kind, per-workflow delays: generate 100,000 payments -> fit -> generate -> compare passes,
 and the fit finds what the configuration said.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from calibrate.round_trips import RoundTrip, round_trip
+from calibrate.round_trips import RoundTrip, made_once
 
 RUN = "[run]\npayments = 100000\nrate = 100\nworkers = 100000\n"
 
@@ -43,7 +43,6 @@ Failed = { delay = { dist = "exponential", mean_ms = 3000 }, partitions = 4 }
 Rejected = { delay_ms = 3500, partitions = 4 }
 Canceled = { delay = { dist = "lognormal", median_ms = 3000, p99_ms = 6000 }, partitions = 4 }
 """
-ZIPF = RUN + '[entities]\nsources = 40\ndestinations = 40\npopularity = "zipf"\nzipf_s = 1.2\n'
 #: Each kind of dirty data at its own rate, all in one run: the fit must tell them apart.
 ANOMALIES = RUN + "[anomalies]\nlate = 0.01\nduplicate = 0.02\nout_of_order = 0.015\nmissing = 0.01\n"
 #: Failed after Initiated is quick; Failed after Accounted takes its time.
@@ -64,9 +63,15 @@ steps = ["Initiated", "Validated", "Accounted", "Completed"]
 weight = 9
 """
 )
-AMOUNTS = (
+#: What a payment is about: hot banks (zipf), amounts from a distribution, a currency mix.
+ENTITIES = (
     RUN
-    + """[amounts]
+    + """[entities]
+sources = 40
+destinations = 40
+popularity = "zipf"
+zipf_s = 1.2
+[amounts]
 distribution = { dist = "lognormal", median = 42.5, p99 = 2400 }
 currencies = { EUR = 60, USD = 30, GBP = 10 }
 """
@@ -74,27 +79,16 @@ currencies = { EUR = 60, USD = 30, GBP = 10 }
 CONFIGS = {
     "families": FAMILIES,
     "parallel": PARALLEL,
-    "zipf": ZIPF,
     "anomalies": ANOMALIES,
     "per-workflow": PER_WORKFLOW,
-    "amounts": AMOUNTS,
+    "entities": ENTITIES,
 }
 
 
 @pytest.fixture(scope="module")
 def trips(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RoundTrip]:
-    """Each configuration's round trip, made once for the module's tests (they take seconds each)."""
-    made: dict[str, RoundTrip] = {}
-
-    def trip(name: str) -> RoundTrip:
-        if name not in made:
-            workdir = tmp_path_factory.mktemp(name)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.chdir(workdir)  # the CLI reads ./config.toml and ./.env
-                made[name] = round_trip(workdir, [], CONFIGS[name])
-        return made[name]
-
-    return trip
+    """Each configuration's round trip, made once for the module's tests."""
+    return made_once(tmp_path_factory, lambda name: ([], CONFIGS[name]))
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -131,7 +125,7 @@ def test_constant_arrivals_are_found(trips: Callable[[str], RoundTrip]) -> None:
 
 
 def test_zipf_popularity_and_its_exponent_are_found(trips: Callable[[str], RoundTrip]) -> None:
-    banks = trips("zipf").fit["banks"]
+    banks = trips("entities").fit["banks"]
     assert banks["popularity"] == "zipf"
     assert banks["zipf_s"] == pytest.approx(1.2, rel=0.05)
 
@@ -151,7 +145,7 @@ def test_a_workflow_s_own_delay_is_found(trips: Callable[[str], RoundTrip]) -> N
 
 
 def test_the_amount_distribution_and_currency_mix_are_found(trips: Callable[[str], RoundTrip]) -> None:
-    amounts = trips("amounts").fit["amounts"]
+    amounts = trips("entities").fit["amounts"]
     assert amounts["chosen"]["dist"] == "lognormal"
     counts = amounts["currencies"]
     shares = {code: n / sum(counts.values()) for code, n in counts.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from calibrate.round_trips import RoundTrip, round_trip
+from calibrate.round_trips import RoundTrip, made_once
 
 from synthpay.config.scenarios import available
 
@@ -19,18 +19,8 @@ SHARE = {"business-day": ["--instance-count", "8"], "flash-sale": ["--instance-c
 
 @pytest.fixture(scope="module")
 def trips(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RoundTrip]:
-    """Each scenario's round trip, made once for the module's tests (they take seconds each)."""
-    made: dict[str, RoundTrip] = {}
-
-    def trip(name: str) -> RoundTrip:
-        if name not in made:
-            workdir = tmp_path_factory.mktemp(name)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.chdir(workdir)  # the CLI reads ./config.toml and ./.env
-                made[name] = round_trip(workdir, ["--scenario", name, *SHARE.get(name, [])])
-        return made[name]
-
-    return trip
+    """Each scenario's round trip, made once for the module's tests."""
+    return made_once(tmp_path_factory, lambda name: (["--scenario", name, *SHARE.get(name, [])], ""))
 
 
 @pytest.mark.parametrize("name", sorted(available()))

@@ -8,13 +8,14 @@ from collections import Counter
 
 import pytest
 from conftest import START, payment_events, read_avro, run_engine
-from engine_runs import load_toml
+from engine_runs import OWN_DELAYS, load_toml
 
 from synthpay.model.delays import Delay
 from synthpay.model.goodness import ks_statistic
 from synthpay.summary.document import Summary
 
-CONFIG = f"""
+CONFIG = (
+    f"""
 [run]
 clock = "virtual"
 start = "{START}"
@@ -24,27 +25,9 @@ payments = 20000
 workers = 20000
 log_level = "warning"
 
-[statuses]
-Failed = {{ delay = {{ dist = "exponential", mean_ms = 2000 }} }}
-
-[[workflows]]
-steps = ["Initiated", "Failed"]
-weight = 1
-delays = {{ Failed = {{ dist = "lognormal", median_ms = 300, p99_ms = 900 }} }}
-
-[[workflows]]
-steps = ["Initiated", "Validated", "Failed"]
-weight = 1
-
-[[workflows]]
-steps = ["Initiated", "Validated", "Accounted", "Failed"]
-weight = 1
-delays = {{ Failed = 5000, Accounted = {{ dist = "uniform", min_ms = 100, max_ms = 400 }} }}
-
-[[workflows]]
-steps = ["Initiated", "Validated", "Accounted", "Completed"]
-weight = 2
 """
+    + OWN_DELAYS
+)
 OWN = {
     ("Initiated>Failed", "Failed"): Delay("lognormal", (300.0, 900.0)),
     ("Initiated>Validated>Failed", "Failed"): Delay("exponential", (2000.0,)),

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from conftest import START
+from engine_runs import OWN_DELAYS
 
 from synthpay.cli import main
 
-CONFIG = """
+CONFIG = (
+    """
 [run]
 payments = 20000
 workers = 20000
@@ -21,27 +23,9 @@ seed = 4
 distribution = { dist = "lognormal", median = 42.5, p99 = 2400 }
 currencies = { EUR = 60, USD = 30, GBP = 10 }
 
-[statuses]
-Failed = { delay = { dist = "exponential", mean_ms = 2000 } }
-
-[[workflows]]
-steps = ["Initiated", "Failed"]
-weight = 1
-delays = { Failed = { dist = "lognormal", median_ms = 300, p99_ms = 900 } }
-
-[[workflows]]
-steps = ["Initiated", "Validated", "Failed"]
-weight = 1
-
-[[workflows]]
-steps = ["Initiated", "Validated", "Accounted", "Failed"]
-weight = 1
-delays = { Failed = 5000, Accounted = { dist = "uniform", min_ms = 100, max_ms = 400 } }
-
-[[workflows]]
-steps = ["Initiated", "Validated", "Accounted", "Completed"]
-weight = 2
 """
+    + OWN_DELAYS
+)
 PHASE = """
 [[phases]]
 name = "slow failures"
