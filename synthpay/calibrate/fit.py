@@ -47,6 +47,10 @@ _CV_CONSTANT: Final = 0.5
 _CURVE_HOURS: Final = 20.0
 #: Incidents shorter than this are not phases.
 _MIN_INCIDENT_MS: Final = 60_000
+#: A departure of the rate alone within this factor of the rate outside is no phase: over
+#: a day of data the test finds every hour that strays a little from the hourly curve, and
+#: a phase that changes the rate by a few percent says nothing a user would act on.
+_RATE_DEPARTS: Final = 1.1
 #: Workers: payments in flight at the peak rate over a long-tail lifetime, times this.
 _WORKER_MARGIN: Final = 2.0
 _WORKERS_MIN, _WORKERS_MAX = 100, 1_000_000
@@ -800,7 +804,7 @@ def _phases(
     outside = [b for i, b in profile.bins.items() if not _in_windows(i * profile.bin_ms, profile.bin_ms, windows)]
     by_config = {f"delay:{observed}": name for observed, name in names.config.items()}
     phases: list[FittedPhase] = []
-    for number, incident in enumerate(incidents, 1):
+    for incident in incidents:
         start = max(incident.start_ms, profile.first_ms)
         end = min(incident.end_ms, profile.last_ms)
         if end <= start:
@@ -814,16 +818,19 @@ def _phases(
         duration_s = (end - start) / 1000
         # The arrival curve goes on multiplying a phase's rate: the rate is the one it multiplies.
         curve = _curve_mean(arrivals.curve, start, end)
+        rate = payments / duration_s / curve
+        if what == {"rate"} and 1 / _RATE_DEPARTS <= rate / arrivals.rate <= _RATE_DEPARTS:
+            continue
         phases.append(
             FittedPhase(
-                name=f"incident {number}",
+                name=f"incident {len(phases) + 1}",
                 at_s=_sig((start - profile.first_ms) / 1000),
                 duration_s=max(0.001, _sig(duration_s)),
                 what=_departed(what, by_config),
                 weights=weights if "mix" in what else None,
                 mix_p=mix_p,
                 delay_scale={k: v for k, v in (scales or {}).items() if k in delayed} or None,
-                rate=_clamp(_sig(payments / duration_s / curve), 0.0, _RATE_MAX) if "rate" in what else None,
+                rate=_clamp(_sig(rate), 0.0, _RATE_MAX) if "rate" in what else None,
                 payments=payments,
             )
         )

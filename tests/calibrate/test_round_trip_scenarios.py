@@ -45,3 +45,9 @@ def test_the_acquirer_outage_fails_as_many_payments_as_the_scenario(trips: Calla
     failing = sum(w for name, w in weights.items() if not name.endswith("Completed"))
     # The scenario's outage weights: declined 8, validation failed 12, accounting failed 4, completed 16.
     assert failing / sum(weights.values()) == pytest.approx(24 / 40, rel=0.10)
+
+
+def test_a_day_s_arrival_curve_is_the_rate_expected_not_an_incident(trips: Callable[[str], RoundTrip]) -> None:
+    fit = trips("business-day").fit
+    assert len(fit["arrivals"]["arrival_curve"]) == 24
+    assert fit["incidents"] == []
