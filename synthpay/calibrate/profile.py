@@ -80,7 +80,9 @@ class Profile:
     #: of a file or partition (then lateness is measured against that estimate).
     record_timestamps: bool
     paths: Mapping[Path, int]  # payments per path
-    #: Per (path, step k >= 1): ts[k] - ts[k - 1] in ms.
+    #: Per (path, step k >= 1): ts[k] - ts[k - 1] in ms. The samples of one path's steps
+    #: come from the same payments, in the same order: ``values[i]`` of every step of a path
+    #: is payment i's (what parallel timing measures from the workflow's first step relies on).
     gaps: Mapping[tuple[Path, int], Sample]
     #: Per (path, step k >= 1): ts[k] - ts[0] in ms (what parallel timing draws, less the first step's delay).
     offsets: Mapping[tuple[Path, int], Sample]
