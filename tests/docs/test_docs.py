@@ -356,10 +356,17 @@ def _help(command: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def help_text() -> str:
-    """``synthpay --help`` and each command's."""
-    return "\n".join(
-        _help(command) for command in ([], ["run"], ["validate"], ["preview"], ["verify"], ["fit"], ["compare"])
+    """``synthpay --help``, each command's, and the benchmark's (the performance page names its options)."""
+    commands: tuple[list[str], ...] = ([], ["run"], ["validate"], ["preview"], ["verify"], ["fit"], ["compare"])
+    bench = subprocess.run(
+        [sys.executable, str(REPO_DIR / "bench" / "run.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocess_env(),
+        timeout=60,
     )
+    return "\n".join([*(_help(command) for command in commands), bench.stdout])
 
 
 def unknown_keys(page: Path) -> set[str]:
