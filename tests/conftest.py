@@ -59,6 +59,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for ``python -m synthpay``: clean of config variables, plugins importable."""
     env = {k: v for k, v in os.environ.items() if k not in _CONFIG_ENV and not k.startswith("DELAY_")}

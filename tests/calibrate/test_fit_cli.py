@@ -13,13 +13,6 @@ from synthpay.calibrate import fitted_toml
 START = "2026-01-31T09:00:00Z"
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = cli.main(argv)
     out, err = capsys.readouterr()

@@ -15,13 +15,6 @@ from synthpay.config import parsers
 from synthpay.config.settings import Declaration
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = cli.main(argv)
     out, err = capsys.readouterr()

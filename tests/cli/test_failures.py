@@ -15,11 +15,8 @@ from synthpay.summary.document import Summary
 RUN = ["run", "--payments", "3", "--clock", "virtual", "--sink", "null"]
 
 
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+#: The CLI reads ./config.toml and ./.env: every test here runs from an empty temporary directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def engine_raising(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:

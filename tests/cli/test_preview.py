@@ -33,13 +33,6 @@ anomalies = { late = 0.3, duplicate = 0.3 }
 """
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def json_lines(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     code = cli.main(argv)
     out, err = capsys.readouterr()

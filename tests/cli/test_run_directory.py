@@ -17,13 +17,6 @@ from synthpay.config.parsers import Parser
 RUN = ["run", "--payments", "20", "--clock", "virtual", "--log-level", "warning"]
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_two_default_runs_in_one_directory_each_get_their_own_and_latest_is_the_second(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,13 +13,6 @@ from synthpay import cli
 SHIPPED = REPO_DIR / "synthpay" / "scenarios"
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI reads ./config.toml and ./.env: run it from an empty temporary directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_the_list_has_a_line_per_scenario_with_its_description(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["scenarios"]) == 0
     lines = capsys.readouterr().out.splitlines()
