@@ -6,6 +6,7 @@ import io
 import json
 import os
 import random
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,22 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH", "")]))
     env.update(extra)
     return env
+
+
+def refused_in_one_line(argv: Sequence[str], cwd: Path) -> str:
+    """``synthpay ARGV`` in a child process, which must exit 2 with one line on stderr: that line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "synthpay", *argv],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=cwd,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
 
 
 def avro_schema(name: str) -> dict[str, Any]:

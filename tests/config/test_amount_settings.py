@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
+from conftest import refused_in_one_line
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -110,17 +108,8 @@ def test_a_bad_value_is_one_line_naming_the_setting_and_file(tmp_path: Path, tom
 
 
 def test_run_refuses_an_unknown_currency_code_with_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "synthpay", "validate", "--currencies", "EUR=1,usd=2"],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert "--currencies = 'EUR=1,usd=2' (command line)" in done.stderr and "3 capital letters" in done.stderr
+    line = refused_in_one_line(["validate", "--currencies", "EUR=1,usd=2"], tmp_path)
+    assert "--currencies = 'EUR=1,usd=2' (command line)" in line and "3 capital letters" in line
 
 
 @given(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
+from conftest import refused_in_one_line
 
 from synthpay import config
 from synthpay.config.errors import ConfigError
@@ -86,14 +84,5 @@ def test_a_bad_own_delay_is_one_line(tmp_path: Path, delays: str, message: str) 
 
 def test_validate_exits_2_with_one_line_for_a_status_the_workflow_does_not_have(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(_TWO.format(delays="delays = { Completed = 10 }"))
-    done = subprocess.run(
-        [sys.executable, "-m", "synthpay", "validate", "--config", str(tmp_path / "c.toml")],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert "the workflow has no status 'Completed'" in done.stderr
+    line = refused_in_one_line(["validate", "--config", str(tmp_path / "c.toml")], tmp_path)
+    assert "the workflow has no status 'Completed'" in line
