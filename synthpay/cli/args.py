@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from synthpay.cli.exitcodes import ExitCode
 from synthpay.cli.source_args import add_source_arguments
@@ -25,24 +25,30 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return _parser().parse_args(argv)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+_N = TypeVar("_N", int, float)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of events >= 1, got {text!r}")
-    return value
+def _number(convert: Callable[[str], _N], least: _N, expected: str, *, above: bool = False) -> Callable[[str], _N]:
+    """A flag's type: ``convert`` of the text, at least ``least`` (more than it when ``above``) and finite."""
+
+    def parse(text: str) -> _N:
+        value: _N | None
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or value == float("inf") or value < least or (above and value == least):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+_seconds = _number(float, 0.0, "a number of seconds > 0", above=True)
+_count = _number(int, 1, "a whole number of events >= 1")
+_payments = _number(int, 1, "a whole number of payments >= 1")
+_seed = _number(int, 0, "a whole number >= 0")
+_threshold = _number(float, 0.0, "a number >= 0")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -244,7 +250,7 @@ def _compare(sub: argparse._SubParsersAction[_Parser], files: _Parser) -> None:
     made.add_argument(
         "--payments",
         dest="generate_payments",
-        type=_count,
+        type=_payments,
         metavar="N",
         help="payments per run (default: the configuration's)",
     )
@@ -265,26 +271,6 @@ def _compare(sub: argparse._SubParsersAction[_Parser], files: _Parser) -> None:
             metavar="X",
             help=f"{THRESHOLD_HELP[name]} (default {value})",
         )
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def _flag_help(declared: Declaration) -> str:
